@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * One view of a packet for both hooks: the XDP and TC entry points fill a
+ * struct mxs_pkt and pass a constant direction, so after inlining each program
+ * keeps only its own helper calls.
+ */
+#ifndef MXS_CTX_H
+#define MXS_CTX_H
+
+#include "mxsense.h"
+
+struct mxs_pkt {
+	void *ctx;
+	void *data;
+	void *data_end;
+	__u32 len;     /* whole packet, including non-linear parts */
+	__u32 ifindex;
+	__u32 dir;     /* enum mxs_dir */
+};
+
+/* Copy len bytes at offset off (from the start of the frame) into dst. */
+static __always_inline int mxs_load(const struct mxs_pkt *p, __u32 off, void *dst, __u32 len)
+{
+	if (p->dir == MXS_DIR_INGRESS)
+		return bpf_xdp_load_bytes((struct xdp_md *)p->ctx, off, dst, len);
+	return bpf_skb_load_bytes(p->ctx, off, dst, len);
+}
+
+#endif /* MXS_CTX_H */

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * DNS tracker: matches queries with responses (RFC 5452 §3: both endpoints,
+ * protocol, id and question) and accounts latency, rcodes and anomalies per
+ * server.
+ */
+#ifndef MXS_DNS_H
+#define MXS_DNS_H
+
+#include "parse.h"
+
+#define MXS_DNS_HDR 12
+#define MXS_DNS_NAME_MAX 255 /* RFC 1035 §2.3.4 */
+/* Header, the longest qname and QTYPE/QCLASS: all we read of a message. */
+#define MXS_DNS_READ (MXS_DNS_HDR + MXS_DNS_NAME_MAX + 4)
+#define MXS_FNV_OFFSET 0xcbf29ce484222325ull
+#define MXS_FNV_PRIME 0x100000001b3ull
+
+/* Set by the agent before load. */
+const volatile __u16 mxs_dns_ports[MXS_MAX_PORTS] = { 53 };
+
+static __always_inline int mxs_is_dns_port(__u16 port)
+{
+#pragma unroll
+	for (int i = 0; i < MXS_MAX_PORTS; i++)
+		if (mxs_dns_ports[i] && mxs_dns_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+struct mxs_question {
+	__u64 hash;
+	__u16 id;
+	__u16 flags;
+	__u16 qtype;
+	__u16 qclass;
+};
+
+/*
+ * Decode the header and question from the first n bytes of a message copied to
+ * s. Returns 0, or a counter reason. A global function: the verifier checks
+ * its 255-step name walk once, not once per message of a TCP segment.
+ */
+__noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 n, struct mxs_question *q)
+{
+	__u32 i, rem = 0, end = 0;
+	__u64 h = MXS_FNV_OFFSET;
+	const __u8 *b;
+
+	if (!s || !q)
+		return MXS_C_DNS_SHORT;
+	b = s->buf;
+	if (n < MXS_DNS_HDR + 5 || n > MXS_SCRATCH)
+		return MXS_C_DNS_SHORT;
+	q->id = (__u16)b[0] << 8 | b[1];
+	q->flags = (__u16)b[2] << 8 | b[3];
+	if (b[4] != 0 || b[5] != 1)
+		return MXS_C_DNS_QDCOUNT;
+
+	/* Walk the qname one byte at a time: labels, lower-cased, hashed. */
+	for (i = 0; i < MXS_DNS_NAME_MAX; i++) {
+		__u32 pos = MXS_DNS_HDR + i;
+		__u8 c;
+
+		if (pos >= n)
+			return MXS_C_DNS_SHORT;
+		c = b[pos & (MXS_SCRATCH - 1)];
+		if (rem == 0) {
+			if (c == 0) {
+				end = pos + 1;
+				break;
+			}
+			if (c & 0xc0) /* compression or extended label: not in a question */
+				return MXS_C_DNS_NAME;
+			rem = c;
+		} else {
+			if (c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			rem--;
+		}
+		h = (h ^ c) * MXS_FNV_PRIME;
+	}
+	if (!end)
+		return MXS_C_DNS_NAME;
+	if (end + 4 > n)
+		return MXS_C_DNS_SHORT;
+	q->hash = h;
+	q->qtype = (__u16)b[end & (MXS_SCRATCH - 1)] << 8 | b[(end + 1) & (MXS_SCRATCH - 1)];
+	q->qclass = (__u16)b[(end + 2) & (MXS_SCRATCH - 1)] << 8 | b[(end + 3) & (MXS_SCRATCH - 1)];
+	return 0;
+}
+
+/* Copy the header and question of the message at off (len bytes present) and decode them. */
+static __always_inline int mxs_dns_question(const struct mxs_pkt *p, __u32 off, __u32 len,
+					    struct mxs_question *q)
+{
+	struct mxs_scratch *s;
+	__u32 zero = 0, n;
+
+	s = bpf_map_lookup_elem(&mxs_scratch, &zero);
+	if (!s || len < MXS_DNS_HDR + 5)
+		return MXS_C_DNS_SHORT;
+	n = len < MXS_DNS_READ ? len : MXS_DNS_READ;
+	/* Keep clang from passing the unclamped length to the helper. */
+	asm volatile("" : "+r"(n));
+	n &= MXS_SCRATCH - 1;
+	if (n < MXS_DNS_HDR + 5 || mxs_load(p, off, s->buf, n))
+		return MXS_C_DNS_SHORT;
+	return mxs_dns_decode(s, n, q);
+}
+
+static __always_inline struct mxs_dns_stats *mxs_server_stats(const struct mxs_server_key *k)
+{
+	struct mxs_dns_stats *st;
+	__u32 zero = 0;
+	void *z;
+
+	st = bpf_map_lookup_elem(&mxs_dns_stats, k);
+	if (st)
+		return st;
+	z = bpf_map_lookup_elem(&mxs_zero, &zero);
+	if (!z)
+		return 0;
+	bpf_map_update_elem(&mxs_dns_stats, k, z, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&mxs_dns_stats, k);
+	if (!st)
+		mxs_count(MXS_C_STATS_FULL);
+	return st;
+}
+
+static __always_inline __u32 mxs_rcode_slot(__u16 flags)
+{
+	__u32 rc = flags & 0xf;
+
+	return rc < MXS_RCODE_OTHER ? rc : MXS_RCODE_OTHER;
+}
+
+/* Account one DNS message already known to be on a DNS port. */
+static __always_inline void mxs_dns_message(const struct mxs_pkt *p, const struct mxs_l4 *l4,
+					    __u32 off, __u32 len)
+{
+	struct mxs_dns_flow_key fk = {};
+	struct mxs_server_key sk = {};
+	struct mxs_question q = {};
+	struct mxs_dns_stats *st;
+	struct mxs_dns_inflight *in;
+	int is_resp, r;
+
+	r = mxs_dns_question(p, off, len, &q);
+	if (r) {
+		mxs_count(r);
+		return;
+	}
+	is_resp = q.flags >> 15;
+	/* A query goes to a DNS port, a response comes from one. */
+	if (is_resp ? !mxs_is_dns_port(l4->sport) : !mxs_is_dns_port(l4->dport))
+		return;
+
+	if (is_resp) {
+		__builtin_memcpy(fk.client, l4->dst, 16);
+		__builtin_memcpy(fk.server, l4->src, 16);
+		fk.client_port = l4->dport;
+		fk.server_port = l4->sport;
+	} else {
+		__builtin_memcpy(fk.client, l4->src, 16);
+		__builtin_memcpy(fk.server, l4->dst, 16);
+		fk.client_port = l4->sport;
+		fk.server_port = l4->dport;
+	}
+	fk.dns_id = q.id;
+	fk.proto = l4->proto;
+
+	__builtin_memcpy(sk.addr, fk.server, 16);
+	sk.port = fk.server_port;
+	sk.proto = l4->proto;
+	/* Queries leaving and answers arriving: this host is the client. */
+	sk.role = (p->dir == MXS_DIR_EGRESS) != is_resp ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER;
+
+	if (!is_resp) {
+		struct mxs_dns_inflight v = {
+			.ts_ns = bpf_ktime_get_ns(),
+			.qname_hash = q.hash,
+			.qtype = q.qtype,
+			.qclass = q.qclass,
+			.role = sk.role,
+		};
+
+		r = bpf_map_update_elem(&mxs_dns_flight, &fk, &v, BPF_NOEXIST);
+		if (r == -17 /* EEXIST: a retransmission, not a new query */) {
+			mxs_count(MXS_C_DUP_QUERY);
+			return;
+		}
+		if (r)
+			mxs_count(MXS_C_INFLIGHT_FULL);
+		st = mxs_server_stats(&sk);
+		if (st)
+			st->queries++;
+		return;
+	}
+
+	in = bpf_map_lookup_elem(&mxs_dns_flight, &fk);
+	if (!in) {
+		st = mxs_server_stats(&sk);
+		if (st)
+			st->unsolicited++;
+		return;
+	}
+	if (in->qname_hash != q.hash || in->qtype != q.qtype || in->qclass != q.qclass) {
+		/* RFC 5452 §9.1: discard, the query stays outstanding. */
+		st = mxs_server_stats(&sk);
+		if (st)
+			st->mismatched++;
+		return;
+	}
+	__u64 ts = in->ts_ns;
+	/* Whoever deletes the entry owns it: the sweeper already counted it unanswered. */
+	if (bpf_map_delete_elem(&mxs_dns_flight, &fk)) {
+		mxs_count(MXS_C_LATE_RESPONSE);
+		return;
+	}
+	st = mxs_server_stats(&sk);
+	if (!st)
+		return;
+	__u64 lat = bpf_ktime_get_ns() - ts;
+	__u32 b = mxs_hist_bucket(lat);
+
+	st->responses[mxs_rcode_slot(q.flags)]++;
+	if (q.flags & 0x0200)
+		st->truncated++;
+	st->latency_sum_ns += lat;
+	if (b < MXS_HIST_BUCKETS)
+		st->hist[b]++;
+}
+
+/* DNS over UDP or TCP (RFC 7766 §8: each message behind a 2-byte length). */
+static __always_inline void mxs_dns(const struct mxs_pkt *p, const struct mxs_l4 *l4)
+{
+	__u32 off = l4->payload_off, avail = l4->payload_len;
+
+	if (!mxs_is_dns_port(l4->sport) && !mxs_is_dns_port(l4->dport))
+		return;
+	if (off >= p->len)
+		return;
+	if (avail > p->len - off)
+		avail = p->len - off;
+	if (avail == 0)
+		return;
+
+	if (l4->proto == MXS_IPPROTO_UDP) {
+		mxs_dns_message(p, l4, off, avail);
+		return;
+	}
+
+	for (int i = 0; i < MXS_MAX_TCP_MSGS; i++) {
+		__u8 pfx[2];
+		__u32 mlen;
+
+		if (avail < 2) {
+			if (avail)
+				mxs_count(MXS_C_DNS_SHORT);
+			return;
+		}
+		if (mxs_load(p, off, pfx, 2))
+			return;
+		mlen = (__u32)pfx[0] << 8 | pfx[1];
+		off += 2;
+		avail -= 2;
+		/* Only the header and question must be in this segment. */
+		mxs_dns_message(p, l4, off, mlen < avail ? mlen : avail);
+		if (mlen >= avail)
+			return;
+		off += mlen;
+		avail -= mlen;
+	}
+	mxs_count(MXS_C_DNS_TCP_MSGS);
+}
+
+#endif /* MXS_DNS_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Maps of the sensor. Sizes are set by the agent before load. */
+#ifndef MXS_MAPS_H
+#define MXS_MAPS_H
+
+#include "mxsense.h"
+
+/*
+ * Per-server DNS statistics. Written by the datapath, read (summed over CPUs)
+ * by the agent. Bound: max_entries, default 1024 servers; an insert into a
+ * full map is counted as MXS_C_STATS_FULL.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mxs_server_key);
+	__type(value, struct mxs_dns_stats);
+} mxs_dns_stats SEC(".maps");
+
+/*
+ * Queries in flight. Inserted on a query, deleted by the datapath on its
+ * response or by the agent's sweeper after the timeout (counted unanswered).
+ * A plain hash, not LRU: LRU would evict silently; here a full map refuses the
+ * insert and MXS_C_INFLIGHT_FULL counts it. Bound: default 65536 queries.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct mxs_dns_flow_key);
+	__type(value, struct mxs_dns_inflight);
+} mxs_dns_flight SEC(".maps");
+
+/* Sensor counters by reason (enum mxs_counter), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MXS_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} mxs_counters SEC(".maps");
+
+/* Packets and bytes per ifindex slot and direction, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MXS_MAX_IFINDEX);
+	__type(key, __u32);
+	__type(value, struct mxs_if_stats);
+} mxs_ifstats SEC(".maps");
+
+/* One all-zero stats value: the source for inserting a new server (the value is too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxs_dns_stats);
+} mxs_zero SEC(".maps");
+
+/* Scratch buffer for the DNS header and question, copied out of the packet. */
+#define MXS_SCRATCH 512
+struct mxs_scratch {
+	__u8 buf[MXS_SCRATCH];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxs_scratch);
+} mxs_scratch SEC(".maps");
+
+static __always_inline void mxs_count(__u32 reason)
+{
+	__u64 *v = bpf_map_lookup_elem(&mxs_counters, &reason);
+
+	if (v)
+		*v += 1;
+}
+
+#endif /* MXS_MAPS_H */

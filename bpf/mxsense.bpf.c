@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Entry points. Both hooks fill a struct mxs_pkt and run the same inlined
+ * parsers and trackers; both always let the packet through.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "dns.h"
+
+#define MXS_TC_ACT_OK 0
+
+static __always_inline void mxs_if_count(const struct mxs_pkt *p)
+{
+	__u32 slot = p->ifindex < MXS_MAX_IFINDEX ? p->ifindex : 0;
+	struct mxs_if_stats *s = bpf_map_lookup_elem(&mxs_ifstats, &slot);
+
+	if (s) {
+		s->packets[p->dir & 1]++;
+		s->bytes[p->dir & 1] += p->len;
+	}
+}
+
+static __always_inline void mxs_handle(const struct mxs_pkt *p)
+{
+	struct mxs_l4 l4;
+
+	mxs_if_count(p);
+	if (mxs_parse(p, &l4) == MXS_PARSE_OK)
+		mxs_dns(p, &l4);
+}
+
+SEC("xdp.frags")
+int mxs_xdp(struct xdp_md *ctx)
+{
+	struct mxs_pkt p = {
+		.ctx = ctx,
+		.data = (void *)(long)ctx->data,
+		.data_end = (void *)(long)ctx->data_end,
+		.len = bpf_xdp_get_buff_len(ctx),
+		.ifindex = ctx->ingress_ifindex,
+		.dir = MXS_DIR_INGRESS,
+	};
+
+	mxs_handle(&p);
+	return XDP_PASS;
+}
+
+SEC("tc")
+int mxs_tc_egress(struct __sk_buff *skb)
+{
+	struct mxs_pkt p = {
+		.ctx = skb,
+		.data = (void *)(long)skb->data,
+		.data_end = (void *)(long)skb->data_end,
+		.len = skb->len,
+		.ifindex = skb->ifindex,
+		.dir = MXS_DIR_EGRESS,
+	};
+
+	mxs_handle(&p);
+	return MXS_TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The kernel/user contract: every struct, enum and constant that both the BPF
+ * programs and the agent read. Fixed-width types, explicit padding, no pointers.
+ * User space includes this file and static_asserts the sizes; nothing here is
+ * re-declared elsewhere.
+ */
+#ifndef MXSENSE_H
+#define MXSENSE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MXS_MAX_PORTS 8      /* configurable DNS ports (mxs_dns_ports) */
+#define MXS_MAX_IFINDEX 4096 /* mxs_ifstats slots; larger ifindexes share slot 0 */
+#define MXS_MAX_TCP_MSGS 8   /* DNS messages parsed per TCP segment */
+
+enum mxs_dir {
+	MXS_DIR_INGRESS = 0, /* XDP */
+	MXS_DIR_EGRESS = 1,  /* TC clsact egress */
+	MXS_DIR_MAX,
+};
+
+enum mxs_role {
+	MXS_ROLE_CLIENT = 0, /* this host asked: query left, answer arrived */
+	MXS_ROLE_SERVER = 1, /* this host answered: query arrived, answer left */
+};
+
+/* Response codes kept per server (RFC 1035 §4.1.1, RFC 2136 §2.2). */
+enum mxs_rcode {
+	MXS_RCODE_NOERROR = 0,
+	MXS_RCODE_FORMERR = 1,
+	MXS_RCODE_SERVFAIL = 2,
+	MXS_RCODE_NXDOMAIN = 3,
+	MXS_RCODE_NOTIMP = 4,
+	MXS_RCODE_REFUSED = 5,
+	MXS_RCODE_OTHER = 6,
+	MXS_RCODE_MAX,
+};
+
+/*
+ * Latency histogram, log-linear over nanoseconds: bucket 0 holds values below
+ * 2^MIN_EXP ns; then each power of two [2^e, 2^(e+1)) is split into
+ * 2^SUB_BITS equal sub-buckets, so no bucket is wider than 1/32 (3.1%) of its
+ * lower edge; the last bucket holds values of 2^(MAX_EXP+1) ns (68.7 s) and more.
+ * That covers 1 us .. 60 s at better than the 5% the exported quantiles need.
+ */
+#define MXS_HIST_SUB_BITS 5
+#define MXS_HIST_SUB (1u << MXS_HIST_SUB_BITS)
+#define MXS_HIST_MIN_EXP 9
+#define MXS_HIST_MAX_EXP 35
+#define MXS_HIST_BUCKETS ((MXS_HIST_MAX_EXP - MXS_HIST_MIN_EXP + 1) * MXS_HIST_SUB + 2)
+
+/* Bucket of a latency in ns. Shared so both sides agree on the edges. */
+static inline __u32 mxs_hist_bucket(__u64 ns)
+{
+	__u32 e = 0;
+	__u64 v = ns;
+
+	if (ns < (1ull << MXS_HIST_MIN_EXP))
+		return 0;
+	if (ns >= (1ull << (MXS_HIST_MAX_EXP + 1)))
+		return MXS_HIST_BUCKETS - 1;
+	if (v >> 32) { v >>= 32; e += 32; }
+	if (v >> 16) { v >>= 16; e += 16; }
+	if (v >> 8) { v >>= 8; e += 8; }
+	if (v >> 4) { v >>= 4; e += 4; }
+	if (v >> 2) { v >>= 2; e += 2; }
+	if (v >> 1) { e += 1; }
+	return 1 + (e - MXS_HIST_MIN_EXP) * MXS_HIST_SUB +
+	       (__u32)((ns >> (e - MXS_HIST_SUB_BITS)) & (MXS_HIST_SUB - 1));
+}
+
+/*
+ * A DNS server as seen from this host: IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d),
+ * port and L4 protocol of the server side, and which role this host played.
+ */
+struct mxs_server_key {
+	__u8 addr[16];
+	__u16 port; /* host byte order */
+	__u8 proto; /* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 role;  /* enum mxs_role */
+};
+
+/* Per-server DNS statistics, per CPU; the agent sums over CPUs. */
+struct mxs_dns_stats {
+	__u64 queries;
+	__u64 responses[MXS_RCODE_MAX]; /* matched responses by rcode */
+	__u64 truncated;                /* matched responses with TC=1 */
+	__u64 unsolicited;              /* responses with no query in flight */
+	__u64 mismatched;               /* id matched, question differed */
+	__u64 latency_sum_ns;
+	__u64 hist[MXS_HIST_BUCKETS];
+};
+
+/* One outstanding query: both endpoints, L4 protocol and DNS id (RFC 5452 §3). */
+struct mxs_dns_flow_key {
+	__u8 client[16];
+	__u8 server[16];
+	__u16 client_port;
+	__u16 server_port;
+	__u16 dns_id;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct mxs_dns_inflight {
+	__u64 ts_ns;      /* bpf_ktime_get_ns() when the query was seen */
+	__u64 qname_hash; /* FNV-1a of the lower-cased wire-format qname */
+	__u16 qtype;
+	__u16 qclass;
+	__u8 role;
+	__u8 pad[3];
+};
+
+/* Packets seen per interface slot (ifindex) and direction. */
+struct mxs_if_stats {
+	__u64 packets[MXS_DIR_MAX];
+	__u64 bytes[MXS_DIR_MAX];
+};
+
+/* Sensor counters, by reason; index into the mxs_counters per-CPU array. */
+enum mxs_counter {
+	MXS_C_ETH_TRUNC = 0,     /* frame shorter than its Ethernet/VLAN headers */
+	MXS_C_VLAN_DEPTH,        /* more than two VLAN tags */
+	MXS_C_IP4_TRUNC,         /* IPv4 header truncated or IHL < 5 */
+	MXS_C_IP6_TRUNC,         /* IPv6 header truncated */
+	MXS_C_IP6_EXT,           /* extension header chain too long or truncated */
+	MXS_C_L4_TRUNC,          /* UDP/TCP header truncated */
+	MXS_C_DNS_SHORT,         /* header or question not inside the message/segment */
+	MXS_C_DNS_QDCOUNT,       /* QDCOUNT != 1 */
+	MXS_C_DNS_NAME,          /* qname too long, compressed or malformed */
+	MXS_C_DNS_TCP_MSGS,      /* more DNS messages in one segment than parsed */
+	MXS_C_FRAGMENTS,         /* IPv4/IPv6 fragments seen */
+	MXS_C_FRAG_SKIPPED,      /* non-first fragments (never parsed as DNS) */
+	MXS_C_STATS_FULL,        /* per-server stats map full: sample lost */
+	MXS_C_INFLIGHT_FULL,     /* in-flight map full: query not tracked */
+	MXS_C_DUP_QUERY,         /* query already in flight (retransmission) */
+	MXS_C_LATE_RESPONSE,     /* matched a query the agent had just expired */
+	MXS_C_MAX,
+};
+
+#endif /* MXSENSE_H */

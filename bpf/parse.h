@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Header parsers: Ethernet with up to two VLAN tags, IPv4, IPv6 with a bounded
+ * extension-header walk, UDP and TCP. Each walks a cursor through the linear
+ * part of the frame and checks bounds before every read; failures are counted
+ * by reason.
+ */
+#ifndef MXS_PARSE_H
+#define MXS_PARSE_H
+
+#include "ctx.h"
+#include "maps.h"
+
+#define MXS_ETH_P_IP 0x0800
+#define MXS_ETH_P_IPV6 0x86DD
+#define MXS_ETH_P_8021Q 0x8100
+#define MXS_ETH_P_8021AD 0x88A8
+#define MXS_VLAN_MAX 2
+#define MXS_IP6_EXT_MAX 6
+
+#define MXS_IPPROTO_HOPOPTS 0
+#define MXS_IPPROTO_TCP 6
+#define MXS_IPPROTO_UDP 17
+#define MXS_IPPROTO_ROUTING 43
+#define MXS_IPPROTO_FRAGMENT 44
+#define MXS_IPPROTO_AH 51
+#define MXS_IPPROTO_DSTOPTS 60
+
+/* What the parsers learned of one TCP or UDP packet. */
+struct mxs_l4 {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 tcp_flags;
+	__u16 pad;
+	__u32 payload_off; /* from the start of the frame */
+	__u32 payload_len; /* L4 payload, per the IP length fields */
+};
+
+enum mxs_parse {
+	MXS_PARSE_OK = 0,   /* TCP or UDP, fields filled */
+	MXS_PARSE_SKIP = 1, /* not for us: other protocols, non-first fragments */
+	MXS_PARSE_ERR = 2,  /* malformed; already counted */
+};
+
+struct mxs_cursor {
+	void *pos;
+	void *end;
+};
+
+static __always_inline int mxs_parse_eth(struct mxs_cursor *c, __u16 *proto)
+{
+	struct ethhdr *eth = c->pos;
+	__u16 h;
+
+	if ((void *)(eth + 1) > c->end) {
+		mxs_count(MXS_C_ETH_TRUNC);
+		return MXS_PARSE_ERR;
+	}
+	c->pos = eth + 1;
+	h = bpf_ntohs(eth->h_proto);
+
+#pragma unroll
+	for (int i = 0; i < MXS_VLAN_MAX; i++) {
+		struct vlan_hdr *vh = c->pos;
+
+		if (h != MXS_ETH_P_8021Q && h != MXS_ETH_P_8021AD)
+			break;
+		if ((void *)(vh + 1) > c->end) {
+			mxs_count(MXS_C_ETH_TRUNC);
+			return MXS_PARSE_ERR;
+		}
+		h = bpf_ntohs(vh->h_vlan_encapsulated_proto);
+		c->pos = vh + 1;
+	}
+	if (h == MXS_ETH_P_8021Q || h == MXS_ETH_P_8021AD) {
+		mxs_count(MXS_C_VLAN_DEPTH);
+		return MXS_PARSE_ERR;
+	}
+	*proto = h;
+	return MXS_PARSE_OK;
+}
+
+static __always_inline void mxs_v4_mapped(__u8 *dst, __be32 a)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &a, 4);
+}
+
+/* IPv4: returns the L4 protocol in *l4proto and the L4 length in *l4len. */
+static __always_inline int mxs_parse_ip4(struct mxs_cursor *c, struct mxs_l4 *l4, __u8 *l4proto,
+					 __u32 *l4len)
+{
+	struct iphdr *ip = c->pos;
+	__u32 hlen;
+	__u16 frag, tot;
+
+	if ((void *)(ip + 1) > c->end) {
+		mxs_count(MXS_C_IP4_TRUNC);
+		return MXS_PARSE_ERR;
+	}
+	hlen = ip->ihl * 4;
+	tot = bpf_ntohs(ip->tot_len);
+	if (hlen < sizeof(*ip) || c->pos + hlen > c->end || tot < hlen) {
+		mxs_count(MXS_C_IP4_TRUNC);
+		return MXS_PARSE_ERR;
+	}
+	frag = bpf_ntohs(ip->frag_off);
+	if (frag & 0x3fff) { /* MF set or offset != 0 */
+		mxs_count(MXS_C_FRAGMENTS);
+		if (frag & 0x1fff) {
+			mxs_count(MXS_C_FRAG_SKIPPED);
+			return MXS_PARSE_SKIP;
+		}
+	}
+	mxs_v4_mapped(l4->src, ip->saddr);
+	mxs_v4_mapped(l4->dst, ip->daddr);
+	*l4proto = ip->protocol;
+	*l4len = tot - hlen;
+	c->pos += hlen;
+	return MXS_PARSE_OK;
+}
+
+/* IPv6 with a bounded walk over hop-by-hop, routing, fragment, AH and destination options. */
+static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4, __u8 *l4proto,
+					 __u32 *l4len)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	__u32 plen;
+	__u8 nh;
+
+	if ((void *)(ip6 + 1) > c->end) {
+		mxs_count(MXS_C_IP6_TRUNC);
+		return MXS_PARSE_ERR;
+	}
+	__builtin_memcpy(l4->src, &ip6->saddr, 16);
+	__builtin_memcpy(l4->dst, &ip6->daddr, 16);
+	nh = ip6->nexthdr;
+	plen = bpf_ntohs(ip6->payload_len);
+	c->pos = ip6 + 1;
+
+#pragma unroll
+	for (int i = 0; i < MXS_IP6_EXT_MAX; i++) {
+		struct ipv6_opt_hdr *oh = c->pos;
+		__u32 len;
+
+		if (nh != MXS_IPPROTO_HOPOPTS && nh != MXS_IPPROTO_ROUTING &&
+		    nh != MXS_IPPROTO_FRAGMENT && nh != MXS_IPPROTO_AH && nh != MXS_IPPROTO_DSTOPTS) {
+			*l4proto = nh;
+			*l4len = plen;
+			return MXS_PARSE_OK;
+		}
+		if ((void *)(oh + 1) > c->end) {
+			mxs_count(MXS_C_IP6_EXT);
+			return MXS_PARSE_ERR;
+		}
+		if (nh == MXS_IPPROTO_FRAGMENT) {
+			struct frag_hdr *fh = c->pos;
+
+			if ((void *)(fh + 1) > c->end) {
+				mxs_count(MXS_C_IP6_EXT);
+				return MXS_PARSE_ERR;
+			}
+			mxs_count(MXS_C_FRAGMENTS);
+			if (bpf_ntohs(fh->frag_off) & 0xfff8) {
+				mxs_count(MXS_C_FRAG_SKIPPED);
+				return MXS_PARSE_SKIP;
+			}
+			len = sizeof(*fh);
+		} else if (nh == MXS_IPPROTO_AH) {
+			len = (oh->hdrlen + 2) * 4; /* RFC 4302 §2.2 */
+		} else {
+			len = (oh->hdrlen + 1) * 8; /* RFC 8200 §4.3 */
+		}
+		if (len > plen || c->pos + len > c->end) {
+			mxs_count(MXS_C_IP6_EXT);
+			return MXS_PARSE_ERR;
+		}
+		nh = oh->nexthdr;
+		plen -= len;
+		c->pos += len;
+	}
+	mxs_count(MXS_C_IP6_EXT);
+	return MXS_PARSE_ERR;
+}
+
+/*
+ * Parse a frame down to UDP or TCP. MXS_PARSE_SKIP for anything else
+ * (non-IP, other L4 protocols, non-first fragments).
+ */
+static __always_inline int mxs_parse(const struct mxs_pkt *p, struct mxs_l4 *l4)
+{
+	struct mxs_cursor c = { .pos = p->data, .end = p->data_end };
+	__u32 l4len = 0;
+	__u16 eproto;
+	__u8 proto = 0;
+	int r;
+
+	r = mxs_parse_eth(&c, &eproto);
+	if (r != MXS_PARSE_OK)
+		return r;
+	if (eproto == MXS_ETH_P_IP)
+		r = mxs_parse_ip4(&c, l4, &proto, &l4len);
+	else if (eproto == MXS_ETH_P_IPV6)
+		r = mxs_parse_ip6(&c, l4, &proto, &l4len);
+	else
+		return MXS_PARSE_SKIP;
+	if (r != MXS_PARSE_OK)
+		return r;
+
+	l4->proto = proto;
+	if (proto == MXS_IPPROTO_UDP) {
+		struct udphdr *udp = c.pos;
+
+		if ((void *)(udp + 1) > c.end || l4len < sizeof(*udp)) {
+			mxs_count(MXS_C_L4_TRUNC);
+			return MXS_PARSE_ERR;
+		}
+		l4->sport = bpf_ntohs(udp->source);
+		l4->dport = bpf_ntohs(udp->dest);
+		l4->payload_off = (__u32)((void *)(udp + 1) - p->data);
+		l4->payload_len = l4len - sizeof(*udp);
+		return MXS_PARSE_OK;
+	}
+	if (proto == MXS_IPPROTO_TCP) {
+		struct tcphdr *tcp = c.pos;
+		__u32 hlen;
+
+		if ((void *)(tcp + 1) > c.end) {
+			mxs_count(MXS_C_L4_TRUNC);
+			return MXS_PARSE_ERR;
+		}
+		hlen = tcp->doff * 4;
+		if (hlen < sizeof(*tcp) || hlen > l4len) {
+			mxs_count(MXS_C_L4_TRUNC);
+			return MXS_PARSE_ERR;
+		}
+		l4->sport = bpf_ntohs(tcp->source);
+		l4->dport = bpf_ntohs(tcp->dest);
+		l4->tcp_flags = ((__u8 *)tcp)[13];
+		l4->payload_off = (__u32)(c.pos - p->data) + hlen;
+		l4->payload_len = l4len - hlen;
+		return MXS_PARSE_OK;
+	}
+	return MXS_PARSE_SKIP;
+}
+
+#endif /* MXS_PARSE_H */

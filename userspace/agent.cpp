@@ -1,0 +1,175 @@
+#include "agent.h"
+
+#include <net/if.h>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "libbpf_log.h"
+#include "preflight.h"
+
+namespace mxs {
+
+Agent::Agent(AgentOptions opts)
+    : opts_(std::move(opts)), signals_(io_, SIGINT, SIGTERM), poll_timer_(io_),
+      dns_(opts_.max_labelled_servers) {
+    metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
+}
+
+Agent::~Agent() = default;
+
+bool Agent::setup() {
+    if (opts_.interfaces.empty()) {
+        auto def = default_route_interface();
+        if (!def) {
+            spdlog::error("no --interface given and no default route to pick one from");
+            return false;
+        }
+        opts_.interfaces.push_back(*def);
+        spdlog::info("watching the default-route interface {}", *def);
+    }
+    for (const auto& name : opts_.interfaces) {
+        const unsigned idx = if_nametoindex(name.c_str());
+        if (idx == 0) {
+            spdlog::error("unknown interface '{}'", name);
+            return false;
+        }
+        watched_.push_back(Watched{name, static_cast<int>(idx), nullptr, nullptr});
+    }
+    if (auto e = check_btf()) {
+        spdlog::error("{}", *e);
+        return false;
+    }
+    if (auto e = check_privileges()) {
+        spdlog::error("{}", *e);
+        return false;
+    }
+    auto http = HttpServer::bind(io_, *parse_listen(opts_.listen),
+                                 [this](const std::string& m, const std::string& t) { return handle(m, t); });
+    if (!http) {
+        spdlog::error("{}", http.error());
+        return false;
+    }
+    http_ = std::move(*http);
+
+    route_libbpf_logs();
+    SensorConfig cfg;
+    cfg.dns_ports = opts_.dns_ports;
+    cfg.stats_map_entries = opts_.stats_map_entries;
+    cfg.inflight_map_entries = opts_.inflight_map_entries;
+    auto sensor = Sensor::load(cfg);
+    if (!sensor) {
+        spdlog::error("{}", sensor.error());
+        return false;
+    }
+    sensor_ = std::move(*sensor);
+
+    for (auto& w : watched_) {
+        auto xdp = XdpAttachment::attach(sensor_->xdp_prog_fd(), w.ifindex, opts_.xdp_mode);
+        if (!xdp) {
+            spdlog::error("{}", xdp.error());
+            return false;
+        }
+        w.xdp = std::move(*xdp);
+        auto tc = TcEgressAttachment::attach(sensor_->tc_prog_fd(), w.ifindex);
+        if (!tc) {
+            spdlog::error("{}", tc.error());
+            return false;
+        }
+        w.tc = std::move(*tc);
+        spdlog::info("attached to {}: XDP ingress ({}), TC egress ({})", w.name, w.xdp->mode(),
+                     w.tc->mode());
+    }
+    return true;
+}
+
+int Agent::run() {
+    if (!setup()) {
+        watched_.clear();
+        return 1;
+    }
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+        if (ec)
+            return;
+        spdlog::info("signal {}: detaching and exiting", sig);
+        poll_timer_.cancel();
+        http_->stop();
+        io_.stop();
+    });
+    http_->start();
+    const auto ep = http_->local_endpoint();
+    spdlog::info("serving metrics on http://{}:{}/metrics", ep.address().to_string(), ep.port());
+    poll(false);
+    schedule_poll();
+    io_.run();
+    watched_.clear(); // closes links, removes netlink filters
+    spdlog::info("detached from every interface");
+    return 0;
+}
+
+void Agent::schedule_poll() {
+    poll_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(opts_.poll_interval_s)));
+    poll_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec)
+            return;
+        try {
+            poll(true);
+        } catch (const std::exception& e) {
+            spdlog::error("poll: {}", e.what());
+        }
+        schedule_poll();
+    });
+}
+
+void Agent::poll(bool sweep) {
+    auto& s = snapshot_.sensor;
+    if (sweep) {
+        const auto timeout_ns = static_cast<std::uint64_t>(opts_.dns_timeout_s * 1e9);
+        auto r = sensor_->sweep(monotonic_ns(), timeout_ns);
+        for (const auto& [key, n] : r.expired)
+            dns_.add_unanswered(key, n);
+        s.expired_total += r.expired_total;
+        s.inflight_entries = r.remaining;
+    }
+    auto totals = sensor_->read_dns_stats();
+    s.stats_entries = totals.size();
+    dns_.set_kernel_totals(std::move(totals));
+    snapshot_.dns = dns_.series();
+    s.counters = sensor_->read_counters();
+    s.inflight_capacity = sensor_->inflight_capacity();
+    s.stats_capacity = sensor_->stats_capacity();
+    s.interfaces.clear();
+    s.attachments.clear();
+    for (const auto& w : watched_) {
+        const auto st = sensor_->read_ifstats(w.ifindex);
+        InterfaceCounters ic{w.name, {}, {}};
+        for (int d = 0; d < MXS_DIR_MAX; ++d) {
+            ic.packets[d] = st.packets[d];
+            ic.bytes[d] = st.bytes[d];
+        }
+        s.interfaces.push_back(ic);
+        s.attachments.push_back({w.name, "xdp", w.xdp->mode()});
+        s.attachments.push_back({w.name, "tc", w.tc->mode()});
+    }
+    ++s.polls_total;
+}
+
+HttpResponse Agent::handle(const std::string& method, const std::string& target) {
+    if (method != "GET" && method != "HEAD")
+        return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+    const auto path = target.substr(0, target.find('?'));
+    if (path == "/metrics") {
+        poll(false); // fresh kernel totals; sweeps stay on the timer
+        return {200, "text/plain; version=0.0.4; charset=utf-8",
+                render_metrics(snapshot_, metrics_opts_)};
+    }
+    if (path == "/")
+        return {200, "text/html; charset=utf-8",
+                "<!doctype html><title>mxsense</title><p>mxsense agent. "
+                "<a href=\"/metrics\">/metrics</a></p>\n"};
+    return {404, "text/plain; charset=utf-8", "not found\n"};
+}
+
+} // namespace mxs

@@ -1,0 +1,54 @@
+// The agent: one io_context running map polls, timeout sweeps, signals and the
+// HTTP server.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "attach.h"
+#include "dns_model.h"
+#include "http_server.h"
+#include "metrics.h"
+#include "options.h"
+#include "sensor.h"
+#include "snapshot.h"
+
+namespace mxs {
+
+class Agent {
+  public:
+    explicit Agent(AgentOptions opts);
+    ~Agent();
+    // Sets up, runs until SIGINT/SIGTERM, detaches. Returns the exit code.
+    int run();
+
+  private:
+    struct Watched {
+        std::string name;
+        int ifindex;
+        std::unique_ptr<XdpAttachment> xdp;
+        std::unique_ptr<TcEgressAttachment> tc;
+    };
+
+    bool setup();
+    void schedule_poll();
+    void poll(bool sweep);
+    HttpResponse handle(const std::string& method, const std::string& target);
+
+    AgentOptions opts_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer poll_timer_;
+    std::unique_ptr<HttpServer> http_;
+    std::unique_ptr<Sensor> sensor_;
+    std::vector<Watched> watched_;
+    DnsAggregator dns_;
+    Snapshot snapshot_;
+    MetricsOptions metrics_opts_;
+};
+
+} // namespace mxs

@@ -1,0 +1,81 @@
+// Per-server DNS counters in user space: kernel totals summed over CPUs, the
+// agent's own unanswered counts, and bounded `server` labels.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "histogram.h"
+#include "kernel_types.h"
+
+namespace mxs {
+
+struct DnsCounters {
+    std::uint64_t queries = 0;
+    std::array<std::uint64_t, MXS_RCODE_MAX> responses{};
+    std::uint64_t truncated = 0;
+    std::uint64_t unsolicited = 0;
+    std::uint64_t mismatched = 0;
+    std::uint64_t unanswered = 0;
+    FineHistogram latency;
+
+    void add(const mxs_dns_stats& k);
+    void add(const DnsCounters& other);
+};
+
+// The labels of one exported series.
+struct SeriesKey {
+    std::string server;
+    std::string role;  // client | server
+    std::string proto; // udp | tcp
+    auto operator<=>(const SeriesKey&) const = default;
+};
+
+inline constexpr const char* kOtherServer = "other";
+
+const char* role_name(std::uint8_t role);
+const char* proto_name(std::uint8_t proto);
+const char* rcode_name(std::uint32_t slot);
+
+// Raw kernel key, ordered, for use in std::map.
+struct ServerKeyLess {
+    bool operator()(const mxs_server_key& a, const mxs_server_key& b) const;
+};
+
+// Decides once per server address whether it gets its own label: the first
+// `limit` addresses, busiest first within a poll, keep one for good; the rest
+// are summed under "other" for good, so no exported counter ever goes back.
+class ServerLabeler {
+  public:
+    explicit ServerLabeler(std::size_t limit) : limit_(limit) {}
+    // Offer the addresses seen in one poll, busiest first.
+    void offer(const std::vector<std::string>& busiest_first);
+    std::string label(const std::string& addr) const;
+    std::size_t labelled() const { return labelled_.size(); }
+
+  private:
+    std::size_t limit_;
+    std::set<std::string> labelled_;
+    std::set<std::string> other_;
+};
+
+class DnsAggregator {
+  public:
+    explicit DnsAggregator(std::size_t max_labelled) : labeler_(max_labelled) {}
+
+    // The kernel's absolute totals (its map entries are never deleted).
+    void set_kernel_totals(std::map<mxs_server_key, DnsCounters, ServerKeyLess> totals);
+    void add_unanswered(const mxs_server_key& key, std::uint64_t n);
+    std::map<SeriesKey, DnsCounters> series() const;
+
+  private:
+    ServerLabeler labeler_;
+    std::map<mxs_server_key, DnsCounters, ServerKeyLess> kernel_;
+    std::map<mxs_server_key, std::uint64_t, ServerKeyLess> unanswered_;
+};
+
+} // namespace mxs

@@ -1,0 +1,15 @@
+// The kernel/user contract, seen from C++: the shared header plus checks that
+// both compilers lay the structs out the same way.
+#pragma once
+
+#include <linux/types.h>
+
+extern "C" {
+#include "mxsense.h"
+}
+
+static_assert(sizeof(mxs_server_key) == 20);
+static_assert(sizeof(mxs_dns_flow_key) == 40);
+static_assert(sizeof(mxs_dns_inflight) == 24);
+static_assert(sizeof(mxs_if_stats) == 32);
+static_assert(sizeof(mxs_dns_stats) == 8 * (5 + MXS_RCODE_MAX + MXS_HIST_BUCKETS));

@@ -1,0 +1,74 @@
+// mxsense: command line.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "agent.h"
+#include "options.h"
+
+namespace {
+
+void setup_logging(const std::string& level) {
+    auto logger = spdlog::stderr_color_mt("mxsense");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(level));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"mxsense: passive DNS and SMTP health sensor for mail hosts"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("mxsense ") + MXS_VERSION);
+
+    mxs::AgentOptions o;
+    auto* agent = app.add_subcommand("agent", "Load the sensor, attach it, serve metrics");
+    agent->add_option("-i,--interface", o.interfaces,
+                      "Interface to watch (repeatable; default: the default-route interface)");
+    agent->add_option("-l,--listen", o.listen, "Metrics address ADDR:PORT or [V6]:PORT")
+        ->capture_default_str();
+    agent->add_option("--dns-port", o.dns_ports, "DNS port to watch (repeatable, up to 8)")
+        ->capture_default_str();
+    agent->add_option("--dns-timeout", o.dns_timeout_s,
+                      "Seconds after which an unanswered query counts as unanswered")
+        ->capture_default_str();
+    agent->add_option("--poll-interval", o.poll_interval_s, "Seconds between map polls and sweeps")
+        ->capture_default_str();
+    agent->add_option("--max-servers", o.max_labelled_servers,
+                      "Servers with their own label; the rest are summed as server=\"other\"")
+        ->capture_default_str();
+    agent->add_option("--stats-map-size", o.stats_map_entries, "Per-server stats map entries")
+        ->capture_default_str();
+    agent->add_option("--inflight-map-size", o.inflight_map_entries, "In-flight queries map entries")
+        ->capture_default_str();
+    agent->add_option("--latency-buckets", o.latency_buckets_s,
+                      "Exported latency histogram bounds in seconds, ascending")
+        ->delimiter(',');
+    agent->add_option("--xdp-mode", o.xdp_mode, "auto (native, else generic), native or generic")
+        ->capture_default_str();
+    agent->add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    if (agent->parsed()) {
+        if (auto err = mxs::validate(o)) {
+            std::cerr << "mxsense agent: " << *err << "\n";
+            return 2;
+        }
+        setup_logging(o.log_level);
+        try {
+            return mxs::Agent(std::move(o)).run();
+        } catch (const std::exception& e) {
+            spdlog::critical("fatal: {}", e.what());
+            return 1;
+        }
+    }
+    return 0;
+}

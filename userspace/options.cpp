@@ -1,0 +1,52 @@
+#include "options.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "addr.h"
+#include "kernel_types.h"
+
+namespace mxs {
+
+std::optional<std::string> validate(const AgentOptions& o) {
+    if (!parse_listen(o.listen))
+        return fmt::format("--listen '{}': expected ADDR:PORT or [V6ADDR]:PORT", o.listen);
+    if (o.dns_ports.empty() || o.dns_ports.size() > MXS_MAX_PORTS)
+        return fmt::format("--dns-port: between 1 and {} ports", MXS_MAX_PORTS);
+    if (std::set<std::uint16_t>(o.dns_ports.begin(), o.dns_ports.end()).size() != o.dns_ports.size())
+        return std::string("--dns-port: a port is listed twice");
+    if (std::count(o.dns_ports.begin(), o.dns_ports.end(), 0))
+        return std::string("--dns-port: port 0 is not a port");
+    if (!(o.dns_timeout_s > 0 && o.dns_timeout_s <= 3600))
+        return fmt::format("--dns-timeout {}: must be in (0, 3600] seconds", o.dns_timeout_s);
+    if (!(o.poll_interval_s >= 0.05 && o.poll_interval_s <= 60))
+        return fmt::format("--poll-interval {}: must be in [0.05, 60] seconds", o.poll_interval_s);
+    if (o.max_labelled_servers == 0)
+        return std::string("--max-servers: must be at least 1");
+    if (o.stats_map_entries == 0 || o.inflight_map_entries == 0)
+        return std::string("map sizes must be at least 1");
+    if (o.latency_buckets_s.empty())
+        return std::string("--latency-buckets: at least one bound");
+    for (std::size_t i = 0; i < o.latency_buckets_s.size(); ++i) {
+        const double b = o.latency_buckets_s[i];
+        if (!(b > 0) || std::isinf(b))
+            return fmt::format("--latency-buckets: bound {} is not a positive number", b);
+        if (i && !(b > o.latency_buckets_s[i - 1]))
+            return std::string("--latency-buckets: bounds must be strictly increasing");
+    }
+    if (o.xdp_mode != "auto" && o.xdp_mode != "native" && o.xdp_mode != "generic")
+        return fmt::format("--xdp-mode '{}': expected auto, native or generic", o.xdp_mode);
+    if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
+        o.log_level != "error")
+        return fmt::format("--log-level '{}': expected debug, info, warn or error", o.log_level);
+    std::set<std::string> seen;
+    for (const auto& i : o.interfaces)
+        if (!seen.insert(i).second)
+            return fmt::format("--interface {}: listed twice", i);
+    return std::nullopt;
+}
+
+} // namespace mxs

@@ -1,0 +1,33 @@
+// Agent settings: defaults in code, validated before anything touches the kernel.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mxs {
+
+// 9100-9999 is fully allocated to exporters; 10053 ("DNS 53") collides with none of them.
+inline constexpr const char* kDefaultListen = "127.0.0.1:10053";
+
+struct AgentOptions {
+    std::vector<std::string> interfaces; // empty: the default-route interface
+    std::string listen = kDefaultListen;
+    std::vector<std::uint16_t> dns_ports = {53};
+    double dns_timeout_s = 5.0;
+    double poll_interval_s = 1.0;
+    std::uint32_t max_labelled_servers = 256;
+    std::uint32_t stats_map_entries = 1024;
+    std::uint32_t inflight_map_entries = 65536;
+    std::vector<double> latency_buckets_s = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                             0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                             1,      2.5,     5,      10};
+    std::string xdp_mode = "auto"; // auto | native | generic
+    std::string log_level = "info";
+};
+
+// One line naming what is wrong, or nullopt when the options are usable.
+std::optional<std::string> validate(const AgentOptions& o);
+
+} // namespace mxs

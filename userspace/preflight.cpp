@@ -1,0 +1,45 @@
+#include "preflight.h"
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+
+namespace mxs {
+namespace {
+
+constexpr int kCapNetAdmin = 12;
+constexpr int kCapSysAdmin = 21;
+constexpr int kCapPerfmon = 38;
+constexpr int kCapBpf = 39;
+
+std::uint64_t effective_caps() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("CapEff:", 0) == 0)
+            return std::stoull(line.substr(7), nullptr, 16);
+    return 0;
+}
+
+} // namespace
+
+std::optional<std::string> check_btf() {
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+        return std::string("this kernel exposes no BTF (/sys/kernel/btf/vmlinux): "
+                           "mxsense needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+    return std::nullopt;
+}
+
+std::optional<std::string> check_privileges() {
+    const std::uint64_t caps = effective_caps();
+    auto has = [caps](int c) { return (caps >> c) & 1; };
+    const bool bpf = has(kCapSysAdmin) || (has(kCapBpf) && has(kCapPerfmon));
+    if (bpf && has(kCapNetAdmin))
+        return std::nullopt;
+    return std::string("insufficient privileges: loading and attaching the sensor needs root, "
+                       "or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN");
+}
+
+} // namespace mxs

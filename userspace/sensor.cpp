@@ -1,0 +1,126 @@
+#include "sensor.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "mxsense_bpf.skel.h"
+
+namespace mxs {
+
+std::uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
+    mxsense_bpf* skel = mxsense_bpf__open();
+    if (!skel)
+        return Error{fmt::format("cannot open the BPF object: {}", std::strerror(errno))};
+    for (std::size_t i = 0; i < MXS_MAX_PORTS; ++i)
+        skel->rodata->mxs_dns_ports[i] = i < cfg.dns_ports.size() ? cfg.dns_ports[i] : 0;
+    bpf_map__set_max_entries(skel->maps.mxs_dns_stats, cfg.stats_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_flight, cfg.inflight_map_entries);
+    if (int err = mxsense_bpf__load(skel)) {
+        mxsense_bpf__destroy(skel);
+        return Error{fmt::format("cannot load the BPF programs: {}", std::strerror(-err))};
+    }
+    return std::unique_ptr<Sensor>(new Sensor(skel));
+}
+
+Sensor::Sensor(mxsense_bpf* skel) : skel_(skel), ncpus_(libbpf_num_possible_cpus()) {}
+
+Sensor::~Sensor() { mxsense_bpf__destroy(skel_); }
+
+int Sensor::xdp_prog_fd() const { return bpf_program__fd(skel_->progs.mxs_xdp); }
+int Sensor::tc_prog_fd() const { return bpf_program__fd(skel_->progs.mxs_tc_egress); }
+
+std::uint32_t Sensor::stats_capacity() const {
+    return bpf_map__max_entries(skel_->maps.mxs_dns_stats);
+}
+std::uint32_t Sensor::inflight_capacity() const {
+    return bpf_map__max_entries(skel_->maps.mxs_dns_flight);
+}
+
+std::map<mxs_server_key, DnsCounters, ServerKeyLess> Sensor::read_dns_stats() const {
+    std::map<mxs_server_key, DnsCounters, ServerKeyLess> out;
+    const int fd = bpf_map__fd(skel_->maps.mxs_dns_stats);
+    std::vector<mxs_dns_stats> values(ncpus_);
+    mxs_server_key key{}, next{};
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        if (bpf_map_lookup_elem(fd, &next, values.data()) == 0) {
+            auto& c = out[next];
+            for (const auto& v : values)
+                c.add(v);
+        }
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
+std::array<std::uint64_t, MXS_C_MAX> Sensor::read_counters() const {
+    std::array<std::uint64_t, MXS_C_MAX> out{};
+    const int fd = bpf_map__fd(skel_->maps.mxs_counters);
+    std::vector<std::uint64_t> values(ncpus_);
+    for (std::uint32_t i = 0; i < MXS_C_MAX; ++i)
+        if (bpf_map_lookup_elem(fd, &i, values.data()) == 0)
+            for (auto v : values)
+                out[i] += v;
+    return out;
+}
+
+mxs_if_stats Sensor::read_ifstats(std::uint32_t ifindex) const {
+    mxs_if_stats out{};
+    const int fd = bpf_map__fd(skel_->maps.mxs_ifstats);
+    const std::uint32_t slot = ifindex < MXS_MAX_IFINDEX ? ifindex : 0;
+    std::vector<mxs_if_stats> values(ncpus_);
+    if (bpf_map_lookup_elem(fd, &slot, values.data()) == 0)
+        for (const auto& v : values)
+            for (int d = 0; d < MXS_DIR_MAX; ++d) {
+                out.packets[d] += v.packets[d];
+                out.bytes[d] += v.bytes[d];
+            }
+    return out;
+}
+
+SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const {
+    SweepResult r;
+    const int fd = bpf_map__fd(skel_->maps.mxs_dns_flight);
+    std::vector<std::pair<mxs_dns_flow_key, mxs_dns_inflight>> old;
+    mxs_dns_flow_key key{}, next{};
+    void* prev = nullptr;
+    // Collect first: deleting while walking restarts get_next_key from the start.
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        mxs_dns_inflight v{};
+        if (bpf_map_lookup_elem(fd, &next, &v) == 0) {
+            if (now_ns > v.ts_ns && now_ns - v.ts_ns >= timeout_ns)
+                old.emplace_back(next, v);
+            else
+                ++r.remaining;
+        }
+        key = next;
+        prev = &key;
+    }
+    for (const auto& [k, v] : old) {
+        if (bpf_map_delete_elem(fd, &k) != 0)
+            continue; // the response won
+        mxs_server_key sk{};
+        std::memcpy(sk.addr, k.server, sizeof(sk.addr));
+        sk.port = k.server_port;
+        sk.proto = k.proto;
+        sk.role = v.role;
+        ++r.expired[sk];
+        ++r.expired_total;
+    }
+    return r;
+}
+
+} // namespace mxs

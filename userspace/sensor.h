@@ -1,0 +1,60 @@
+// Owner of the loaded BPF skeleton and reader of its maps.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "dns_model.h"
+#include "kernel_types.h"
+#include "result.h"
+
+struct mxsense_bpf;
+
+namespace mxs {
+
+struct SensorConfig {
+    std::vector<std::uint16_t> dns_ports = {53};
+    std::uint32_t stats_map_entries = 1024;
+    std::uint32_t inflight_map_entries = 65536;
+};
+
+struct SweepResult {
+    std::map<mxs_server_key, std::uint64_t, ServerKeyLess> expired; // per server
+    std::uint64_t expired_total = 0;
+    std::uint64_t remaining = 0; // entries still in flight
+};
+
+class Sensor {
+  public:
+    // Opens, configures (before load, through read-only globals) and loads.
+    static Result<std::unique_ptr<Sensor>> load(const SensorConfig& cfg);
+    ~Sensor();
+    Sensor(const Sensor&) = delete;
+    Sensor& operator=(const Sensor&) = delete;
+
+    int xdp_prog_fd() const;
+    int tc_prog_fd() const;
+    mxsense_bpf* skeleton() const { return skel_; }
+
+    std::map<mxs_server_key, DnsCounters, ServerKeyLess> read_dns_stats() const;
+    std::array<std::uint64_t, MXS_C_MAX> read_counters() const;
+    mxs_if_stats read_ifstats(std::uint32_t ifindex) const;
+    // Removes queries older than timeout_ns; a query counts as expired only if
+    // this delete won the race against the datapath's.
+    SweepResult sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const;
+    std::uint32_t stats_capacity() const;
+    std::uint32_t inflight_capacity() const;
+
+  private:
+    explicit Sensor(mxsense_bpf* skel);
+    mxsense_bpf* skel_;
+    int ncpus_;
+};
+
+// CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns().
+std::uint64_t monotonic_ns();
+
+} // namespace mxs

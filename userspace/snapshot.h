@@ -1,0 +1,44 @@
+// What one poll of the kernel yields: prepared on the agent's loop, rendered at scrape time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dns_model.h"
+#include "kernel_types.h"
+
+namespace mxs {
+
+struct InterfaceCounters {
+    std::string name;
+    std::array<std::uint64_t, MXS_DIR_MAX> packets{};
+    std::array<std::uint64_t, MXS_DIR_MAX> bytes{};
+};
+
+struct Attachment {
+    std::string interface;
+    std::string hook; // xdp | tc
+    std::string mode; // native | generic | tcx | netlink
+};
+
+struct SensorSnapshot {
+    std::array<std::uint64_t, MXS_C_MAX> counters{};
+    std::vector<InterfaceCounters> interfaces;
+    std::vector<Attachment> attachments;
+    std::uint64_t inflight_entries = 0;
+    std::uint64_t inflight_capacity = 0;
+    std::uint64_t stats_entries = 0;
+    std::uint64_t stats_capacity = 0;
+    std::uint64_t expired_total = 0; // in-flight queries the sweeper removed
+    std::uint64_t polls_total = 0;
+};
+
+struct Snapshot {
+    std::map<SeriesKey, DnsCounters> dns;
+    SensorSnapshot sensor;
+};
+
+} // namespace mxs

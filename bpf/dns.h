@@ -135,26 +135,24 @@ static __always_inline __u32 mxs_rcode_slot(__u16 flags)
 	return rc < MXS_RCODE_OTHER ? rc : MXS_RCODE_OTHER;
 }
 
-/* Account one DNS message already known to be on a DNS port. */
-static __always_inline void mxs_dns_message(const struct mxs_pkt *p, const struct mxs_l4 *l4,
-					    __u32 off, __u32 len)
+/*
+ * Account one decoded DNS message. A global function, verified once; it needs
+ * no packet access, only the parsed endpoints and question.
+ */
+__noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_question *q, __u32 dir)
 {
 	struct mxs_dns_flow_key fk = {};
 	struct mxs_server_key sk = {};
-	struct mxs_question q = {};
 	struct mxs_dns_stats *st;
 	struct mxs_dns_inflight *in;
 	int is_resp, r;
 
-	r = mxs_dns_question(p, off, len, &q);
-	if (r) {
-		mxs_count(r);
-		return;
-	}
-	is_resp = q.flags >> 15;
+	if (!l4 || !q)
+		return 0;
+	is_resp = q->flags >> 15;
 	/* A query goes to a DNS port, a response comes from one. */
 	if (is_resp ? !mxs_is_dns_port(l4->sport) : !mxs_is_dns_port(l4->dport))
-		return;
+		return 0;
 
 	if (is_resp) {
 		__builtin_memcpy(fk.client, l4->dst, 16);
@@ -167,69 +165,81 @@ static __always_inline void mxs_dns_message(const struct mxs_pkt *p, const struc
 		fk.client_port = l4->sport;
 		fk.server_port = l4->dport;
 	}
-	fk.dns_id = q.id;
+	fk.dns_id = q->id;
 	fk.proto = l4->proto;
 
 	__builtin_memcpy(sk.addr, fk.server, 16);
 	sk.port = fk.server_port;
 	sk.proto = l4->proto;
 	/* Queries leaving and answers arriving: this host is the client. */
-	sk.role = (p->dir == MXS_DIR_EGRESS) != is_resp ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER;
+	sk.role = (dir == MXS_DIR_EGRESS) != is_resp ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER;
 
 	if (!is_resp) {
 		struct mxs_dns_inflight v = {
 			.ts_ns = bpf_ktime_get_ns(),
-			.qname_hash = q.hash,
-			.qtype = q.qtype,
-			.qclass = q.qclass,
+			.qname_hash = q->hash,
+			.qtype = q->qtype,
+			.qclass = q->qclass,
 			.role = sk.role,
 		};
 
 		r = bpf_map_update_elem(&mxs_dns_flight, &fk, &v, BPF_NOEXIST);
 		if (r == -17 /* EEXIST: a retransmission, not a new query */) {
 			mxs_count(MXS_C_DUP_QUERY);
-			return;
+			return 0;
 		}
 		if (r)
 			mxs_count(MXS_C_INFLIGHT_FULL);
 		st = mxs_server_stats(&sk);
 		if (st)
 			st->queries++;
-		return;
+		return 0;
 	}
 
+	st = mxs_server_stats(&sk);
 	in = bpf_map_lookup_elem(&mxs_dns_flight, &fk);
 	if (!in) {
-		st = mxs_server_stats(&sk);
 		if (st)
 			st->unsolicited++;
-		return;
+		return 0;
 	}
-	if (in->qname_hash != q.hash || in->qtype != q.qtype || in->qclass != q.qclass) {
+	if (in->qname_hash != q->hash || in->qtype != q->qtype || in->qclass != q->qclass) {
 		/* RFC 5452 §9.1: discard, the query stays outstanding. */
-		st = mxs_server_stats(&sk);
 		if (st)
 			st->mismatched++;
-		return;
+		return 0;
 	}
-	__u64 ts = in->ts_ns;
+	__u64 lat = bpf_ktime_get_ns() - in->ts_ns;
 	/* Whoever deletes the entry owns it: the sweeper already counted it unanswered. */
 	if (bpf_map_delete_elem(&mxs_dns_flight, &fk)) {
 		mxs_count(MXS_C_LATE_RESPONSE);
-		return;
+		return 0;
 	}
-	st = mxs_server_stats(&sk);
 	if (!st)
-		return;
-	__u64 lat = bpf_ktime_get_ns() - ts;
+		return 0;
 	__u32 b = mxs_hist_bucket(lat);
 
-	st->responses[mxs_rcode_slot(q.flags)]++;
-	if (q.flags & 0x0200)
+	st->responses[mxs_rcode_slot(q->flags)]++;
+	if (q->flags & 0x0200)
 		st->truncated++;
 	st->latency_sum_ns += lat;
 	if (b < MXS_HIST_BUCKETS)
 		st->hist[b]++;
+	return 0;
+}
+
+/* Decode and account the message at off (len bytes of it in this packet). */
+static __always_inline void mxs_dns_message(const struct mxs_pkt *p, const struct mxs_l4 *l4,
+					    __u32 off, __u32 len)
+{
+	struct mxs_question q = {};
+	int r = mxs_dns_question(p, off, len, &q);
+
+	if (r) {
+		mxs_count(r);
+		return;
+	}
+	mxs_dns_account(l4, &q, p->dir);
 }
 
 /* DNS over UDP or TCP (RFC 7766 §8: each message behind a 2-byte length). */

@@ -1,0 +1,71 @@
+// Runs the real sensor programs on crafted frames through BPF_PROG_TEST_RUN.
+#pragma once
+
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "addr.h"
+#include "packet_builder.h"
+#include "sensor.h"
+
+namespace mxs::test {
+
+inline constexpr int kXdpPass = 2;
+inline constexpr int kTcActOk = 0;
+
+class SensorFixture : public ::testing::Test {
+  protected:
+    // Root is needed; without it the test skips loudly (CI runs as root, so it never skips there).
+    void SetUp() override {
+        if (geteuid() != 0)
+            GTEST_SKIP() << "*** SKIPPED: BPF tests need root (CAP_BPF, CAP_NET_ADMIN); run as root ***";
+        load(SensorConfig{});
+    }
+
+    void load(const SensorConfig& cfg) {
+        sensor_.reset();
+        auto s = Sensor::load(cfg);
+        ASSERT_TRUE(s) << s.error();
+        sensor_ = std::move(*s);
+    }
+
+    int run(int prog_fd, const Bytes& frame) {
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+                    .data_size_in = static_cast<__u32>(frame.size()), .repeat = 1);
+        const int err = bpf_prog_test_run_opts(prog_fd, &opts);
+        EXPECT_EQ(err, 0) << "bpf_prog_test_run_opts failed";
+        return static_cast<int>(opts.retval);
+    }
+    // Ingress: the XDP program; must let the packet pass.
+    void ingress(const Bytes& frame) { EXPECT_EQ(run(sensor_->xdp_prog_fd(), frame), kXdpPass); }
+    // Egress: the TC program; must let the packet pass.
+    void egress(const Bytes& frame) { EXPECT_EQ(run(sensor_->tc_prog_fd(), frame), kTcActOk); }
+
+    // Counters of one server (all ports), as the agent sums them.
+    DnsCounters server(const std::string& addr, std::uint8_t role, std::uint8_t proto) {
+        DnsCounters out;
+        for (const auto& [k, c] : sensor_->read_dns_stats())
+            if (addr_to_string(k.addr) == addr && k.role == role && k.proto == proto)
+                out.add(c);
+        return out;
+    }
+    std::size_t servers() { return sensor_->read_dns_stats().size(); }
+    std::uint64_t counter(mxs_counter c) { return sensor_->read_counters()[c]; }
+    std::uint64_t responses(const DnsCounters& c) {
+        std::uint64_t n = 0;
+        for (auto r : c.responses)
+            n += r;
+        return n;
+    }
+
+    std::unique_ptr<Sensor> sensor_;
+};
+
+inline constexpr std::uint8_t kUdp = 17, kTcp = 6;
+
+} // namespace mxs::test

@@ -1,0 +1,247 @@
+// The sensor's DNS path, fed crafted frames through both the XDP and TC programs.
+#include "bpf_fixture.h"
+
+namespace mxs::test {
+namespace {
+
+const std::string kHost4 = "198.18.0.1", kDns4 = "198.18.0.2";
+const std::string kHost6 = "fd00::1", kDns6 = "fd00::2";
+
+Bytes udp4(const std::string& s, const std::string& d, std::uint16_t sp, std::uint16_t dp, const Bytes& p) {
+    return Packet().eth().ipv4(s, d).udp(sp, dp).payload(p).build();
+}
+
+TEST_F(SensorFixture, Ipv4UdpClientQueryAndResponse) {
+    egress(udp4(kHost4, kDns4, 40000, 53, dns::query(0x1111, "mx.example.test", dns::kMX)));
+    ingress(udp4(kDns4, kHost4, 53, 40000, dns::response(0x1111, "mx.example.test", dns::kMX)));
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.queries, 1u);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+    EXPECT_EQ(responses(c), 1u);
+    EXPECT_EQ(c.latency.count(), 1u);
+    EXPECT_EQ(c.unsolicited + c.mismatched + c.truncated, 0u);
+    EXPECT_EQ(servers(), 1u);
+}
+
+TEST_F(SensorFixture, Ipv6UdpClientQueryAndResponse) {
+    egress(Packet().eth().ipv6(kHost6, kDns6).udp(40001, 53).payload(dns::query(7, "example.test", dns::kAAAA)).build());
+    ingress(Packet().eth().ipv6(kDns6, kHost6).udp(53, 40001).payload(dns::response(7, "example.test", dns::kAAAA)).build());
+    auto c = server(kDns6, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.queries, 1u);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+    EXPECT_EQ(c.latency.count(), 1u);
+}
+
+TEST_F(SensorFixture, Ipv6HopByHopAndServerRole) {
+    // A query arrives (XDP) and the answer leaves (TC): this host is the server.
+    ingress(Packet().eth().ipv6(kHost6, kDns6).ipv6_hopopts().udp(40002, 53).payload(dns::query(8, "a.example.test")).build());
+    egress(Packet().eth().ipv6(kDns6, kHost6).udp(53, 40002).payload(dns::response(8, "a.example.test")).build());
+    auto c = server(kDns6, MXS_ROLE_SERVER, kUdp);
+    EXPECT_EQ(c.queries, 1u);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+    EXPECT_EQ(server(kDns6, MXS_ROLE_CLIENT, kUdp).queries, 0u);
+}
+
+TEST_F(SensorFixture, VlanAndQinQ) {
+    ingress(Packet().eth().vlan(7).ipv4(kHost4, kDns4).udp(40003, 53).payload(dns::query(9, "v.example.test")).build());
+    egress(Packet().eth().vlan(7).ipv4(kDns4, kHost4).udp(53, 40003).payload(dns::response(9, "v.example.test")).build());
+    ingress(Packet().eth().vlan(100, 0x88a8).vlan(7).ipv4(kHost4, kDns4).udp(40004, 53).payload(dns::query(10, "q.example.test")).build());
+    egress(Packet().eth().vlan(100, 0x88a8).vlan(7).ipv4(kDns4, kHost4).udp(53, 40004).payload(dns::response(10, "q.example.test")).build());
+    auto c = server(kDns4, MXS_ROLE_SERVER, kUdp);
+    EXPECT_EQ(c.queries, 2u);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 2u);
+    // A third tag is beyond the parser's bound: counted, not parsed.
+    ingress(Packet().eth().vlan(1, 0x88a8).vlan(2, 0x88a8).vlan(3).ipv4(kHost4, kDns4).udp(40005, 53).payload(dns::query(11, "x.test")).build());
+    EXPECT_EQ(counter(MXS_C_VLAN_DEPTH), 1u);
+    EXPECT_EQ(server(kDns4, MXS_ROLE_SERVER, kUdp).queries, 2u);
+}
+
+TEST_F(SensorFixture, TcpTwoMessagesInOneSegment) {
+    egress(Packet().eth().ipv4(kHost4, kDns4).tcp(40010, 53)
+               .payload(dns::tcp_stream({dns::query(1, "a.example.test"), dns::query(2, "b.example.test")})).build());
+    ingress(Packet().eth().ipv4(kDns4, kHost4).tcp(53, 40010)
+                .payload(dns::tcp_stream({dns::response(2, "b.example.test"), dns::response(1, "a.example.test", dns::kA, 3)})).build());
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kTcp);
+    EXPECT_EQ(c.queries, 2u);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+    EXPECT_EQ(c.responses[MXS_RCODE_NXDOMAIN], 1u);
+    EXPECT_EQ(c.latency.count(), 2u);
+    EXPECT_EQ(server(kDns4, MXS_ROLE_CLIENT, kUdp).queries, 0u);
+}
+
+TEST_F(SensorFixture, TcpRetransmittedQueryIsNotNew) {
+    auto seg = Packet().eth().ipv4(kHost4, kDns4).tcp(40011, 53).payload(dns::tcp_stream({dns::query(3, "r.example.test")})).build();
+    egress(seg);
+    egress(seg);
+    EXPECT_EQ(server(kDns4, MXS_ROLE_CLIENT, kTcp).queries, 1u);
+    EXPECT_EQ(counter(MXS_C_DUP_QUERY), 1u);
+}
+
+TEST_F(SensorFixture, TcpSegmentWithoutPayloadIsIgnored) {
+    egress(Packet().eth().ipv4(kHost4, kDns4).tcp(40012, 53, 0x02).build()); // SYN
+    EXPECT_EQ(servers(), 0u);
+    EXPECT_EQ(counter(MXS_C_DNS_SHORT), 0u);
+}
+
+TEST_F(SensorFixture, TcpMessageCutByTheSegmentIsUnparsed) {
+    auto stream = dns::tcp_stream({dns::query(4, "long-name.example.test")});
+    stream.resize(20); // length prefix and header, qname cut
+    egress(Packet().eth().ipv4(kHost4, kDns4).tcp(40013, 53).payload(stream).build());
+    EXPECT_EQ(counter(MXS_C_DNS_SHORT), 1u);
+    EXPECT_EQ(servers(), 0u);
+}
+
+TEST_F(SensorFixture, UnsolicitedResponse) {
+    ingress(udp4(kDns4, kHost4, 53, 40020, dns::response(0x2222, "u.example.test")));
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.unsolicited, 1u);
+    EXPECT_EQ(responses(c), 0u);
+    EXPECT_EQ(c.latency.count(), 0u);
+}
+
+TEST_F(SensorFixture, MismatchedQuestionKeepsQueryOutstanding) {
+    egress(udp4(kHost4, kDns4, 40021, 53, dns::query(0x3333, "m.example.test")));
+    ingress(udp4(kDns4, kHost4, 53, 40021, dns::response(0x3333, "other.example.test")));
+    ingress(udp4(kDns4, kHost4, 53, 40021, dns::response(0x3333, "m.example.test", dns::kMX)));
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.mismatched, 2u); // other name, then other qtype
+    EXPECT_EQ(responses(c), 0u);
+    ingress(udp4(kDns4, kHost4, 53, 40021, dns::response(0x3333, "M.Example.TEST"))); // 0x20 case echo
+    c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+    EXPECT_EQ(c.latency.count(), 1u);
+}
+
+TEST_F(SensorFixture, WrongPortOrIdIsNotAMatch) {
+    egress(udp4(kHost4, kDns4, 40022, 53, dns::query(0x4444, "p.example.test")));
+    ingress(udp4(kDns4, kHost4, 53, 40023, dns::response(0x4444, "p.example.test")));
+    ingress(udp4(kDns4, kHost4, 53, 40022, dns::response(0x4445, "p.example.test")));
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.unsolicited, 2u);
+    EXPECT_EQ(responses(c), 0u);
+}
+
+TEST_F(SensorFixture, TruncatedAndRcodes) {
+    const std::uint8_t rcodes[] = {0, 1, 2, 3, 4, 5, 9};
+    std::uint16_t id = 100;
+    for (auto rc : rcodes) {
+        egress(udp4(kHost4, kDns4, 40030, 53, dns::query(id, "rc.example.test")));
+        ingress(udp4(kDns4, kHost4, 53, 40030, dns::response(id, "rc.example.test", dns::kA, rc, rc == 0)));
+        ++id;
+    }
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    for (int slot = 0; slot < MXS_RCODE_MAX; ++slot)
+        EXPECT_EQ(c.responses[slot], 1u) << rcode_name(slot);
+    EXPECT_EQ(c.truncated, 1u);
+    EXPECT_EQ(c.queries, 7u);
+}
+
+TEST_F(SensorFixture, MalformedFrames) {
+    auto q = Packet().eth().ipv4(kHost4, kDns4).udp(40040, 53).payload(dns::query(1, "bad.example.test")).build();
+    // BPF_PROG_TEST_RUN refuses frames shorter than Ethernet; a cut VLAN tag is the shortest.
+    auto v = Packet().eth().vlan(5).ipv4(kHost4, kDns4).udp(40040, 53).payload(dns::query(1, "b.test")).build();
+    ingress(Bytes(v.begin(), v.begin() + 16));
+    EXPECT_EQ(counter(MXS_C_ETH_TRUNC), 1u);
+    ingress(Bytes(q.begin(), q.begin() + 14 + 12)); // IPv4 header cut
+    EXPECT_EQ(counter(MXS_C_IP4_TRUNC), 1u);
+    ingress(Bytes(q.begin(), q.begin() + 14 + 20 + 4)); // UDP header cut
+    EXPECT_EQ(counter(MXS_C_L4_TRUNC), 1u);
+    auto q6 = Packet().eth().ipv6(kHost6, kDns6).udp(40040, 53).payload(dns::query(1, "x.test")).build();
+    ingress(Bytes(q6.begin(), q6.begin() + 14 + 30));
+    EXPECT_EQ(counter(MXS_C_IP6_TRUNC), 1u);
+
+    egress(udp4(kHost4, kDns4, 40041, 53, Bytes{1, 2, 3, 4, 5})); // shorter than a DNS header
+    EXPECT_EQ(counter(MXS_C_DNS_SHORT), 1u);
+    dns::Message two{5, 0x0100, 2, dns::name("two.example.test"), dns::kA, 1, {}};
+    egress(udp4(kHost4, kDns4, 40042, 53, two.bytes()));
+    EXPECT_EQ(counter(MXS_C_DNS_QDCOUNT), 1u);
+    dns::Message ptr{6, 0x0100, 1, {3, 'w', 'w', 'w', 0xc0, 0x0c}, dns::kA, 1, {}};
+    egress(udp4(kHost4, kDns4, 40043, 53, ptr.bytes()));
+    EXPECT_EQ(counter(MXS_C_DNS_NAME), 1u);
+    EXPECT_EQ(servers(), 0u);
+}
+
+TEST_F(SensorFixture, Ipv4Fragments) {
+    // The first fragment carries the UDP and DNS headers: parsed.
+    egress(Packet().eth().ipv4(kHost4, kDns4).ipv4_frag(0x2000).udp(40050, 53).payload(dns::query(1, "f.example.test")).build());
+    // A later fragment whose bytes look like a DNS query: never parsed.
+    egress(Packet().eth().ipv4(kHost4, kDns4).ipv4_frag(0x0010).udp(40051, 53).payload(dns::query(2, "g.example.test")).build());
+    EXPECT_EQ(counter(MXS_C_FRAGMENTS), 2u);
+    EXPECT_EQ(counter(MXS_C_FRAG_SKIPPED), 1u);
+    EXPECT_EQ(server(kDns4, MXS_ROLE_CLIENT, kUdp).queries, 1u);
+}
+
+TEST_F(SensorFixture, Ipv6Fragments) {
+    egress(Packet().eth().ipv6(kHost6, kDns6).ipv6_frag(0, true).udp(40052, 53).payload(dns::query(1, "f.example.test")).build());
+    egress(Packet().eth().ipv6(kHost6, kDns6).ipv6_frag(20, false).udp(40053, 53).payload(dns::query(2, "g.example.test")).build());
+    EXPECT_EQ(counter(MXS_C_FRAGMENTS), 2u);
+    EXPECT_EQ(counter(MXS_C_FRAG_SKIPPED), 1u);
+    EXPECT_EQ(server(kDns6, MXS_ROLE_CLIENT, kUdp).queries, 1u);
+}
+
+TEST_F(SensorFixture, OtherPortsAndProtocolsAreIgnored) {
+    egress(udp4(kHost4, kDns4, 40060, 5353, dns::query(1, "mdns.local")));
+    egress(Packet().eth().ipv4(kHost4, kDns4).tcp(40061, 25).payload({'E', 'H', 'L', 'O'}).build());
+    EXPECT_EQ(servers(), 0u);
+    std::uint64_t errors = 0;
+    for (auto c : sensor_->read_counters())
+        errors += c;
+    EXPECT_EQ(errors, 0u);
+}
+
+TEST_F(SensorFixture, ConfiguredPorts) {
+    SensorConfig cfg;
+    cfg.dns_ports = {5353, 8053};
+    load(cfg);
+    egress(udp4(kHost4, kDns4, 40070, 53, dns::query(1, "a.test")));
+    egress(udp4(kHost4, kDns4, 40071, 8053, dns::query(2, "b.test")));
+    ingress(udp4(kDns4, kHost4, 8053, 40071, dns::response(2, "b.test")));
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.queries, 1u);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+}
+
+TEST_F(SensorFixture, InflightMapFullIsCounted) {
+    SensorConfig cfg;
+    cfg.inflight_map_entries = 2;
+    load(cfg);
+    for (std::uint16_t id = 1; id <= 3; ++id)
+        egress(udp4(kHost4, kDns4, 40080, 53, dns::query(id, "full.test")));
+    EXPECT_EQ(counter(MXS_C_INFLIGHT_FULL), 1u);
+    EXPECT_EQ(server(kDns4, MXS_ROLE_CLIENT, kUdp).queries, 3u);
+}
+
+TEST_F(SensorFixture, SweepCountsUnansweredOnceAndLateResponse) {
+    egress(udp4(kHost4, kDns4, 40090, 53, dns::query(1, "slow.test")));
+    egress(udp4(kHost4, kDns4, 40090, 53, dns::query(2, "fresh.test")));
+    // Everything in flight is older than 0 ns.
+    auto r = sensor_->sweep(monotonic_ns() + 1'000'000'000ull, 1'000'000'000ull);
+    EXPECT_EQ(r.expired_total, 2u);
+    EXPECT_EQ(r.remaining, 0u);
+    EXPECT_EQ(sensor_->sweep(monotonic_ns(), 1).expired_total, 0u);
+    ingress(udp4(kDns4, kHost4, 53, 40090, dns::response(1, "slow.test")));
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.unsolicited, 1u); // the entry is gone: no latency sample
+    EXPECT_EQ(responses(c), 0u);
+}
+
+TEST_F(SensorFixture, SweepKeepsYoungQueries) {
+    egress(udp4(kHost4, kDns4, 40091, 53, dns::query(1, "young.test")));
+    auto r = sensor_->sweep(monotonic_ns(), 60'000'000'000ull);
+    EXPECT_EQ(r.expired_total, 0u);
+    EXPECT_EQ(r.remaining, 1u);
+}
+
+TEST_F(SensorFixture, InterfaceCounters) {
+    auto f = udp4(kHost4, kDns4, 40100, 53, dns::query(1, "if.test"));
+    egress(f);
+    ingress(f);
+    ingress(f);
+    auto s = sensor_->read_ifstats(1); // test runs use the loopback device
+    EXPECT_EQ(s.packets[MXS_DIR_EGRESS], 1u);
+    EXPECT_EQ(s.packets[MXS_DIR_INGRESS], 2u);
+    EXPECT_EQ(s.bytes[MXS_DIR_INGRESS], 2 * f.size());
+}
+
+} // namespace
+} // namespace mxs::test

@@ -1,0 +1,116 @@
+#include "packet_builder.h"
+
+namespace mxs::test {
+namespace {
+
+void put16(Bytes& b, std::uint16_t v) {
+    b.push_back(v >> 8);
+    b.push_back(v & 0xff);
+}
+void put32(Bytes& b, std::uint32_t v) {
+    put16(b, v >> 16);
+    put16(b, v & 0xffff);
+}
+void set16(Bytes& b, std::size_t at, std::uint16_t v) {
+    b[at] = v >> 8;
+    b[at + 1] = v & 0xff;
+}
+
+std::uint32_t sum16(const std::uint8_t* p, std::size_t n, std::uint32_t acc = 0) {
+    for (std::size_t i = 0; i + 1 < n; i += 2)
+        acc += (p[i] << 8) | p[i + 1];
+    if (n & 1)
+        acc += p[n - 1] << 8;
+    return acc;
+}
+std::uint16_t fold(std::uint32_t acc) {
+    while (acc >> 16)
+        acc = (acc & 0xffff) + (acc >> 16);
+    return static_cast<std::uint16_t>(~acc);
+}
+
+} // namespace
+
+Bytes Packet::build() const {
+    // L4 header + payload, checksum filled below once the pseudo header is known.
+    Bytes l4;
+    if (l4_ == 17) {
+        put16(l4, sport_);
+        put16(l4, dport_);
+        put16(l4, static_cast<std::uint16_t>(8 + payload_.size()));
+        put16(l4, 0);
+    } else {
+        put16(l4, sport_);
+        put16(l4, dport_);
+        put32(l4, seq_);
+        put32(l4, 1);
+        l4.push_back(5 << 4);
+        l4.push_back(tcp_flags_);
+        put16(l4, 65535);
+        put16(l4, 0);
+        put16(l4, 0);
+    }
+    l4.insert(l4.end(), payload_.begin(), payload_.end());
+
+    std::uint32_t pseudo = 0;
+    const std::size_t alen = v6_ ? 16 : 4;
+    pseudo = sum16(src_, alen, pseudo);
+    pseudo = sum16(dst_, alen, pseudo);
+    pseudo += l4_ + static_cast<std::uint32_t>(l4.size());
+    const std::uint16_t csum = fold(sum16(l4.data(), l4.size(), pseudo));
+    set16(l4, l4_ == 17 ? 6 : 16, l4_ == 17 && csum == 0 ? 0xffff : csum);
+
+    Bytes l3;
+    if (!v6_) {
+        l3 = {0x45, 0};
+        put16(l3, static_cast<std::uint16_t>(20 + l4.size()));
+        put16(l3, 0x1234);
+        put16(l3, frag4_);
+        l3.push_back(64);
+        l3.push_back(l4_);
+        put16(l3, 0);
+        l3.insert(l3.end(), src_, src_ + 4);
+        l3.insert(l3.end(), dst_, dst_ + 4);
+        set16(l3, 10, fold(sum16(l3.data(), 20)));
+        l3.insert(l3.end(), l4.begin(), l4.end());
+    } else {
+        Bytes ext;
+        std::uint8_t first = l4_;
+        if (frag6_) {
+            ext = {l4_, 0};
+            put16(ext, frag6_field_);
+            put32(ext, 0xabcd);
+            first = 44;
+        }
+        if (hopopts_) {
+            Bytes h = {first, 0, 1, 4, 0, 0, 0, 0}; // PadN over 6 bytes
+            h.insert(h.end(), ext.begin(), ext.end());
+            ext = h;
+            first = 0;
+        }
+        l3 = {0x60, 0, 0, 0};
+        put16(l3, static_cast<std::uint16_t>(ext.size() + l4.size()));
+        l3.push_back(first);
+        l3.push_back(64);
+        l3.insert(l3.end(), src_, src_ + 16);
+        l3.insert(l3.end(), dst_, dst_ + 16);
+        l3.insert(l3.end(), ext.begin(), ext.end());
+        l3.insert(l3.end(), l4.begin(), l4.end());
+    }
+
+    Bytes frame;
+    if (has_eth_) {
+        frame = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1};
+        for (const auto& v : vlans_) {
+            put16(frame, v.tpid);
+            put16(frame, v.id);
+        }
+        put16(frame, v6_ ? 0x86dd : 0x0800);
+    }
+    frame.insert(frame.end(), l3.begin(), l3.end());
+    if (truncate_ && truncate_ < frame.size())
+        frame.resize(truncate_);
+    return frame;
+}
+
+} // namespace mxs::test

@@ -1,0 +1,254 @@
+"""Network-namespace lab: test hosts, real servers, the agent, and teardown in every outcome.
+
+Hosts get addresses from 198.18.0.0/15 and fd00::/8 only; nothing leaves the namespaces.
+"""
+import atexit
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+BUILD = os.environ.get("MXSENSE_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
+MXSENSE = os.path.join(BUILD, "mxsense")
+NFQ_DELAY = os.path.join(BUILD, "tests", "nfq_delay")
+
+
+def require_root(testcase):
+    """Outside root the lab cannot exist: skip loudly (CI runs as root, so it never skips there)."""
+    if os.geteuid() != 0:
+        raise unittest.SkipTest("*** SKIPPED: namespace tests need root ***")
+
+
+def run(*cmd, check=True, timeout=60, **kw):
+    return subprocess.run(cmd, check=check, timeout=timeout, capture_output=True, text=True, **kw)
+
+
+class Host:
+    """One network namespace."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def run(self, *cmd, **kw):
+        return run("ip", "netns", "exec", self.name, *cmd, **kw)
+
+    def popen(self, *cmd, **kw):
+        return subprocess.Popen(["ip", "netns", "exec", self.name, *cmd], start_new_session=True,
+                                stdout=kw.pop("stdout", subprocess.PIPE),
+                                stderr=kw.pop("stderr", subprocess.STDOUT), text=True, **kw)
+
+
+class Lab:
+    """A client and a server namespace joined by a veth pair."""
+
+    CLIENT4, SERVER4 = "198.18.0.1", "198.18.0.2"
+    CLIENT6, SERVER6 = "fd00::1", "fd00::2"
+
+    def __init__(self):
+        tag = f"{os.getpid() % 100000}"
+        self.client = Host(f"mxt{tag}c")
+        self.server = Host(f"mxt{tag}s")
+        self.client_if = f"mxt{tag}c0"
+        self.server_if = f"mxt{tag}s0"
+        self.tmp = tempfile.mkdtemp(prefix="mxsense-lab-")
+        self.procs = []
+        self.up_done = False
+        atexit.register(self.down)
+
+    def up(self):
+        for h in (self.client, self.server):
+            run("ip", "netns", "add", h.name)
+        self.up_done = True
+        run("ip", "link", "add", self.client_if, "netns", self.client.name, "type", "veth",
+            "peer", "name", self.server_if, "netns", self.server.name)
+        for h, ifname, a4, a6 in ((self.client, self.client_if, self.CLIENT4, self.CLIENT6),
+                                  (self.server, self.server_if, self.SERVER4, self.SERVER6)):
+            h.run("ip", "addr", "add", f"{a4}/24", "dev", ifname)
+            h.run("ip", "addr", "add", f"{a6}/64", "dev", ifname, "nodad")
+            h.run("ip", "link", "set", "lo", "up")
+            h.run("ip", "link", "set", ifname, "up")
+        return self
+
+    def start(self, host, *cmd, ready=None, timeout=15):
+        """Start a process in host, output to a log file; wait until ready() (or its death)."""
+        log_path = os.path.join(self.tmp, f"{os.path.basename(cmd[0])}-{len(self.procs)}.log")
+        log = open(log_path, "w")
+        p = host.popen(*cmd, stdout=log)
+        log.close()
+        p.log_path = log_path
+        self.procs.append(p)
+        if ready:
+            deadline = time.time() + timeout
+            while not ready():
+                if p.poll() is not None:
+                    raise RuntimeError(f"{cmd[0]} exited early: {self.log(p)}")
+                if time.time() > deadline:
+                    raise RuntimeError(f"{cmd[0]} not ready after {timeout}s")
+                time.sleep(0.1)
+        return p
+
+    @staticmethod
+    def log(p):
+        with open(p.log_path) as f:
+            return f.read()
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=10):
+        """Signal a started process group; return its exit code."""
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            rc = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            rc = p.wait()
+        if p.stdout:
+            p.stdout.close()
+        return rc
+
+    def down(self):
+        for p in reversed(self.procs):
+            self.stop(p, timeout=5)
+        self.procs = []
+        if self.up_done:
+            for h in (self.client, self.server):
+                run("ip", "netns", "del", h.name, check=False)
+            self.up_done = False
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- real servers ------------------------------------------------------
+
+    def start_knot(self, zone_text, origin="example.test."):
+        d = os.path.join(self.tmp, "knot")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"{origin}zone"), "w") as f:
+            f.write(zone_text)
+        conf = os.path.join(d, "knot.conf")
+        with open(conf, "w") as f:
+            f.write(f"""server:
+    rundir: "{d}"
+    listen: [ {self.SERVER4}@53, {self.SERVER6}@53 ]
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{d}/db"
+template:
+  - id: default
+    storage: "{d}"
+    file: "%s.zone"
+zone:
+  - domain: {origin}
+log:
+  - target: stderr
+    any: warning
+""")
+
+        def answers():
+            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{self.SERVER4}", origin, "SOA",
+                                check=False)
+            return "status: NOERROR" in r.stdout
+
+        return self.start(self.server, "knotd", "-c", conf, ready=answers)
+
+    def start_agent(self, host, ifname, *args, port=10053):
+        def ready():
+            return host.run("curl", "-sf", f"http://127.0.0.1:{port}/metrics", check=False).returncode == 0
+
+        return self.start(host, MXSENSE, "agent", "--interface", ifname,
+                          "--listen", f"127.0.0.1:{port}", *args, ready=ready)
+
+    def start_delayer(self, host, queue, delay_ms):
+        p = host.popen(NFQ_DELAY, str(queue), str(delay_ms))
+        self.procs.append(p)
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError("nfq_delay did not start")
+        return p
+
+
+# ---- Prometheus text ---------------------------------------------------------
+
+_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels)): value}"""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _LINE.match(line)
+        if not m:
+            raise ValueError(f"bad exposition line: {line!r}")
+        labels = frozenset(_LABEL.findall(m.group(3) or ""))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def scrape(host, port=10053):
+    r = host.run("curl", "-sf", f"http://127.0.0.1:{port}/metrics")
+    return parse_metrics(r.stdout)
+
+
+def value(metrics, name, **labels):
+    """Sum of every series of name whose labels include the given ones."""
+    want = set(labels.items())
+    return sum(v for (n, ls), v in metrics.items() if n == name and want <= set(ls))
+
+
+def delta(before, after, name, **labels):
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
+def histogram_quantile(before, after, name, q, **labels):
+    """Quantile from the difference of two scrapes' cumulative buckets, interpolated linearly."""
+    buckets = {}
+    for (n, ls), v in after.items():
+        d = dict(ls)
+        if n == f"{name}_bucket" and set(labels.items()) <= set(d.items()) and d["le"] != "+Inf":
+            le = float(d["le"])
+            buckets[le] = buckets.get(le, 0) + v - value(before, f"{name}_bucket", **labels, le=d["le"])
+    total = delta(before, after, f"{name}_count", **labels)
+    rank = q * total
+    prev_le, prev_c = 0.0, 0.0
+    for le in sorted(buckets):
+        c = buckets[le]
+        if c >= rank:
+            if c == prev_c:
+                return le
+            return prev_le + (le - prev_le) * (rank - prev_c) / (c - prev_c)
+        prev_le, prev_c = le, c
+    return float("inf")
+
+
+# ---- dnsperf -----------------------------------------------------------------
+
+def dnsperf(host, server, queries, mode="udp", qps=200, timeout_s=2, clients=1):
+    """Run dnsperf once through the query list; return its own statistics."""
+    qfile = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
+    qfile.write("".join(f"{name} {qtype}\n" for name, qtype in queries))
+    qfile.close()
+    try:
+        r = host.run("dnsperf", "-s", server, "-d", qfile.name, "-n", "1", "-l", "60", "-m", mode,
+                     "-Q", str(qps), "-c", str(clients), "-t", str(timeout_s), timeout=120)
+    finally:
+        os.unlink(qfile.name)
+    out = r.stdout
+    stats = {
+        "sent": int(re.search(r"Queries sent:\s+(\d+)", out).group(1)),
+        "completed": int(re.search(r"Queries completed:\s+(\d+)", out).group(1)),
+        "lost": int(re.search(r"Queries lost:\s+(\d+)", out).group(1)),
+        "rcodes": {},
+    }
+    m = re.search(r"Response codes:\s+(.*)", out)
+    if m:
+        for code, n in re.findall(r"([A-Z]+) (\d+) \(", m.group(1)):
+            stats["rcodes"][code] = int(n)
+    return stats

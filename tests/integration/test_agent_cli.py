@@ -1,0 +1,110 @@
+"""The agent's life cycle and its errors: one clear line and a non-zero exit, never a crash;
+SIGTERM and SIGKILL leave nothing attached."""
+import os
+import signal
+import subprocess
+import unittest
+
+import lab as L
+
+
+def agent(*args, prefix=(), timeout=30):
+    return subprocess.run([*prefix, L.MXSENSE, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class AgentCli(unittest.TestCase):
+    def test_help_for_every_subcommand(self):
+        for args in (["--help"], ["agent", "--help"]):
+            r = agent(*args)
+            self.assertEqual(r.returncode, 0)
+            self.assertIn("Usage:", r.stdout)
+        self.assertIn("--interface", agent("agent", "--help").stdout)
+
+    def test_bad_options(self):
+        r = agent("agent", "--listen", "nowhere")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.strip(),
+                         "mxsense agent: --listen 'nowhere': expected ADDR:PORT or [V6ADDR]:PORT")
+        r = agent("agent", "--no-such-flag")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--no-such-flag", r.stderr)
+
+
+class AgentLifecycle(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        L.require_root(cls)
+        cls.lab = L.Lab()
+        cls.addClassCleanup(cls.lab.down)
+        cls.lab.up()
+
+    def in_client(self, *args, **kw):
+        return agent(*args, prefix=("ip", "netns", "exec", self.lab.client.name), **kw)
+
+    def errors(self, r):
+        return [line for line in r.stderr.splitlines() if " error " in line]
+
+    def attached(self):
+        """XDP on the interface, or any sensor program still loaded (a live tcx link holds one)."""
+        link = self.lab.client.run("ip", "-d", "link", "show", "dev", self.lab.client_if).stdout
+        progs = L.run("bpftool", "prog", "show").stdout
+        return "prog/xdp" in link or "mxs_tc_egress" in progs or "mxs_xdp" in progs
+
+    def test_unknown_interface(self):
+        r = self.in_client("agent", "--interface", "nosuch0")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(len(self.errors(r)), 1, r.stderr)
+        self.assertIn("unknown interface 'nosuch0'", r.stderr)
+
+    def test_busy_port(self):
+        p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10060)
+        try:
+            r = self.in_client("agent", "--interface", self.lab.client_if, "--listen", "127.0.0.1:10060")
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(len(self.errors(r)), 1, r.stderr)
+            self.assertIn("cannot listen on 127.0.0.1:10060", r.stderr)
+        finally:
+            self.assertEqual(self.lab.stop(p), 0)
+
+    def test_missing_privileges(self):
+        r = agent("agent", "--interface", self.lab.client_if, "--listen", "127.0.0.1:10061",
+                  prefix=("ip", "netns", "exec", self.lab.client.name, "setpriv",
+                                   "--reuid=65534", "--regid=65534", "--clear-groups"))
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(len(self.errors(r)), 1, r.stderr)
+        self.assertIn("insufficient privileges", r.stderr)
+
+    def test_missing_btf(self):
+        empty = os.path.join(self.lab.tmp, "nobtf")
+        os.makedirs(empty, exist_ok=True)
+        # Hide the kernel's BTF in a private mount namespace (inside the netns: ip netns exec
+        # mounts its own /sys).
+        r = subprocess.run(["ip", "netns", "exec", self.lab.client.name, "unshare", "-m", "sh", "-c",
+                            f"mount --bind {empty} /sys/kernel/btf && exec {L.MXSENSE} agent "
+                            f"-i {self.lab.client_if} --listen 127.0.0.1:10062"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(len(self.errors(r)), 1, r.stderr)
+        self.assertIn("exposes no BTF", r.stderr)
+
+    def test_sigterm_detaches_and_exits_zero(self):
+        p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10063)
+        self.assertTrue(self.attached())
+        self.assertEqual(self.lab.stop(p, signal.SIGTERM), 0)
+        self.assertIn("detached from every interface", self.lab.log(p))
+        self.assertFalse(self.attached())
+
+    def test_sigkill_leaves_nothing_the_next_start_cannot_replace(self):
+        p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10064)
+        self.lab.stop(p, signal.SIGKILL)
+        p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10064)
+        try:
+            self.assertTrue(self.attached())
+        finally:
+            self.assertEqual(self.lab.stop(p), 0)
+        self.assertFalse(self.attached())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -13,7 +13,7 @@ struct mxs_pkt {
 	void *ctx;
 	void *data;
 	void *data_end;
-	__u32 len;     /* whole packet, including non-linear parts */
+	__u32 len;     /* whole packet with non-linear parts; 0 until mxs_pkt_len() */
 	__u32 ifindex;
 	__u32 dir;     /* enum mxs_dir */
 };
@@ -24,6 +24,17 @@ static __always_inline int mxs_load(const struct mxs_pkt *p, __u32 off, void *ds
 	if (p->dir == MXS_DIR_INGRESS)
 		return bpf_xdp_load_bytes((struct xdp_md *)p->ctx, off, dst, len);
 	return bpf_skb_load_bytes(p->ctx, off, dst, len);
+}
+
+/*
+ * Length of the whole packet, fragments included. XDP pays a helper call for it,
+ * so it is asked only for packets on a DNS port.
+ */
+static __always_inline __u32 mxs_pkt_len(struct mxs_pkt *p)
+{
+	if (p->dir == MXS_DIR_INGRESS && !p->len)
+		p->len = bpf_xdp_get_buff_len((struct xdp_md *)p->ctx);
+	return p->len;
 }
 
 #endif /* MXS_CTX_H */

@@ -243,16 +243,19 @@ static __always_inline void mxs_dns_message(const struct mxs_pkt *p, const struc
 }
 
 /* DNS over UDP or TCP (RFC 7766 §8: each message behind a 2-byte length). */
-static __always_inline void mxs_dns(const struct mxs_pkt *p, const struct mxs_l4 *l4)
+static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 {
-	__u32 off = l4->payload_off, avail = l4->payload_len;
+	__u32 off = l4->payload_off, avail = l4->payload_len, len;
 
 	if (!mxs_is_dns_port(l4->sport) && !mxs_is_dns_port(l4->dport))
 		return;
-	if (off >= p->len)
+	if (mxs_l4_addrs(p, l4))
 		return;
-	if (avail > p->len - off)
-		avail = p->len - off;
+	len = mxs_pkt_len(p);
+	if (off >= len)
+		return;
+	if (avail > len - off)
+		avail = len - off;
 	if (avail == 0)
 		return;
 

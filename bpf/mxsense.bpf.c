@@ -16,13 +16,11 @@ static __always_inline void mxs_if_count(const struct mxs_pkt *p)
 	__u32 slot = p->ifindex < MXS_MAX_IFINDEX ? p->ifindex : 0;
 	struct mxs_if_stats *s = bpf_map_lookup_elem(&mxs_ifstats, &slot);
 
-	if (s) {
+	if (s)
 		s->packets[p->dir & 1]++;
-		s->bytes[p->dir & 1] += p->len;
-	}
 }
 
-static __always_inline void mxs_handle(const struct mxs_pkt *p)
+static __always_inline void mxs_handle(struct mxs_pkt *p)
 {
 	struct mxs_l4 l4;
 
@@ -38,7 +36,6 @@ int mxs_xdp(struct xdp_md *ctx)
 		.ctx = ctx,
 		.data = (void *)(long)ctx->data,
 		.data_end = (void *)(long)ctx->data_end,
-		.len = bpf_xdp_get_buff_len(ctx),
 		.ifindex = ctx->ingress_ifindex,
 		.dir = MXS_DIR_INGRESS,
 	};

@@ -114,10 +114,12 @@ struct mxs_dns_inflight {
 	__u8 pad[3];
 };
 
-/* Packets seen per interface slot (ifindex) and direction. */
+/*
+ * Packets seen per interface slot (ifindex) and direction. No byte count: XDP
+ * would pay a helper call per packet for the length of multi-buffer frames.
+ */
 struct mxs_if_stats {
 	__u64 packets[MXS_DIR_MAX];
-	__u64 bytes[MXS_DIR_MAX];
 };
 
 /* Sensor counters, by reason; index into the mxs_counters per-CPU array. */

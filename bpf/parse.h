@@ -26,10 +26,16 @@
 #define MXS_IPPROTO_AH 51
 #define MXS_IPPROTO_DSTOPTS 60
 
-/* What the parsers learned of one TCP or UDP packet. */
+/*
+ * What the parsers learned of one TCP or UDP packet. Addresses are copied only
+ * for packets on a DNS port (mxs_l4_addrs), keeping the common path short.
+ */
 struct mxs_l4 {
 	__u8 src[16];
 	__u8 dst[16];
+	__u32 l3_off;  /* IP header, from the start of the frame */
+	__u8 ipv6;
+	__u8 pad2[3];
 	__u16 sport;
 	__u16 dport;
 	__u8 proto;
@@ -117,8 +123,6 @@ static __always_inline int mxs_parse_ip4(struct mxs_cursor *c, struct mxs_l4 *l4
 			return MXS_PARSE_SKIP;
 		}
 	}
-	mxs_v4_mapped(l4->src, ip->saddr);
-	mxs_v4_mapped(l4->dst, ip->daddr);
 	*l4proto = ip->protocol;
 	*l4len = tot - hlen;
 	c->pos += hlen;
@@ -137,8 +141,6 @@ static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4
 		mxs_count(MXS_C_IP6_TRUNC);
 		return MXS_PARSE_ERR;
 	}
-	__builtin_memcpy(l4->src, &ip6->saddr, 16);
-	__builtin_memcpy(l4->dst, &ip6->daddr, 16);
 	nh = ip6->nexthdr;
 	plen = bpf_ntohs(ip6->payload_len);
 	c->pos = ip6 + 1;
@@ -203,6 +205,8 @@ static __always_inline int mxs_parse(const struct mxs_pkt *p, struct mxs_l4 *l4)
 	r = mxs_parse_eth(&c, &eproto);
 	if (r != MXS_PARSE_OK)
 		return r;
+	l4->l3_off = (__u32)(c.pos - p->data);
+	l4->ipv6 = eproto == MXS_ETH_P_IPV6;
 	if (eproto == MXS_ETH_P_IP)
 		r = mxs_parse_ip4(&c, l4, &proto, &l4len);
 	else if (eproto == MXS_ETH_P_IPV6)
@@ -247,6 +251,30 @@ static __always_inline int mxs_parse(const struct mxs_pkt *p, struct mxs_l4 *l4)
 		return MXS_PARSE_OK;
 	}
 	return MXS_PARSE_SKIP;
+}
+
+/* Copy the addresses of a packet mxs_parse() accepted (IPv4 as IPv4-mapped IPv6). */
+static __always_inline int mxs_l4_addrs(const struct mxs_pkt *p, struct mxs_l4 *l4)
+{
+	/* At most Ethernet and two VLAN tags precede the IP header. */
+	void *l3 = p->data + (l4->l3_off & 0x1f);
+
+	if (l4->ipv6) {
+		struct ipv6hdr *ip6 = l3;
+
+		if ((void *)(ip6 + 1) > p->data_end)
+			return -1;
+		__builtin_memcpy(l4->src, &ip6->saddr, 16);
+		__builtin_memcpy(l4->dst, &ip6->daddr, 16);
+	} else {
+		struct iphdr *ip = l3;
+
+		if ((void *)(ip + 1) > p->data_end)
+			return -1;
+		mxs_v4_mapped(l4->src, ip->saddr);
+		mxs_v4_mapped(l4->dst, ip->daddr);
+	}
+	return 0;
 }
 
 #endif /* MXS_PARSE_H */

@@ -144,11 +144,9 @@ void Agent::poll(bool sweep) {
     s.attachments.clear();
     for (const auto& w : watched_) {
         const auto st = sensor_->read_ifstats(w.ifindex);
-        InterfaceCounters ic{w.name, {}, {}};
-        for (int d = 0; d < MXS_DIR_MAX; ++d) {
+        InterfaceCounters ic{w.name, {}};
+        for (int d = 0; d < MXS_DIR_MAX; ++d)
             ic.packets[d] = st.packets[d];
-            ic.bytes[d] = st.bytes[d];
-        }
         s.interfaces.push_back(ic);
         s.attachments.push_back({w.name, "xdp", w.xdp->mode()});
         s.attachments.push_back({w.name, "tc", w.tc->mode()});

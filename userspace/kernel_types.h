@@ -11,5 +11,5 @@ extern "C" {
 static_assert(sizeof(mxs_server_key) == 20);
 static_assert(sizeof(mxs_dns_flow_key) == 40);
 static_assert(sizeof(mxs_dns_inflight) == 24);
-static_assert(sizeof(mxs_if_stats) == 32);
+static_assert(sizeof(mxs_if_stats) == 16);
 static_assert(sizeof(mxs_dns_stats) == 8 * (5 + MXS_RCODE_MAX + MXS_HIST_BUCKETS));

@@ -91,12 +91,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
 
     const auto& s = snap.sensor;
     Family packets("mxsense_sensor_packets_total", "Packets seen by the sensor.", MetricType::Counter);
-    Family bytes("mxsense_sensor_bytes_total", "Bytes seen by the sensor.", MetricType::Counter);
     for (const auto& i : s.interfaces) {
         for (int d = 0; d < MXS_DIR_MAX; ++d) {
             const char* dir = d == MXS_DIR_INGRESS ? "ingress" : "egress";
             packets.counter({{"interface", i.name}, {"direction", dir}}, static_cast<double>(i.packets[d]));
-            bytes.counter({{"interface", i.name}, {"direction", dir}}, static_cast<double>(i.bytes[d]));
         }
     }
     Family parse("mxsense_sensor_parse_errors_total",
@@ -138,7 +136,7 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
-    for (auto* f : {&packets, &bytes, &parse, &frags, &frag_skip, &full, &evict, &dup, &late,
+    for (auto* f : {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late,
                     &entries, &capacity, &attach, &polls, &build})
         out.push_back(std::move(f->f));
 

@@ -84,10 +84,8 @@ mxs_if_stats Sensor::read_ifstats(std::uint32_t ifindex) const {
     std::vector<mxs_if_stats> values(ncpus_);
     if (bpf_map_lookup_elem(fd, &slot, values.data()) == 0)
         for (const auto& v : values)
-            for (int d = 0; d < MXS_DIR_MAX; ++d) {
+            for (int d = 0; d < MXS_DIR_MAX; ++d)
                 out.packets[d] += v.packets[d];
-                out.bytes[d] += v.bytes[d];
-            }
     return out;
 }
 

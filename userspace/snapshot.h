@@ -15,7 +15,6 @@ namespace mxs {
 struct InterfaceCounters {
     std::string name;
     std::array<std::uint64_t, MXS_DIR_MAX> packets{};
-    std::array<std::uint64_t, MXS_DIR_MAX> bytes{};
 };
 
 struct Attachment {

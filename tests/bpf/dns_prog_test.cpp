@@ -240,7 +240,6 @@ TEST_F(SensorFixture, InterfaceCounters) {
     auto s = sensor_->read_ifstats(1); // test runs use the loopback device
     EXPECT_EQ(s.packets[MXS_DIR_EGRESS], 1u);
     EXPECT_EQ(s.packets[MXS_DIR_INGRESS], 2u);
-    EXPECT_EQ(s.bytes[MXS_DIR_INGRESS], 2 * f.size());
 }
 
 } // namespace

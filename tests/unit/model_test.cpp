@@ -101,7 +101,7 @@ TEST(Metrics, RendersCountersAndCumulativeHistogram) {
     c.latency.counts[mxs_hist_bucket(2'000'000)] = 2; // 2 ms
     c.latency.sum_ns = 4'000'000;
     snap.sensor.counters[MXS_C_DNS_SHORT] = 7;
-    snap.sensor.interfaces.push_back({"veth0", {1, 2}, {10, 20}});
+    snap.sensor.interfaces.push_back({"veth0", {1, 2}});
     snap.sensor.attachments.push_back({"veth0", "xdp", "native"});
     const auto text = render_metrics(snap, MetricsOptions{{0.001, 0.0025}});
     const std::string l = "server=\"198.18.0.2\",role=\"client\",proto=\"udp\"";

@@ -93,6 +93,16 @@ int main(int argc, char** argv) {
         alternating(p, https6, "non-DNS IPv6 UDP");
     }
 
+    {
+        // What this machine charges for the operations a DNS packet cannot avoid.
+        const Progs helper{bpf_program__fd(empty->progs.mxs_one_helper),
+                           bpf_program__fd(empty->progs.mxs_empty_xdp), "xdp"};
+        const Progs churn{bpf_program__fd(empty->progs.mxs_hash_churn),
+                          bpf_program__fd(empty->progs.mxs_empty_xdp), "xdp"};
+        alternating(helper, https4, "floor: 1 helper call");
+        alternating(churn, https4, "floor: hash insert+delete");
+    }
+
     for (bool v6 : {false, true}) {
         for (const auto& p : progs) {
             std::vector<double> q, r, eq, er;

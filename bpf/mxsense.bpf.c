@@ -25,6 +25,8 @@ static __always_inline void mxs_handle(struct mxs_pkt *p)
 	struct mxs_l4 l4;
 
 	mxs_if_count(p);
+	if (mxs_fast_skip(p))
+		return;
 	if (mxs_parse(p, &l4) == MXS_PARSE_OK)
 		mxs_dns(p, &l4);
 }

@@ -6,19 +6,18 @@
 // repeated response unsolicited), so each of those runs once per distinct packet
 // (query id i, then its response) and the median of the kernel-measured
 // durations is compared with the empty program measured the same way.
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <string>
-#include <vector>
-
 #include "bench_empty.skel.h"
 #include "packet_builder.h"
 #include "sensor.h"
+
+#include <algorithm>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+#include <vector>
 
 using namespace mxs;
 using namespace mxs::test;
@@ -26,8 +25,8 @@ using namespace mxs::test;
 namespace {
 
 double repeated(int fd, const Bytes& f, unsigned repeat) {
-    LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f.data(), .data_size_in = static_cast<__u32>(f.size()),
-                .repeat = static_cast<int>(repeat));
+    LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f.data(),
+                .data_size_in = static_cast<__u32>(f.size()), .repeat = static_cast<int>(repeat));
     if (bpf_prog_test_run_opts(fd, &o) != 0) {
         std::perror("bpf_prog_test_run_opts");
         std::exit(1);
@@ -46,8 +45,8 @@ struct Progs {
 };
 
 void row(const char* hook, const std::string& what, double ns, double empty) {
-    std::printf("%-4s %-26s %8.1f ns/pkt   empty %6.1f ns   overhead %+7.1f ns\n", hook, what.c_str(),
-                ns, empty, ns - empty);
+    std::printf("%-4s %-26s %8.1f ns/pkt   empty %6.1f ns   overhead %+7.1f ns\n", hook,
+                what.c_str(), ns, empty, ns - empty);
 }
 
 } // namespace
@@ -75,10 +74,14 @@ int main(int argc, char** argv) {
     };
     std::printf("repeat %u (non-DNS), %u query/response pairs (DNS)\n", repeat, pairs);
 
-    const Bytes https4 = Packet().eth().ipv4("198.18.0.1", "198.18.0.2").tcp(40000, 443)
-                             .payload(Bytes(100, 0x17)).build();
-    const Bytes https6 = Packet().eth().ipv6("fd00::1", "fd00::2").udp(40000, 443)
-                             .payload(Bytes(100, 0x17)).build();
+    const Bytes https4 = Packet()
+                             .eth()
+                             .ipv4("198.18.0.1", "198.18.0.2")
+                             .tcp(40000, 443)
+                             .payload(Bytes(100, 0x17))
+                             .build();
+    const Bytes https6 =
+        Packet().eth().ipv6("fd00::1", "fd00::2").udp(40000, 443).payload(Bytes(100, 0x17)).build();
     // Rounds alternate sensor and empty so that both see the same machine noise.
     auto alternating = [&](const Progs& p, const Bytes& f, const char* what) {
         std::vector<double> s, e;
@@ -117,8 +120,11 @@ int main(int argc, char** argv) {
                     qp.eth().ipv4("198.18.0.1", "198.18.0.2");
                     rp.eth().ipv4("198.18.0.2", "198.18.0.1");
                 }
-                const Bytes query = qp.udp(port, 53).payload(dns::query(id, "mx1.example.test", dns::kMX)).build();
-                const Bytes resp = rp.udp(53, port).payload(dns::response(id, "mx1.example.test", dns::kMX)).build();
+                const Bytes query =
+                    qp.udp(port, 53).payload(dns::query(id, "mx1.example.test", dns::kMX)).build();
+                const Bytes resp = rp.udp(53, port)
+                                       .payload(dns::response(id, "mx1.example.test", dns::kMX))
+                                       .build();
                 q.push_back(repeated(p.sensor, query, 1));
                 r.push_back(repeated(p.sensor, resp, 1));
                 eq.push_back(repeated(p.empty, query, 1));

@@ -13,9 +13,9 @@ struct mxs_pkt {
 	void *ctx;
 	void *data;
 	void *data_end;
-	__u32 len;     /* whole packet with non-linear parts; 0 until mxs_pkt_len() */
+	__u32 len; /* whole packet with non-linear parts; 0 until mxs_pkt_len() */
 	__u32 ifindex;
-	__u32 dir;     /* enum mxs_dir */
+	__u32 dir; /* enum mxs_dir */
 };
 
 /* Copy len bytes at offset off (from the start of the frame) into dst. */

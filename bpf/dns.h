@@ -9,15 +9,15 @@
 
 #include "parse.h"
 
-#define MXS_DNS_HDR 12
+#define MXS_DNS_HDR	 12
 #define MXS_DNS_NAME_MAX 255 /* RFC 1035 §2.3.4 */
 /* Header, the longest qname and QTYPE/QCLASS: all we read of a message. */
-#define MXS_DNS_READ (MXS_DNS_HDR + MXS_DNS_NAME_MAX + 4)
+#define MXS_DNS_READ   (MXS_DNS_HDR + MXS_DNS_NAME_MAX + 4)
 #define MXS_FNV_OFFSET 0xcbf29ce484222325ull
-#define MXS_FNV_PRIME 0x100000001b3ull
+#define MXS_FNV_PRIME  0x100000001b3ull
 
 /* Set by the agent before load. */
-const volatile __u16 mxs_dns_ports[MXS_MAX_PORTS] = { 53 };
+const volatile __u16 mxs_dns_ports[MXS_MAX_PORTS] = {53};
 
 static __always_inline int mxs_is_dns_port(__u16 port)
 {
@@ -44,7 +44,8 @@ static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 	if (eth->h_proto == bpf_htons(MXS_ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 
-		if (ip->ihl != 5 || (ip->protocol != MXS_IPPROTO_TCP && ip->protocol != MXS_IPPROTO_UDP) ||
+		if (ip->ihl != 5 ||
+		    (ip->protocol != MXS_IPPROTO_TCP && ip->protocol != MXS_IPPROTO_UDP) ||
 		    (ip->frag_off & bpf_htons(0x3fff)))
 			return 0;
 		ports = (void *)(ip + 1);

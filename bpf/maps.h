@@ -46,7 +46,8 @@ struct {
 	__type(value, struct mxs_if_stats);
 } mxs_ifstats SEC(".maps");
 
-/* One all-zero stats value: the source for inserting a new server (the value is too big for the stack). */
+/* One all-zero stats value: the source for inserting a new server (the value is too big for the
+ * stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

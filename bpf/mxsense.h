@@ -12,9 +12,9 @@
 #include <linux/types.h>
 #endif
 
-#define MXS_MAX_PORTS 8      /* configurable DNS ports (mxs_dns_ports) */
-#define MXS_MAX_IFINDEX 4096 /* mxs_ifstats slots; larger ifindexes share slot 0 */
-#define MXS_MAX_TCP_MSGS 8   /* DNS messages parsed per TCP segment */
+#define MXS_MAX_PORTS	 8    /* configurable DNS ports (mxs_dns_ports) */
+#define MXS_MAX_IFINDEX	 4096 /* mxs_ifstats slots; larger ifindexes share slot 0 */
+#define MXS_MAX_TCP_MSGS 8    /* DNS messages parsed per TCP segment */
 
 enum mxs_dir {
 	MXS_DIR_INGRESS = 0, /* XDP */
@@ -47,10 +47,10 @@ enum mxs_rcode {
  * That covers 1 us .. 60 s at better than the 5% the exported quantiles need.
  */
 #define MXS_HIST_SUB_BITS 5
-#define MXS_HIST_SUB (1u << MXS_HIST_SUB_BITS)
-#define MXS_HIST_MIN_EXP 9
-#define MXS_HIST_MAX_EXP 35
-#define MXS_HIST_BUCKETS ((MXS_HIST_MAX_EXP - MXS_HIST_MIN_EXP + 1) * MXS_HIST_SUB + 2)
+#define MXS_HIST_SUB	  (1u << MXS_HIST_SUB_BITS)
+#define MXS_HIST_MIN_EXP  9
+#define MXS_HIST_MAX_EXP  35
+#define MXS_HIST_BUCKETS  ((MXS_HIST_MAX_EXP - MXS_HIST_MIN_EXP + 1) * MXS_HIST_SUB + 2)
 
 /* Bucket of a latency in ns. Shared so both sides agree on the edges. */
 static inline __u32 mxs_hist_bucket(__u64 ns)
@@ -62,12 +62,29 @@ static inline __u32 mxs_hist_bucket(__u64 ns)
 		return 0;
 	if (ns >= (1ull << (MXS_HIST_MAX_EXP + 1)))
 		return MXS_HIST_BUCKETS - 1;
-	if (v >> 32) { v >>= 32; e += 32; }
-	if (v >> 16) { v >>= 16; e += 16; }
-	if (v >> 8) { v >>= 8; e += 8; }
-	if (v >> 4) { v >>= 4; e += 4; }
-	if (v >> 2) { v >>= 2; e += 2; }
-	if (v >> 1) { e += 1; }
+	if (v >> 32) {
+		v >>= 32;
+		e += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		e += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		e += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		e += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		e += 2;
+	}
+	if (v >> 1) {
+		e += 1;
+	}
 	return 1 + (e - MXS_HIST_MIN_EXP) * MXS_HIST_SUB +
 	       (__u32)((ns >> (e - MXS_HIST_SUB_BITS)) & (MXS_HIST_SUB - 1));
 }
@@ -87,9 +104,9 @@ struct mxs_server_key {
 struct mxs_dns_stats {
 	__u64 queries;
 	__u64 responses[MXS_RCODE_MAX]; /* matched responses by rcode */
-	__u64 truncated;                /* matched responses with TC=1 */
-	__u64 unsolicited;              /* responses with no query in flight */
-	__u64 mismatched;               /* id matched, question differed */
+	__u64 truncated;		/* matched responses with TC=1 */
+	__u64 unsolicited;		/* responses with no query in flight */
+	__u64 mismatched;		/* id matched, question differed */
 	__u64 latency_sum_ns;
 	__u64 hist[MXS_HIST_BUCKETS];
 };
@@ -106,7 +123,7 @@ struct mxs_dns_flow_key {
 };
 
 struct mxs_dns_inflight {
-	__u64 ts_ns;      /* bpf_ktime_get_ns() when the query was seen */
+	__u64 ts_ns;	  /* bpf_ktime_get_ns() when the query was seen */
 	__u64 qname_hash; /* FNV-1a of the lower-cased wire-format qname */
 	__u16 qtype;
 	__u16 qclass;
@@ -124,22 +141,22 @@ struct mxs_if_stats {
 
 /* Sensor counters, by reason; index into the mxs_counters per-CPU array. */
 enum mxs_counter {
-	MXS_C_ETH_TRUNC = 0,     /* frame shorter than its Ethernet/VLAN headers */
-	MXS_C_VLAN_DEPTH,        /* more than two VLAN tags */
-	MXS_C_IP4_TRUNC,         /* IPv4 header truncated or IHL < 5 */
-	MXS_C_IP6_TRUNC,         /* IPv6 header truncated */
-	MXS_C_IP6_EXT,           /* extension header chain too long or truncated */
-	MXS_C_L4_TRUNC,          /* UDP/TCP header truncated */
-	MXS_C_DNS_SHORT,         /* header or question not inside the message/segment */
-	MXS_C_DNS_QDCOUNT,       /* QDCOUNT != 1 */
-	MXS_C_DNS_NAME,          /* qname too long, compressed or malformed */
-	MXS_C_DNS_TCP_MSGS,      /* more DNS messages in one segment than parsed */
-	MXS_C_FRAGMENTS,         /* IPv4/IPv6 fragments seen */
-	MXS_C_FRAG_SKIPPED,      /* non-first fragments (never parsed as DNS) */
-	MXS_C_STATS_FULL,        /* per-server stats map full: sample lost */
-	MXS_C_INFLIGHT_FULL,     /* in-flight map full: query not tracked */
-	MXS_C_DUP_QUERY,         /* query already in flight (retransmission) */
-	MXS_C_LATE_RESPONSE,     /* matched a query the agent had just expired */
+	MXS_C_ETH_TRUNC = 0, /* frame shorter than its Ethernet/VLAN headers */
+	MXS_C_VLAN_DEPTH,    /* more than two VLAN tags */
+	MXS_C_IP4_TRUNC,     /* IPv4 header truncated or IHL < 5 */
+	MXS_C_IP6_TRUNC,     /* IPv6 header truncated */
+	MXS_C_IP6_EXT,	     /* extension header chain too long or truncated */
+	MXS_C_L4_TRUNC,	     /* UDP/TCP header truncated */
+	MXS_C_DNS_SHORT,     /* header or question not inside the message/segment */
+	MXS_C_DNS_QDCOUNT,   /* QDCOUNT != 1 */
+	MXS_C_DNS_NAME,	     /* qname too long, compressed or malformed */
+	MXS_C_DNS_TCP_MSGS,  /* more DNS messages in one segment than parsed */
+	MXS_C_FRAGMENTS,     /* IPv4/IPv6 fragments seen */
+	MXS_C_FRAG_SKIPPED,  /* non-first fragments (never parsed as DNS) */
+	MXS_C_STATS_FULL,    /* per-server stats map full: sample lost */
+	MXS_C_INFLIGHT_FULL, /* in-flight map full: query not tracked */
+	MXS_C_DUP_QUERY,     /* query already in flight (retransmission) */
+	MXS_C_LATE_RESPONSE, /* matched a query the agent had just expired */
 	MXS_C_MAX,
 };
 

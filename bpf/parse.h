@@ -11,20 +11,20 @@
 #include "ctx.h"
 #include "maps.h"
 
-#define MXS_ETH_P_IP 0x0800
-#define MXS_ETH_P_IPV6 0x86DD
-#define MXS_ETH_P_8021Q 0x8100
+#define MXS_ETH_P_IP	 0x0800
+#define MXS_ETH_P_IPV6	 0x86DD
+#define MXS_ETH_P_8021Q	 0x8100
 #define MXS_ETH_P_8021AD 0x88A8
-#define MXS_VLAN_MAX 2
-#define MXS_IP6_EXT_MAX 6
+#define MXS_VLAN_MAX	 2
+#define MXS_IP6_EXT_MAX	 6
 
-#define MXS_IPPROTO_HOPOPTS 0
-#define MXS_IPPROTO_TCP 6
-#define MXS_IPPROTO_UDP 17
-#define MXS_IPPROTO_ROUTING 43
+#define MXS_IPPROTO_HOPOPTS  0
+#define MXS_IPPROTO_TCP	     6
+#define MXS_IPPROTO_UDP	     17
+#define MXS_IPPROTO_ROUTING  43
 #define MXS_IPPROTO_FRAGMENT 44
-#define MXS_IPPROTO_AH 51
-#define MXS_IPPROTO_DSTOPTS 60
+#define MXS_IPPROTO_AH	     51
+#define MXS_IPPROTO_DSTOPTS  60
 
 /*
  * What the parsers learned of one TCP or UDP packet. Addresses are copied only
@@ -33,7 +33,7 @@
 struct mxs_l4 {
 	__u8 src[16];
 	__u8 dst[16];
-	__u32 l3_off;  /* IP header, from the start of the frame */
+	__u32 l3_off; /* IP header, from the start of the frame */
 	__u8 ipv6;
 	__u8 pad2[3];
 	__u16 sport;
@@ -151,7 +151,8 @@ static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4
 		__u32 len;
 
 		if (nh != MXS_IPPROTO_HOPOPTS && nh != MXS_IPPROTO_ROUTING &&
-		    nh != MXS_IPPROTO_FRAGMENT && nh != MXS_IPPROTO_AH && nh != MXS_IPPROTO_DSTOPTS) {
+		    nh != MXS_IPPROTO_FRAGMENT && nh != MXS_IPPROTO_AH &&
+		    nh != MXS_IPPROTO_DSTOPTS) {
 			*l4proto = nh;
 			*l4len = plen;
 			return MXS_PARSE_OK;
@@ -196,7 +197,7 @@ static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4
  */
 static __always_inline int mxs_parse(const struct mxs_pkt *p, struct mxs_l4 *l4)
 {
-	struct mxs_cursor c = { .pos = p->data, .end = p->data_end };
+	struct mxs_cursor c = {.pos = p->data, .end = p->data_end};
 	__u32 l4len = 0;
 	__u16 eproto;
 	__u8 proto = 0;

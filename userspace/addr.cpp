@@ -1,7 +1,6 @@
 #include "addr.h"
 
 #include <arpa/inet.h>
-
 #include <charconv>
 #include <cstring>
 #include <fstream>

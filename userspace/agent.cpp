@@ -1,13 +1,11 @@
 #include "agent.h"
 
-#include <net/if.h>
-
-#include <spdlog/spdlog.h>
-
-#include <chrono>
-
 #include "libbpf_log.h"
 #include "preflight.h"
+
+#include <chrono>
+#include <net/if.h>
+#include <spdlog/spdlog.h>
 
 namespace mxs {
 
@@ -45,8 +43,9 @@ bool Agent::setup() {
         spdlog::error("{}", *e);
         return false;
     }
-    auto http = HttpServer::bind(io_, *parse_listen(opts_.listen),
-                                 [this](const std::string& m, const std::string& t) { return handle(m, t); });
+    auto http = HttpServer::bind(
+        io_, *parse_listen(opts_.listen),
+        [this](const std::string& m, const std::string& t) { return handle(m, t); });
     if (!http) {
         spdlog::error("{}", http.error());
         return false;

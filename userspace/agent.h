@@ -2,13 +2,6 @@
 // HTTP server.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <memory>
-#include <vector>
-
 #include "attach.h"
 #include "dns_model.h"
 #include "http_server.h"
@@ -16,6 +9,12 @@
 #include "options.h"
 #include "sensor.h"
 #include "snapshot.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <vector>
 
 namespace mxs {
 

@@ -1,13 +1,13 @@
 #include "attach.h"
 
-#include <bpf/bpf.h>
-#include <linux/if_link.h>
-#include <net/if.h>
+#include "libbpf_log.h"
 
+#include <bpf/bpf.h>
 #include <cerrno>
 #include <cstring>
-
 #include <fmt/format.h>
+#include <linux/if_link.h>
+#include <net/if.h>
 #include <spdlog/spdlog.h>
 
 namespace mxs {
@@ -71,8 +71,8 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(int prog_fd, int if
         if ((err != EBUSY && err != EEXIST) || !remove_stale_xdp(ifindex))
             break;
     }
-    return Error{fmt::format("cannot attach XDP ({}) to {}: {}", mode, ifname(ifindex),
-                             std::strerror(err))};
+    return Error{
+        fmt::format("cannot attach XDP ({}) to {}: {}", mode, ifname(ifindex), std::strerror(err))};
 }
 
 Result<std::unique_ptr<TcEgressAttachment>> TcEgressAttachment::attach(int prog_fd, int ifindex) {
@@ -85,10 +85,16 @@ Result<std::unique_ptr<TcEgressAttachment>> TcEgressAttachment::attach(int prog_
     stale.sz = sizeof(stale);
     stale.handle = kTcHandle;
     stale.priority = kTcPriority;
-    if (bpf_tc_detach(&hook, &stale) == 0)
+    bool removed;
+    {
+        LibbpfQuiet quiet; // no clsact qdisc, or no filter of ours: the usual case
+        removed = bpf_tc_detach(&hook, &stale) == 0;
+    }
+    if (removed)
         spdlog::warn("removed a stale mxsense TC filter from {}", ifname(ifindex));
 
-    int fd = bpf_link_create(prog_fd, ifindex, static_cast<bpf_attach_type>(kBpfTcxEgress), nullptr);
+    int fd =
+        bpf_link_create(prog_fd, ifindex, static_cast<bpf_attach_type>(kBpfTcxEgress), nullptr);
     if (fd >= 0)
         return std::unique_ptr<TcEgressAttachment>(
             new TcEgressAttachment(UniqueFd(fd), ifindex, "tcx"));
@@ -107,9 +113,10 @@ Result<std::unique_ptr<TcEgressAttachment>> TcEgressAttachment::attach(int prog_
     opts.flags = BPF_TC_F_REPLACE;
     err = bpf_tc_attach(&hook, &opts);
     if (err)
-        return Error{fmt::format("cannot attach TC egress to {}: {}", ifname(ifindex),
-                                 std::strerror(-err))};
-    return std::unique_ptr<TcEgressAttachment>(new TcEgressAttachment(UniqueFd(), ifindex, "netlink"));
+        return Error{
+            fmt::format("cannot attach TC egress to {}: {}", ifname(ifindex), std::strerror(-err))};
+    return std::unique_ptr<TcEgressAttachment>(
+        new TcEgressAttachment(UniqueFd(), ifindex, "netlink"));
 }
 
 TcEgressAttachment::~TcEgressAttachment() {

@@ -3,14 +3,13 @@
 // fixed handle so the next start finds and replaces what a crash left.
 #pragma once
 
-#include <bpf/libbpf.h>
+#include "result.h"
+#include "unique_fd.h"
 
+#include <bpf/libbpf.h>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include "result.h"
-#include "unique_fd.h"
 
 namespace mxs {
 
@@ -22,7 +21,8 @@ class XdpAttachment {
     const std::string& mode() const { return mode_; }
 
   private:
-    XdpAttachment(UniqueFd link, std::string mode) : link_(std::move(link)), mode_(std::move(mode)) {}
+    XdpAttachment(UniqueFd link, std::string mode)
+        : link_(std::move(link)), mode_(std::move(mode)) {}
     UniqueFd link_;
     std::string mode_; // native | generic
 };
@@ -38,7 +38,7 @@ class TcEgressAttachment {
   private:
     TcEgressAttachment(UniqueFd link, int ifindex, std::string mode)
         : link_(std::move(link)), ifindex_(ifindex), mode_(std::move(mode)) {}
-    UniqueFd link_;  // tcx link, or empty for netlink
+    UniqueFd link_; // tcx link, or empty for netlink
     int ifindex_;
     std::string mode_; // tcx | netlink
 };

@@ -1,10 +1,10 @@
 #include "dns_model.h"
 
+#include "addr.h"
+
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
-
-#include "addr.h"
 
 namespace mxs {
 
@@ -31,14 +31,17 @@ void DnsCounters::add(const DnsCounters& o) {
     latency.add(o.latency);
 }
 
-const char* role_name(std::uint8_t role) { return role == MXS_ROLE_SERVER ? "server" : "client"; }
+const char* role_name(std::uint8_t role) {
+    return role == MXS_ROLE_SERVER ? "server" : "client";
+}
 
-const char* proto_name(std::uint8_t proto) { return proto == 6 ? "tcp" : "udp"; }
+const char* proto_name(std::uint8_t proto) {
+    return proto == 6 ? "tcp" : "udp";
+}
 
 const char* rcode_name(std::uint32_t slot) {
-    static constexpr const char* names[MXS_RCODE_MAX] = {"NOERROR", "FORMERR", "SERVFAIL",
-                                                         "NXDOMAIN", "NOTIMP", "REFUSED",
-                                                         "OTHER"};
+    static constexpr const char* names[MXS_RCODE_MAX] = {
+        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "OTHER"};
     return slot < MXS_RCODE_MAX ? names[slot] : "OTHER";
 }
 

@@ -2,15 +2,15 @@
 // agent's own unanswered counts, and bounded `server` labels.
 #pragma once
 
+#include "histogram.h"
+#include "kernel_types.h"
+
 #include <array>
 #include <cstdint>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
-
-#include "histogram.h"
-#include "kernel_types.h"
 
 namespace mxs {
 

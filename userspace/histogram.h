@@ -2,11 +2,11 @@
 // cumulative counts for exported bounds, and quantiles.
 #pragma once
 
+#include "kernel_types.h"
+
 #include <array>
 #include <cstdint>
 #include <vector>
-
-#include "kernel_types.h"
 
 namespace mxs {
 

@@ -2,9 +2,8 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
-
 #include <chrono>
+#include <spdlog/spdlog.h>
 
 namespace mxs {
 namespace {
@@ -86,7 +85,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::bind(boost::asio::io_context& io
     return s;
 }
 
-void HttpServer::start() { accept(); }
+void HttpServer::start() {
+    accept();
+}
 
 void HttpServer::stop() {
     boost::system::error_code ec;
@@ -99,14 +100,13 @@ boost::asio::ip::tcp::endpoint HttpServer::local_endpoint() const {
 }
 
 void HttpServer::accept() {
-    acceptor_.async_accept(io_,
-                           [this](boost::system::error_code ec, tcp::socket socket) {
-                               if (ec == boost::asio::error::operation_aborted)
-                                   return;
-                               if (!ec)
-                                   std::make_shared<Session>(std::move(socket), handler_)->read();
-                               accept();
-                           });
+    acceptor_.async_accept(io_, [this](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == boost::asio::error::operation_aborted)
+            return;
+        if (!ec)
+            std::make_shared<Session>(std::move(socket), handler_)->read();
+        accept();
+    });
 }
 
 } // namespace mxs

@@ -2,15 +2,14 @@
 // a handler reads agent state without locks.
 #pragma once
 
+#include "addr.h"
+#include "result.h"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
-
-#include "addr.h"
-#include "result.h"
 
 namespace mxs {
 
@@ -22,7 +21,8 @@ struct HttpResponse {
 
 class HttpServer {
   public:
-    using Handler = std::function<HttpResponse(const std::string& method, const std::string& target)>;
+    using Handler =
+        std::function<HttpResponse(const std::string& method, const std::string& target)>;
 
     // Binds now, so a busy port is reported before anything else starts.
     static Result<std::unique_ptr<HttpServer>> bind(boost::asio::io_context& io,

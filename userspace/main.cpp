@@ -1,12 +1,11 @@
 // mxsense: command line.
-#include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
-#include <iostream>
-
 #include "agent.h"
 #include "options.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 namespace {
 
@@ -32,24 +31,29 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     agent->add_option("--dns-port", o.dns_ports, "DNS port to watch (repeatable, up to 8)")
         ->capture_default_str();
-    agent->add_option("--dns-timeout", o.dns_timeout_s,
-                      "Seconds after which an unanswered query counts as unanswered")
+    agent
+        ->add_option("--dns-timeout", o.dns_timeout_s,
+                     "Seconds after which an unanswered query counts as unanswered")
         ->capture_default_str();
     agent->add_option("--poll-interval", o.poll_interval_s, "Seconds between map polls and sweeps")
         ->capture_default_str();
-    agent->add_option("--max-servers", o.max_labelled_servers,
-                      "Servers with their own label; the rest are summed as server=\"other\"")
+    agent
+        ->add_option("--max-servers", o.max_labelled_servers,
+                     "Servers with their own label; the rest are summed as server=\"other\"")
         ->capture_default_str();
     agent->add_option("--stats-map-size", o.stats_map_entries, "Per-server stats map entries")
         ->capture_default_str();
-    agent->add_option("--inflight-map-size", o.inflight_map_entries, "In-flight queries map entries")
+    agent
+        ->add_option("--inflight-map-size", o.inflight_map_entries, "In-flight queries map entries")
         ->capture_default_str();
-    agent->add_option("--latency-buckets", o.latency_buckets_s,
-                      "Exported latency histogram bounds in seconds, ascending")
+    agent
+        ->add_option("--latency-buckets", o.latency_buckets_s,
+                     "Exported latency histogram bounds in seconds, ascending")
         ->delimiter(',');
     agent->add_option("--xdp-mode", o.xdp_mode, "auto (native, else generic), native or generic")
         ->capture_default_str();
-    agent->add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
+    agent->add_option("--log-level", o.log_level, "debug, info, warn or error")
+        ->capture_default_str();
 
     try {
         app.parse(argc, argv);

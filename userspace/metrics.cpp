@@ -1,11 +1,9 @@
 #include "metrics.h"
 
+#include <bpf/libbpf_version.h>
+#include <fmt/format.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
-
-#include <bpf/libbpf_version.h>
-
-#include <fmt/format.h>
 
 namespace mxs {
 namespace {
@@ -26,8 +24,12 @@ struct Family {
         f.metric.back().label = std::move(labels);
         return f.metric.back();
     }
-    void counter(std::vector<ClientMetric::Label> labels, double v) { add(std::move(labels)).counter.value = v; }
-    void gauge(std::vector<ClientMetric::Label> labels, double v) { add(std::move(labels)).gauge.value = v; }
+    void counter(std::vector<ClientMetric::Label> labels, double v) {
+        add(std::move(labels)).counter.value = v;
+    }
+    void gauge(std::vector<ClientMetric::Label> labels, double v) {
+        add(std::move(labels)).gauge.value = v;
+    }
 };
 
 std::vector<ClientMetric::Label> dns_labels(const SeriesKey& k) {
@@ -36,17 +38,28 @@ std::vector<ClientMetric::Label> dns_labels(const SeriesKey& k) {
 
 const char* counter_reason(std::uint32_t c) {
     switch (c) {
-    case MXS_C_ETH_TRUNC: return "eth_truncated";
-    case MXS_C_VLAN_DEPTH: return "vlan_too_deep";
-    case MXS_C_IP4_TRUNC: return "ipv4_truncated";
-    case MXS_C_IP6_TRUNC: return "ipv6_truncated";
-    case MXS_C_IP6_EXT: return "ipv6_extension_headers";
-    case MXS_C_L4_TRUNC: return "l4_truncated";
-    case MXS_C_DNS_SHORT: return "dns_short";
-    case MXS_C_DNS_QDCOUNT: return "dns_qdcount";
-    case MXS_C_DNS_NAME: return "dns_qname";
-    case MXS_C_DNS_TCP_MSGS: return "dns_tcp_too_many_messages";
-    default: return nullptr;
+    case MXS_C_ETH_TRUNC:
+        return "eth_truncated";
+    case MXS_C_VLAN_DEPTH:
+        return "vlan_too_deep";
+    case MXS_C_IP4_TRUNC:
+        return "ipv4_truncated";
+    case MXS_C_IP6_TRUNC:
+        return "ipv6_truncated";
+    case MXS_C_IP6_EXT:
+        return "ipv6_extension_headers";
+    case MXS_C_L4_TRUNC:
+        return "l4_truncated";
+    case MXS_C_DNS_SHORT:
+        return "dns_short";
+    case MXS_C_DNS_QDCOUNT:
+        return "dns_qdcount";
+    case MXS_C_DNS_NAME:
+        return "dns_qname";
+    case MXS_C_DNS_TCP_MSGS:
+        return "dns_tcp_too_many_messages";
+    default:
+        return nullptr;
     }
 }
 
@@ -54,9 +67,11 @@ const char* counter_reason(std::uint32_t c) {
 
 std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     std::vector<MetricFamily> out;
-    Family queries("mxsense_dns_queries_total", "DNS queries seen, per server.", MetricType::Counter);
+    Family queries("mxsense_dns_queries_total", "DNS queries seen, per server.",
+                   MetricType::Counter);
     Family responses("mxsense_dns_responses_total",
-                     "DNS responses matched to a query, per server and rcode.", MetricType::Counter);
+                     "DNS responses matched to a query, per server and rcode.",
+                     MetricType::Counter);
     Family duration("mxsense_dns_response_duration_seconds",
                     "Time from a DNS query to its matched response.", MetricType::Histogram);
     Family unanswered("mxsense_dns_unanswered_total",
@@ -66,7 +81,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     Family unsolicited("mxsense_dns_unsolicited_responses_total",
                        "DNS responses with no query in flight (RFC 5452).", MetricType::Counter);
     Family mismatched("mxsense_dns_mismatched_responses_total",
-                      "DNS responses whose question differs from the query's.", MetricType::Counter);
+                      "DNS responses whose question differs from the query's.",
+                      MetricType::Counter);
 
     for (const auto& [key, c] : snap.dns) {
         queries.counter(dns_labels(key), static_cast<double>(c.queries));
@@ -86,19 +102,23 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         unsolicited.counter(dns_labels(key), static_cast<double>(c.unsolicited));
         mismatched.counter(dns_labels(key), static_cast<double>(c.mismatched));
     }
-    for (auto* f : {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited, &mismatched})
+    for (auto* f :
+         {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited, &mismatched})
         out.push_back(std::move(f->f));
 
     const auto& s = snap.sensor;
-    Family packets("mxsense_sensor_packets_total", "Packets seen by the sensor.", MetricType::Counter);
+    Family packets("mxsense_sensor_packets_total", "Packets seen by the sensor.",
+                   MetricType::Counter);
     for (const auto& i : s.interfaces) {
         for (int d = 0; d < MXS_DIR_MAX; ++d) {
             const char* dir = d == MXS_DIR_INGRESS ? "ingress" : "egress";
-            packets.counter({{"interface", i.name}, {"direction", dir}}, static_cast<double>(i.packets[d]));
+            packets.counter({{"interface", i.name}, {"direction", dir}},
+                            static_cast<double>(i.packets[d]));
         }
     }
     Family parse("mxsense_sensor_parse_errors_total",
-                 "Packets or DNS messages the sensor could not parse, by reason.", MetricType::Counter);
+                 "Packets or DNS messages the sensor could not parse, by reason.",
+                 MetricType::Counter);
     for (std::uint32_t c = 0; c < MXS_C_MAX; ++c)
         if (const char* r = counter_reason(c))
             parse.counter({{"reason", r}}, static_cast<double>(s.counters[c]));
@@ -108,22 +128,26 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                      "Non-first IP fragments, never parsed as DNS.", MetricType::Counter);
     frag_skip.counter({}, static_cast<double>(s.counters[MXS_C_FRAG_SKIPPED]));
     Family full("mxsense_sensor_map_full_total",
-                "Inserts refused because a map was full (sample or query lost).", MetricType::Counter);
+                "Inserts refused because a map was full (sample or query lost).",
+                MetricType::Counter);
     full.counter({{"map", "dns_stats"}}, static_cast<double>(s.counters[MXS_C_STATS_FULL]));
     full.counter({{"map", "dns_inflight"}}, static_cast<double>(s.counters[MXS_C_INFLIGHT_FULL]));
     Family evict("mxsense_sensor_dns_inflight_evictions_total",
                  "In-flight queries removed by the timeout sweep.", MetricType::Counter);
     evict.counter({}, static_cast<double>(s.expired_total));
     Family dup("mxsense_sensor_dns_retransmitted_queries_total",
-               "Queries already in flight (retransmissions), not counted again.", MetricType::Counter);
+               "Queries already in flight (retransmissions), not counted again.",
+               MetricType::Counter);
     dup.counter({}, static_cast<double>(s.counters[MXS_C_DUP_QUERY]));
     Family late("mxsense_sensor_dns_late_responses_total",
-                "Responses to queries the sweep had already counted unanswered.", MetricType::Counter);
+                "Responses to queries the sweep had already counted unanswered.",
+                MetricType::Counter);
     late.counter({}, static_cast<double>(s.counters[MXS_C_LATE_RESPONSE]));
     Family entries("mxsense_sensor_map_entries", "Entries in a sensor map.", MetricType::Gauge);
     entries.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_entries));
     entries.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_entries));
-    Family capacity("mxsense_sensor_map_capacity", "Maximum entries of a sensor map.", MetricType::Gauge);
+    Family capacity("mxsense_sensor_map_capacity", "Maximum entries of a sensor map.",
+                    MetricType::Gauge);
     capacity.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_capacity));
     capacity.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_capacity));
     Family attach("mxsense_sensor_attach_mode",
@@ -136,8 +160,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
-    for (auto* f : {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late,
-                    &entries, &capacity, &attach, &polls, &build})
+    for (auto* f : {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late, &entries,
+                    &capacity, &attach, &polls, &build})
         out.push_back(std::move(f->f));
 
     return prometheus::TextSerializer().Serialize(out);

@@ -1,10 +1,10 @@
 // Prometheus text exposition of a snapshot (prometheus-cpp's serializer).
 #pragma once
 
+#include "snapshot.h"
+
 #include <string>
 #include <vector>
-
-#include "snapshot.h"
 
 namespace mxs {
 

@@ -1,13 +1,12 @@
 #include "options.h"
 
-#include <algorithm>
-#include <cmath>
-#include <set>
-
-#include <fmt/format.h>
-
 #include "addr.h"
 #include "kernel_types.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <set>
 
 namespace mxs {
 
@@ -16,7 +15,8 @@ std::optional<std::string> validate(const AgentOptions& o) {
         return fmt::format("--listen '{}': expected ADDR:PORT or [V6ADDR]:PORT", o.listen);
     if (o.dns_ports.empty() || o.dns_ports.size() > MXS_MAX_PORTS)
         return fmt::format("--dns-port: between 1 and {} ports", MXS_MAX_PORTS);
-    if (std::set<std::uint16_t>(o.dns_ports.begin(), o.dns_ports.end()).size() != o.dns_ports.size())
+    if (std::set<std::uint16_t>(o.dns_ports.begin(), o.dns_ports.end()).size() !=
+        o.dns_ports.size())
         return std::string("--dns-port: a port is listed twice");
     if (std::count(o.dns_ports.begin(), o.dns_ports.end(), 0))
         return std::string("--dns-port: port 0 is not a port");

@@ -1,10 +1,9 @@
 #include "preflight.h"
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace mxs {
 namespace {

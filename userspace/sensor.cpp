@@ -1,15 +1,13 @@
 #include "sensor.h"
 
+#include "mxsense_bpf.skel.h"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-
 #include <fmt/format.h>
-
-#include "mxsense_bpf.skel.h"
 
 namespace mxs {
 
@@ -36,10 +34,16 @@ Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
 
 Sensor::Sensor(mxsense_bpf* skel) : skel_(skel), ncpus_(libbpf_num_possible_cpus()) {}
 
-Sensor::~Sensor() { mxsense_bpf__destroy(skel_); }
+Sensor::~Sensor() {
+    mxsense_bpf__destroy(skel_);
+}
 
-int Sensor::xdp_prog_fd() const { return bpf_program__fd(skel_->progs.mxs_xdp); }
-int Sensor::tc_prog_fd() const { return bpf_program__fd(skel_->progs.mxs_tc_egress); }
+int Sensor::xdp_prog_fd() const {
+    return bpf_program__fd(skel_->progs.mxs_xdp);
+}
+int Sensor::tc_prog_fd() const {
+    return bpf_program__fd(skel_->progs.mxs_tc_egress);
+}
 
 std::uint32_t Sensor::stats_capacity() const {
     return bpf_map__max_entries(skel_->maps.mxs_dns_stats);

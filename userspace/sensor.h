@@ -1,15 +1,15 @@
 // Owner of the loaded BPF skeleton and reader of its maps.
 #pragma once
 
+#include "dns_model.h"
+#include "kernel_types.h"
+#include "result.h"
+
 #include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <vector>
-
-#include "dns_model.h"
-#include "kernel_types.h"
-#include "result.h"
 
 struct mxsense_bpf;
 

@@ -1,14 +1,14 @@
 // What one poll of the kernel yields: prepared on the agent's loop, rendered at scrape time.
 #pragma once
 
+#include "dns_model.h"
+#include "kernel_types.h"
+
 #include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
-
-#include "dns_model.h"
-#include "kernel_types.h"
 
 namespace mxs {
 

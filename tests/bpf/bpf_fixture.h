@@ -1,17 +1,16 @@
 // Runs the real sensor programs on crafted frames through BPF_PROG_TEST_RUN.
 #pragma once
 
-#include <bpf/bpf.h>
-#include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <memory>
-#include <string>
-
 #include "addr.h"
 #include "packet_builder.h"
 #include "sensor.h"
+
+#include <bpf/bpf.h>
+#include <cstdlib>
+#include <gtest/gtest.h>
+#include <memory>
+#include <string>
+#include <unistd.h>
 
 namespace mxs::test {
 
@@ -23,7 +22,8 @@ class SensorFixture : public ::testing::Test {
     // Root is needed; without it the test skips loudly (CI runs as root, so it never skips there).
     void SetUp() override {
         if (geteuid() != 0)
-            GTEST_SKIP() << "*** SKIPPED: BPF tests need root (CAP_BPF, CAP_NET_ADMIN); run as root ***";
+            GTEST_SKIP()
+                << "*** SKIPPED: BPF tests need root (CAP_BPF, CAP_NET_ADMIN); run as root ***";
         load(SensorConfig{});
     }
 

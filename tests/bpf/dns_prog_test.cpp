@@ -7,7 +7,8 @@ namespace {
 const std::string kHost4 = "198.18.0.1", kDns4 = "198.18.0.2";
 const std::string kHost6 = "fd00::1", kDns6 = "fd00::2";
 
-Bytes udp4(const std::string& s, const std::string& d, std::uint16_t sp, std::uint16_t dp, const Bytes& p) {
+Bytes udp4(const std::string& s, const std::string& d, std::uint16_t sp, std::uint16_t dp,
+           const Bytes& p) {
     return Packet().eth().ipv4(s, d).udp(sp, dp).payload(p).build();
 }
 
@@ -24,8 +25,18 @@ TEST_F(SensorFixture, Ipv4UdpClientQueryAndResponse) {
 }
 
 TEST_F(SensorFixture, Ipv6UdpClientQueryAndResponse) {
-    egress(Packet().eth().ipv6(kHost6, kDns6).udp(40001, 53).payload(dns::query(7, "example.test", dns::kAAAA)).build());
-    ingress(Packet().eth().ipv6(kDns6, kHost6).udp(53, 40001).payload(dns::response(7, "example.test", dns::kAAAA)).build());
+    egress(Packet()
+               .eth()
+               .ipv6(kHost6, kDns6)
+               .udp(40001, 53)
+               .payload(dns::query(7, "example.test", dns::kAAAA))
+               .build());
+    ingress(Packet()
+                .eth()
+                .ipv6(kDns6, kHost6)
+                .udp(53, 40001)
+                .payload(dns::response(7, "example.test", dns::kAAAA))
+                .build());
     auto c = server(kDns6, MXS_ROLE_CLIENT, kUdp);
     EXPECT_EQ(c.queries, 1u);
     EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
@@ -34,8 +45,19 @@ TEST_F(SensorFixture, Ipv6UdpClientQueryAndResponse) {
 
 TEST_F(SensorFixture, Ipv6HopByHopAndServerRole) {
     // A query arrives (XDP) and the answer leaves (TC): this host is the server.
-    ingress(Packet().eth().ipv6(kHost6, kDns6).ipv6_hopopts().udp(40002, 53).payload(dns::query(8, "a.example.test")).build());
-    egress(Packet().eth().ipv6(kDns6, kHost6).udp(53, 40002).payload(dns::response(8, "a.example.test")).build());
+    ingress(Packet()
+                .eth()
+                .ipv6(kHost6, kDns6)
+                .ipv6_hopopts()
+                .udp(40002, 53)
+                .payload(dns::query(8, "a.example.test"))
+                .build());
+    egress(Packet()
+               .eth()
+               .ipv6(kDns6, kHost6)
+               .udp(53, 40002)
+               .payload(dns::response(8, "a.example.test"))
+               .build());
     auto c = server(kDns6, MXS_ROLE_SERVER, kUdp);
     EXPECT_EQ(c.queries, 1u);
     EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
@@ -43,24 +65,68 @@ TEST_F(SensorFixture, Ipv6HopByHopAndServerRole) {
 }
 
 TEST_F(SensorFixture, VlanAndQinQ) {
-    ingress(Packet().eth().vlan(7).ipv4(kHost4, kDns4).udp(40003, 53).payload(dns::query(9, "v.example.test")).build());
-    egress(Packet().eth().vlan(7).ipv4(kDns4, kHost4).udp(53, 40003).payload(dns::response(9, "v.example.test")).build());
-    ingress(Packet().eth().vlan(100, 0x88a8).vlan(7).ipv4(kHost4, kDns4).udp(40004, 53).payload(dns::query(10, "q.example.test")).build());
-    egress(Packet().eth().vlan(100, 0x88a8).vlan(7).ipv4(kDns4, kHost4).udp(53, 40004).payload(dns::response(10, "q.example.test")).build());
+    ingress(Packet()
+                .eth()
+                .vlan(7)
+                .ipv4(kHost4, kDns4)
+                .udp(40003, 53)
+                .payload(dns::query(9, "v.example.test"))
+                .build());
+    egress(Packet()
+               .eth()
+               .vlan(7)
+               .ipv4(kDns4, kHost4)
+               .udp(53, 40003)
+               .payload(dns::response(9, "v.example.test"))
+               .build());
+    ingress(Packet()
+                .eth()
+                .vlan(100, 0x88a8)
+                .vlan(7)
+                .ipv4(kHost4, kDns4)
+                .udp(40004, 53)
+                .payload(dns::query(10, "q.example.test"))
+                .build());
+    egress(Packet()
+               .eth()
+               .vlan(100, 0x88a8)
+               .vlan(7)
+               .ipv4(kDns4, kHost4)
+               .udp(53, 40004)
+               .payload(dns::response(10, "q.example.test"))
+               .build());
     auto c = server(kDns4, MXS_ROLE_SERVER, kUdp);
     EXPECT_EQ(c.queries, 2u);
     EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 2u);
     // A third tag is beyond the parser's bound: counted, not parsed.
-    ingress(Packet().eth().vlan(1, 0x88a8).vlan(2, 0x88a8).vlan(3).ipv4(kHost4, kDns4).udp(40005, 53).payload(dns::query(11, "x.test")).build());
+    ingress(Packet()
+                .eth()
+                .vlan(1, 0x88a8)
+                .vlan(2, 0x88a8)
+                .vlan(3)
+                .ipv4(kHost4, kDns4)
+                .udp(40005, 53)
+                .payload(dns::query(11, "x.test"))
+                .build());
     EXPECT_EQ(counter(MXS_C_VLAN_DEPTH), 1u);
     EXPECT_EQ(server(kDns4, MXS_ROLE_SERVER, kUdp).queries, 2u);
 }
 
 TEST_F(SensorFixture, TcpTwoMessagesInOneSegment) {
-    egress(Packet().eth().ipv4(kHost4, kDns4).tcp(40010, 53)
-               .payload(dns::tcp_stream({dns::query(1, "a.example.test"), dns::query(2, "b.example.test")})).build());
-    ingress(Packet().eth().ipv4(kDns4, kHost4).tcp(53, 40010)
-                .payload(dns::tcp_stream({dns::response(2, "b.example.test"), dns::response(1, "a.example.test", dns::kA, 3)})).build());
+    egress(Packet()
+               .eth()
+               .ipv4(kHost4, kDns4)
+               .tcp(40010, 53)
+               .payload(dns::tcp_stream(
+                   {dns::query(1, "a.example.test"), dns::query(2, "b.example.test")}))
+               .build());
+    ingress(Packet()
+                .eth()
+                .ipv4(kDns4, kHost4)
+                .tcp(53, 40010)
+                .payload(dns::tcp_stream({dns::response(2, "b.example.test"),
+                                          dns::response(1, "a.example.test", dns::kA, 3)}))
+                .build());
     auto c = server(kDns4, MXS_ROLE_CLIENT, kTcp);
     EXPECT_EQ(c.queries, 2u);
     EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
@@ -70,7 +136,12 @@ TEST_F(SensorFixture, TcpTwoMessagesInOneSegment) {
 }
 
 TEST_F(SensorFixture, TcpRetransmittedQueryIsNotNew) {
-    auto seg = Packet().eth().ipv4(kHost4, kDns4).tcp(40011, 53).payload(dns::tcp_stream({dns::query(3, "r.example.test")})).build();
+    auto seg = Packet()
+                   .eth()
+                   .ipv4(kHost4, kDns4)
+                   .tcp(40011, 53)
+                   .payload(dns::tcp_stream({dns::query(3, "r.example.test")}))
+                   .build();
     egress(seg);
     egress(seg);
     EXPECT_EQ(server(kDns4, MXS_ROLE_CLIENT, kTcp).queries, 1u);
@@ -106,7 +177,8 @@ TEST_F(SensorFixture, MismatchedQuestionKeepsQueryOutstanding) {
     auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
     EXPECT_EQ(c.mismatched, 2u); // other name, then other qtype
     EXPECT_EQ(responses(c), 0u);
-    ingress(udp4(kDns4, kHost4, 53, 40021, dns::response(0x3333, "M.Example.TEST"))); // 0x20 case echo
+    ingress(
+        udp4(kDns4, kHost4, 53, 40021, dns::response(0x3333, "M.Example.TEST"))); // 0x20 case echo
     c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
     EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
     EXPECT_EQ(c.latency.count(), 1u);
@@ -126,7 +198,8 @@ TEST_F(SensorFixture, TruncatedAndRcodes) {
     std::uint16_t id = 100;
     for (auto rc : rcodes) {
         egress(udp4(kHost4, kDns4, 40030, 53, dns::query(id, "rc.example.test")));
-        ingress(udp4(kDns4, kHost4, 53, 40030, dns::response(id, "rc.example.test", dns::kA, rc, rc == 0)));
+        ingress(udp4(kDns4, kHost4, 53, 40030,
+                     dns::response(id, "rc.example.test", dns::kA, rc, rc == 0)));
         ++id;
     }
     auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
@@ -137,16 +210,28 @@ TEST_F(SensorFixture, TruncatedAndRcodes) {
 }
 
 TEST_F(SensorFixture, MalformedFrames) {
-    auto q = Packet().eth().ipv4(kHost4, kDns4).udp(40040, 53).payload(dns::query(1, "bad.example.test")).build();
+    auto q = Packet()
+                 .eth()
+                 .ipv4(kHost4, kDns4)
+                 .udp(40040, 53)
+                 .payload(dns::query(1, "bad.example.test"))
+                 .build();
     // BPF_PROG_TEST_RUN refuses frames shorter than Ethernet; a cut VLAN tag is the shortest.
-    auto v = Packet().eth().vlan(5).ipv4(kHost4, kDns4).udp(40040, 53).payload(dns::query(1, "b.test")).build();
+    auto v = Packet()
+                 .eth()
+                 .vlan(5)
+                 .ipv4(kHost4, kDns4)
+                 .udp(40040, 53)
+                 .payload(dns::query(1, "b.test"))
+                 .build();
     ingress(Bytes(v.begin(), v.begin() + 16));
     EXPECT_EQ(counter(MXS_C_ETH_TRUNC), 1u);
     ingress(Bytes(q.begin(), q.begin() + 14 + 12)); // IPv4 header cut
     EXPECT_EQ(counter(MXS_C_IP4_TRUNC), 1u);
     ingress(Bytes(q.begin(), q.begin() + 14 + 20 + 4)); // UDP header cut
     EXPECT_EQ(counter(MXS_C_L4_TRUNC), 1u);
-    auto q6 = Packet().eth().ipv6(kHost6, kDns6).udp(40040, 53).payload(dns::query(1, "x.test")).build();
+    auto q6 =
+        Packet().eth().ipv6(kHost6, kDns6).udp(40040, 53).payload(dns::query(1, "x.test")).build();
     ingress(Bytes(q6.begin(), q6.begin() + 14 + 30));
     EXPECT_EQ(counter(MXS_C_IP6_TRUNC), 1u);
 
@@ -163,17 +248,41 @@ TEST_F(SensorFixture, MalformedFrames) {
 
 TEST_F(SensorFixture, Ipv4Fragments) {
     // The first fragment carries the UDP and DNS headers: parsed.
-    egress(Packet().eth().ipv4(kHost4, kDns4).ipv4_frag(0x2000).udp(40050, 53).payload(dns::query(1, "f.example.test")).build());
+    egress(Packet()
+               .eth()
+               .ipv4(kHost4, kDns4)
+               .ipv4_frag(0x2000)
+               .udp(40050, 53)
+               .payload(dns::query(1, "f.example.test"))
+               .build());
     // A later fragment whose bytes look like a DNS query: never parsed.
-    egress(Packet().eth().ipv4(kHost4, kDns4).ipv4_frag(0x0010).udp(40051, 53).payload(dns::query(2, "g.example.test")).build());
+    egress(Packet()
+               .eth()
+               .ipv4(kHost4, kDns4)
+               .ipv4_frag(0x0010)
+               .udp(40051, 53)
+               .payload(dns::query(2, "g.example.test"))
+               .build());
     EXPECT_EQ(counter(MXS_C_FRAGMENTS), 2u);
     EXPECT_EQ(counter(MXS_C_FRAG_SKIPPED), 1u);
     EXPECT_EQ(server(kDns4, MXS_ROLE_CLIENT, kUdp).queries, 1u);
 }
 
 TEST_F(SensorFixture, Ipv6Fragments) {
-    egress(Packet().eth().ipv6(kHost6, kDns6).ipv6_frag(0, true).udp(40052, 53).payload(dns::query(1, "f.example.test")).build());
-    egress(Packet().eth().ipv6(kHost6, kDns6).ipv6_frag(20, false).udp(40053, 53).payload(dns::query(2, "g.example.test")).build());
+    egress(Packet()
+               .eth()
+               .ipv6(kHost6, kDns6)
+               .ipv6_frag(0, true)
+               .udp(40052, 53)
+               .payload(dns::query(1, "f.example.test"))
+               .build());
+    egress(Packet()
+               .eth()
+               .ipv6(kHost6, kDns6)
+               .ipv6_frag(20, false)
+               .udp(40053, 53)
+               .payload(dns::query(2, "g.example.test"))
+               .build());
     EXPECT_EQ(counter(MXS_C_FRAGMENTS), 2u);
     EXPECT_EQ(counter(MXS_C_FRAG_SKIPPED), 1u);
     EXPECT_EQ(server(kDns6, MXS_ROLE_CLIENT, kUdp).queries, 1u);

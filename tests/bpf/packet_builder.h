@@ -3,7 +3,6 @@
 #pragma once
 
 #include <arpa/inet.h>
-
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -43,10 +42,18 @@ struct Message {
     Bytes extra; // appended after the question (answers, padding)
 
     Bytes bytes() const {
-        Bytes b = {static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id),
-                   static_cast<std::uint8_t>(flags >> 8), static_cast<std::uint8_t>(flags),
-                   static_cast<std::uint8_t>(qdcount >> 8), static_cast<std::uint8_t>(qdcount),
-                   0, static_cast<std::uint8_t>(extra.empty() ? 0 : 1), 0, 0, 0, 0};
+        Bytes b = {static_cast<std::uint8_t>(id >> 8),
+                   static_cast<std::uint8_t>(id),
+                   static_cast<std::uint8_t>(flags >> 8),
+                   static_cast<std::uint8_t>(flags),
+                   static_cast<std::uint8_t>(qdcount >> 8),
+                   static_cast<std::uint8_t>(qdcount),
+                   0,
+                   static_cast<std::uint8_t>(extra.empty() ? 0 : 1),
+                   0,
+                   0,
+                   0,
+                   0};
         b.insert(b.end(), qname.begin(), qname.end());
         b.push_back(qtype >> 8);
         b.push_back(qtype & 0xff);

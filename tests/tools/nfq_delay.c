@@ -42,7 +42,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa, void *data)
+static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa,
+		     void *data)
 {
 	struct nfqnl_msg_packet_hdr *ph = nfq_get_msg_packet_hdr(nfa);
 
@@ -106,8 +107,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	while (!stop) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		struct timespec ts = { 1, 0 };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct timespec ts = {1, 0};
 		uint64_t now = now_ns();
 
 		if (head != tail) {

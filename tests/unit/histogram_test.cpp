@@ -1,8 +1,7 @@
-#include <gtest/gtest.h>
+#include "histogram.h"
 
 #include <cmath>
-
-#include "histogram.h"
+#include <gtest/gtest.h>
 
 namespace mxs {
 namespace {

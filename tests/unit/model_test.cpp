@@ -1,16 +1,16 @@
-#include <gtest/gtest.h>
-
-#include <cstring>
-
 #include "addr.h"
 #include "dns_model.h"
 #include "metrics.h"
 #include "options.h"
 
+#include <cstring>
+#include <gtest/gtest.h>
+
 namespace mxs {
 namespace {
 
-mxs_server_key v4key(std::uint8_t last, std::uint8_t role = MXS_ROLE_CLIENT, std::uint8_t proto = 17) {
+mxs_server_key v4key(std::uint8_t last, std::uint8_t role = MXS_ROLE_CLIENT,
+                     std::uint8_t proto = 17) {
     mxs_server_key k{};
     k.addr[10] = k.addr[11] = 0xff;
     k.addr[12] = 198;
@@ -69,7 +69,9 @@ TEST(Aggregator, SumsOverflowServersUnderOther) {
     EXPECT_EQ(s.size(), 3u);
 }
 
-TEST(Options, DefaultsAreValid) { EXPECT_FALSE(validate(AgentOptions{})); }
+TEST(Options, DefaultsAreValid) {
+    EXPECT_FALSE(validate(AgentOptions{}));
+}
 
 TEST(Options, ErrorsNameTheOption) {
     auto check = [](auto mutate, const std::string& want) {
@@ -84,12 +86,20 @@ TEST(Options, ErrorsNameTheOption) {
     check([](AgentOptions& o) { o.dns_ports = {53, 53}; }, "--dns-port: a port is listed twice");
     check([](AgentOptions& o) { o.dns_ports = {1, 2, 3, 4, 5, 6, 7, 8, 9}; },
           "--dns-port: between 1 and 8 ports");
-    check([](AgentOptions& o) { o.dns_timeout_s = 0; }, "--dns-timeout 0: must be in (0, 3600] seconds");
-    check([](AgentOptions& o) { o.latency_buckets_s = {0.1, 0.01}; },
-          "--latency-buckets: bounds must be strictly increasing");
+    check([](AgentOptions& o) { o.dns_timeout_s = 0; },
+          "--dns-timeout 0: must be in (0, 3600] seconds");
+    check(
+        [](AgentOptions& o) {
+            o.latency_buckets_s = {0.1, 0.01};
+        },
+        "--latency-buckets: bounds must be strictly increasing");
     check([](AgentOptions& o) { o.xdp_mode = "fast"; },
           "--xdp-mode 'fast': expected auto, native or generic");
-    check([](AgentOptions& o) { o.interfaces = {"eth0", "eth0"}; }, "--interface eth0: listed twice");
+    check(
+        [](AgentOptions& o) {
+            o.interfaces = {"eth0", "eth0"};
+        },
+        "--interface eth0: listed twice");
 }
 
 TEST(Metrics, RendersCountersAndCumulativeHistogram) {
@@ -116,8 +126,10 @@ TEST(Metrics, RendersCountersAndCumulativeHistogram) {
              "mxsense_dns_response_duration_seconds_sum{" + l + "} 0.004",
              "mxsense_dns_response_duration_seconds_count{" + l + "} 2",
              std::string("mxsense_sensor_parse_errors_total{reason=\"dns_short\"} 7"),
-             std::string("mxsense_sensor_packets_total{interface=\"veth0\",direction=\"egress\"} 2"),
-             std::string("mxsense_sensor_attach_mode{interface=\"veth0\",hook=\"xdp\",mode=\"native\"} 1"),
+             std::string(
+                 "mxsense_sensor_packets_total{interface=\"veth0\",direction=\"egress\"} 2"),
+             std::string(
+                 "mxsense_sensor_attach_mode{interface=\"veth0\",hook=\"xdp\",mode=\"native\"} 1"),
              std::string("# TYPE mxsense_dns_response_duration_seconds histogram")})
         EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n---\n" << text;
 }

@@ -40,6 +40,24 @@ bool remove_stale_xdp(int ifindex) {
     return true;
 }
 
+bpf_tc_hook egress_hook(int ifindex) {
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = ifindex;
+    hook.attach_point = BPF_TC_EGRESS;
+    return hook;
+}
+
+// Our netlink filter: fixed handle and priority, so a later start can find it.
+bpf_tc_opts our_filter(int prog_fd = 0) {
+    bpf_tc_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.prog_fd = prog_fd;
+    opts.handle = kTcHandle;
+    opts.priority = kTcPriority;
+    return opts;
+}
+
 int xdp_link(int prog_fd, int ifindex, __u32 flags) {
     bpf_link_create_opts opts{};
     opts.sz = sizeof(opts);
@@ -77,14 +95,8 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(int prog_fd, int if
 
 Result<std::unique_ptr<TcEgressAttachment>> TcEgressAttachment::attach(int prog_fd, int ifindex) {
     // A leftover netlink filter of ours would run twice next to the tcx link.
-    bpf_tc_hook hook{};
-    hook.sz = sizeof(hook);
-    hook.ifindex = ifindex;
-    hook.attach_point = BPF_TC_EGRESS;
-    bpf_tc_opts stale{};
-    stale.sz = sizeof(stale);
-    stale.handle = kTcHandle;
-    stale.priority = kTcPriority;
+    bpf_tc_hook hook = egress_hook(ifindex);
+    bpf_tc_opts stale = our_filter();
     bool removed;
     {
         LibbpfQuiet quiet; // no clsact qdisc, or no filter of ours: the usual case
@@ -105,11 +117,7 @@ Result<std::unique_ptr<TcEgressAttachment>> TcEgressAttachment::attach(int prog_
     if (err && err != -EEXIST)
         return Error{fmt::format("cannot create the clsact qdisc on {}: {}", ifname(ifindex),
                                  std::strerror(-err))};
-    bpf_tc_opts opts{};
-    opts.sz = sizeof(opts);
-    opts.prog_fd = prog_fd;
-    opts.handle = kTcHandle;
-    opts.priority = kTcPriority;
+    bpf_tc_opts opts = our_filter(prog_fd);
     opts.flags = BPF_TC_F_REPLACE;
     err = bpf_tc_attach(&hook, &opts);
     if (err)
@@ -122,14 +130,8 @@ Result<std::unique_ptr<TcEgressAttachment>> TcEgressAttachment::attach(int prog_
 TcEgressAttachment::~TcEgressAttachment() {
     if (mode_ != "netlink")
         return; // closing the link detaches
-    bpf_tc_hook hook{};
-    hook.sz = sizeof(hook);
-    hook.ifindex = ifindex_;
-    hook.attach_point = BPF_TC_EGRESS;
-    bpf_tc_opts opts{};
-    opts.sz = sizeof(opts);
-    opts.handle = kTcHandle;
-    opts.priority = kTcPriority;
+    bpf_tc_hook hook = egress_hook(ifindex_);
+    bpf_tc_opts opts = our_filter();
     bpf_tc_detach(&hook, &opts);
 }
 

@@ -59,6 +59,14 @@ class Lab:
         self.up_done = False
         atexit.register(self.down)
 
+    @classmethod
+    def for_test_class(cls, testcase):
+        """Skip without root; else a lab that is up, torn down after the class in every outcome."""
+        require_root(testcase)
+        lab = cls()
+        testcase.addClassCleanup(lab.down)
+        return lab.up()
+
     def up(self):
         for h in (self.client, self.server):
             run("ip", "netns", "add", h.name)

@@ -34,10 +34,7 @@ class AgentCli(unittest.TestCase):
 class AgentLifecycle(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        L.require_root(cls)
-        cls.lab = L.Lab()
-        cls.addClassCleanup(cls.lab.down)
-        cls.lab.up()
+        cls.lab = L.Lab.for_test_class(cls)
 
     def in_client(self, *args, **kw):
         return agent(*args, prefix=("ip", "netns", "exec", self.lab.client.name), **kw)

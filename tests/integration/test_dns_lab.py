@@ -38,10 +38,7 @@ BUCKETS = ",".join(f"{x / 10000:.4f}" for x in range(150, 400, 5)) + ",1,10"
 class DnsLab(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        L.require_root(cls)
-        cls.lab = L.Lab()
-        cls.addClassCleanup(cls.lab.down)
-        cls.lab.up()
+        cls.lab = L.Lab.for_test_class(cls)
         cls.lab.start_knot(ZONE)
         common = ["--dns-timeout", str(DNS_TIMEOUT_S), "--poll-interval", "0.2",
                   "--latency-buckets", BUCKETS]

@@ -10,7 +10,7 @@
 namespace mxs {
 
 Agent::Agent(AgentOptions opts)
-    : opts_(std::move(opts)), signals_(io_, SIGINT, SIGTERM), poll_timer_(io_),
+    : opts_(std::move(opts)), signals_(io_, SIGINT, SIGTERM), sweep_timer_(io_),
       dns_(opts_.max_labelled_servers) {
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
 }
@@ -92,46 +92,50 @@ int Agent::run() {
         if (ec)
             return;
         spdlog::info("signal {}: detaching and exiting", sig);
-        poll_timer_.cancel();
+        sweep_timer_.cancel();
         http_->stop();
         io_.stop();
     });
     http_->start();
     const auto ep = http_->local_endpoint();
     spdlog::info("serving metrics on http://{}:{}/metrics", ep.address().to_string(), ep.port());
-    poll(false);
-    schedule_poll();
+    schedule_sweep();
     io_.run();
     watched_.clear(); // closes links, removes netlink filters
     spdlog::info("detached from every interface");
     return 0;
 }
 
-void Agent::schedule_poll() {
-    poll_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(opts_.poll_interval_s)));
-    poll_timer_.async_wait([this](const boost::system::error_code& ec) {
+void Agent::schedule_sweep() {
+    sweep_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(opts_.sweep_interval_s)));
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec)
             return;
         try {
-            poll(true);
+            sweep();
         } catch (const std::exception& e) {
-            spdlog::error("poll: {}", e.what());
+            spdlog::error("sweep: {}", e.what());
         }
-        schedule_poll();
+        schedule_sweep();
     });
 }
 
-void Agent::poll(bool sweep) {
+void Agent::sweep() {
+    const auto timeout_ns = static_cast<std::uint64_t>(opts_.dns_timeout_s * 1e9);
+    auto r = sensor_->sweep(monotonic_ns(), timeout_ns);
+    for (const auto& [key, n] : r.expired)
+        dns_.add_unanswered(key, n);
     auto& s = snapshot_.sensor;
-    if (sweep) {
-        const auto timeout_ns = static_cast<std::uint64_t>(opts_.dns_timeout_s * 1e9);
-        auto r = sensor_->sweep(monotonic_ns(), timeout_ns);
-        for (const auto& [key, n] : r.expired)
-            dns_.add_unanswered(key, n);
-        s.expired_total += r.expired_total;
-        s.inflight_entries = r.remaining;
-    }
+    s.expired_total += r.expired_total;
+    s.inflight_entries = r.remaining;
+    ++s.sweeps_total;
+}
+
+// Per-server values are large (the fine histogram, per CPU): read them when a
+// scrape asks, not on every sweep.
+void Agent::refresh() {
+    auto& s = snapshot_.sensor;
     auto totals = sensor_->read_dns_stats();
     s.stats_entries = totals.size();
     dns_.set_kernel_totals(std::move(totals));
@@ -150,7 +154,6 @@ void Agent::poll(bool sweep) {
         s.attachments.push_back({w.name, "xdp", w.xdp->mode()});
         s.attachments.push_back({w.name, "tc", w.tc->mode()});
     }
-    ++s.polls_total;
 }
 
 HttpResponse Agent::handle(const std::string& method, const std::string& target) {
@@ -158,7 +161,7 @@ HttpResponse Agent::handle(const std::string& method, const std::string& target)
         return {405, "text/plain; charset=utf-8", "method not allowed\n"};
     const auto path = target.substr(0, target.find('?'));
     if (path == "/metrics") {
-        poll(false); // fresh kernel totals; sweeps stay on the timer
+        refresh(); // fresh kernel totals; sweeps stay on the timer
         return {200, "text/plain; version=0.0.4; charset=utf-8",
                 render_metrics(snapshot_, metrics_opts_)};
     }

@@ -1,5 +1,4 @@
-// The agent: one io_context running map polls, timeout sweeps, signals and the
-// HTTP server.
+// The agent: one io_context running timeout sweeps, signals and the HTTP server.
 #pragma once
 
 #include "attach.h"
@@ -34,14 +33,15 @@ class Agent {
     };
 
     bool setup();
-    void schedule_poll();
-    void poll(bool sweep);
+    void schedule_sweep();
+    void sweep();
+    void refresh();
     HttpResponse handle(const std::string& method, const std::string& target);
 
     AgentOptions opts_;
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
-    boost::asio::steady_timer poll_timer_;
+    boost::asio::steady_timer sweep_timer_;
     std::unique_ptr<HttpServer> http_;
     std::unique_ptr<Sensor> sensor_;
     std::vector<Watched> watched_;

@@ -47,12 +47,12 @@ struct ServerKeyLess {
 };
 
 // Decides once per server address whether it gets its own label: the first
-// `limit` addresses, busiest first within a poll, keep one for good; the rest
+// `limit` addresses, busiest first within a refresh, keep one for good; the rest
 // are summed under "other" for good, so no exported counter ever goes back.
 class ServerLabeler {
   public:
     explicit ServerLabeler(std::size_t limit) : limit_(limit) {}
-    // Offer the addresses seen in one poll, busiest first.
+    // Offer the addresses seen in one refresh, busiest first.
     void offer(const std::vector<std::string>& busiest_first);
     std::string label(const std::string& addr) const;
     std::size_t labelled() const { return labelled_.size(); }

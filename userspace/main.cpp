@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
         ->add_option("--dns-timeout", o.dns_timeout_s,
                      "Seconds after which an unanswered query counts as unanswered")
         ->capture_default_str();
-    agent->add_option("--poll-interval", o.poll_interval_s, "Seconds between map polls and sweeps")
+    agent
+        ->add_option("--sweep-interval", o.sweep_interval_s,
+                     "Seconds between sweeps of unanswered queries")
         ->capture_default_str();
     agent
         ->add_option("--max-servers", o.max_labelled_servers,

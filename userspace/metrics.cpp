@@ -154,14 +154,15 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                   "How each program is attached (1 for the mode in use).", MetricType::Gauge);
     for (const auto& a : s.attachments)
         attach.gauge({{"interface", a.interface}, {"hook", a.hook}, {"mode", a.mode}}, 1);
-    Family polls("mxsense_sensor_polls_total", "Polls of the kernel maps.", MetricType::Counter);
-    polls.counter({}, static_cast<double>(s.polls_total));
+    Family sweeps("mxsense_sensor_sweeps_total", "Timeout sweeps of the in-flight queries.",
+                  MetricType::Counter);
+    sweeps.counter({}, static_cast<double>(s.sweeps_total));
     Family build("mxsense_build_info", "Build of this agent.", MetricType::Gauge);
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
     for (auto* f : {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late, &entries,
-                    &capacity, &attach, &polls, &build})
+                    &capacity, &attach, &sweeps, &build})
         out.push_back(std::move(f->f));
 
     return prometheus::TextSerializer().Serialize(out);

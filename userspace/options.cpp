@@ -22,8 +22,9 @@ std::optional<std::string> validate(const AgentOptions& o) {
         return std::string("--dns-port: port 0 is not a port");
     if (!(o.dns_timeout_s > 0 && o.dns_timeout_s <= 3600))
         return fmt::format("--dns-timeout {}: must be in (0, 3600] seconds", o.dns_timeout_s);
-    if (!(o.poll_interval_s >= 0.05 && o.poll_interval_s <= 60))
-        return fmt::format("--poll-interval {}: must be in [0.05, 60] seconds", o.poll_interval_s);
+    if (!(o.sweep_interval_s >= 0.05 && o.sweep_interval_s <= 60))
+        return fmt::format("--sweep-interval {}: must be in [0.05, 60] seconds",
+                           o.sweep_interval_s);
     if (o.max_labelled_servers == 0)
         return std::string("--max-servers: must be at least 1");
     if (o.stats_map_entries == 0 || o.inflight_map_entries == 0)

@@ -16,7 +16,7 @@ struct AgentOptions {
     std::string listen = kDefaultListen;
     std::vector<std::uint16_t> dns_ports = {53};
     double dns_timeout_s = 5.0;
-    double poll_interval_s = 1.0;
+    double sweep_interval_s = 1.0;
     std::uint32_t max_labelled_servers = 256;
     std::uint32_t stats_map_entries = 1024;
     std::uint32_t inflight_map_entries = 65536;

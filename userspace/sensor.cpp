@@ -17,6 +17,30 @@ std::uint64_t monotonic_ns() {
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 }
 
+namespace {
+
+// Visits every in-flight entry, thousands per syscall. False when the kernel
+// refuses the first batch (no batch ops): the caller walks key by key instead.
+template <class Visit> bool for_each_batched(int fd, Visit&& visit) {
+    constexpr __u32 kBatch = 4096;
+    std::vector<mxs_dns_flow_key> keys(kBatch);
+    std::vector<mxs_dns_inflight> values(kBatch);
+    __u32 cursor = 0;
+    for (bool first = true;; first = false) {
+        __u32 count = kBatch;
+        const int err = bpf_map_lookup_batch(fd, first ? nullptr : &cursor, &cursor, keys.data(),
+                                             values.data(), &count, nullptr);
+        if (err && errno != ENOENT && first)
+            return false;
+        for (__u32 i = 0; i < count; ++i)
+            visit(keys[i], values[i]);
+        if (err) // ENOENT: the walk is complete
+            return true;
+    }
+}
+
+} // namespace
+
 Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
     mxsense_bpf* skel = mxsense_bpf__open();
     if (!skel)
@@ -97,19 +121,23 @@ SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const 
     SweepResult r;
     const int fd = bpf_map__fd(skel_->maps.mxs_dns_flight);
     std::vector<std::pair<mxs_dns_flow_key, mxs_dns_inflight>> old;
-    mxs_dns_flow_key key{}, next{};
-    void* prev = nullptr;
-    // Collect first: deleting while walking restarts get_next_key from the start.
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        mxs_dns_inflight v{};
-        if (bpf_map_lookup_elem(fd, &next, &v) == 0) {
-            if (now_ns > v.ts_ns && now_ns - v.ts_ns >= timeout_ns)
-                old.emplace_back(next, v);
-            else
-                ++r.remaining;
+    auto visit = [&](const mxs_dns_flow_key& k, const mxs_dns_inflight& v) {
+        if (now_ns > v.ts_ns && now_ns - v.ts_ns >= timeout_ns)
+            old.emplace_back(k, v);
+        else
+            ++r.remaining;
+    };
+    // Collect first, delete after: deleting while walking would restart the walk.
+    if (!for_each_batched(fd, visit)) { // kernels without batch lookup on hash maps
+        mxs_dns_flow_key key{}, next{};
+        void* prev = nullptr;
+        while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+            mxs_dns_inflight v{};
+            if (bpf_map_lookup_elem(fd, &next, &v) == 0)
+                visit(next, v);
+            key = next;
+            prev = &key;
         }
-        key = next;
-        prev = &key;
     }
     for (const auto& [k, v] : old) {
         if (bpf_map_delete_elem(fd, &k) != 0)

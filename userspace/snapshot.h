@@ -1,4 +1,4 @@
-// What one poll of the kernel yields: prepared on the agent's loop, rendered at scrape time.
+// What the agent knows of the kernel: prepared on the agent's loop, rendered at scrape time.
 #pragma once
 
 #include "dns_model.h"
@@ -32,7 +32,7 @@ struct SensorSnapshot {
     std::uint64_t stats_entries = 0;
     std::uint64_t stats_capacity = 0;
     std::uint64_t expired_total = 0; // in-flight queries the sweeper removed
-    std::uint64_t polls_total = 0;
+    std::uint64_t sweeps_total = 0;
 };
 
 struct Snapshot {

@@ -334,6 +334,17 @@ TEST_F(SensorFixture, SweepCountsUnansweredOnceAndLateResponse) {
     EXPECT_EQ(responses(c), 0u);
 }
 
+TEST_F(SensorFixture, SweepWalksMoreThanOneBatch) {
+    const unsigned n = 5000; // the sweep reads 4096 entries per syscall
+    for (unsigned i = 0; i < n; ++i)
+        egress(udp4(kHost4, kDns4, static_cast<std::uint16_t>(30000 + i / 1000), 53,
+                    dns::query(static_cast<std::uint16_t>(i), "many.test")));
+    EXPECT_EQ(sensor_->sweep(monotonic_ns(), 60'000'000'000ull).remaining, n);
+    auto r = sensor_->sweep(monotonic_ns() + 1'000'000'000ull, 1'000'000'000ull);
+    EXPECT_EQ(r.expired_total, n);
+    EXPECT_EQ(r.remaining, 0u);
+}
+
 TEST_F(SensorFixture, SweepKeepsYoungQueries) {
     egress(udp4(kHost4, kDns4, 40091, 53, dns::query(1, "young.test")));
     auto r = sensor_->sweep(monotonic_ns(), 60'000'000'000ull);

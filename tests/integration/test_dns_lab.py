@@ -40,7 +40,7 @@ class DnsLab(unittest.TestCase):
     def setUpClass(cls):
         cls.lab = L.Lab.for_test_class(cls)
         cls.lab.start_knot(ZONE)
-        common = ["--dns-timeout", str(DNS_TIMEOUT_S), "--poll-interval", "0.2",
+        common = ["--dns-timeout", str(DNS_TIMEOUT_S), "--sweep-interval", "0.2",
                   "--latency-buckets", BUCKETS]
         cls.client_agent = cls.lab.start_agent(cls.lab.client, cls.lab.client_if, *common,
                                                port=CLIENT_PORT)

@@ -13,7 +13,7 @@
 
 static __always_inline void mxs_if_count(const struct mxs_pkt *p)
 {
-	__u32 slot = p->ifindex < MXS_MAX_IFINDEX ? p->ifindex : 0;
+	__u32 slot = mxs_ifslot(p->ifindex);
 	struct mxs_if_stats *s = bpf_map_lookup_elem(&mxs_ifstats, &slot);
 
 	if (s)

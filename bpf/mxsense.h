@@ -13,7 +13,7 @@
 #endif
 
 #define MXS_MAX_PORTS	 8    /* configurable DNS ports (mxs_dns_ports) */
-#define MXS_MAX_IFINDEX	 4096 /* mxs_ifstats slots; larger ifindexes share slot 0 */
+#define MXS_MAX_IFINDEX	 4096 /* mxs_ifstats slots, a power of two */
 #define MXS_MAX_TCP_MSGS 8    /* DNS messages parsed per TCP segment */
 
 enum mxs_dir {
@@ -51,6 +51,15 @@ enum mxs_rcode {
 #define MXS_HIST_MIN_EXP  9
 #define MXS_HIST_MAX_EXP  35
 #define MXS_HIST_BUCKETS  ((MXS_HIST_MAX_EXP - MXS_HIST_MIN_EXP + 1) * MXS_HIST_SUB + 2)
+
+/*
+ * Slot of an interface in mxs_ifstats. The programs run only on watched
+ * interfaces, and the agent refuses to watch two that share a slot.
+ */
+static inline __u32 mxs_ifslot(__u32 ifindex)
+{
+	return ifindex & (MXS_MAX_IFINDEX - 1);
+}
 
 /* Bucket of a latency in ns. Shared so both sides agree on the edges. */
 static inline __u32 mxs_hist_bucket(__u64 ns)

@@ -33,6 +33,13 @@ bool Agent::setup() {
             spdlog::error("unknown interface '{}'", name);
             return false;
         }
+        for (const auto& w : watched_)
+            if (mxs_ifslot(w.ifindex) == mxs_ifslot(idx)) {
+                spdlog::error("interfaces {} and {} would share a packet-counter slot "
+                              "(ifindex {} and {}, modulo {}); watch one of them",
+                              w.name, name, w.ifindex, idx, MXS_MAX_IFINDEX);
+                return false;
+            }
         watched_.push_back(Watched{name, static_cast<int>(idx), nullptr, nullptr});
     }
     if (auto e = check_btf()) {

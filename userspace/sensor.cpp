@@ -108,7 +108,7 @@ std::array<std::uint64_t, MXS_C_MAX> Sensor::read_counters() const {
 mxs_if_stats Sensor::read_ifstats(std::uint32_t ifindex) const {
     mxs_if_stats out{};
     const int fd = bpf_map__fd(skel_->maps.mxs_ifstats);
-    const std::uint32_t slot = ifindex < MXS_MAX_IFINDEX ? ifindex : 0;
+    const std::uint32_t slot = mxs_ifslot(ifindex);
     std::vector<mxs_if_stats> values(ncpus_);
     if (bpf_map_lookup_elem(fd, &slot, values.data()) == 0)
         for (const auto& v : values)

@@ -64,6 +64,27 @@ TEST_F(SensorFixture, Ipv6HopByHopAndServerRole) {
     EXPECT_EQ(server(kDns6, MXS_ROLE_CLIENT, kUdp).queries, 0u);
 }
 
+TEST_F(SensorFixture, Ipv4Options) {
+    const Bytes router_alert = {0x94, 0x04, 0, 0}; // RFC 2113
+    egress(Packet()
+               .eth()
+               .ipv4(kHost4, kDns4)
+               .ipv4_options(router_alert)
+               .udp(40006, 53)
+               .payload(dns::query(12, "o.example.test"))
+               .build());
+    ingress(Packet()
+                .eth()
+                .ipv4(kDns4, kHost4)
+                .ipv4_options({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1})
+                .udp(53, 40006)
+                .payload(dns::response(12, "o.example.test"))
+                .build());
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.queries, 1u);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+}
+
 TEST_F(SensorFixture, VlanAndQinQ) {
     ingress(Packet()
                 .eth()

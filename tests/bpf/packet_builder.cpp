@@ -62,8 +62,9 @@ Bytes Packet::build() const {
 
     Bytes l3;
     if (!v6_) {
-        l3 = {0x45, 0};
-        put16(l3, static_cast<std::uint16_t>(20 + l4.size()));
+        const std::size_t hlen = 20 + ip4_opts_.size();
+        l3 = {static_cast<std::uint8_t>(0x40 | hlen / 4), 0};
+        put16(l3, static_cast<std::uint16_t>(hlen + l4.size()));
         put16(l3, 0x1234);
         put16(l3, frag4_);
         l3.push_back(64);
@@ -71,7 +72,8 @@ Bytes Packet::build() const {
         put16(l3, 0);
         l3.insert(l3.end(), src_, src_ + 4);
         l3.insert(l3.end(), dst_, dst_ + 4);
-        set16(l3, 10, fold(sum16(l3.data(), 20)));
+        l3.insert(l3.end(), ip4_opts_.begin(), ip4_opts_.end());
+        set16(l3, 10, fold(sum16(l3.data(), hlen)));
         l3.insert(l3.end(), l4.begin(), l4.end());
     } else {
         Bytes ext;

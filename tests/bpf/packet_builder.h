@@ -122,6 +122,13 @@ class Packet {
         frag6_field_ = static_cast<std::uint16_t>(offset_units << 3 | (more ? 1 : 0));
         return *this;
     }
+    // IPv4 options (padded with End of Options to a multiple of 4 bytes).
+    Packet& ipv4_options(Bytes opts) {
+        while (opts.size() % 4)
+            opts.push_back(0);
+        ip4_opts_ = std::move(opts);
+        return *this;
+    }
     Packet& ipv6_hopopts() {
         hopopts_ = true;
         return *this;
@@ -162,6 +169,7 @@ class Packet {
     bool v6_ = false;
     std::uint8_t src_[16] = {}, dst_[16] = {};
     std::uint16_t frag4_ = 0;
+    Bytes ip4_opts_;
     bool frag6_ = false;
     std::uint16_t frag6_field_ = 0;
     bool hopopts_ = false;

@@ -27,7 +27,7 @@ class AgentCli(unittest.TestCase):
         self.assertEqual(r.stderr.strip(),
                          "mxsense agent: --listen 'nowhere': expected ADDR:PORT or [V6ADDR]:PORT")
         r = agent("agent", "--no-such-flag")
-        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.returncode, 2)
         self.assertIn("--no-such-flag", r.stderr)
 
 

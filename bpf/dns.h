@@ -297,6 +297,29 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 		return;
 	}
 
+	/* Skip the rest of a message that began in an earlier segment. */
+	struct mxs_tcp_flow tf = {};
+	__u32 *next;
+
+	__builtin_memcpy(tf.src, l4->src, 16);
+	__builtin_memcpy(tf.dst, l4->dst, 16);
+	tf.sport = l4->sport;
+	tf.dport = l4->dport;
+	next = bpf_map_lookup_elem(&mxs_tcp_next, &tf);
+	if (next) {
+		__s32 ahead = (__s32)(*next - l4->seq);
+
+		if (ahead >= (__s32)avail) {
+			mxs_count(MXS_C_DNS_TCP_CONT);
+			return;
+		}
+		bpf_map_delete_elem(&mxs_tcp_next, &tf);
+		if (ahead > 0) {
+			off += ahead;
+			avail -= ahead;
+		}
+	}
+
 	for (int i = 0; i < MXS_MAX_TCP_MSGS; i++) {
 		__u8 pfx[2];
 		__u32 mlen;
@@ -313,7 +336,13 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 		avail -= 2;
 		/* Only the header and question must be in this segment. */
 		mxs_dns_message(p, l4, off, mlen < avail ? mlen : avail);
-		if (mlen >= avail)
+		if (mlen > avail) {
+			__u32 at = l4->seq + (off - l4->payload_off) + mlen;
+
+			bpf_map_update_elem(&mxs_tcp_next, &tf, &at, BPF_ANY);
+			return;
+		}
+		if (mlen == avail)
 			return;
 		off += mlen;
 		avail -= mlen;

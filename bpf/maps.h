@@ -30,6 +30,28 @@ struct {
 	__type(value, struct mxs_dns_inflight);
 } mxs_dns_flight SEC(".maps");
 
+/* A TCP DNS stream whose last message continues past the segment it began in. */
+struct mxs_tcp_flow {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;
+	__u16 dport;
+};
+
+/*
+ * Where the next message starts (TCP sequence number) in a stream whose last
+ * message did not fit its segment, so that the segments carrying the rest are
+ * not read as message starts. Written and read by the datapath only. LRU: an
+ * entry lost to eviction only means the continuation is counted as unparsed.
+ * Bound: default 4096 streams.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mxs_tcp_flow);
+	__type(value, __u32);
+} mxs_tcp_next SEC(".maps");
+
 /* Sensor counters by reason (enum mxs_counter), per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

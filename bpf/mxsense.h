@@ -166,6 +166,7 @@ enum mxs_counter {
 	MXS_C_INFLIGHT_FULL, /* in-flight map full: query not tracked */
 	MXS_C_DUP_QUERY,     /* query already in flight (retransmission) */
 	MXS_C_LATE_RESPONSE, /* matched a query the agent had just expired */
+	MXS_C_DNS_TCP_CONT,  /* TCP segments wholly inside a message already seen */
 	MXS_C_MAX,
 };
 

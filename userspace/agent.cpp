@@ -64,6 +64,7 @@ bool Agent::setup() {
     cfg.dns_ports = opts_.dns_ports;
     cfg.stats_map_entries = opts_.stats_map_entries;
     cfg.inflight_map_entries = opts_.inflight_map_entries;
+    cfg.tcp_stream_map_entries = opts_.tcp_stream_map_entries;
     auto sensor = Sensor::load(cfg);
     if (!sensor) {
         spdlog::error("{}", sensor.error());

@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
         ->add_option("--inflight-map-size", o.inflight_map_entries, "In-flight queries map entries")
         ->capture_default_str();
     agent
+        ->add_option("--tcp-stream-map-size", o.tcp_stream_map_entries,
+                     "TCP DNS streams whose last message spans segments (LRU)")
+        ->capture_default_str();
+    agent
         ->add_option("--latency-buckets", o.latency_buckets_s,
                      "Exported latency histogram bounds in seconds, ascending")
         ->delimiter(',');

@@ -143,6 +143,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                 "Responses to queries the sweep had already counted unanswered.",
                 MetricType::Counter);
     late.counter({}, static_cast<double>(s.counters[MXS_C_LATE_RESPONSE]));
+    Family cont("mxsense_sensor_dns_tcp_continuations_total",
+                "TCP segments carrying only the rest of a DNS message seen earlier.",
+                MetricType::Counter);
+    cont.counter({}, static_cast<double>(s.counters[MXS_C_DNS_TCP_CONT]));
     Family entries("mxsense_sensor_map_entries", "Entries in a sensor map.", MetricType::Gauge);
     entries.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_entries));
     entries.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_entries));
@@ -161,8 +165,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
-    for (auto* f : {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late, &entries,
-                    &capacity, &attach, &sweeps, &build})
+    for (auto* f : {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late, &cont,
+                    &entries, &capacity, &attach, &sweeps, &build})
         out.push_back(std::move(f->f));
 
     return prometheus::TextSerializer().Serialize(out);

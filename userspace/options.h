@@ -20,6 +20,7 @@ struct AgentOptions {
     std::uint32_t max_labelled_servers = 256;
     std::uint32_t stats_map_entries = 1024;
     std::uint32_t inflight_map_entries = 65536;
+    std::uint32_t tcp_stream_map_entries = 4096;
     std::vector<double> latency_buckets_s = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                              0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
                                              1,      2.5,     5,      10};

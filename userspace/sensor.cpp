@@ -49,6 +49,7 @@ Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
         skel->rodata->mxs_dns_ports[i] = i < cfg.dns_ports.size() ? cfg.dns_ports[i] : 0;
     bpf_map__set_max_entries(skel->maps.mxs_dns_stats, cfg.stats_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_flight, cfg.inflight_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_tcp_next, cfg.tcp_stream_map_entries);
     if (int err = mxsense_bpf__load(skel)) {
         mxsense_bpf__destroy(skel);
         return Error{fmt::format("cannot load the BPF programs: {}", std::strerror(-err))};

@@ -19,6 +19,7 @@ struct SensorConfig {
     std::vector<std::uint16_t> dns_ports = {53};
     std::uint32_t stats_map_entries = 1024;
     std::uint32_t inflight_map_entries = 65536;
+    std::uint32_t tcp_stream_map_entries = 4096;
 };
 
 struct SweepResult {

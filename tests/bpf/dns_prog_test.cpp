@@ -183,6 +183,40 @@ TEST_F(SensorFixture, TcpMessageCutByTheSegmentIsUnparsed) {
     EXPECT_EQ(servers(), 0u);
 }
 
+// A response larger than a segment: the segments with its rest are not message starts.
+TEST_F(SensorFixture, TcpMessageSpanningSegments) {
+    egress(Packet()
+               .eth()
+               .ipv4(kHost4, kDns4)
+               .tcp(40014, 53, 0x18, 5000)
+               .payload(dns::tcp_stream(
+                   {dns::query(21, "big.example.test"), dns::query(22, "next.example.test")}))
+               .build());
+    auto big = dns::response(21, "big.example.test");
+    big.resize(big.size() + 600, 0x41); // answers past the question
+    const Bytes stream = dns::tcp_stream({big, dns::response(22, "next.example.test")});
+    const std::size_t cut1 = 100, cut2 = 400; // three segments; the second is all continuation
+    auto seg = [&](std::size_t from, std::size_t to) {
+        return Packet()
+            .eth()
+            .ipv4(kDns4, kHost4)
+            .tcp(53, 40014, 0x18, static_cast<std::uint32_t>(9000 + from))
+            .payload(Bytes(stream.begin() + from, stream.begin() + to))
+            .build();
+    };
+    ingress(seg(0, cut1));
+    ingress(seg(cut1, cut2));
+    ingress(seg(cut1, cut2));          // a retransmission changes nothing
+    ingress(seg(cut2, stream.size())); // rest of the big one, then a whole message
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kTcp);
+    EXPECT_EQ(c.queries, 2u);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 2u);
+    EXPECT_EQ(c.unsolicited + c.mismatched, 0u);
+    EXPECT_EQ(counter(MXS_C_DNS_TCP_CONT), 2u);
+    for (auto r : {MXS_C_DNS_SHORT, MXS_C_DNS_QDCOUNT, MXS_C_DNS_NAME})
+        EXPECT_EQ(counter(r), 0u) << r;
+}
+
 TEST_F(SensorFixture, UnsolicitedResponse) {
     ingress(udp4(kDns4, kHost4, 53, 40020, dns::response(0x2222, "u.example.test")));
     auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);

@@ -8,10 +8,12 @@
 /*
  * Per-server DNS statistics. Written by the datapath, read (summed over CPUs)
  * by the agent. Bound: max_entries, default 1024 servers; an insert into a
- * full map is counted as MXS_C_STATS_FULL.
+ * full map is counted as MXS_C_STATS_FULL. Not preallocated: a value is ~7 KiB
+ * per CPU, and most hosts talk to a handful of servers.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1024);
 	__type(key, struct mxs_server_key);
 	__type(value, struct mxs_dns_stats);

@@ -39,7 +39,7 @@ static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 	struct ethhdr *eth = p->data;
 	__u16 *ports;
 
-	if (p->data + sizeof(*eth) + sizeof(struct ipv6hdr) + 4 > p->data_end)
+	if (p->data + sizeof(*eth) + sizeof(struct iphdr) + 4 > p->data_end)
 		return 0;
 	if (eth->h_proto == bpf_htons(MXS_ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
@@ -52,7 +52,8 @@ static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 	} else if (eth->h_proto == bpf_htons(MXS_ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
-		if (ip6->nexthdr != MXS_IPPROTO_TCP && ip6->nexthdr != MXS_IPPROTO_UDP)
+		if ((void *)(ip6 + 1) + 4 > p->data_end ||
+		    (ip6->nexthdr != MXS_IPPROTO_TCP && ip6->nexthdr != MXS_IPPROTO_UDP))
 			return 0;
 		ports = (void *)(ip6 + 1);
 	} else {
@@ -229,11 +230,18 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		return 0;
 	}
 
-	st = mxs_server_stats(&sk);
+	/*
+	 * No entry is created for a response: spoofed responses from random
+	 * sources must not fill the map. Those from servers never queried are
+	 * counted apart.
+	 */
+	st = bpf_map_lookup_elem(&mxs_dns_stats, &sk);
 	in = bpf_map_lookup_elem(&mxs_dns_flight, &fk);
 	if (!in) {
 		if (st)
 			st->unsolicited++;
+		else
+			mxs_count(MXS_C_UNSOLICITED_UNKNOWN);
 		return 0;
 	}
 	if (in->qname_hash != q->hash || in->qtype != q->qtype || in->qclass != q->qclass) {
@@ -248,6 +256,8 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		mxs_count(MXS_C_LATE_RESPONSE);
 		return 0;
 	}
+	if (!st)
+		st = mxs_server_stats(&sk); /* the map was full when the query passed */
 	if (!st)
 		return 0;
 	__u32 b = mxs_hist_bucket(lat);

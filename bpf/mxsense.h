@@ -150,23 +150,24 @@ struct mxs_if_stats {
 
 /* Sensor counters, by reason; index into the mxs_counters per-CPU array. */
 enum mxs_counter {
-	MXS_C_ETH_TRUNC = 0, /* frame shorter than its Ethernet/VLAN headers */
-	MXS_C_VLAN_DEPTH,    /* more than two VLAN tags */
-	MXS_C_IP4_TRUNC,     /* IPv4 header truncated or IHL < 5 */
-	MXS_C_IP6_TRUNC,     /* IPv6 header truncated */
-	MXS_C_IP6_EXT,	     /* extension header chain too long or truncated */
-	MXS_C_L4_TRUNC,	     /* UDP/TCP header truncated */
-	MXS_C_DNS_SHORT,     /* header or question not inside the message/segment */
-	MXS_C_DNS_QDCOUNT,   /* QDCOUNT != 1 */
-	MXS_C_DNS_NAME,	     /* qname too long, compressed or malformed */
-	MXS_C_DNS_TCP_MSGS,  /* more DNS messages in one segment than parsed */
-	MXS_C_FRAGMENTS,     /* IPv4/IPv6 fragments seen */
-	MXS_C_FRAG_SKIPPED,  /* non-first fragments (never parsed as DNS) */
-	MXS_C_STATS_FULL,    /* per-server stats map full: sample lost */
-	MXS_C_INFLIGHT_FULL, /* in-flight map full: query not tracked */
-	MXS_C_DUP_QUERY,     /* query already in flight (retransmission) */
-	MXS_C_LATE_RESPONSE, /* matched a query the agent had just expired */
-	MXS_C_DNS_TCP_CONT,  /* TCP segments wholly inside a message already seen */
+	MXS_C_ETH_TRUNC = 0,	   /* frame shorter than its Ethernet/VLAN headers */
+	MXS_C_VLAN_DEPTH,	   /* more than two VLAN tags */
+	MXS_C_IP4_TRUNC,	   /* IPv4 header truncated or IHL < 5 */
+	MXS_C_IP6_TRUNC,	   /* IPv6 header truncated */
+	MXS_C_IP6_EXT,		   /* extension header chain too long or truncated */
+	MXS_C_L4_TRUNC,		   /* UDP/TCP header truncated */
+	MXS_C_DNS_SHORT,	   /* header or question not inside the message/segment */
+	MXS_C_DNS_QDCOUNT,	   /* QDCOUNT != 1 */
+	MXS_C_DNS_NAME,		   /* qname too long, compressed or malformed */
+	MXS_C_DNS_TCP_MSGS,	   /* more DNS messages in one segment than parsed */
+	MXS_C_FRAGMENTS,	   /* IPv4/IPv6 fragments seen */
+	MXS_C_FRAG_SKIPPED,	   /* non-first fragments (never parsed as DNS) */
+	MXS_C_STATS_FULL,	   /* per-server stats map full: sample lost */
+	MXS_C_INFLIGHT_FULL,	   /* in-flight map full: query not tracked */
+	MXS_C_DUP_QUERY,	   /* query already in flight (retransmission) */
+	MXS_C_LATE_RESPONSE,	   /* matched a query the agent had just expired */
+	MXS_C_DNS_TCP_CONT,	   /* TCP segments wholly inside a message already seen */
+	MXS_C_UNSOLICITED_UNKNOWN, /* responses from a server never queried */
 	MXS_C_MAX,
 };
 

@@ -147,6 +147,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                 "TCP segments carrying only the rest of a DNS message seen earlier.",
                 MetricType::Counter);
     cont.counter({}, static_cast<double>(s.counters[MXS_C_DNS_TCP_CONT]));
+    Family unknown("mxsense_sensor_dns_unsolicited_unknown_total",
+                   "Responses from servers never queried (no per-server entry is made for them).",
+                   MetricType::Counter);
+    unknown.counter({}, static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));
     Family entries("mxsense_sensor_map_entries", "Entries in a sensor map.", MetricType::Gauge);
     entries.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_entries));
     entries.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_entries));
@@ -166,7 +170,7 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
     for (auto* f : {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late, &cont,
-                    &entries, &capacity, &attach, &sweeps, &build})
+                    &unknown, &entries, &capacity, &attach, &sweeps, &build})
         out.push_back(std::move(f->f));
 
     return prometheus::TextSerializer().Serialize(out);

@@ -218,11 +218,23 @@ TEST_F(SensorFixture, TcpMessageSpanningSegments) {
 }
 
 TEST_F(SensorFixture, UnsolicitedResponse) {
+    egress(udp4(kHost4, kDns4, 40020, 53, dns::query(0x2221, "k.example.test")));
+    ingress(udp4(kDns4, kHost4, 53, 40020, dns::response(0x2221, "k.example.test")));
     ingress(udp4(kDns4, kHost4, 53, 40020, dns::response(0x2222, "u.example.test")));
     auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
     EXPECT_EQ(c.unsolicited, 1u);
-    EXPECT_EQ(responses(c), 0u);
-    EXPECT_EQ(c.latency.count(), 0u);
+    EXPECT_EQ(responses(c), 1u);
+    EXPECT_EQ(c.latency.count(), 1u);
+    EXPECT_EQ(counter(MXS_C_UNSOLICITED_UNKNOWN), 0u);
+}
+
+// Spoofed responses from servers never queried must not fill the per-server map.
+TEST_F(SensorFixture, UnsolicitedFromUnknownServersMakeNoEntries) {
+    for (int i = 1; i <= 50; ++i)
+        ingress(udp4("198.19.0." + std::to_string(i), kHost4, 53, 40020,
+                     dns::response(static_cast<std::uint16_t>(i), "spoof.test")));
+    EXPECT_EQ(servers(), 0u);
+    EXPECT_EQ(counter(MXS_C_UNSOLICITED_UNKNOWN), 50u);
 }
 
 TEST_F(SensorFixture, MismatchedQuestionKeepsQueryOutstanding) {

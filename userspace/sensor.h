@@ -38,7 +38,6 @@ class Sensor {
 
     int xdp_prog_fd() const;
     int tc_prog_fd() const;
-    mxsense_bpf* skeleton() const { return skel_; }
 
     std::map<mxs_server_key, DnsCounters, ServerKeyLess> read_dns_stats() const;
     std::array<std::uint64_t, MXS_C_MAX> read_counters() const;

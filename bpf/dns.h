@@ -28,10 +28,27 @@ static __always_inline int mxs_is_dns_port(__u16 port)
 	return 0;
 }
 
+/* SMTP ports, as the fast exit must know them too. */
+const volatile __u16 mxs_smtp_ports[MXS_MAX_SMTP_PORTS] = {25, 465, 587};
+
+static __always_inline int mxs_is_smtp_port(__u16 port)
+{
+#pragma unroll
+	for (int i = 0; i < MXS_MAX_SMTP_PORTS; i++)
+		if (mxs_smtp_ports[i] && mxs_smtp_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static __always_inline int mxs_is_watched_port(__u16 port)
+{
+	return mxs_is_dns_port(port) || mxs_is_smtp_port(port);
+}
+
 /*
  * Most traffic is untagged TCP or UDP over IPv4 without options or IPv6 without
  * extension headers, on no DNS port: recognise it at fixed offsets and leave
- * before the full parse. Anything else (tags, options, fragments, short frames)
+ * before the full parse (DNS and SMTP ports both count as ours). Anything else (tags, options, fragments, short frames)
  * takes the full path, where it is counted.
  */
 static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
@@ -59,7 +76,7 @@ static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 	} else {
 		return 0;
 	}
-	return !mxs_is_dns_port(bpf_ntohs(ports[0])) && !mxs_is_dns_port(bpf_ntohs(ports[1]));
+	return !mxs_is_watched_port(bpf_ntohs(ports[0])) && !mxs_is_watched_port(bpf_ntohs(ports[1]));
 }
 
 struct mxs_question {
@@ -145,21 +162,7 @@ static __always_inline int mxs_dns_question(const struct mxs_pkt *p, __u32 off, 
 
 static __always_inline struct mxs_dns_stats *mxs_server_stats(const struct mxs_server_key *k)
 {
-	struct mxs_dns_stats *st;
-	__u32 zero = 0;
-	void *z;
-
-	st = bpf_map_lookup_elem(&mxs_dns_stats, k);
-	if (st)
-		return st;
-	z = bpf_map_lookup_elem(&mxs_zero, &zero);
-	if (!z)
-		return 0;
-	bpf_map_update_elem(&mxs_dns_stats, k, z, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&mxs_dns_stats, k);
-	if (!st)
-		mxs_count(MXS_C_STATS_FULL);
-	return st;
+	return mxs_stats_get(&mxs_dns_stats, &mxs_zero, k, MXS_C_STATS_FULL);
 }
 
 static __always_inline __u32 mxs_rcode_slot(__u16 flags)

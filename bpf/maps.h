@@ -79,8 +79,45 @@ struct {
 	__type(value, struct mxs_dns_stats);
 } mxs_zero SEC(".maps");
 
-/* Scratch buffer for the DNS header and question, copied out of the packet. */
-#define MXS_SCRATCH 512
+/*
+ * Per-server SMTP statistics, like mxs_dns_stats. Bound: default 1024 servers;
+ * a full map is counted as MXS_C_SMTP_STATS_FULL.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1024);
+	__type(key, struct mxs_server_key);
+	__type(value, struct mxs_smtp_stats);
+} mxs_smtp_stats SEC(".maps");
+
+/*
+ * SMTP connections. Inserted on a SYN; deleted by the datapath on RST/FIN, by
+ * the agent's sweep when a SYN goes unanswered (timeout) or a flow goes idle
+ * (eviction). A plain hash: a full map refuses the insert, counted as
+ * MXS_C_SMTP_FLOWS_FULL. Bound: default 65536 connections.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct mxs_smtp_flow_key);
+	__type(value, struct mxs_smtp_flow);
+} mxs_smtp_flows SEC(".maps");
+
+/* The all-zero source for inserting a new SMTP server. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxs_smtp_stats);
+} mxs_smtp_zero SEC(".maps");
+
+/*
+ * Scratch buffer for bytes copied out of the packet (DNS question, SMTP
+ * replies). Twice what is ever copied, so that a length masked with
+ * MXS_SCRATCH - 1 is provably inside it.
+ */
+#define MXS_SCRATCH 2048
 struct mxs_scratch {
 	__u8 buf[MXS_SCRATCH];
 };
@@ -97,6 +134,30 @@ static __always_inline void mxs_count(__u32 reason)
 
 	if (v)
 		*v += 1;
+}
+
+/*
+ * The value of key in a per-server map, inserted from the all-zero value in
+ * zero on first sight (the values are too big for the stack). A full map is
+ * counted as full_reason.
+ */
+static __always_inline void *mxs_stats_get(void *map, void *zero, const void *key,
+					   __u32 full_reason)
+{
+	__u32 idx = 0;
+	void *st, *z;
+
+	st = bpf_map_lookup_elem(map, key);
+	if (st)
+		return st;
+	z = bpf_map_lookup_elem(zero, &idx);
+	if (!z)
+		return 0;
+	bpf_map_update_elem(map, key, z, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(map, key);
+	if (!st)
+		mxs_count(full_reason);
+	return st;
 }
 
 #endif /* MXS_MAPS_H */

@@ -7,7 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "dns.h"
+#include "smtp.h"
 
 #define MXS_TC_ACT_OK 0
 
@@ -27,8 +27,10 @@ static __always_inline void mxs_handle(struct mxs_pkt *p)
 	mxs_if_count(p);
 	if (mxs_fast_skip(p))
 		return;
-	if (mxs_parse(p, &l4) == MXS_PARSE_OK)
+	if (mxs_parse(p, &l4) == MXS_PARSE_OK) {
 		mxs_dns(p, &l4);
+		mxs_smtp(p, &l4);
+	}
 }
 
 SEC("xdp.frags")

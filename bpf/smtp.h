@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * SMTP tracker: connection outcomes (RFC 9293 handshake), the greeting and
+ * later reply codes (RFC 5321 §4.2), STARTTLS (RFC 3207), per server, in both
+ * roles.
+ */
+#ifndef MXS_SMTP_H
+#define MXS_SMTP_H
+
+#include "dns.h"
+
+#define MXS_TCP_FIN 0x01
+#define MXS_TCP_SYN 0x02
+#define MXS_TCP_RST 0x04
+#define MXS_TCP_ACK 0x10
+
+#define MXS_SMTP_READ 1024 /* server bytes parsed per segment; the rest is counted unparsed */
+
+#define MXS_TLS_HANDSHAKE   0x16 /* RFC 8446 §5.1 ContentType */
+#define MXS_TLS_SERVERHELLO 0x02 /* RFC 8446 §4 HandshakeType */
+
+/* Set by the agent before load; 0 ends a list. mxs_smtp_ports is in dns.h. */
+const volatile __u16 mxs_smtp_tls_ports[MXS_MAX_SMTP_PORTS] = {465};
+
+static __always_inline int mxs_is_smtp_tls_port(__u16 port)
+{
+#pragma unroll
+	for (int i = 0; i < MXS_MAX_SMTP_PORTS; i++)
+		if (mxs_smtp_tls_ports[i] && mxs_smtp_tls_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+/* What the tracker needs of one TCP segment on an SMTP port. */
+struct mxs_smtp_seg {
+	__u32 seq;
+	__u32 len;    /* TCP payload length */
+	__u32 copied; /* bytes of it copied to the scratch buffer */
+	__u8 flags;   /* TCP flags */
+	__u8 from_client;
+	__u8 dir; /* enum mxs_dir */
+	__u8 pad;
+};
+
+static __always_inline __u32 mxs_smtp_slot(__u32 code)
+{
+	switch (code) {
+	case 220: return MXS_SMTP_220;
+	case 250: return MXS_SMTP_250;
+	case 354: return MXS_SMTP_354;
+	case 421: return MXS_SMTP_421;
+	case 450: return MXS_SMTP_450;
+	case 451: return MXS_SMTP_451;
+	case 452: return MXS_SMTP_452;
+	case 454: return MXS_SMTP_454;
+	case 500: return MXS_SMTP_500;
+	case 501: return MXS_SMTP_501;
+	case 502: return MXS_SMTP_502;
+	case 503: return MXS_SMTP_503;
+	case 504: return MXS_SMTP_504;
+	case 550: return MXS_SMTP_550;
+	case 551: return MXS_SMTP_551;
+	case 552: return MXS_SMTP_552;
+	case 553: return MXS_SMTP_553;
+	case 554: return MXS_SMTP_554;
+	}
+	if (code < 300)
+		return MXS_SMTP_2XX;
+	if (code < 400)
+		return MXS_SMTP_3XX;
+	if (code < 500)
+		return MXS_SMTP_4XX;
+	return MXS_SMTP_5XX;
+}
+
+static __always_inline void mxs_hist_add(__u64 *hist, __u64 *sum, __u64 ns)
+{
+	__u32 b = mxs_hist_bucket(ns);
+
+	*sum += ns;
+	if (b < MXS_HIST_BUCKETS)
+		hist[b]++;
+}
+
+/* One complete reply (its last line) from the server. */
+static __always_inline void mxs_smtp_reply(struct mxs_smtp_flow *f, struct mxs_smtp_stats *st,
+					   __u32 code, __u64 now)
+{
+	__u32 slot = mxs_smtp_slot(code);
+
+	if (!f->greeted) {
+		f->greeted = 1;
+		if (st && slot < MXS_SMTP_CODE_MAX) {
+			st->greetings[slot]++;
+			mxs_hist_add(st->greeting_hist, &st->greeting_sum_ns, now - f->open_ts);
+		}
+		return;
+	}
+	if (st && slot < MXS_SMTP_CODE_MAX)
+		st->replies[slot]++;
+	if (f->starttls) {
+		f->starttls = 0;
+		if (code == 220) {
+			f->tls = 1; /* the rest is encrypted */
+			if (st)
+				st->starttls[MXS_STARTTLS_STARTED]++;
+		} else if (code == 454 || code >= 500) {
+			if (st)
+				st->starttls[MXS_STARTTLS_REFUSED]++;
+		}
+	}
+}
+
+#define MXS_SMTP_CODES 8 /* complete replies returned per segment */
+
+/*
+ * Open-coded numeric iterator (kernel 6.4+): the verifier checks the loop body
+ * until its state converges instead of once per byte, which a 1024-step byte
+ * loop with a state machine in it would not survive.
+ */
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
+
+/* The reply parser's state, carried between segments in the flow. */
+struct mxs_smtp_scan {
+	__u32 line;   /* enum mxs_smtp_line */
+	__u32 digits; /* digits of code read so far */
+	__u32 code;
+	__u32 ncodes; /* complete replies found in this segment */
+	__u16 codes[MXS_SMTP_CODES];
+};
+
+/*
+ * Scan the server's bytes b[start..n) for complete replies. The state carries
+ * over between segments, so a reply split anywhere is read once; only the last
+ * line of a multi-line reply ("250-...", then "250 ...") counts. A global
+ * function touching no map: the verifier checks its byte loop once.
+ */
+__noinline int mxs_smtp_scan(struct mxs_smtp_scan *sc, const struct mxs_scratch *s, __u32 start,
+			     __u32 n)
+{
+	struct bpf_iter_num it;
+	int unparsed = 0, *v;
+
+	if (!sc || !s)
+		return 0;
+	if (n > MXS_SMTP_READ)
+		n = MXS_SMTP_READ;
+	bpf_iter_num_new(&it, start, n);
+	while ((v = bpf_iter_num_next(&it))) {
+		__u8 c = s->buf[*v & (MXS_SCRATCH - 1)];
+
+		if (sc->line == MXS_LINE_SKIP) {
+			if (c == '\n')
+				sc->line = MXS_LINE_START;
+			continue;
+		}
+		if (sc->line == MXS_LINE_START) {
+			sc->line = MXS_LINE_CODE;
+			sc->digits = 0;
+			sc->code = 0;
+		}
+		if (sc->digits < 3) {
+			if (c < '0' || c > '9') {
+				unparsed++;
+				sc->line = c == '\n' ? MXS_LINE_START : MXS_LINE_SKIP;
+				continue;
+			}
+			sc->code = sc->code * 10 + (c - '0');
+			sc->digits++;
+			continue;
+		}
+		/* The byte after the code: '-' continues the reply, ' ' or CRLF ends it. */
+		if (c == ' ' || c == '\r' || c == '\n') {
+			if (sc->ncodes < MXS_SMTP_CODES)
+				sc->codes[sc->ncodes & (MXS_SMTP_CODES - 1)] = sc->code;
+			sc->ncodes++;
+		} else if (c != '-') {
+			unparsed++;
+		}
+		sc->line = c == '\n' ? MXS_LINE_START : MXS_LINE_SKIP;
+	}
+	bpf_iter_num_destroy(&it);
+	return unparsed;
+}
+
+/* Case-insensitive "STARTTLS" at the start of a client segment (RFC 3207 §4). */
+static __always_inline int mxs_is_starttls(const __u8 *b, __u32 n)
+{
+	const char want[8] = "STARTTLS";
+
+	if (n < 8)
+		return 0;
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		if ((b[i] & 0xdf) != want[i])
+			return 0;
+	return 1;
+}
+
+static __always_inline void mxs_smtp_end(struct mxs_smtp_flow *f, struct mxs_smtp_stats *st,
+					 const struct mxs_smtp_flow_key *k)
+{
+	if (st && f->state == MXS_SMTP_OPEN && !f->greeted)
+		st->closed_before_greeting++;
+	bpf_map_delete_elem(&mxs_smtp_flows, k);
+}
+
+/*
+ * Track one segment of a connection on an SMTP port. A global function: the
+ * verifier checks the reply parser's byte loop once.
+ */
+__noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mxs_smtp_seg *sg,
+			      const struct mxs_scratch *s)
+{
+	struct mxs_server_key sk = {};
+	struct mxs_smtp_stats *st;
+	struct mxs_smtp_flow *f;
+	__u64 now;
+
+	if (!k || !sg || !s)
+		return 0;
+	now = bpf_ktime_get_ns();
+	f = bpf_map_lookup_elem(&mxs_smtp_flows, k);
+
+	if (sg->from_client && (sg->flags & (MXS_TCP_SYN | MXS_TCP_ACK)) == MXS_TCP_SYN) {
+		struct mxs_smtp_flow nf = {
+			.syn_ts = now,
+			.last_ts = now,
+			.state = MXS_SMTP_SYN_SENT,
+			.role = sg->dir == MXS_DIR_EGRESS ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER,
+		};
+
+		if (f && f->state == MXS_SMTP_SYN_SENT) {
+			mxs_count(MXS_C_SMTP_SYN_RETRANS); /* not a new attempt */
+			return 0;
+		}
+		if (bpf_map_update_elem(&mxs_smtp_flows, k, &nf, BPF_ANY))
+			mxs_count(MXS_C_SMTP_FLOWS_FULL);
+		return 0;
+	}
+	if (!f)
+		return 0; /* a connection whose SYN we did not see */
+	f->last_ts = now;
+
+	__builtin_memcpy(sk.addr, k->server, 16);
+	sk.port = k->server_port;
+	sk.proto = MXS_IPPROTO_TCP;
+	sk.role = f->role;
+	st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk, MXS_C_SMTP_STATS_FULL);
+
+	if (sg->from_client) {
+		if (sg->flags & (MXS_TCP_RST | MXS_TCP_FIN)) {
+			mxs_smtp_end(f, st, k);
+			return 0;
+		}
+		if (f->state == MXS_SMTP_OPEN && !f->tls && mxs_is_starttls(s->buf, sg->copied))
+			f->starttls = 1;
+		return 0;
+	}
+
+	if ((sg->flags & (MXS_TCP_SYN | MXS_TCP_ACK)) == (MXS_TCP_SYN | MXS_TCP_ACK)) {
+		if (f->state != MXS_SMTP_SYN_SENT)
+			return 0; /* a retransmitted SYN-ACK */
+		f->state = MXS_SMTP_OPEN;
+		f->open_ts = now;
+		f->srv_next = sg->seq + 1;
+		if (st) {
+			st->outcomes[MXS_SMTP_ESTABLISHED]++;
+			mxs_hist_add(st->connect_hist, &st->connect_sum_ns, now - f->syn_ts);
+		}
+		return 0;
+	}
+	if (sg->flags & MXS_TCP_RST) {
+		if (f->state == MXS_SMTP_SYN_SENT) {
+			if (st)
+				st->outcomes[MXS_SMTP_REFUSED]++;
+			bpf_map_delete_elem(&mxs_smtp_flows, k);
+			return 0;
+		}
+		mxs_smtp_end(f, st, k);
+		return 0;
+	}
+	if (f->state != MXS_SMTP_OPEN)
+		return 0;
+
+	if (sg->len && !f->tls) {
+		__s32 delta = (__s32)(sg->seq - f->srv_next);
+		__u32 start = 0;
+
+		if (delta < 0) {
+			if ((__u32)-delta >= sg->len)
+				goto fin; /* all of it seen before: a retransmission */
+			start = -delta;
+		} else if (delta > 0) {
+			/* Bytes we never saw: resume at the next line start. */
+			mxs_count(MXS_C_SMTP_UNPARSED);
+			f->line = MXS_LINE_SKIP;
+		}
+		f->srv_next = sg->seq + sg->len;
+		if (!f->greeted && mxs_is_smtp_tls_port(k->server_port)) {
+			/* Implicit TLS (RFC 8314): the ServerHello is the greeting. */
+			if (sg->copied >= start + 6 &&
+			    s->buf[start & (MXS_SCRATCH - 1)] == MXS_TLS_HANDSHAKE &&
+			    s->buf[(start + 5) & (MXS_SCRATCH - 1)] == MXS_TLS_SERVERHELLO) {
+				f->greeted = 1;
+				f->tls = 1;
+				if (st) {
+					st->greetings[MXS_SMTP_TLS]++;
+					mxs_hist_add(st->greeting_hist, &st->greeting_sum_ns,
+						     now - f->open_ts);
+				}
+			} else {
+				mxs_count(MXS_C_SMTP_UNPARSED);
+			}
+		} else {
+			struct mxs_smtp_scan sc = {
+				.line = f->line, .digits = f->digits, .code = f->code};
+			int bad = mxs_smtp_scan(&sc, s, start, sg->copied);
+
+			if (bad)
+				mxs_count(MXS_C_SMTP_UNPARSED);
+			f->line = sc.line;
+			f->digits = sc.digits;
+			f->code = sc.code;
+			for (__u32 i = 0; i < MXS_SMTP_CODES; i++) {
+				if (i >= sc.ncodes)
+					break;
+				mxs_smtp_reply(f, st, sc.codes[i], now);
+				if (f->tls) /* after STARTTLS: what follows is TLS */
+					break;
+			}
+			if (sc.ncodes > MXS_SMTP_CODES)
+				mxs_count(MXS_C_SMTP_CODES_OVER);
+			if (sg->copied < sg->len) {
+				/* Past what was copied: unread, resume at the next line. */
+				mxs_count(MXS_C_SMTP_UNPARSED);
+				f->line = MXS_LINE_SKIP;
+			}
+		}
+	}
+fin:
+	if (sg->flags & MXS_TCP_FIN)
+		mxs_smtp_end(f, st, k);
+	return 0;
+}
+
+/* SMTP on a configured port: orient the flow, copy what the tracker reads. */
+static __always_inline void mxs_smtp(struct mxs_pkt *p, struct mxs_l4 *l4)
+{
+	struct mxs_smtp_flow_key k = {};
+	struct mxs_smtp_seg sg = {};
+	struct mxs_scratch *s;
+	__u32 zero = 0, len, n;
+
+	if (l4->proto != MXS_IPPROTO_TCP)
+		return;
+	if (mxs_is_smtp_port(l4->dport))
+		sg.from_client = 1;
+	else if (!mxs_is_smtp_port(l4->sport))
+		return;
+	if (mxs_l4_addrs(p, l4))
+		return;
+	s = bpf_map_lookup_elem(&mxs_scratch, &zero);
+	if (!s)
+		return;
+
+	if (sg.from_client) {
+		__builtin_memcpy(k.client, l4->src, 16);
+		__builtin_memcpy(k.server, l4->dst, 16);
+		k.client_port = l4->sport;
+		k.server_port = l4->dport;
+	} else {
+		__builtin_memcpy(k.client, l4->dst, 16);
+		__builtin_memcpy(k.server, l4->src, 16);
+		k.client_port = l4->dport;
+		k.server_port = l4->sport;
+	}
+	sg.seq = l4->seq;
+	sg.flags = l4->tcp_flags;
+	sg.dir = p->dir;
+
+	len = mxs_pkt_len(p);
+	sg.len = l4->payload_len;
+	if (l4->payload_off >= len)
+		sg.len = 0;
+	else if (sg.len > len - l4->payload_off)
+		sg.len = len - l4->payload_off;
+	/* The client's commands: only the first 8 bytes (STARTTLS) matter. */
+	n = sg.from_client ? (sg.len < 8 ? sg.len : 8) : sg.len;
+	if (n > MXS_SMTP_READ)
+		n = MXS_SMTP_READ;
+	/* Keep clang from passing the unclamped length to the helper. */
+	asm volatile("" : "+r"(n));
+	n &= MXS_SCRATCH - 1;
+	if (n && !mxs_load(p, l4->payload_off, s->buf, n))
+		sg.copied = n;
+	mxs_smtp_track(&k, &sg, s);
+}
+
+#endif /* MXS_SMTP_H */

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <fmt/format.h>
+#include <netinet/in.h>
 
 namespace mxs {
 
@@ -19,12 +20,30 @@ std::uint64_t monotonic_ns() {
 
 namespace {
 
-// Visits every in-flight entry, thousands per syscall. False when the kernel
-// refuses the first batch (no batch ops): the caller walks key by key instead.
-template <class Visit> bool for_each_batched(int fd, Visit&& visit) {
+// Sums a per-CPU per-server map into Counters.
+template <class Value, class Counters>
+std::map<mxs_server_key, Counters, ServerKeyLess> read_per_server(int fd, int ncpus) {
+    std::map<mxs_server_key, Counters, ServerKeyLess> out;
+    std::vector<Value> values(ncpus);
+    mxs_server_key key{}, next{};
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        if (bpf_map_lookup_elem(fd, &next, values.data()) == 0) {
+            auto& c = out[next];
+            for (const auto& v : values)
+                c.add(v);
+        }
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
+// False when the kernel refuses the first batch (no batch ops).
+template <class Key, class Value, class Visit> bool for_each_batched(int fd, Visit&& visit) {
     constexpr __u32 kBatch = 4096;
-    std::vector<mxs_dns_flow_key> keys(kBatch);
-    std::vector<mxs_dns_inflight> values(kBatch);
+    std::vector<Key> keys(kBatch);
+    std::vector<Value> values(kBatch);
     __u32 cursor = 0;
     for (bool first = true;; first = false) {
         __u32 count = kBatch;
@@ -39,6 +58,22 @@ template <class Visit> bool for_each_batched(int fd, Visit&& visit) {
     }
 }
 
+// Visits every entry of a hash map, thousands per syscall; key by key on
+// kernels without batch lookup.
+template <class Key, class Value, class Visit> void for_each_entry(int fd, Visit&& visit) {
+    if (for_each_batched<Key, Value>(fd, visit))
+        return;
+    Key key{}, next{};
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        Value v{};
+        if (bpf_map_lookup_elem(fd, &next, &v) == 0)
+            visit(next, v);
+        key = next;
+        prev = &key;
+    }
+}
+
 } // namespace
 
 Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
@@ -50,6 +85,13 @@ Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
     bpf_map__set_max_entries(skel->maps.mxs_dns_stats, cfg.stats_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_flight, cfg.inflight_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_next, cfg.tcp_stream_map_entries);
+    for (std::size_t i = 0; i < MXS_MAX_SMTP_PORTS; ++i) {
+        skel->rodata->mxs_smtp_ports[i] = i < cfg.smtp_ports.size() ? cfg.smtp_ports[i] : 0;
+        skel->rodata->mxs_smtp_tls_ports[i] =
+            i < cfg.smtp_tls_ports.size() ? cfg.smtp_tls_ports[i] : 0;
+    }
+    bpf_map__set_max_entries(skel->maps.mxs_smtp_stats, cfg.smtp_stats_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_smtp_flows, cfg.smtp_flow_map_entries);
     if (int err = mxsense_bpf__load(skel)) {
         mxsense_bpf__destroy(skel);
         return Error{fmt::format("cannot load the BPF programs: {}", std::strerror(-err))};
@@ -78,21 +120,13 @@ std::uint32_t Sensor::inflight_capacity() const {
 }
 
 std::map<mxs_server_key, DnsCounters, ServerKeyLess> Sensor::read_dns_stats() const {
-    std::map<mxs_server_key, DnsCounters, ServerKeyLess> out;
-    const int fd = bpf_map__fd(skel_->maps.mxs_dns_stats);
-    std::vector<mxs_dns_stats> values(ncpus_);
-    mxs_server_key key{}, next{};
-    void* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        if (bpf_map_lookup_elem(fd, &next, values.data()) == 0) {
-            auto& c = out[next];
-            for (const auto& v : values)
-                c.add(v);
-        }
-        key = next;
-        prev = &key;
-    }
-    return out;
+    return read_per_server<mxs_dns_stats, DnsCounters>(bpf_map__fd(skel_->maps.mxs_dns_stats),
+                                                       ncpus_);
+}
+
+std::map<mxs_server_key, SmtpCounters, ServerKeyLess> Sensor::read_smtp_stats() const {
+    return read_per_server<mxs_smtp_stats, SmtpCounters>(bpf_map__fd(skel_->maps.mxs_smtp_stats),
+                                                         ncpus_);
 }
 
 std::array<std::uint64_t, MXS_C_MAX> Sensor::read_counters() const {
@@ -129,17 +163,7 @@ SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const 
             ++r.remaining;
     };
     // Collect first, delete after: deleting while walking would restart the walk.
-    if (!for_each_batched(fd, visit)) { // kernels without batch lookup on hash maps
-        mxs_dns_flow_key key{}, next{};
-        void* prev = nullptr;
-        while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-            mxs_dns_inflight v{};
-            if (bpf_map_lookup_elem(fd, &next, &v) == 0)
-                visit(next, v);
-            key = next;
-            prev = &key;
-        }
-    }
+    for_each_entry<mxs_dns_flow_key, mxs_dns_inflight>(fd, visit);
     for (const auto& [k, v] : old) {
         if (bpf_map_delete_elem(fd, &k) != 0)
             continue; // the response won
@@ -152,6 +176,41 @@ SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const 
         ++r.expired_total;
     }
     return r;
+}
+
+SmtpSweepResult Sensor::sweep_smtp(std::uint64_t now_ns, std::uint64_t connect_ns,
+                                   std::uint64_t idle_ns) const {
+    SmtpSweepResult r;
+    const int fd = bpf_map__fd(skel_->maps.mxs_smtp_flows);
+    std::vector<std::pair<mxs_smtp_flow_key, mxs_smtp_flow>> old;
+    auto age = [now_ns](std::uint64_t ts) { return now_ns > ts ? now_ns - ts : 0; };
+    for_each_entry<mxs_smtp_flow_key, mxs_smtp_flow>(
+        fd, [&](const mxs_smtp_flow_key& k, const mxs_smtp_flow& f) {
+            if ((f.state == MXS_SMTP_SYN_SENT && age(f.syn_ts) >= connect_ns) ||
+                age(f.last_ts) >= idle_ns)
+                old.emplace_back(k, f);
+            else
+                ++r.remaining;
+        });
+    for (const auto& [k, f] : old) {
+        if (bpf_map_delete_elem(fd, &k) != 0)
+            continue; // the datapath ended it first
+        if (f.state != MXS_SMTP_SYN_SENT) {
+            ++r.evicted;
+            continue;
+        }
+        mxs_server_key sk{};
+        std::memcpy(sk.addr, k.server, sizeof(sk.addr));
+        sk.port = k.server_port;
+        sk.proto = IPPROTO_TCP;
+        sk.role = f.role;
+        ++r.timeouts[sk];
+    }
+    return r;
+}
+
+std::uint32_t Sensor::smtp_flow_capacity() const {
+    return bpf_map__max_entries(skel_->maps.mxs_smtp_flows);
 }
 
 } // namespace mxs

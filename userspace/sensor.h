@@ -4,6 +4,7 @@
 #include "dns_model.h"
 #include "kernel_types.h"
 #include "result.h"
+#include "smtp_model.h"
 
 #include <array>
 #include <cstdint>
@@ -20,6 +21,16 @@ struct SensorConfig {
     std::uint32_t stats_map_entries = 1024;
     std::uint32_t inflight_map_entries = 65536;
     std::uint32_t tcp_stream_map_entries = 4096;
+    std::vector<std::uint16_t> smtp_ports = {25, 465, 587};
+    std::vector<std::uint16_t> smtp_tls_ports = {465};
+    std::uint32_t smtp_stats_map_entries = 1024;
+    std::uint32_t smtp_flow_map_entries = 65536;
+};
+
+struct SmtpSweepResult {
+    std::map<mxs_server_key, std::uint64_t, ServerKeyLess> timeouts; // unanswered SYNs, per server
+    std::uint64_t evicted = 0;   // flows idle past the idle timeout
+    std::uint64_t remaining = 0; // flows still tracked
 };
 
 struct SweepResult {
@@ -45,6 +56,12 @@ class Sensor {
     // Removes queries older than timeout_ns; a query counts as expired only if
     // this delete won the race against the datapath's.
     SweepResult sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const;
+    std::map<mxs_server_key, SmtpCounters, ServerKeyLess> read_smtp_stats() const;
+    // Removes connections whose SYN went unanswered for connect_ns (timeouts)
+    // and connections idle for idle_ns (evictions).
+    SmtpSweepResult sweep_smtp(std::uint64_t now_ns, std::uint64_t connect_ns,
+                               std::uint64_t idle_ns) const;
+    std::uint32_t smtp_flow_capacity() const;
     std::uint32_t stats_capacity() const;
     std::uint32_t inflight_capacity() const;
 

@@ -55,6 +55,13 @@ class SensorFixture : public ::testing::Test {
         return out;
     }
     std::size_t servers() { return sensor_->read_dns_stats().size(); }
+    SmtpCounters smtp(const std::string& addr, std::uint8_t role) {
+        SmtpCounters out;
+        for (const auto& [k, c] : sensor_->read_smtp_stats())
+            if (addr_to_string(k.addr) == addr && k.role == role)
+                out.add(c);
+        return out;
+    }
     std::uint64_t counter(mxs_counter c) { return sensor_->read_counters()[c]; }
     std::uint64_t responses(const DnsCounters& c) {
         std::uint64_t n = 0;

@@ -246,6 +246,7 @@ struct mxs_smtp_flow_key {
 enum mxs_smtp_state {
 	MXS_SMTP_SYN_SENT = 0, /* SYN seen, no answer yet */
 	MXS_SMTP_OPEN,         /* handshake done */
+	MXS_SMTP_TIMED_OUT,    /* set by the agent's sweep: later SYNs are retransmissions */
 };
 
 /* Where the reply parser stands in the server's byte stream. */

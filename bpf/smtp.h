@@ -232,8 +232,9 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 			.role = sg->dir == MXS_DIR_EGRESS ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER,
 		};
 
-		if (f && f->state == MXS_SMTP_SYN_SENT) {
+		if (f && (f->state == MXS_SMTP_SYN_SENT || f->state == MXS_SMTP_TIMED_OUT)) {
 			mxs_count(MXS_C_SMTP_SYN_RETRANS); /* not a new attempt */
+			f->last_ts = now;
 			return 0;
 		}
 		if (bpf_map_update_elem(&mxs_smtp_flows, k, &nf, BPF_ANY))
@@ -261,20 +262,23 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 	}
 
 	if ((sg->flags & (MXS_TCP_SYN | MXS_TCP_ACK)) == (MXS_TCP_SYN | MXS_TCP_ACK)) {
-		if (f->state != MXS_SMTP_SYN_SENT)
+		if (f->state == MXS_SMTP_OPEN)
 			return 0; /* a retransmitted SYN-ACK */
+		/* After a timeout the attempt is already counted; still read the session. */
+		int late = f->state == MXS_SMTP_TIMED_OUT;
+
 		f->state = MXS_SMTP_OPEN;
 		f->open_ts = now;
 		f->srv_next = sg->seq + 1;
-		if (st) {
+		if (st && !late) {
 			st->outcomes[MXS_SMTP_ESTABLISHED]++;
 			mxs_hist_add(st->connect_hist, &st->connect_sum_ns, now - f->syn_ts);
 		}
 		return 0;
 	}
 	if (sg->flags & MXS_TCP_RST) {
-		if (f->state == MXS_SMTP_SYN_SENT) {
-			if (st)
+		if (f->state != MXS_SMTP_OPEN) {
+			if (st && f->state == MXS_SMTP_SYN_SENT)
 				st->outcomes[MXS_SMTP_REFUSED]++;
 			bpf_map_delete_elem(&mxs_smtp_flows, k);
 			return 0;

@@ -11,7 +11,7 @@ namespace mxs {
 
 Agent::Agent(AgentOptions opts)
     : opts_(std::move(opts)), signals_(io_, SIGINT, SIGTERM), sweep_timer_(io_),
-      dns_(opts_.max_labelled_servers) {
+      dns_(opts_.max_labelled_servers), smtp_(opts_.max_labelled_servers) {
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
 }
 
@@ -65,6 +65,10 @@ bool Agent::setup() {
     cfg.stats_map_entries = opts_.stats_map_entries;
     cfg.inflight_map_entries = opts_.inflight_map_entries;
     cfg.tcp_stream_map_entries = opts_.tcp_stream_map_entries;
+    cfg.smtp_ports = opts_.smtp_ports;
+    cfg.smtp_tls_ports = opts_.smtp_tls_ports;
+    cfg.smtp_stats_map_entries = opts_.smtp_stats_map_entries;
+    cfg.smtp_flow_map_entries = opts_.smtp_flow_map_entries;
     auto sensor = Sensor::load(cfg);
     if (!sensor) {
         spdlog::error("{}", sensor.error());
@@ -137,6 +141,13 @@ void Agent::sweep() {
     auto& s = snapshot_.sensor;
     s.expired_total += r.expired_total;
     s.inflight_entries = r.remaining;
+    auto sr = sensor_->sweep_smtp(monotonic_ns(),
+                                  static_cast<std::uint64_t>(opts_.smtp_connect_timeout_s * 1e9),
+                                  static_cast<std::uint64_t>(opts_.smtp_idle_timeout_s * 1e9));
+    for (const auto& [key, n] : sr.timeouts)
+        smtp_.add_timeouts(key, n);
+    s.smtp_evicted_total += sr.evicted;
+    s.smtp_flow_entries = sr.remaining;
     ++s.sweeps_total;
 }
 
@@ -148,6 +159,9 @@ void Agent::refresh() {
     s.stats_entries = totals.size();
     dns_.set_kernel_totals(std::move(totals));
     snapshot_.dns = dns_.series();
+    smtp_.set_kernel_totals(sensor_->read_smtp_stats());
+    snapshot_.smtp = smtp_.series();
+    s.smtp_flow_capacity = sensor_->smtp_flow_capacity();
     s.counters = sensor_->read_counters();
     s.inflight_capacity = sensor_->inflight_capacity();
     s.stats_capacity = sensor_->stats_capacity();

@@ -7,6 +7,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "sensor.h"
+#include "smtp_model.h"
 #include "snapshot.h"
 
 #include <boost/asio/io_context.hpp>
@@ -46,6 +47,7 @@ class Agent {
     std::unique_ptr<Sensor> sensor_;
     std::vector<Watched> watched_;
     DnsAggregator dns_;
+    SmtpAggregator smtp_;
     Snapshot snapshot_;
     MetricsOptions metrics_opts_;
 };

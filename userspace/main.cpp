@@ -52,6 +52,28 @@ int main(int argc, char** argv) {
         ->add_option("--tcp-stream-map-size", o.tcp_stream_map_entries,
                      "TCP DNS streams whose last message spans segments (LRU)")
         ->capture_default_str();
+    agent->add_option("--smtp-port", o.smtp_ports, "SMTP port to watch (repeatable, up to 4)")
+        ->capture_default_str();
+    agent
+        ->add_option("--smtp-tls-port", o.smtp_tls_ports,
+                     "SMTP port with implicit TLS, where the ServerHello is the greeting")
+        ->capture_default_str();
+    agent
+        ->add_option("--smtp-connect-timeout", o.smtp_connect_timeout_s,
+                     "Seconds after which an unanswered SYN counts as a timeout")
+        ->capture_default_str();
+    agent
+        ->add_option("--smtp-idle-timeout", o.smtp_idle_timeout_s,
+                     "Seconds after which an idle SMTP connection is forgotten (evicted)")
+        ->capture_default_str();
+    agent
+        ->add_option("--smtp-stats-map-size", o.smtp_stats_map_entries,
+                     "Per-server SMTP stats map entries")
+        ->capture_default_str();
+    agent
+        ->add_option("--smtp-flow-map-size", o.smtp_flow_map_entries,
+                     "SMTP connections map entries")
+        ->capture_default_str();
     agent
         ->add_option("--latency-buckets", o.latency_buckets_s,
                      "Exported latency histogram bounds in seconds, ascending")

@@ -32,6 +32,63 @@ struct Family {
     }
 };
 
+void histogram(Family& f, std::vector<ClientMetric::Label> labels, const FineHistogram& fine,
+               const std::vector<double>& bounds) {
+    auto& h = f.add(std::move(labels)).histogram;
+    h.sample_count = fine.count();
+    h.sample_sum = static_cast<double>(fine.sum_ns) / 1e9;
+    const auto cum = cumulative_counts(fine, bounds);
+    for (std::size_t i = 0; i < cum.size(); ++i)
+        h.bucket.push_back({cum[i], bounds[i]});
+}
+
+std::vector<ClientMetric::Label> with(std::vector<ClientMetric::Label> l, std::string name,
+                                      std::string value) {
+    l.push_back({std::move(name), std::move(value)});
+    return l;
+}
+
+void render_smtp(const Snapshot& snap, const MetricsOptions& opts, std::vector<MetricFamily>& out) {
+    Family conns("mxsense_smtp_connections_total",
+                 "SMTP connection attempts by outcome (a retransmitted SYN is not a new attempt).",
+                 MetricType::Counter);
+    Family connect("mxsense_smtp_connect_duration_seconds", "Time from SYN to SYN-ACK.",
+                   MetricType::Histogram);
+    Family greetings("mxsense_smtp_greetings_total",
+                     "Greetings by code (tls: the ServerHello on an implicit-TLS port).",
+                     MetricType::Counter);
+    Family greeting("mxsense_smtp_greeting_duration_seconds",
+                    "Time from the handshake to the greeting.", MetricType::Histogram);
+    Family replies("mxsense_smtp_replies_total", "Replies after the greeting, by code.",
+                   MetricType::Counter);
+    Family starttls("mxsense_smtp_starttls_total", "STARTTLS outcomes.", MetricType::Counter);
+    Family closed("mxsense_smtp_closed_before_greeting_total",
+                  "Connections closed or reset before any greeting.", MetricType::Counter);
+    for (const auto& [key, c] : snap.smtp) {
+        const std::vector<ClientMetric::Label> l = {{"server", key.server}, {"role", key.role}};
+        for (std::uint32_t o = 0; o < MXS_SMTP_OUTCOME_MAX; ++o)
+            conns.counter(with(l, "outcome", smtp_outcome_name(o)),
+                          static_cast<double>(c.outcomes[o]));
+        histogram(connect, l, c.connect, opts.latency_buckets_s);
+        histogram(greeting, l, c.greeting, opts.latency_buckets_s);
+        // Codes are many: export those seen, so a series appears with its first reply.
+        for (std::uint32_t k = 0; k < MXS_SMTP_CODE_MAX; ++k) {
+            if (c.greetings[k])
+                greetings.counter(with(l, "code", smtp_code_name(k)),
+                                  static_cast<double>(c.greetings[k]));
+            if (c.replies[k])
+                replies.counter(with(l, "code", smtp_code_name(k)),
+                                static_cast<double>(c.replies[k]));
+        }
+        for (std::uint32_t r = 0; r < MXS_STARTTLS_MAX; ++r)
+            starttls.counter(with(l, "result", starttls_result_name(r)),
+                             static_cast<double>(c.starttls[r]));
+        closed.counter(l, static_cast<double>(c.closed_before_greeting));
+    }
+    for (auto* f : {&conns, &connect, &greetings, &greeting, &replies, &starttls, &closed})
+        out.push_back(std::move(f->f));
+}
+
 std::vector<ClientMetric::Label> dns_labels(const SeriesKey& k) {
     return {{"server", k.server}, {"role", k.role}, {"proto", k.proto}};
 }
@@ -58,6 +115,8 @@ const char* counter_reason(std::uint32_t c) {
         return "dns_qname";
     case MXS_C_DNS_TCP_MSGS:
         return "dns_tcp_too_many_messages";
+    case MXS_C_SMTP_UNPARSED:
+        return "smtp_unparsed";
     default:
         return nullptr;
     }
@@ -91,12 +150,7 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
             l.push_back({"rcode", rcode_name(r)});
             responses.counter(std::move(l), static_cast<double>(c.responses[r]));
         }
-        auto& h = duration.add(dns_labels(key)).histogram;
-        h.sample_count = c.latency.count();
-        h.sample_sum = static_cast<double>(c.latency.sum_ns) / 1e9;
-        const auto cum = cumulative_counts(c.latency, opts.latency_buckets_s);
-        for (std::size_t i = 0; i < cum.size(); ++i)
-            h.bucket.push_back({cum[i], opts.latency_buckets_s[i]});
+        histogram(duration, dns_labels(key), c.latency, opts.latency_buckets_s);
         unanswered.counter(dns_labels(key), static_cast<double>(c.unanswered));
         truncated.counter(dns_labels(key), static_cast<double>(c.truncated));
         unsolicited.counter(dns_labels(key), static_cast<double>(c.unsolicited));
@@ -105,6 +159,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     for (auto* f :
          {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited, &mismatched})
         out.push_back(std::move(f->f));
+
+    render_smtp(snap, opts, out);
 
     const auto& s = snap.sensor;
     Family packets("mxsense_sensor_packets_total", "Packets seen by the sensor.",
@@ -132,6 +188,18 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                 MetricType::Counter);
     full.counter({{"map", "dns_stats"}}, static_cast<double>(s.counters[MXS_C_STATS_FULL]));
     full.counter({{"map", "dns_inflight"}}, static_cast<double>(s.counters[MXS_C_INFLIGHT_FULL]));
+    full.counter({{"map", "smtp_stats"}}, static_cast<double>(s.counters[MXS_C_SMTP_STATS_FULL]));
+    full.counter({{"map", "smtp_flows"}}, static_cast<double>(s.counters[MXS_C_SMTP_FLOWS_FULL]));
+    Family smtp_evict("mxsense_sensor_smtp_flow_evictions_total",
+                      "SMTP connections forgotten after the idle timeout.", MetricType::Counter);
+    smtp_evict.counter({}, static_cast<double>(s.smtp_evicted_total));
+    Family syn_retrans("mxsense_sensor_smtp_syn_retransmissions_total",
+                       "Retransmitted SYNs (not new attempts).", MetricType::Counter);
+    syn_retrans.counter({}, static_cast<double>(s.counters[MXS_C_SMTP_SYN_RETRANS]));
+    Family codes_over("mxsense_sensor_smtp_replies_over_limit_total",
+                      "Replies beyond those read from one segment (not counted by code).",
+                      MetricType::Counter);
+    codes_over.counter({}, static_cast<double>(s.counters[MXS_C_SMTP_CODES_OVER]));
     Family evict("mxsense_sensor_dns_inflight_evictions_total",
                  "In-flight queries removed by the timeout sweep.", MetricType::Counter);
     evict.counter({}, static_cast<double>(s.expired_total));
@@ -154,10 +222,12 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     Family entries("mxsense_sensor_map_entries", "Entries in a sensor map.", MetricType::Gauge);
     entries.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_entries));
     entries.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_entries));
+    entries.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_entries));
     Family capacity("mxsense_sensor_map_capacity", "Maximum entries of a sensor map.",
                     MetricType::Gauge);
     capacity.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_capacity));
     capacity.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_capacity));
+    capacity.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_capacity));
     Family attach("mxsense_sensor_attach_mode",
                   "How each program is attached (1 for the mode in use).", MetricType::Gauge);
     for (const auto& a : s.attachments)
@@ -169,8 +239,9 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
-    for (auto* f : {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late, &cont,
-                    &unknown, &entries, &capacity, &attach, &sweeps, &build})
+    for (auto* f :
+         {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late, &cont, &smtp_evict,
+          &syn_retrans, &codes_over, &unknown, &entries, &capacity, &attach, &sweeps, &build})
         out.push_back(std::move(f->f));
 
     return prometheus::TextSerializer().Serialize(out);

@@ -20,6 +20,31 @@ std::optional<std::string> validate(const AgentOptions& o) {
         return std::string("--dns-port: a port is listed twice");
     if (std::count(o.dns_ports.begin(), o.dns_ports.end(), 0))
         return std::string("--dns-port: port 0 is not a port");
+    if (o.smtp_ports.empty() || o.smtp_ports.size() > MXS_MAX_SMTP_PORTS)
+        return fmt::format("--smtp-port: between 1 and {} ports", MXS_MAX_SMTP_PORTS);
+    if (o.smtp_tls_ports.size() > MXS_MAX_SMTP_PORTS)
+        return fmt::format("--smtp-tls-port: at most {} ports", MXS_MAX_SMTP_PORTS);
+    for (auto list : {&o.smtp_ports, &o.smtp_tls_ports}) {
+        if (std::set<std::uint16_t>(list->begin(), list->end()).size() != list->size())
+            return std::string("--smtp-port/--smtp-tls-port: a port is listed twice");
+        if (std::count(list->begin(), list->end(), 0))
+            return std::string("--smtp-port/--smtp-tls-port: port 0 is not a port");
+    }
+    for (auto p : o.smtp_tls_ports)
+        if (!std::count(o.smtp_ports.begin(), o.smtp_ports.end(), p))
+            return fmt::format("--smtp-tls-port {}: not among the --smtp-port ports", p);
+    for (auto p : o.smtp_ports)
+        if (std::count(o.dns_ports.begin(), o.dns_ports.end(), p))
+            return fmt::format("port {} is both a DNS and an SMTP port", p);
+    if (!(o.smtp_connect_timeout_s > 0 && o.smtp_connect_timeout_s <= 3600))
+        return fmt::format("--smtp-connect-timeout {}: must be in (0, 3600] seconds",
+                           o.smtp_connect_timeout_s);
+    if (!(o.smtp_idle_timeout_s > o.smtp_connect_timeout_s && o.smtp_idle_timeout_s <= 86400))
+        return fmt::format("--smtp-idle-timeout {}: must exceed the connect timeout and be at "
+                           "most 86400 seconds",
+                           o.smtp_idle_timeout_s);
+    if (o.smtp_stats_map_entries == 0 || o.smtp_flow_map_entries == 0)
+        return std::string("map sizes must be at least 1");
     if (!(o.dns_timeout_s > 0 && o.dns_timeout_s <= 3600))
         return fmt::format("--dns-timeout {}: must be in (0, 3600] seconds", o.dns_timeout_s);
     if (!(o.sweep_interval_s >= 0.05 && o.sweep_interval_s <= 60))

@@ -21,6 +21,12 @@ struct AgentOptions {
     std::uint32_t stats_map_entries = 1024;
     std::uint32_t inflight_map_entries = 65536;
     std::uint32_t tcp_stream_map_entries = 4096;
+    std::vector<std::uint16_t> smtp_ports = {25, 465, 587};
+    std::vector<std::uint16_t> smtp_tls_ports = {465}; // implicit TLS (RFC 8314)
+    double smtp_connect_timeout_s = 10.0;
+    double smtp_idle_timeout_s = 600.0;
+    std::uint32_t smtp_stats_map_entries = 1024;
+    std::uint32_t smtp_flow_map_entries = 65536;
     std::vector<double> latency_buckets_s = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                              0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
                                              1,      2.5,     5,      10};

@@ -184,21 +184,28 @@ SmtpSweepResult Sensor::sweep_smtp(std::uint64_t now_ns, std::uint64_t connect_n
     const int fd = bpf_map__fd(skel_->maps.mxs_smtp_flows);
     std::vector<std::pair<mxs_smtp_flow_key, mxs_smtp_flow>> old;
     auto age = [now_ns](std::uint64_t ts) { return now_ns > ts ? now_ns - ts : 0; };
+    std::vector<std::pair<mxs_smtp_flow_key, mxs_smtp_flow>> unanswered;
     for_each_entry<mxs_smtp_flow_key, mxs_smtp_flow>(
         fd, [&](const mxs_smtp_flow_key& k, const mxs_smtp_flow& f) {
-            if ((f.state == MXS_SMTP_SYN_SENT && age(f.syn_ts) >= connect_ns) ||
-                age(f.last_ts) >= idle_ns)
+            if (age(f.last_ts) >= idle_ns)
                 old.emplace_back(k, f);
+            else if (f.state == MXS_SMTP_SYN_SENT && age(f.syn_ts) >= connect_ns)
+                unanswered.emplace_back(k, f);
             else
                 ++r.remaining;
         });
     for (const auto& [k, f] : old) {
-        if (bpf_map_delete_elem(fd, &k) != 0)
-            continue; // the datapath ended it first
-        if (f.state != MXS_SMTP_SYN_SENT) {
+        // Idle: forgotten. A timed-out attempt was already counted.
+        if (bpf_map_delete_elem(fd, &k) == 0 && f.state == MXS_SMTP_OPEN)
             ++r.evicted;
-            continue;
-        }
+    }
+    for (auto [k, f] : unanswered) {
+        // Kept, marked, so that the kernel's later SYN retries stay one attempt.
+        // (A SYN-ACK landing between the read and this write is lost: a narrow race.)
+        f.state = MXS_SMTP_TIMED_OUT;
+        if (bpf_map_update_elem(fd, &k, &f, BPF_EXIST) != 0)
+            continue; // the datapath ended it first
+        ++r.remaining;
         mxs_server_key sk{};
         std::memcpy(sk.addr, k.server, sizeof(sk.addr));
         sk.port = k.server_port;

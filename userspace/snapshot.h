@@ -3,6 +3,7 @@
 
 #include "dns_model.h"
 #include "kernel_types.h"
+#include "smtp_model.h"
 
 #include <array>
 #include <cstdint>
@@ -33,10 +34,14 @@ struct SensorSnapshot {
     std::uint64_t stats_capacity = 0;
     std::uint64_t expired_total = 0; // in-flight queries the sweeper removed
     std::uint64_t sweeps_total = 0;
+    std::uint64_t smtp_flow_entries = 0;
+    std::uint64_t smtp_flow_capacity = 0;
+    std::uint64_t smtp_evicted_total = 0; // idle connections the sweeper removed
 };
 
 struct Snapshot {
     std::map<SeriesKey, DnsCounters> dns;
+    std::map<SmtpSeriesKey, SmtpCounters> smtp;
     SensorSnapshot sensor;
 };
 

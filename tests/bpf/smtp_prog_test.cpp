@@ -212,7 +212,8 @@ TEST_F(SmtpTest, MalformedLineIsUnparsed) {
 
 TEST_F(SmtpTest, SweepTimesOutUnansweredSynsAndEvictsIdleFlows) {
     Conn a(false, 41013), b(false, 41014);
-    out(a.from_client(SYN));
+    const Bytes syn = a.from_client(SYN);
+    out(syn);
     handshake(b);
     // 11 s later, with a 10 s connect timeout and a 60 s idle timeout.
     auto r = sensor_->sweep_smtp(monotonic_ns() + 11'000'000'000ull, 10'000'000'000ull,
@@ -221,7 +222,13 @@ TEST_F(SmtpTest, SweepTimesOutUnansweredSynsAndEvictsIdleFlows) {
     EXPECT_EQ(r.timeouts.begin()->second, 1u);
     EXPECT_EQ(addr_to_string(r.timeouts.begin()->first.addr), a.server());
     EXPECT_EQ(r.evicted, 0u);
-    EXPECT_EQ(r.remaining, 1u);
+    EXPECT_EQ(r.remaining, 2u); // the timed-out attempt is kept, marked
+    // The kernel retries the SYN later: still the same attempt, no second timeout.
+    out(syn);
+    EXPECT_EQ(counter(MXS_C_SMTP_SYN_RETRANS), 1u);
+    r = sensor_->sweep_smtp(monotonic_ns() + 11'000'000'000ull, 10'000'000'000ull,
+                            60'000'000'000ull);
+    EXPECT_TRUE(r.timeouts.empty());
     r = sensor_->sweep_smtp(monotonic_ns() + 61'000'000'000ull, 10'000'000'000ull,
                             60'000'000'000ull);
     EXPECT_EQ(r.evicted, 1u);

@@ -172,6 +172,24 @@ log:
         return self.start(host, MXSENSE, "agent", "--interface", ifname,
                           "--listen", f"127.0.0.1:{port}", *args, ready=ready)
 
+    def start_capture(self, host, ifname, bpf_filter):
+        """tcpdump into a file; count() stops it and returns the number of packets."""
+        path = os.path.join(self.tmp, f"capture-{len(self.procs)}.pcap")
+        p = self.start(host, "tcpdump", "-i", ifname, "-nn", "-U", "--immediate-mode", "-w", path,
+                       bpf_filter,
+                       ready=lambda: os.path.exists(path))
+        lab = self
+
+        class Capture:
+            def count(self):
+                time.sleep(0.3)  # let tcpdump write what it has received
+                lab.stop(p, signal.SIGINT)
+                r = run("tcpdump", "-nn", "-r", path, check=False)
+                return len([line for line in r.stdout.splitlines() if line.strip()])
+
+        time.sleep(0.3)  # tcpdump opens the file before it has the socket
+        return Capture()
+
     def start_delayer(self, host, queue, delay_ms):
         p = host.popen(NFQ_DELAY, str(queue), str(delay_ms))
         self.procs.append(p)

@@ -1,0 +1,146 @@
+"""The SMTP sensor against real SMTP endpoints (Postfix's smtp-sink) driven by real clients
+(smtp-source, swaks), in network namespaces.
+
+Server addresses, one behaviour each, all on port 25:
+  .2 / fd00::2  smtp-sink answering 220
+  .3            smtp-sink greeting 421 (-Q CONNECT)
+  .4            nothing listening: the kernel answers RST
+  .5            SYNs dropped by iptables: timeout
+Expected figures come from the clients' own counts or from a capture of the server's link.
+"""
+import time
+import unittest
+
+import lab as L
+
+OK4, BUSY4, CLOSED4, BLACKHOLE4 = "198.18.0.2", "198.18.0.3", "198.18.0.4", "198.18.0.5"
+OK6 = L.Lab.SERVER6
+CLIENT_PORT, SERVER_PORT = 10053, 10054
+CONNECT_TIMEOUT_S = 2.0
+BUCKETS = ",".join(f"{x / 10000:.4f}" for x in range(150, 400, 5)) + ",1,10"
+
+
+def swaks(host, server, *extra):
+    return host.run("swaks", "--server", server, "--port", "25", "--from", "a@example.test",
+                    "--to", "b@example.test", "--timeout", "4", *extra, check=False, timeout=30)
+
+
+class SmtpLab(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = L.Lab.for_test_class(cls)
+        lab, srv = cls.lab, cls.lab.server
+        for a in (BUSY4, CLOSED4, BLACKHOLE4):
+            srv.run("ip", "addr", "add", f"{a}/24", "dev", lab.server_if)
+        srv.run("iptables", "-A", "INPUT", "-p", "tcp", "-d", BLACKHOLE4, "--dport", "25",
+                "-j", "DROP")
+        lab.start(srv, "smtp-sink", "-u", "nobody", f"{OK4}:25", "100")
+        lab.start(srv, "smtp-sink", "-u", "nobody", f"[{OK6}]:25", "100")
+        lab.start(srv, "smtp-sink", "-u", "nobody", "-Q", "CONNECT", f"{BUSY4}:25", "100")
+        common = ["--smtp-connect-timeout", str(CONNECT_TIMEOUT_S), "--sweep-interval", "0.2",
+                  "--latency-buckets", BUCKETS]
+        lab.start_agent(lab.client, lab.client_if, *common, port=CLIENT_PORT)
+        lab.start_agent(srv, lab.server_if, *common, port=SERVER_PORT)
+        time.sleep(0.3)
+
+    def scrape_both(self):
+        return L.scrape(self.lab.client, CLIENT_PORT), L.scrape(self.lab.server, SERVER_PORT)
+
+    def synacks(self, server):
+        return self.lab.start_capture(
+            self.lab.server, self.lab.server_if,
+            f"src host {server} and tcp src port 25 and "
+            "tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)")
+
+    def test_sessions_both_roles(self):
+        messages = 12
+        cap = self.synacks(OK4)
+        c0, s0 = self.scrape_both()
+        r = self.lab.client.run("smtp-source", "-s", "3", "-m", str(messages), "-f", "a@example.test",
+                                "-t", "b@example.test", f"{OK4}:25", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        c1, s1 = self.scrape_both()
+        sessions = cap.count()
+        self.assertEqual(sessions, messages)  # smtp-source: one session per message
+        for before, after, role in ((c0, c1, "client"), (s0, s1, "server")):
+            with self.subTest(role=role):
+                l = dict(server=OK4, role=role)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_connections_total",
+                                         outcome="established", **l), sessions)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_connect_duration_seconds_count",
+                                         **l), sessions)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_greetings_total", code="220",
+                                         **l), sessions)
+                # EHLO, MAIL, RCPT and the end of DATA are each answered 250; DATA 354; QUIT 221.
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_replies_total", code="250",
+                                         **l), 4 * messages)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_replies_total", code="354",
+                                         **l), messages)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_replies_total", code="2xx",
+                                         **l), messages)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_closed_before_greeting_total",
+                                         **l), 0)
+        self.assertEqual(L.delta(c0, c1, "mxsense_sensor_parse_errors_total", reason="smtp_unparsed"), 0)
+
+    def test_ipv6_session(self):
+        c0, _ = self.scrape_both()
+        r = swaks(self.lab.client, OK6)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        c1, _ = self.scrape_both()
+        l = dict(server=OK6, role="client")
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 1)
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_greetings_total", code="220", **l), 1)
+
+    def test_greeting_421(self):
+        c0, _ = self.scrape_both()
+        for _ in range(3):
+            self.assertNotEqual(swaks(self.lab.client, BUSY4).returncode, 0)
+        c1, _ = self.scrape_both()
+        l = dict(server=BUSY4, role="client")
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 3)
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_greetings_total", code="421", **l), 3)
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_greetings_total", code="220", **l), 0)
+
+    def test_closed_port_is_refused(self):
+        c0, _ = self.scrape_both()
+        for _ in range(3):
+            self.assertNotEqual(swaks(self.lab.client, CLOSED4).returncode, 0)
+        c1, _ = self.scrape_both()
+        l = dict(server=CLOSED4, role="client")
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="refused", **l), 3)
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 0)
+
+    def test_dropped_syns_time_out_once(self):
+        c0, _ = self.scrape_both()
+        # swaks waits 4 s: the kernel sends the SYN, then retries it after about 1 s and 3 s.
+        self.assertNotEqual(swaks(self.lab.client, BLACKHOLE4).returncode, 0)
+        time.sleep(CONNECT_TIMEOUT_S)
+        c1, _ = self.scrape_both()
+        l = dict(server=BLACKHOLE4, role="client")
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="timeout", **l), 1)
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 0)
+        self.assertGreaterEqual(L.delta(c0, c1, "mxsense_sensor_smtp_syn_retransmissions_total"), 1)
+
+    def test_connect_latency_follows_injected_delay(self):
+        delay_ms = 20
+        srv = self.lab.server
+        self.lab.start_delayer(srv, 8, delay_ms)
+        rule = ["OUTPUT", "-p", "tcp", "-s", OK4, "--sport", "25", "-j", "NFQUEUE",
+                "--queue-num", "8"]
+        srv.run("iptables", "-A", *rule)
+        try:
+            c0, _ = self.scrape_both()
+            for _ in range(5):
+                self.assertEqual(swaks(self.lab.client, OK4, "--quit-after", "EHLO").returncode, 0)
+            c1, _ = self.scrape_both()
+        finally:
+            srv.run("iptables", "-D", *rule, check=False)
+        median = L.histogram_quantile(c0, c1, "mxsense_smtp_connect_duration_seconds", 0.5,
+                                      server=OK4, role="client")
+        print(f"\ninjected delay {delay_ms} ms: measured SMTP connect median {median * 1000:.2f} ms")
+        self.assertGreaterEqual(median, delay_ms / 1000)
+        self.assertLessEqual(median, (delay_ms + 5) / 1000)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -190,6 +190,13 @@ log:
         time.sleep(0.3)  # tcpdump opens the file before it has the socket
         return Capture()
 
+    def start_listener(self, host, addr_port, *cmd):
+        """Start a server and wait until it listens on addr_port ("1.2.3.4:25", "[fd00::2]:25")."""
+        def listening():
+            return any(line.split()[3:4] == [addr_port]
+                       for line in host.run("ss", "-Hltn").stdout.splitlines())
+        return self.start(host, *cmd, ready=listening)
+
     def start_delayer(self, host, queue, delay_ms):
         p = host.popen(NFQ_DELAY, str(queue), str(delay_ms))
         self.procs.append(p)

@@ -34,14 +34,13 @@ class SmtpLab(unittest.TestCase):
             srv.run("ip", "addr", "add", f"{a}/24", "dev", lab.server_if)
         srv.run("iptables", "-A", "INPUT", "-p", "tcp", "-d", BLACKHOLE4, "--dport", "25",
                 "-j", "DROP")
-        lab.start(srv, "smtp-sink", "-u", "nobody", f"{OK4}:25", "100")
-        lab.start(srv, "smtp-sink", "-u", "nobody", f"[{OK6}]:25", "100")
-        lab.start(srv, "smtp-sink", "-u", "nobody", "-Q", "CONNECT", f"{BUSY4}:25", "100")
+        for addr, extra in ((f"{OK4}:25", ()), (f"[{OK6}]:25", ()),
+                            (f"{BUSY4}:25", ("-Q", "CONNECT"))):
+            lab.start_listener(srv, addr, "smtp-sink", "-u", "nobody", *extra, addr, "100")
         common = ["--smtp-connect-timeout", str(CONNECT_TIMEOUT_S), "--sweep-interval", "0.2",
                   "--latency-buckets", BUCKETS]
         lab.start_agent(lab.client, lab.client_if, *common, port=CLIENT_PORT)
         lab.start_agent(srv, lab.server_if, *common, port=SERVER_PORT)
-        time.sleep(0.3)
 
     def scrape_both(self):
         return L.scrape(self.lab.client, CLIENT_PORT), L.scrape(self.lab.server, SERVER_PORT)

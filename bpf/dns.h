@@ -48,8 +48,8 @@ static __always_inline int mxs_is_watched_port(__u16 port)
 /*
  * Most traffic is untagged TCP or UDP over IPv4 without options or IPv6 without
  * extension headers, on no DNS port: recognise it at fixed offsets and leave
- * before the full parse (DNS and SMTP ports both count as ours). Anything else (tags, options, fragments, short frames)
- * takes the full path, where it is counted.
+ * before the full parse (DNS and SMTP ports both count as ours). Anything else (tags, options,
+ * fragments, short frames) takes the full path, where it is counted.
  */
 static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 {
@@ -76,7 +76,8 @@ static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 	} else {
 		return 0;
 	}
-	return !mxs_is_watched_port(bpf_ntohs(ports[0])) && !mxs_is_watched_port(bpf_ntohs(ports[1]));
+	return !mxs_is_watched_port(bpf_ntohs(ports[0])) &&
+	       !mxs_is_watched_port(bpf_ntohs(ports[1]));
 }
 
 struct mxs_question {

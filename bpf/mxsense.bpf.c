@@ -27,9 +27,14 @@ static __always_inline void mxs_handle(struct mxs_pkt *p)
 	mxs_if_count(p);
 	if (mxs_fast_skip(p))
 		return;
-	if (mxs_parse(p, &l4) == MXS_PARSE_OK) {
+	switch (mxs_parse(p, &l4)) {
+	case MXS_PARSE_OK:
 		mxs_dns(p, &l4);
 		mxs_smtp(p, &l4);
+		break;
+	case MXS_PARSE_UNREACH:
+		mxs_smtp_unreach(p, &l4);
+		break;
 	}
 }
 

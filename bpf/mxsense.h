@@ -168,11 +168,11 @@ enum mxs_counter {
 	MXS_C_LATE_RESPONSE,	   /* matched a query the agent had just expired */
 	MXS_C_DNS_TCP_CONT,	   /* TCP segments wholly inside a message already seen */
 	MXS_C_UNSOLICITED_UNKNOWN, /* responses from a server never queried */
-	MXS_C_SMTP_FLOWS_FULL,     /* SMTP flow map full: connection not tracked */
-	MXS_C_SMTP_STATS_FULL,     /* SMTP per-server map full: outcome lost */
-	MXS_C_SMTP_UNPARSED,       /* server bytes not parsed: gap, too long, bad line */
-	MXS_C_SMTP_SYN_RETRANS,    /* retransmitted SYNs (not new attempts) */
-	MXS_C_SMTP_CODES_OVER,     /* replies beyond what one segment's parse returns */
+	MXS_C_SMTP_FLOWS_FULL,	   /* SMTP flow map full: connection not tracked */
+	MXS_C_SMTP_STATS_FULL,	   /* SMTP per-server map full: outcome lost */
+	MXS_C_SMTP_UNPARSED,	   /* server bytes not parsed: gap, too long, bad line */
+	MXS_C_SMTP_SYN_RETRANS,	   /* retransmitted SYNs (not new attempts) */
+	MXS_C_SMTP_CODES_OVER,	   /* replies beyond what one segment's parse returns */
 	MXS_C_MAX,
 };
 
@@ -182,9 +182,9 @@ enum mxs_counter {
 
 enum mxs_smtp_outcome {
 	MXS_SMTP_ESTABLISHED = 0, /* SYN answered by SYN-ACK */
-	MXS_SMTP_REFUSED,         /* SYN answered by RST */
-	MXS_SMTP_TIMEOUT,         /* no answer within the connect timeout (agent) */
-	MXS_SMTP_UNREACHABLE,     /* ICMP unreachable for the flow */
+	MXS_SMTP_REFUSED,	  /* SYN answered by RST */
+	MXS_SMTP_TIMEOUT,	  /* no answer within the connect timeout (agent) */
+	MXS_SMTP_UNREACHABLE,	  /* ICMP unreachable for the flow */
 	MXS_SMTP_OUTCOME_MAX,
 };
 
@@ -218,7 +218,7 @@ enum mxs_smtp_code {
 
 enum mxs_starttls {
 	MXS_STARTTLS_STARTED = 0, /* STARTTLS answered 220 */
-	MXS_STARTTLS_REFUSED,     /* STARTTLS answered 454 or 5xx */
+	MXS_STARTTLS_REFUSED,	  /* STARTTLS answered 454 or 5xx */
 	MXS_STARTTLS_MAX,
 };
 
@@ -245,30 +245,30 @@ struct mxs_smtp_flow_key {
 
 enum mxs_smtp_state {
 	MXS_SMTP_SYN_SENT = 0, /* SYN seen, no answer yet */
-	MXS_SMTP_OPEN,         /* handshake done */
+	MXS_SMTP_OPEN,	       /* handshake done */
 	MXS_SMTP_TIMED_OUT,    /* set by the agent's sweep: later SYNs are retransmissions */
 };
 
 /* Where the reply parser stands in the server's byte stream. */
 enum mxs_smtp_line {
 	MXS_LINE_START = 0, /* at the first byte of a line */
-	MXS_LINE_CODE,      /* inside the 3-digit code */
-	MXS_LINE_SKIP,      /* rest of a line already judged: skip to LF */
+	MXS_LINE_CODE,	    /* inside the 3-digit code */
+	MXS_LINE_SKIP,	    /* rest of a line already judged: skip to LF */
 };
 
 struct mxs_smtp_flow {
-	__u64 syn_ts;  /* first SYN */
-	__u64 open_ts; /* SYN-ACK */
-	__u64 last_ts; /* last packet, for the idle sweep */
+	__u64 syn_ts;	/* first SYN */
+	__u64 open_ts;	/* SYN-ACK */
+	__u64 last_ts;	/* last packet, for the idle sweep */
 	__u32 srv_next; /* server stream: sequence number of the next unparsed byte */
-	__u16 code;     /* digits of the code read so far */
-	__u8 state;     /* enum mxs_smtp_state */
-	__u8 role;      /* enum mxs_role */
-	__u8 line;      /* enum mxs_smtp_line */
-	__u8 digits;    /* how many digits of code */
+	__u16 code;	/* digits of the code read so far */
+	__u8 state;	/* enum mxs_smtp_state */
+	__u8 role;	/* enum mxs_role */
+	__u8 line;	/* enum mxs_smtp_line */
+	__u8 digits;	/* how many digits of code */
 	__u8 greeted;
-	__u8 starttls;  /* client sent STARTTLS, reply pending */
-	__u8 tls;       /* encrypted from here: nothing more to parse */
+	__u8 starttls; /* client sent STARTTLS, reply pending */
+	__u8 tls;      /* encrypted from here: nothing more to parse */
 	__u8 pad[7];
 };
 

@@ -18,13 +18,18 @@
 #define MXS_VLAN_MAX	 2
 #define MXS_IP6_EXT_MAX	 6
 
-#define MXS_IPPROTO_HOPOPTS  0
-#define MXS_IPPROTO_TCP	     6
-#define MXS_IPPROTO_UDP	     17
-#define MXS_IPPROTO_ROUTING  43
-#define MXS_IPPROTO_FRAGMENT 44
-#define MXS_IPPROTO_AH	     51
-#define MXS_IPPROTO_DSTOPTS  60
+#define MXS_IPPROTO_HOPOPTS	0
+#define MXS_IPPROTO_TCP		6
+#define MXS_IPPROTO_UDP		17
+#define MXS_IPPROTO_ROUTING	43
+#define MXS_IPPROTO_FRAGMENT	44
+#define MXS_IPPROTO_AH		51
+#define MXS_IPPROTO_DSTOPTS	60
+#define MXS_IPPROTO_ICMP	1
+#define MXS_IPPROTO_ICMPV6	58
+#define MXS_ICMP_DEST_UNREACH	3    /* RFC 792 */
+#define MXS_ICMPV6_DEST_UNREACH 1    /* RFC 4443 §3.1 */
+#define MXS_L3_OFF_MAX		0xff /* IP headers start within the first 256 bytes */
 
 /*
  * What the parsers learned of one TCP or UDP packet. Addresses are copied only
@@ -41,7 +46,7 @@ struct mxs_l4 {
 	__u8 proto;
 	__u8 tcp_flags;
 	__u16 pad;
-	__u32 seq;         /* TCP sequence number, host order */
+	__u32 seq;	   /* TCP sequence number, host order */
 	__u32 payload_off; /* from the start of the frame */
 	__u32 payload_len; /* L4 payload, per the IP length fields */
 };
@@ -50,6 +55,8 @@ enum mxs_parse {
 	MXS_PARSE_OK = 0,   /* TCP or UDP, fields filled */
 	MXS_PARSE_SKIP = 1, /* not for us: other protocols, non-first fragments */
 	MXS_PARSE_ERR = 2,  /* malformed; already counted */
+	MXS_PARSE_UNREACH =
+		3, /* ICMP destination unreachable: fields describe the packet it quotes */
 };
 
 struct mxs_cursor {
@@ -193,6 +200,52 @@ static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4
 }
 
 /*
+ * An ICMP or ICMPv6 destination unreachable quotes the IP header and the first
+ * 8 bytes of the packet that failed (RFC 792, RFC 4443 §3.1): describe that
+ * packet in l4 (addresses via l3_off, ports), so it can be matched to its flow.
+ */
+static __always_inline int mxs_parse_unreach(const struct mxs_pkt *p, struct mxs_cursor *c,
+					     struct mxs_l4 *l4, __u8 proto)
+{
+	__u8 *icmp = c->pos;
+	__u16 *ports;
+
+	if ((void *)(icmp + 8) > c->end)
+		return MXS_PARSE_SKIP;
+	if (proto == MXS_IPPROTO_ICMP ? icmp[0] != MXS_ICMP_DEST_UNREACH
+				      : icmp[0] != MXS_ICMPV6_DEST_UNREACH)
+		return MXS_PARSE_SKIP;
+	c->pos = icmp + 8;
+	if (proto == MXS_IPPROTO_ICMP) {
+		struct iphdr *ip = c->pos;
+		__u32 hlen;
+
+		if ((void *)(ip + 1) > c->end)
+			return MXS_PARSE_SKIP;
+		hlen = ip->ihl * 4;
+		if (hlen < sizeof(*ip) || c->pos + hlen + 4 > c->end)
+			return MXS_PARSE_SKIP;
+		l4->proto = ip->protocol;
+		l4->ipv6 = 0;
+		ports = c->pos + hlen;
+	} else {
+		struct ipv6hdr *ip6 = c->pos;
+
+		if ((void *)(ip6 + 1) + 4 > c->end)
+			return MXS_PARSE_SKIP;
+		l4->proto = ip6->nexthdr; /* quoted extension headers are not walked */
+		l4->ipv6 = 1;
+		ports = (void *)(ip6 + 1);
+	}
+	l4->l3_off = (__u32)(c->pos - p->data);
+	if (l4->l3_off > MXS_L3_OFF_MAX)
+		return MXS_PARSE_SKIP;
+	l4->sport = bpf_ntohs(ports[0]);
+	l4->dport = bpf_ntohs(ports[1]);
+	return MXS_PARSE_UNREACH;
+}
+
+/*
  * Parse a frame down to UDP or TCP. MXS_PARSE_SKIP for anything else
  * (non-IP, other L4 protocols, non-first fragments).
  */
@@ -253,14 +306,15 @@ static __always_inline int mxs_parse(const struct mxs_pkt *p, struct mxs_l4 *l4)
 		l4->payload_len = l4len - hlen;
 		return MXS_PARSE_OK;
 	}
+	if (proto == MXS_IPPROTO_ICMP || proto == MXS_IPPROTO_ICMPV6)
+		return mxs_parse_unreach(p, &c, l4, proto);
 	return MXS_PARSE_SKIP;
 }
 
 /* Copy the addresses of a packet mxs_parse() accepted (IPv4 as IPv4-mapped IPv6). */
 static __always_inline int mxs_l4_addrs(const struct mxs_pkt *p, struct mxs_l4 *l4)
 {
-	/* At most Ethernet and two VLAN tags precede the IP header. */
-	void *l3 = p->data + (l4->l3_off & 0x1f);
+	void *l3 = p->data + (l4->l3_off & MXS_L3_OFF_MAX);
 
 	if (l4->ipv6) {
 		struct ipv6hdr *ip6 = l3;

@@ -45,24 +45,42 @@ struct mxs_smtp_seg {
 static __always_inline __u32 mxs_smtp_slot(__u32 code)
 {
 	switch (code) {
-	case 220: return MXS_SMTP_220;
-	case 250: return MXS_SMTP_250;
-	case 354: return MXS_SMTP_354;
-	case 421: return MXS_SMTP_421;
-	case 450: return MXS_SMTP_450;
-	case 451: return MXS_SMTP_451;
-	case 452: return MXS_SMTP_452;
-	case 454: return MXS_SMTP_454;
-	case 500: return MXS_SMTP_500;
-	case 501: return MXS_SMTP_501;
-	case 502: return MXS_SMTP_502;
-	case 503: return MXS_SMTP_503;
-	case 504: return MXS_SMTP_504;
-	case 550: return MXS_SMTP_550;
-	case 551: return MXS_SMTP_551;
-	case 552: return MXS_SMTP_552;
-	case 553: return MXS_SMTP_553;
-	case 554: return MXS_SMTP_554;
+	case 220:
+		return MXS_SMTP_220;
+	case 250:
+		return MXS_SMTP_250;
+	case 354:
+		return MXS_SMTP_354;
+	case 421:
+		return MXS_SMTP_421;
+	case 450:
+		return MXS_SMTP_450;
+	case 451:
+		return MXS_SMTP_451;
+	case 452:
+		return MXS_SMTP_452;
+	case 454:
+		return MXS_SMTP_454;
+	case 500:
+		return MXS_SMTP_500;
+	case 501:
+		return MXS_SMTP_501;
+	case 502:
+		return MXS_SMTP_502;
+	case 503:
+		return MXS_SMTP_503;
+	case 504:
+		return MXS_SMTP_504;
+	case 550:
+		return MXS_SMTP_550;
+	case 551:
+		return MXS_SMTP_551;
+	case 552:
+		return MXS_SMTP_552;
+	case 553:
+		return MXS_SMTP_553;
+	case 554:
+		return MXS_SMTP_554;
 	}
 	if (code < 300)
 		return MXS_SMTP_2XX;
@@ -348,6 +366,35 @@ fin:
 	if (sg->flags & MXS_TCP_FIN)
 		mxs_smtp_end(f, st, k);
 	return 0;
+}
+
+/* ICMP unreachable quoting a SYN of a connection still waiting for its answer. */
+static __always_inline void mxs_smtp_unreach(struct mxs_pkt *p, struct mxs_l4 *l4)
+{
+	struct mxs_smtp_flow_key k = {};
+	struct mxs_server_key sk = {};
+	struct mxs_smtp_stats *st;
+	struct mxs_smtp_flow *f;
+
+	if (l4->proto != MXS_IPPROTO_TCP || !mxs_is_smtp_port(l4->dport) || mxs_l4_addrs(p, l4))
+		return;
+	/* The quoted packet went client -> server. */
+	__builtin_memcpy(k.client, l4->src, 16);
+	__builtin_memcpy(k.server, l4->dst, 16);
+	k.client_port = l4->sport;
+	k.server_port = l4->dport;
+	f = bpf_map_lookup_elem(&mxs_smtp_flows, &k);
+	if (!f || f->state != MXS_SMTP_SYN_SENT)
+		return;
+	__builtin_memcpy(sk.addr, k.server, 16);
+	sk.port = k.server_port;
+	sk.proto = MXS_IPPROTO_TCP;
+	sk.role = f->role;
+	if (bpf_map_delete_elem(&mxs_smtp_flows, &k))
+		return;
+	st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk, MXS_C_SMTP_STATS_FULL);
+	if (st)
+		st->outcomes[MXS_SMTP_UNREACHABLE]++;
 }
 
 /* SMTP on a configured port: orient the flow, copy what the tracker reads. */

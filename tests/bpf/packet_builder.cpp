@@ -34,7 +34,10 @@ std::uint16_t fold(std::uint32_t acc) {
 Bytes Packet::build() const {
     // L4 header + payload, checksum filled below once the pseudo header is known.
     Bytes l4;
-    if (l4_ == 17) {
+    const std::uint8_t proto = l4_ == 0xff ? (v6_ ? 58 : 1) : l4_;
+    if (proto == 1 || proto == 58) {
+        l4 = {icmp_type_, icmp_code_, 0, 0, 0, 0, 0, 0};
+    } else if (l4_ == 17) {
         put16(l4, sport_);
         put16(l4, dport_);
         put16(l4, static_cast<std::uint16_t>(8 + payload_.size()));
@@ -56,9 +59,15 @@ Bytes Packet::build() const {
     const std::size_t alen = v6_ ? 16 : 4;
     pseudo = sum16(src_, alen, pseudo);
     pseudo = sum16(dst_, alen, pseudo);
-    pseudo += l4_ + static_cast<std::uint32_t>(l4.size());
-    const std::uint16_t csum = fold(sum16(l4.data(), l4.size(), pseudo));
-    set16(l4, l4_ == 17 ? 6 : 16, l4_ == 17 && csum == 0 ? 0xffff : csum);
+    pseudo += proto + static_cast<std::uint32_t>(l4.size());
+    if (proto == 1) // ICMPv4: no pseudo header (RFC 792)
+        set16(l4, 2, fold(sum16(l4.data(), l4.size())));
+    else if (proto == 58)
+        set16(l4, 2, fold(sum16(l4.data(), l4.size(), pseudo)));
+    else {
+        const std::uint16_t csum = fold(sum16(l4.data(), l4.size(), pseudo));
+        set16(l4, l4_ == 17 ? 6 : 16, l4_ == 17 && csum == 0 ? 0xffff : csum);
+    }
 
     Bytes l3;
     if (!v6_) {
@@ -68,7 +77,7 @@ Bytes Packet::build() const {
         put16(l3, 0x1234);
         put16(l3, frag4_);
         l3.push_back(64);
-        l3.push_back(l4_);
+        l3.push_back(proto);
         put16(l3, 0);
         l3.insert(l3.end(), src_, src_ + 4);
         l3.insert(l3.end(), dst_, dst_ + 4);
@@ -77,9 +86,9 @@ Bytes Packet::build() const {
         l3.insert(l3.end(), l4.begin(), l4.end());
     } else {
         Bytes ext;
-        std::uint8_t first = l4_;
+        std::uint8_t first = proto;
         if (frag6_) {
-            ext = {l4_, 0};
+            ext = {proto, 0};
             put16(ext, frag6_field_);
             put32(ext, 0xabcd);
             first = 44;

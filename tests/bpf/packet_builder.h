@@ -148,6 +148,14 @@ class Packet {
         seq_ = seq;
         return *this;
     }
+    // ICMP (IPv4) or ICMPv6 (IPv6) message quoting the given bytes.
+    Packet& icmp(std::uint8_t type, std::uint8_t code, const Bytes& quoted) {
+        l4_ = 0xff; // resolved to 1 or 58 by build()
+        icmp_type_ = type;
+        icmp_code_ = code;
+        payload_ = quoted;
+        return *this;
+    }
     Packet& payload(const Bytes& p) {
         payload_ = p;
         return *this;
@@ -176,6 +184,7 @@ class Packet {
     std::uint8_t l4_ = 17;
     std::uint16_t sport_ = 0, dport_ = 0;
     std::uint8_t tcp_flags_ = 0x18;
+    std::uint8_t icmp_type_ = 0, icmp_code_ = 0;
     std::uint32_t seq_ = 0;
     Bytes payload_;
     std::size_t truncate_ = 0;

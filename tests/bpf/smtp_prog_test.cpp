@@ -235,6 +235,35 @@ TEST_F(SmtpTest, SweepTimesOutUnansweredSynsAndEvictsIdleFlows) {
     EXPECT_EQ(r.remaining, 0u);
 }
 
+// ICMP quotes the IP header and 8 bytes of the SYN (RFC 792, RFC 4443).
+Bytes quote(const Bytes& frame, bool v6) {
+    const std::size_t ip = v6 ? 40 : 20;
+    return Bytes(frame.begin() + 14, frame.begin() + 14 + ip + 8);
+}
+
+TEST_F(SmtpTest, IcmpUnreachableForASyn) {
+    Conn a(false, 41016), b(true, 41017), c(false, 41018);
+    const Bytes syn4 = a.from_client(SYN), syn6 = b.from_client(SYN);
+    out(syn4);
+    out(syn6);
+    in(Packet().eth().ipv4("198.18.0.254", "198.18.0.1").icmp(3, 1, quote(syn4, false)).build());
+    in(Packet().eth().ipv6("fd00::fe", "fd00::1").icmp(1, 3, quote(syn6, true)).build());
+    // An unreachable for an established connection is not an outcome.
+    handshake(c);
+    in(Packet()
+           .eth()
+           .ipv4("198.18.0.254", "198.18.0.1")
+           .icmp(3, 1, quote(c.from_client(ACK), false))
+           .build());
+    EXPECT_EQ(smtp(a.server(), MXS_ROLE_CLIENT).outcomes[MXS_SMTP_UNREACHABLE], 1u);
+    EXPECT_EQ(smtp(b.server(), MXS_ROLE_CLIENT).outcomes[MXS_SMTP_UNREACHABLE], 1u);
+    EXPECT_EQ(smtp(a.server(), MXS_ROLE_CLIENT).outcomes[MXS_SMTP_ESTABLISHED], 1u); // c only
+    // Both failed attempts are finished: nothing left for the sweep to time out.
+    auto r = sensor_->sweep_smtp(monotonic_ns() + 11'000'000'000ull, 10'000'000'000ull,
+                                 60'000'000'000ull);
+    EXPECT_TRUE(r.timeouts.empty());
+}
+
 TEST_F(SmtpTest, MidStreamConnectionsAreIgnored) {
     Conn c(false, 41015);
     in(c.from_server(PSH | ACK, text("250 ok\r\n"))); // no SYN seen

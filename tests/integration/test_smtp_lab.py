@@ -6,6 +6,7 @@ Server addresses, one behaviour each, all on port 25:
   .3            smtp-sink greeting 421 (-Q CONNECT)
   .4            nothing listening: the kernel answers RST
   .5            SYNs dropped by iptables: timeout
+  .6            SYNs rejected with ICMP host unreachable
 Expected figures come from the clients' own counts or from a capture of the server's link.
 """
 import time
@@ -14,6 +15,7 @@ import unittest
 import lab as L
 
 OK4, BUSY4, CLOSED4, BLACKHOLE4 = "198.18.0.2", "198.18.0.3", "198.18.0.4", "198.18.0.5"
+REJECT4 = "198.18.0.6"
 OK6 = L.Lab.SERVER6
 CLIENT_PORT, SERVER_PORT = 10053, 10054
 CONNECT_TIMEOUT_S = 2.0
@@ -30,10 +32,12 @@ class SmtpLab(unittest.TestCase):
     def setUpClass(cls):
         cls.lab = L.Lab.for_test_class(cls)
         lab, srv = cls.lab, cls.lab.server
-        for a in (BUSY4, CLOSED4, BLACKHOLE4):
+        for a in (BUSY4, CLOSED4, BLACKHOLE4, REJECT4):
             srv.run("ip", "addr", "add", f"{a}/24", "dev", lab.server_if)
         srv.run("iptables", "-A", "INPUT", "-p", "tcp", "-d", BLACKHOLE4, "--dport", "25",
                 "-j", "DROP")
+        srv.run("iptables", "-A", "INPUT", "-p", "tcp", "-d", REJECT4, "--dport", "25",
+                "-j", "REJECT", "--reject-with", "icmp-host-unreachable")
         for addr, extra in ((f"{OK4}:25", ()), (f"[{OK6}]:25", ()),
                             (f"{BUSY4}:25", ("-Q", "CONNECT"))):
             lab.start_listener(srv, addr, "smtp-sink", "-u", "nobody", *extra, addr, "100")
@@ -119,6 +123,17 @@ class SmtpLab(unittest.TestCase):
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="timeout", **l), 1)
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 0)
         self.assertGreaterEqual(L.delta(c0, c1, "mxsense_sensor_smtp_syn_retransmissions_total"), 1)
+
+    def test_icmp_unreachable(self):
+        cap = self.lab.start_capture(self.lab.client, self.lab.client_if, "icmp[icmptype] == 3")
+        c0, _ = self.scrape_both()
+        for _ in range(2):
+            self.assertNotEqual(swaks(self.lab.client, REJECT4).returncode, 0)
+        c1, _ = self.scrape_both()
+        self.assertEqual(cap.count(), 2)
+        l = dict(server=REJECT4, role="client")
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="unreachable", **l), 2)
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="timeout", **l), 0)
 
     def test_connect_latency_follows_injected_delay(self):
         delay_ms = 20

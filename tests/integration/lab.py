@@ -56,6 +56,7 @@ class Lab:
         self.server_if = f"mxt{tag}s0"
         self.tmp = tempfile.mkdtemp(prefix="mxsense-lab-")
         self.procs = []
+        self.stoppers = []  # commands that stop daemons which leave their process group
         self.up_done = False
         atexit.register(self.down)
 
@@ -121,6 +122,9 @@ class Lab:
         return rc
 
     def down(self):
+        for host, cmd in reversed(self.stoppers):
+            host.run(*cmd, check=False)
+        self.stoppers = []
         for p in reversed(self.procs):
             self.stop(p, timeout=5)
         self.procs = []
@@ -164,6 +168,40 @@ log:
             return "status: NOERROR" in r.stdout
 
         return self.start(self.server, "knotd", "-c", conf, ready=answers)
+
+    def start_postfix(self, host, addr):
+        """A real Postfix smtpd on addr:25 offering STARTTLS with a self-signed certificate."""
+        d = os.path.join(self.tmp, f"postfix-{addr}")
+        etc = os.path.join(d, "etc")
+        os.makedirs(etc)
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=mx.example.test", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem")
+        shutil.copy("/etc/postfix/master.cf", etc)
+        with open(os.path.join(etc, "main.cf"), "w") as f:
+            f.write(f"""compatibility_level = 3.6
+queue_directory = {d}/spool
+data_directory = {d}/data
+mail_owner = postfix
+inet_interfaces = {addr}
+inet_protocols = ipv4
+myhostname = mx.example.test
+mydestination = example.test
+smtpd_tls_cert_file = {d}/cert.pem
+smtpd_tls_key_file = {d}/key.pem
+smtpd_tls_security_level = may
+# Logs to start-fg's stdout, the lab's log file (files must be under /var).
+maillog_file = /dev/stdout
+shlib_directory = /usr/lib/postfix
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+""")
+        run("postconf", "-c", etc, "-F", "*/*/chroot = n")
+        for sub_dir in ("spool", "data"):
+            os.makedirs(os.path.join(d, sub_dir))
+            shutil.chown(os.path.join(d, sub_dir), "postfix")
+        os.chmod(self.tmp, 0o755)  # postfix's own processes walk down to the spool
+        self.stoppers.append((host, ("postfix", "-c", etc, "stop")))
+        return self.start_listener(host, f"{addr}:25", "postfix", "-c", etc, "start-fg")
 
     def start_agent(self, host, ifname, *args, port=10053):
         def ready():

@@ -7,6 +7,7 @@ Server addresses, one behaviour each, all on port 25:
   .4            nothing listening: the kernel answers RST
   .5            SYNs dropped by iptables: timeout
   .6            SYNs rejected with ICMP host unreachable
+  .7            a real Postfix smtpd offering STARTTLS (self-signed certificate)
 Expected figures come from the clients' own counts or from a capture of the server's link.
 """
 import time
@@ -15,7 +16,7 @@ import unittest
 import lab as L
 
 OK4, BUSY4, CLOSED4, BLACKHOLE4 = "198.18.0.2", "198.18.0.3", "198.18.0.4", "198.18.0.5"
-REJECT4 = "198.18.0.6"
+REJECT4, POSTFIX4 = "198.18.0.6", "198.18.0.7"
 OK6 = L.Lab.SERVER6
 CLIENT_PORT, SERVER_PORT = 10053, 10054
 CONNECT_TIMEOUT_S = 2.0
@@ -32,7 +33,7 @@ class SmtpLab(unittest.TestCase):
     def setUpClass(cls):
         cls.lab = L.Lab.for_test_class(cls)
         lab, srv = cls.lab, cls.lab.server
-        for a in (BUSY4, CLOSED4, BLACKHOLE4, REJECT4):
+        for a in (BUSY4, CLOSED4, BLACKHOLE4, REJECT4, POSTFIX4):
             srv.run("ip", "addr", "add", f"{a}/24", "dev", lab.server_if)
         srv.run("iptables", "-A", "INPUT", "-p", "tcp", "-d", BLACKHOLE4, "--dport", "25",
                 "-j", "DROP")
@@ -41,6 +42,7 @@ class SmtpLab(unittest.TestCase):
         for addr, extra in ((f"{OK4}:25", ()), (f"[{OK6}]:25", ()),
                             (f"{BUSY4}:25", ("-Q", "CONNECT"))):
             lab.start_listener(srv, addr, "smtp-sink", "-u", "nobody", *extra, addr, "100")
+        lab.start_postfix(srv, POSTFIX4)
         common = ["--smtp-connect-timeout", str(CONNECT_TIMEOUT_S), "--sweep-interval", "0.2",
                   "--latency-buckets", BUCKETS]
         lab.start_agent(lab.client, lab.client_if, *common, port=CLIENT_PORT)
@@ -134,6 +136,48 @@ class SmtpLab(unittest.TestCase):
         l = dict(server=REJECT4, role="client")
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="unreachable", **l), 2)
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="timeout", **l), 0)
+
+    def test_starttls_with_postfix(self):
+        c0, s0 = self.scrape_both()
+        for _ in range(2):
+            r = swaks(self.lab.client, POSTFIX4, "--tls", "--quit-after", "STARTTLS")
+            self.assertEqual(r.returncode, 0, r.stdout)
+            self.assertIn("TLS started", r.stdout)
+        c1, s1 = self.scrape_both()
+        for before, after, role in ((c0, c1, "client"), (s0, s1, "server")):
+            with self.subTest(role=role):
+                l = dict(server=POSTFIX4, role=role)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_starttls_total",
+                                         result="started", **l), 2)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_starttls_total",
+                                         result="refused", **l), 0)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_greetings_total", code="220",
+                                         **l), 2)
+        self.assertEqual(L.delta(c0, c1, "mxsense_sensor_parse_errors_total", reason="smtp_unparsed"), 0)
+
+    def test_starttls_refused(self):
+        # smtp-sink does not implement STARTTLS: it answers 500. swaks will not send STARTTLS
+        # unless it is advertised, so a few lines of Python speak SMTP here.
+        script = f"""
+import socket
+f = socket.create_connection(("{OK4}", 25), timeout=5).makefile("rwb")
+def reply():
+    while True:
+        line = f.readline()
+        if line[3:4] != b"-":
+            return line
+reply()
+for cmd in (b"EHLO client.example.test", b"STARTTLS", b"QUIT"):
+    f.write(cmd + b"\\r\\n"); f.flush()
+    print(reply().decode().strip())
+"""
+        c0, _ = self.scrape_both()
+        r = self.lab.client.run("/usr/bin/python3", "-c", script, check=False)
+        self.assertIn("500", r.stdout, r.stderr)
+        c1, _ = self.scrape_both()
+        l = dict(server=OK4, role="client")
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_starttls_total", result="refused", **l), 1)
+        self.assertEqual(L.delta(c0, c1, "mxsense_smtp_starttls_total", result="started", **l), 0)
 
     def test_connect_latency_follows_injected_delay(self):
         delay_ms = 20

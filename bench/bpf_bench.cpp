@@ -135,6 +135,50 @@ int main(int argc, char** argv) {
             row(p.hook, "DNS response " + fam, median(r), median(er));
         }
     }
+    // SMTP: one connection per round, client role (client segments on TC, server's on XDP):
+    // SYN, SYN-ACK, the greeting, and a client data segment.
+    {
+        const auto& xdp = progs[0];
+        const auto& tc = progs[1];
+        std::vector<double> syn, synack, greet, data, e_syn, e_synack, e_greet, e_data;
+        const Bytes body(512, 'x');
+        const std::string greeting = "220 mx.example.test ESMTP\r\n";
+        for (unsigned i = 0; i < pairs; ++i) {
+            const auto port = static_cast<std::uint16_t>(10000 + i % 50000);
+            const auto client = "198.18." + std::to_string(1 + i / 50000) + ".1";
+            auto c2s = [&](std::uint8_t flags, std::uint32_t seq, const Bytes& p) {
+                return Packet()
+                    .eth()
+                    .ipv4(client, "198.18.0.25")
+                    .tcp(port, 25, flags, seq)
+                    .payload(p)
+                    .build();
+            };
+            auto s2c = [&](std::uint8_t flags, std::uint32_t seq, const Bytes& p) {
+                return Packet()
+                    .eth()
+                    .ipv4("198.18.0.25", client)
+                    .tcp(25, port, flags, seq)
+                    .payload(p)
+                    .build();
+            };
+            const Bytes f_syn = c2s(0x02, 100, {}), f_synack = s2c(0x12, 500, {});
+            const Bytes f_greet = s2c(0x18, 501, Bytes(greeting.begin(), greeting.end()));
+            const Bytes f_data = c2s(0x18, 101, body);
+            syn.push_back(repeated(tc.sensor, f_syn, 1));
+            synack.push_back(repeated(xdp.sensor, f_synack, 1));
+            greet.push_back(repeated(xdp.sensor, f_greet, 1));
+            data.push_back(repeated(tc.sensor, f_data, 1));
+            e_syn.push_back(repeated(tc.empty, f_syn, 1));
+            e_synack.push_back(repeated(xdp.empty, f_synack, 1));
+            e_greet.push_back(repeated(xdp.empty, f_greet, 1));
+            e_data.push_back(repeated(tc.empty, f_data, 1));
+        }
+        row("tc", "SMTP SYN", median(syn), median(e_syn));
+        row("xdp", "SMTP SYN-ACK", median(synack), median(e_synack));
+        row("xdp", "SMTP greeting", median(greet), median(e_greet));
+        row("tc", "SMTP client data (512 B)", median(data), median(e_data));
+    }
     bench_empty__destroy(empty);
     return 0;
 }

@@ -267,10 +267,12 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 	sk.port = k->server_port;
 	sk.proto = MXS_IPPROTO_TCP;
 	sk.role = f->role;
-	st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk, MXS_C_SMTP_STATS_FULL);
 
 	if (sg->from_client) {
+		/* Most client segments are commands and message data: no statistics. */
 		if (sg->flags & (MXS_TCP_RST | MXS_TCP_FIN)) {
+			st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk,
+					   MXS_C_SMTP_STATS_FULL);
 			mxs_smtp_end(f, st, k);
 			return 0;
 		}
@@ -279,6 +281,7 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 		return 0;
 	}
 
+	st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk, MXS_C_SMTP_STATS_FULL);
 	if ((sg->flags & (MXS_TCP_SYN | MXS_TCP_ACK)) == (MXS_TCP_SYN | MXS_TCP_ACK)) {
 		if (f->state == MXS_SMTP_OPEN)
 			return 0; /* a retransmitted SYN-ACK */

@@ -2,6 +2,7 @@
 #include "dns_model.h"
 #include "metrics.h"
 #include "options.h"
+#include "smtp_model.h"
 
 #include <cstring>
 #include <gtest/gtest.h>
@@ -95,6 +96,15 @@ TEST(Options, ErrorsNameTheOption) {
         "--latency-buckets: bounds must be strictly increasing");
     check([](AgentOptions& o) { o.xdp_mode = "fast"; },
           "--xdp-mode 'fast': expected auto, native or generic");
+    check([](AgentOptions& o) { o.smtp_tls_ports = {2465}; },
+          "--smtp-tls-port 2465: not among the --smtp-port ports");
+    check(
+        [](AgentOptions& o) {
+            o.smtp_ports = {25, 465, 53};
+        },
+        "port 53 is both a DNS and an SMTP port");
+    check([](AgentOptions& o) { o.smtp_idle_timeout_s = 5; },
+          "--smtp-idle-timeout 5: must exceed the connect timeout and be at most 86400 seconds");
     check(
         [](AgentOptions& o) {
             o.interfaces = {"eth0", "eth0"};
@@ -132,6 +142,49 @@ TEST(Metrics, RendersCountersAndCumulativeHistogram) {
                  "mxsense_sensor_attach_mode{interface=\"veth0\",hook=\"xdp\",mode=\"native\"} 1"),
              std::string("# TYPE mxsense_dns_response_duration_seconds histogram")})
         EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n---\n" << text;
+}
+
+TEST(Metrics, RendersSmtpOutcomesCodesAndHistograms) {
+    Snapshot snap;
+    auto& c = snap.smtp[SmtpSeriesKey{"198.18.0.25", "server"}];
+    c.outcomes[MXS_SMTP_ESTABLISHED] = 4;
+    c.outcomes[MXS_SMTP_TIMEOUT] = 1;
+    c.greetings[MXS_SMTP_421] = 3;
+    c.replies[MXS_SMTP_5XX] = 2;
+    c.starttls[MXS_STARTTLS_REFUSED] = 1;
+    c.closed_before_greeting = 1;
+    c.connect.counts[mxs_hist_bucket(20'000'000)] = 4; // 20 ms
+    c.connect.sum_ns = 80'000'000;
+    const auto text = render_metrics(snap, MetricsOptions{{0.01, 0.05}});
+    const std::string l = "server=\"198.18.0.25\",role=\"server\"";
+    for (const std::string& line : std::vector<std::string>{
+             "mxsense_smtp_connections_total{" + l + ",outcome=\"established\"} 4",
+             "mxsense_smtp_connections_total{" + l + ",outcome=\"timeout\"} 1",
+             "mxsense_smtp_connections_total{" + l + ",outcome=\"refused\"} 0",
+             "mxsense_smtp_greetings_total{" + l + ",code=\"421\"} 3",
+             "mxsense_smtp_replies_total{" + l + ",code=\"5xx\"} 2",
+             "mxsense_smtp_starttls_total{" + l + ",result=\"refused\"} 1",
+             "mxsense_smtp_closed_before_greeting_total{" + l + "} 1",
+             "mxsense_smtp_connect_duration_seconds_bucket{" + l + ",le=\"0.01\"} 0",
+             "mxsense_smtp_connect_duration_seconds_bucket{" + l + ",le=\"0.05\"} 4",
+             "mxsense_smtp_connect_duration_seconds_count{" + l + "} 4"})
+        EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n---\n" << text;
+    // Codes never seen are not exported.
+    EXPECT_EQ(text.find("mxsense_smtp_greetings_total{" + l + ",code=\"220\"}"), std::string::npos);
+}
+
+TEST(SmtpAggregator, TimeoutsJoinKernelOutcomes) {
+    SmtpAggregator agg(8);
+    std::map<mxs_server_key, SmtpCounters, ServerKeyLess> t;
+    auto k = v4key(25, MXS_ROLE_CLIENT, 6);
+    t[k].outcomes[MXS_SMTP_ESTABLISHED] = 2;
+    agg.set_kernel_totals(t);
+    agg.add_timeouts(k, 3);
+    const auto s = agg.series();
+    ASSERT_EQ(s.size(), 1u);
+    const auto& c = s.at(SmtpSeriesKey{"198.18.0.25", "client"});
+    EXPECT_EQ(c.outcomes[MXS_SMTP_ESTABLISHED], 2u);
+    EXPECT_EQ(c.outcomes[MXS_SMTP_TIMEOUT], 3u);
 }
 
 } // namespace

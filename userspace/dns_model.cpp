@@ -60,6 +60,17 @@ void ServerLabeler::offer(const std::vector<std::string>& busiest_first) {
     }
 }
 
+void ServerLabeler::offer(const std::unordered_map<std::string, std::uint64_t>& activity) {
+    std::vector<std::pair<std::string, std::uint64_t>> order(activity.begin(), activity.end());
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    std::vector<std::string> names;
+    for (auto& [name, n] : order)
+        names.push_back(name);
+    offer(names);
+}
+
 std::string ServerLabeler::label(const std::string& addr) const {
     return labelled_.count(addr) ? addr : kOtherServer;
 }
@@ -69,16 +80,7 @@ void DnsAggregator::set_kernel_totals(std::map<mxs_server_key, DnsCounters, Serv
     std::unordered_map<std::string, std::uint64_t> activity;
     for (const auto& [k, c] : kernel_)
         activity[addr_to_string(k.addr)] += c.queries;
-    for (const auto& [k, n] : unanswered_)
-        activity[addr_to_string(k.addr)] += 0;
-    std::vector<std::pair<std::string, std::uint64_t>> order(activity.begin(), activity.end());
-    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-        return a.second != b.second ? a.second > b.second : a.first < b.first;
-    });
-    std::vector<std::string> names;
-    for (auto& [name, n] : order)
-        names.push_back(name);
-    labeler_.offer(names);
+    labeler_.offer(activity);
 }
 
 void DnsAggregator::add_unanswered(const mxs_server_key& key, std::uint64_t n) {

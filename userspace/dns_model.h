@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace mxs {
@@ -54,6 +55,8 @@ class ServerLabeler {
     explicit ServerLabeler(std::size_t limit) : limit_(limit) {}
     // Offer the addresses seen in one refresh, busiest first.
     void offer(const std::vector<std::string>& busiest_first);
+    // Offer addresses with their activity (queries, connections): busiest first.
+    void offer(const std::unordered_map<std::string, std::uint64_t>& activity);
     std::string label(const std::string& addr) const;
     std::size_t labelled() const { return labelled_.size(); }
 

@@ -69,14 +69,7 @@ void SmtpAggregator::set_kernel_totals(
             n += v;
         activity[addr_to_string(k.addr)] += n;
     }
-    std::vector<std::pair<std::string, std::uint64_t>> order(activity.begin(), activity.end());
-    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-        return a.second != b.second ? a.second > b.second : a.first < b.first;
-    });
-    std::vector<std::string> names;
-    for (auto& [name, n] : order)
-        names.push_back(name);
-    labeler_.offer(names);
+    labeler_.offer(activity);
 }
 
 void SmtpAggregator::add_timeouts(const mxs_server_key& key, std::uint64_t n) {

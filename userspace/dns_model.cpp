@@ -60,7 +60,8 @@ void ServerLabeler::offer(const std::vector<std::string>& busiest_first) {
     }
 }
 
-void ServerLabeler::offer(const std::unordered_map<std::string, std::uint64_t>& activity) {
+void ServerLabeler::offer_by_activity(
+    const std::unordered_map<std::string, std::uint64_t>& activity) {
     std::vector<std::pair<std::string, std::uint64_t>> order(activity.begin(), activity.end());
     std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
@@ -80,7 +81,7 @@ void DnsAggregator::set_kernel_totals(std::map<mxs_server_key, DnsCounters, Serv
     std::unordered_map<std::string, std::uint64_t> activity;
     for (const auto& [k, c] : kernel_)
         activity[addr_to_string(k.addr)] += c.queries;
-    labeler_.offer(activity);
+    labeler_.offer_by_activity(activity);
 }
 
 void DnsAggregator::add_unanswered(const mxs_server_key& key, std::uint64_t n) {

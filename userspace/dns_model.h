@@ -56,7 +56,7 @@ class ServerLabeler {
     // Offer the addresses seen in one refresh, busiest first.
     void offer(const std::vector<std::string>& busiest_first);
     // Offer addresses with their activity (queries, connections): busiest first.
-    void offer(const std::unordered_map<std::string, std::uint64_t>& activity);
+    void offer_by_activity(const std::unordered_map<std::string, std::uint64_t>& activity);
     std::string label(const std::string& addr) const;
     std::size_t labelled() const { return labelled_.size(); }
 

@@ -69,7 +69,7 @@ void SmtpAggregator::set_kernel_totals(
             n += v;
         activity[addr_to_string(k.addr)] += n;
     }
-    labeler_.offer(activity);
+    labeler_.offer_by_activity(activity);
 }
 
 void SmtpAggregator::add_timeouts(const mxs_server_key& key, std::uint64_t n) {

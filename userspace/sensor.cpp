@@ -216,6 +216,24 @@ SmtpSweepResult Sensor::sweep_smtp(std::uint64_t now_ns, std::uint64_t connect_n
     return r;
 }
 
+void Sensor::clear_maps() const {
+    for (bpf_map* m :
+         {skel_->maps.mxs_dns_stats, skel_->maps.mxs_dns_flight, skel_->maps.mxs_tcp_next,
+          skel_->maps.mxs_smtp_stats, skel_->maps.mxs_smtp_flows}) {
+        const int fd = bpf_map__fd(m);
+        std::vector<std::uint8_t> key(bpf_map__key_size(m));
+        while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)
+            if (bpf_map_delete_elem(fd, key.data()) != 0)
+                break;
+    }
+    for (bpf_map* m : {skel_->maps.mxs_counters, skel_->maps.mxs_ifstats}) {
+        const int fd = bpf_map__fd(m);
+        const std::vector<std::uint8_t> zero(bpf_map__value_size(m) * ncpus_);
+        for (std::uint32_t i = 0; i < bpf_map__max_entries(m); ++i)
+            bpf_map_update_elem(fd, &i, zero.data(), BPF_ANY);
+    }
+}
+
 std::uint32_t Sensor::smtp_flow_capacity() const {
     return bpf_map__max_entries(skel_->maps.mxs_smtp_flows);
 }

@@ -62,6 +62,8 @@ class Sensor {
     SmtpSweepResult sweep_smtp(std::uint64_t now_ns, std::uint64_t connect_ns,
                                std::uint64_t idle_ns) const;
     std::uint32_t smtp_flow_capacity() const;
+    // Empties every map, as if freshly loaded (tests and benchmarks reuse one load).
+    void clear_maps() const;
     std::uint32_t stats_capacity() const;
     std::uint32_t inflight_capacity() const;
 

@@ -20,18 +20,28 @@ inline constexpr int kTcActOk = 0;
 class SensorFixture : public ::testing::Test {
   protected:
     // Root is needed; without it the test skips loudly (CI runs as root, so it never skips there).
+    // One load with the default config serves every test (verification takes about a
+    // second); its maps are emptied before each test.
     void SetUp() override {
         if (geteuid() != 0)
             GTEST_SKIP()
                 << "*** SKIPPED: BPF tests need root (CAP_BPF, CAP_NET_ADMIN); run as root ***";
-        load(SensorConfig{});
+        static std::unique_ptr<Sensor> shared;
+        if (!shared) {
+            auto s = Sensor::load(SensorConfig{});
+            ASSERT_TRUE(s) << s.error();
+            shared = std::move(*s);
+        }
+        shared->clear_maps();
+        sensor_ = shared.get();
     }
 
+    // A test that needs another configuration loads its own.
     void load(const SensorConfig& cfg) {
-        sensor_.reset();
         auto s = Sensor::load(cfg);
         ASSERT_TRUE(s) << s.error();
-        sensor_ = std::move(*s);
+        owned_ = std::move(*s);
+        sensor_ = owned_.get();
     }
 
     int run(int prog_fd, const Bytes& frame) {
@@ -70,7 +80,8 @@ class SensorFixture : public ::testing::Test {
         return n;
     }
 
-    std::unique_ptr<Sensor> sensor_;
+    Sensor* sensor_ = nullptr;
+    std::unique_ptr<Sensor> owned_;
 };
 
 inline constexpr std::uint8_t kUdp = 17, kTcp = 6;

@@ -31,6 +31,20 @@ class AgentCli(unittest.TestCase):
         self.assertIn("--no-such-flag", r.stderr)
 
 
+    def test_check_config(self):
+        cfg = os.path.join(os.path.dirname(__file__), "..", "config")
+        r = agent("check-config", os.path.join(cfg, "good.yaml"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.strip().endswith("good.yaml: ok"))
+        r = agent("check-config", os.path.join(cfg, "bad-unknown-key.yaml"))
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.strip(),
+                         os.path.join(cfg, "bad-unknown-key.yaml") + ":4: dns.timeuot: unknown key")
+        r = agent("agent", "--config", os.path.join(cfg, "bad-type.yaml"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("bad-type.yaml:2: dns.timeout: expected a number, got 'soon'", r.stderr)
+
+
 class AgentLifecycle(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -84,6 +98,24 @@ class AgentLifecycle(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertEqual(len(self.errors(r)), 1, r.stderr)
         self.assertIn("exposes no BTF", r.stderr)
+
+    def test_config_file_and_overrides(self):
+        path = os.path.join(self.lab.tmp, "agent.yaml")
+        with open(path, "w") as f:
+            f.write(f"interfaces: [{self.lab.client_if}]\nlisten: 127.0.0.1:10065\n"
+                    "dns:\n  ports: [5353]\n")
+        # The file chooses the interface and the DNS port; the command line moves the listener.
+        p = self.lab.start(self.lab.client, L.MXSENSE, "agent", "--config", path,
+                           "--listen", "127.0.0.1:10066",
+                           ready=lambda: self.lab.client.run(
+                               "curl", "-sf", "http://127.0.0.1:10066/metrics",
+                               check=False).returncode == 0)
+        try:
+            m = L.scrape(self.lab.client, 10066)
+            self.assertEqual(L.value(m, "mxsense_sensor_attach_mode", interface=self.lab.client_if,
+                                     hook="xdp"), 1)
+        finally:
+            self.assertEqual(self.lab.stop(p), 0)
 
     def test_sigterm_detaches_and_exits_zero(self):
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10063)

@@ -1,0 +1,74 @@
+// Configuration files under tests/config, good and bad, asserted by exact text.
+#include "config.h"
+
+#include <gtest/gtest.h>
+#include <string>
+
+namespace mxs {
+namespace {
+
+const std::string kDir = MXS_TEST_CONFIG_DIR;
+
+TEST(Config, GoodFileSetsEveryKey) {
+    auto c = load_config(kDir + "/good.yaml");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+    EXPECT_EQ(c->listen, "[::1]:10053");
+    EXPECT_EQ(c->xdp_mode, "generic");
+    EXPECT_EQ(c->log_level, "debug");
+    EXPECT_DOUBLE_EQ(c->sweep_interval_s, 0.5);
+    EXPECT_EQ(c->max_labelled_servers, 64u);
+    EXPECT_EQ(c->latency_buckets_s, (std::vector<double>{0.001, 0.01, 0.1, 1}));
+    EXPECT_EQ(c->dns_ports, (std::vector<std::uint16_t>{53, 5353}));
+    EXPECT_DOUBLE_EQ(c->dns_timeout_s, 3);
+    EXPECT_EQ(c->smtp_ports, (std::vector<std::uint16_t>{25, 465, 587, 2525}));
+    EXPECT_EQ(c->smtp_tls_ports, (std::vector<std::uint16_t>{465}));
+    EXPECT_DOUBLE_EQ(c->smtp_connect_timeout_s, 8);
+    EXPECT_DOUBLE_EQ(c->smtp_idle_timeout_s, 300);
+    EXPECT_EQ(c->stats_map_entries, 2048u);
+    EXPECT_EQ(c->inflight_map_entries, 131072u);
+    EXPECT_EQ(c->tcp_stream_map_entries, 8192u);
+    EXPECT_EQ(c->smtp_stats_map_entries, 512u);
+    EXPECT_EQ(c->smtp_flow_map_entries, 32768u);
+}
+
+TEST(Config, EmptyFileIsTheDefaults) {
+    auto c = load_config(kDir + "/empty.yaml");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->listen, AgentOptions{}.listen);
+    EXPECT_EQ(c->smtp_ports, AgentOptions{}.smtp_ports);
+}
+
+TEST(Config, BadFilesNameFileLineAndField) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"bad-unknown-key.yaml", "bad-unknown-key.yaml:4: dns.timeuot: unknown key"},
+        {"bad-type.yaml", "bad-type.yaml:2: dns.timeout: expected a number, got 'soon'"},
+        {"bad-port.yaml",
+         "bad-port.yaml:2: smtp.ports[1]: expected a whole number from 0 to 65535, got '70000'"},
+        {"bad-negative.yaml",
+         "bad-negative.yaml:2: maps.dns_stats: expected a whole number from 0 to 4294967295, "
+         "got '-1'"},
+        {"bad-section.yaml", "bad-section.yaml:1: dns: expected a mapping"},
+        {"bad-tls-port.yaml",
+         "bad-tls-port.yaml: --smtp-tls-port 465: not among the --smtp-port ports"},
+        {"bad-buckets.yaml",
+         "bad-buckets.yaml: --latency-buckets: bounds must be strictly increasing"},
+    };
+    for (const auto& [file, want] : cases) {
+        auto c = load_config(kDir + "/" + file);
+        ASSERT_FALSE(c) << file;
+        EXPECT_EQ(c.error(), kDir + "/" + want) << file;
+    }
+}
+
+TEST(Config, SyntaxErrorsAndMissingFiles) {
+    auto c = load_config(kDir + "/bad-yaml.yaml");
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().rfind(kDir + "/bad-yaml.yaml:", 0), 0u) << c.error();
+    auto m = load_config(kDir + "/nonexistent.yaml");
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error(), kDir + "/nonexistent.yaml: cannot read the file");
+}
+
+} // namespace
+} // namespace mxs

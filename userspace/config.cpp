@@ -1,0 +1,186 @@
+#include "config.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <yaml-cpp/yaml.h>
+
+namespace mxs {
+namespace {
+
+// Thrown inside the parser only; turned into a Result at the boundary.
+struct ConfigError {
+    std::string message;
+};
+
+class Reader {
+  public:
+    explicit Reader(std::string name) : name_(std::move(name)) {}
+
+    [[noreturn]] void fail(const YAML::Node& n, const std::string& field,
+                           const std::string& what) const {
+        const auto m = n.Mark();
+        throw ConfigError{
+            fmt::format("{}:{}: {}: {}", name_, m.is_null() ? 0 : m.line + 1, field, what)};
+    }
+
+    // Calls handlers[key] for each key of the mapping n; unknown keys are errors.
+    void
+    mapping(const YAML::Node& n, const std::string& where,
+            const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>&
+                handlers) {
+        if (!n.IsMap())
+            fail(n, where.empty() ? "top level" : where, "expected a mapping");
+        for (const auto& kv : n) {
+            const auto key = kv.first.as<std::string>();
+            const auto field = where.empty() ? key : where + "." + key;
+            const auto h = handlers.find(key);
+            if (h == handlers.end())
+                fail(kv.first, field, "unknown key");
+            h->second(kv.second, field);
+        }
+    }
+
+    std::string str(const YAML::Node& n, const std::string& field) const {
+        if (!n.IsScalar())
+            fail(n, field, "expected a string");
+        return n.as<std::string>();
+    }
+
+    double number(const YAML::Node& n, const std::string& field) const {
+        if (!n.IsScalar())
+            fail(n, field, "expected a number");
+        double v = 0;
+        if (!YAML::convert<double>::decode(n, v) || !std::isfinite(v))
+            fail(n, field, fmt::format("expected a number, got '{}'", n.Scalar()));
+        return v;
+    }
+
+    std::uint64_t count(const YAML::Node& n, const std::string& field, std::uint64_t max) const {
+        const double v = number(n, field);
+        if (v < 0 || v != std::floor(v) || v > static_cast<double>(max))
+            fail(n, field,
+                 fmt::format("expected a whole number from 0 to {}, got '{}'", max, n.Scalar()));
+        return static_cast<std::uint64_t>(v);
+    }
+
+    std::vector<std::uint16_t> ports(const YAML::Node& n, const std::string& field) const {
+        if (!n.IsSequence())
+            fail(n, field, "expected a list of ports");
+        std::vector<std::uint16_t> out;
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            const auto f = fmt::format("{}[{}]", field, i);
+            const auto p = count(n[i], f, 65535);
+            if (p == 0)
+                fail(n[i], f, "port 0 is not a port");
+            out.push_back(static_cast<std::uint16_t>(p));
+        }
+        return out;
+    }
+
+    std::vector<std::string> strings(const YAML::Node& n, const std::string& field) const {
+        if (!n.IsSequence())
+            fail(n, field, "expected a list");
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < n.size(); ++i)
+            out.push_back(str(n[i], fmt::format("{}[{}]", field, i)));
+        return out;
+    }
+
+  private:
+    std::string name_;
+};
+
+using Handler = std::function<void(const YAML::Node&, const std::string&)>;
+
+} // namespace
+
+Result<AgentOptions> parse_config(const std::string& text, const std::string& name) {
+    AgentOptions o;
+    Reader r(name);
+    try {
+        YAML::Node root;
+        try {
+            root = YAML::Load(text);
+        } catch (const YAML::ParserException& e) {
+            return Error{fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg)};
+        }
+        if (root.IsNull())
+            return o; // an empty file: every default
+        auto u32 = [&](std::uint32_t& dst) -> Handler {
+            return [&r, &dst](const YAML::Node& n, const std::string& f) {
+                dst = static_cast<std::uint32_t>(r.count(n, f, 0xffffffffu));
+            };
+        };
+        auto seconds = [&](double& dst) -> Handler {
+            return [&r, &dst](const YAML::Node& n, const std::string& f) { dst = r.number(n, f); };
+        };
+        r.mapping(
+            root, "",
+            {{"interfaces",
+              [&](const YAML::Node& n, const std::string& f) { o.interfaces = r.strings(n, f); }},
+             {"listen", [&](const YAML::Node& n, const std::string& f) { o.listen = r.str(n, f); }},
+             {"xdp_mode",
+              [&](const YAML::Node& n, const std::string& f) { o.xdp_mode = r.str(n, f); }},
+             {"log_level",
+              [&](const YAML::Node& n, const std::string& f) { o.log_level = r.str(n, f); }},
+             {"sweep_interval", seconds(o.sweep_interval_s)},
+             {"max_servers", u32(o.max_labelled_servers)},
+             {"latency_buckets",
+              [&](const YAML::Node& n, const std::string& f) {
+                  if (!n.IsSequence())
+                      r.fail(n, f, "expected a list of seconds");
+                  o.latency_buckets_s.clear();
+                  for (std::size_t i = 0; i < n.size(); ++i)
+                      o.latency_buckets_s.push_back(r.number(n[i], fmt::format("{}[{}]", f, i)));
+              }},
+             {"dns",
+              [&](const YAML::Node& n, const std::string& f) {
+                  r.mapping(n, f,
+                            {{"ports", [&](const YAML::Node& m,
+                                           const std::string& g) { o.dns_ports = r.ports(m, g); }},
+                             {"timeout", seconds(o.dns_timeout_s)}});
+              }},
+             {"smtp",
+              [&](const YAML::Node& n, const std::string& f) {
+                  r.mapping(n, f,
+                            {{"ports", [&](const YAML::Node& m,
+                                           const std::string& g) { o.smtp_ports = r.ports(m, g); }},
+                             {"tls_ports",
+                              [&](const YAML::Node& m, const std::string& g) {
+                                  o.smtp_tls_ports = r.ports(m, g);
+                              }},
+                             {"connect_timeout", seconds(o.smtp_connect_timeout_s)},
+                             {"idle_timeout", seconds(o.smtp_idle_timeout_s)}});
+              }},
+             {"maps", [&](const YAML::Node& n, const std::string& f) {
+                  r.mapping(n, f,
+                            {{"dns_stats", u32(o.stats_map_entries)},
+                             {"dns_inflight", u32(o.inflight_map_entries)},
+                             {"tcp_streams", u32(o.tcp_stream_map_entries)},
+                             {"smtp_stats", u32(o.smtp_stats_map_entries)},
+                             {"smtp_flows", u32(o.smtp_flow_map_entries)}});
+              }}});
+    } catch (const ConfigError& e) {
+        return Error{e.message};
+    } catch (const YAML::Exception& e) {
+        return Error{fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg)};
+    }
+    if (auto err = validate(o))
+        return Error{fmt::format("{}: {}", name, *err)};
+    return o;
+}
+
+Result<AgentOptions> load_config(const std::string& path) {
+    std::ifstream in(path);
+    if (!in)
+        return Error{fmt::format("{}: cannot read the file", path)};
+    std::stringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str(), path);
+}
+
+} // namespace mxs

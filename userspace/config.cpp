@@ -115,7 +115,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                 dst = static_cast<std::uint32_t>(r.count(n, f, 0xffffffffu));
             };
         };
-        auto seconds = [&](double& dst) -> Handler {
+        auto number = [&](double& dst) -> Handler {
             return [&r, &dst](const YAML::Node& n, const std::string& f) { dst = r.number(n, f); };
         };
         r.mapping(
@@ -127,7 +127,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
               [&](const YAML::Node& n, const std::string& f) { o.xdp_mode = r.str(n, f); }},
              {"log_level",
               [&](const YAML::Node& n, const std::string& f) { o.log_level = r.str(n, f); }},
-             {"sweep_interval", seconds(o.sweep_interval_s)},
+             {"sweep_interval", number(o.sweep_interval_s)},
              {"max_servers", u32(o.max_labelled_servers)},
              {"latency_buckets",
               [&](const YAML::Node& n, const std::string& f) {
@@ -142,7 +142,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                   r.mapping(n, f,
                             {{"ports", [&](const YAML::Node& m,
                                            const std::string& g) { o.dns_ports = r.ports(m, g); }},
-                             {"timeout", seconds(o.dns_timeout_s)}});
+                             {"timeout", number(o.dns_timeout_s)}});
               }},
              {"smtp",
               [&](const YAML::Node& n, const std::string& f) {
@@ -153,8 +153,88 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                               [&](const YAML::Node& m, const std::string& g) {
                                   o.smtp_tls_ports = r.ports(m, g);
                               }},
-                             {"connect_timeout", seconds(o.smtp_connect_timeout_s)},
-                             {"idle_timeout", seconds(o.smtp_idle_timeout_s)}});
+                             {"connect_timeout", number(o.smtp_connect_timeout_s)},
+                             {"idle_timeout", number(o.smtp_idle_timeout_s)}});
+              }},
+             {"dns_servers",
+              [&](const YAML::Node& n, const std::string& f) { o.dns_servers = r.strings(n, f); }},
+             {"verdicts",
+              [&](const YAML::Node& n, const std::string& f) {
+                  auto& v = o.verdicts;
+                  auto windows = [&](unsigned& dst) -> Handler {
+                      return [&r, &dst](const YAML::Node& m, const std::string& g) {
+                          dst = static_cast<unsigned>(r.count(m, g, 100000));
+                      };
+                  };
+                  r.mapping(n, f,
+                            {{"window", number(v.window_s)},
+                             {"rise", windows(v.rise)},
+                             {"fall", windows(v.fall)},
+                             {"hold_down", windows(v.hold_down_windows)},
+                             {"unknown_after", windows(v.unknown_after_windows)},
+                             {"min_attempts",
+                              [&](const YAML::Node& m, const std::string& g) {
+                                  v.min_attempts = r.count(m, g, 1u << 30);
+                              }},
+                             {"down_failure_ratio", number(v.down_failure_ratio)},
+                             {"degraded_failure_ratio", number(v.degraded_failure_ratio)},
+                             {"degraded_p99", number(v.degraded_p99_s)},
+                             {"failback_hold", number(v.failback_hold_s)}});
+              }},
+             {"domains",
+              [&](const YAML::Node& n, const std::string& f) {
+                  if (!n.IsSequence())
+                      r.fail(n, f, "expected a list of domains");
+                  for (std::size_t i = 0; i < n.size(); ++i) {
+                      Domain d;
+                      const auto df = fmt::format("{}[{}]", f, i);
+                      r.mapping(n[i], df,
+                                {{"name", [&](const YAML::Node& m,
+                                              const std::string& g) { d.name = r.str(m, g); }},
+                                 {"mx", [&](const YAML::Node& m, const std::string& g) {
+                                      if (!m.IsSequence())
+                                          r.fail(m, g, "expected a list of MX hosts");
+                                      for (std::size_t j = 0; j < m.size(); ++j) {
+                                          MxHost h;
+                                          r.mapping(
+                                              m[j], fmt::format("{}[{}]", g, j),
+                                              {{"host",
+                                                [&](const YAML::Node& x, const std::string& y) {
+                                                    h.host = r.str(x, y);
+                                                }},
+                                               {"addresses",
+                                                [&](const YAML::Node& x, const std::string& y) {
+                                                    h.addresses = r.strings(x, y);
+                                                }}});
+                                          d.mx.push_back(std::move(h));
+                                      }
+                                  }}});
+                      o.domains.push_back(std::move(d));
+                  }
+              }},
+             {"hooks",
+              [&](const YAML::Node& n, const std::string& f) {
+                  if (!n.IsSequence())
+                      r.fail(n, f, "expected a list of hooks");
+                  for (std::size_t i = 0; i < n.size(); ++i) {
+                      HookConfig h;
+                      r.mapping(
+                          n[i], fmt::format("{}[{}]", f, i),
+                          {{"name", [&](const YAML::Node& m,
+                                        const std::string& g) { h.name = r.str(m, g); }},
+                           {"events", [&](const YAML::Node& m,
+                                          const std::string& g) { h.events = r.strings(m, g); }},
+                           {"argv", [&](const YAML::Node& m,
+                                        const std::string& g) { h.argv = r.strings(m, g); }},
+                           {"timeout", number(h.timeout_s)},
+                           {"cooldown", number(h.cooldown_s)},
+                           {"retries",
+                            [&](const YAML::Node& m, const std::string& g) {
+                                h.retries = static_cast<unsigned>(r.count(m, g, 10));
+                            }},
+                           {"backoff", number(h.backoff_s)}});
+                      o.hooks.push_back(std::move(h));
+                  }
               }},
              {"maps", [&](const YAML::Node& n, const std::string& f) {
                   r.mapping(n, f,

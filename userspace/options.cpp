@@ -3,12 +3,74 @@
 #include "addr.h"
 #include "kernel_types.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <set>
 
 namespace mxs {
+
+namespace {
+
+bool is_address(const std::string& a) {
+    in6_addr a6;
+    in_addr a4;
+    return inet_pton(AF_INET, a.c_str(), &a4) == 1 || inet_pton(AF_INET6, a.c_str(), &a6) == 1;
+}
+
+std::optional<std::string> validate_verdicts(const AgentOptions& o) {
+    const auto& v = o.verdicts;
+    if (!(v.window_s >= 1 && v.window_s <= 3600))
+        return fmt::format("verdicts.window {}: must be in [1, 3600] seconds", v.window_s);
+    if (v.rise == 0 || v.fall == 0 || v.unknown_after_windows == 0)
+        return std::string("verdicts: rise, fall and unknown_after must be at least 1");
+    if (!(v.degraded_failure_ratio > 0 && v.degraded_failure_ratio <= v.down_failure_ratio &&
+          v.down_failure_ratio <= 1))
+        return std::string(
+            "verdicts: need 0 < degraded_failure_ratio <= down_failure_ratio <= 1");
+    if (!(v.degraded_p99_s > 0) || !(v.failback_hold_s >= 0))
+        return std::string("verdicts: degraded_p99 must be positive, failback_hold not negative");
+    for (const auto& s : o.dns_servers)
+        if (!is_address(s))
+            return fmt::format("dns_servers: '{}' is not an IP address", s);
+    std::set<std::string> names;
+    for (const auto& d : o.domains) {
+        if (d.name.empty() || !names.insert(d.name).second)
+            return fmt::format("domains: '{}' is empty or listed twice", d.name);
+        if (d.mx.empty())
+            return fmt::format("domains.{}: no MX hosts", d.name);
+        for (const auto& m : d.mx) {
+            if (m.host.empty() || m.addresses.empty())
+                return fmt::format("domains.{}: every MX host needs a name and addresses", d.name);
+            for (const auto& a : m.addresses)
+                if (!is_address(a))
+                    return fmt::format("domains.{}.{}: '{}' is not an IP address", d.name,
+                                       m.host, a);
+        }
+    }
+    std::set<std::string> hook_names;
+    for (const auto& h : o.hooks) {
+        if (h.name.empty() || !hook_names.insert(h.name).second)
+            return fmt::format("hooks: '{}' is empty or listed twice", h.name);
+        if (h.argv.empty() || h.argv[0].empty() || h.argv[0][0] != '/')
+            return fmt::format("hooks.{}: argv must start with an absolute path", h.name);
+        if (h.events.empty())
+            return fmt::format("hooks.{}: no events", h.name);
+        for (const auto& e : h.events)
+            if (std::find(std::begin(kHookEvents), std::end(kHookEvents), e) ==
+                std::end(kHookEvents))
+                return fmt::format("hooks.{}: unknown event '{}'", h.name, e);
+        if (!(h.timeout_s > 0) || !(h.cooldown_s >= 0) || !(h.backoff_s >= 0))
+            return fmt::format("hooks.{}: timeout must be positive, cooldown and backoff not "
+                               "negative",
+                               h.name);
+    }
+    return std::nullopt;
+}
+
+} // namespace
 
 std::optional<std::string> validate(const AgentOptions& o) {
     if (!parse_listen(o.listen))
@@ -68,6 +130,8 @@ std::optional<std::string> validate(const AgentOptions& o) {
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
         o.log_level != "error")
         return fmt::format("--log-level '{}': expected debug, info, warn or error", o.log_level);
+    if (auto e = validate_verdicts(o))
+        return e;
     std::set<std::string> seen;
     for (const auto& i : o.interfaces)
         if (!seen.insert(i).second)

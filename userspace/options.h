@@ -11,6 +11,43 @@ namespace mxs {
 // 9100-9999 is fully allocated to exporters; 10053 ("DNS 53") collides with none of them.
 inline constexpr const char* kDefaultListen = "127.0.0.1:10053";
 
+// An MX host of a domain, in preference order; its verdict combines all its addresses.
+struct MxHost {
+    std::string host;
+    std::vector<std::string> addresses;
+};
+
+struct Domain {
+    std::string name;
+    std::vector<MxHost> mx; // preference order: the first is the primary
+};
+
+struct HookConfig {
+    std::string name;
+    std::vector<std::string> events; // target_down, target_up, domain_failover, domain_failback
+    std::vector<std::string> argv;
+    double timeout_s = 30;
+    double cooldown_s = 60;
+    unsigned retries = 2;
+    double backoff_s = 5;
+};
+
+struct VerdictOptions {
+    double window_s = 10;
+    unsigned rise = 2;
+    unsigned fall = 2;
+    unsigned hold_down_windows = 3;
+    unsigned unknown_after_windows = 6;
+    std::uint64_t min_attempts = 1;
+    double down_failure_ratio = 0.5;
+    double degraded_failure_ratio = 0.05;
+    double degraded_p99_s = 1.0;
+    double failback_hold_s = 300;
+};
+
+inline const char* const kHookEvents[] = {"target_down", "target_up", "domain_failover",
+                                          "domain_failback"};
+
 struct AgentOptions {
     std::vector<std::string> interfaces; // empty: the default-route interface
     std::string listen = kDefaultListen;
@@ -32,6 +69,11 @@ struct AgentOptions {
                                              1,      2.5,     5,      10};
     std::string xdp_mode = "auto"; // auto | native | generic
     std::string log_level = "info";
+    // Health verdicts (issue 4).
+    std::vector<std::string> dns_servers; // empty: the nameservers of /etc/resolv.conf
+    std::vector<Domain> domains;
+    VerdictOptions verdicts;
+    std::vector<HookConfig> hooks;
 };
 
 // One line naming what is wrong, or nullopt when the options are usable.

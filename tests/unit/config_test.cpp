@@ -30,6 +30,34 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_EQ(c->tcp_stream_map_entries, 8192u);
     EXPECT_EQ(c->smtp_stats_map_entries, 512u);
     EXPECT_EQ(c->smtp_flow_map_entries, 32768u);
+    EXPECT_EQ(c->dns_servers, (std::vector<std::string>{"198.18.0.53", "fd00::53"}));
+    const auto& v = c->verdicts;
+    EXPECT_DOUBLE_EQ(v.window_s, 5);
+    EXPECT_EQ(v.rise, 3u);
+    EXPECT_EQ(v.fall, 2u);
+    EXPECT_EQ(v.hold_down_windows, 4u);
+    EXPECT_EQ(v.unknown_after_windows, 10u);
+    EXPECT_EQ(v.min_attempts, 3u);
+    EXPECT_DOUBLE_EQ(v.down_failure_ratio, 0.6);
+    EXPECT_DOUBLE_EQ(v.degraded_failure_ratio, 0.1);
+    EXPECT_DOUBLE_EQ(v.degraded_p99_s, 0.5);
+    EXPECT_DOUBLE_EQ(v.failback_hold_s, 120);
+    ASSERT_EQ(c->domains.size(), 1u);
+    EXPECT_EQ(c->domains[0].name, "example.test");
+    ASSERT_EQ(c->domains[0].mx.size(), 2u);
+    EXPECT_EQ(c->domains[0].mx[0].host, "mx1.example.test");
+    EXPECT_EQ(c->domains[0].mx[0].addresses, (std::vector<std::string>{"198.18.0.10", "fd00::10"}));
+    EXPECT_EQ(c->domains[0].mx[1].addresses, (std::vector<std::string>{"198.18.0.11"}));
+    ASSERT_EQ(c->hooks.size(), 1u);
+    const auto& h = c->hooks[0];
+    EXPECT_EQ(h.name, "switchover");
+    EXPECT_EQ(h.events, (std::vector<std::string>{"domain_failover", "domain_failback"}));
+    EXPECT_EQ(h.argv,
+              (std::vector<std::string>{"/usr/local/bin/mx-switchover", "--zone", "example.test"}));
+    EXPECT_DOUBLE_EQ(h.timeout_s, 20);
+    EXPECT_DOUBLE_EQ(h.cooldown_s, 30);
+    EXPECT_EQ(h.retries, 1u);
+    EXPECT_DOUBLE_EQ(h.backoff_s, 2);
 }
 
 TEST(Config, EmptyFileIsTheDefaults) {
@@ -53,6 +81,12 @@ TEST(Config, BadFilesNameFileLineAndField) {
          "bad-tls-port.yaml: --smtp-tls-port 465: not among the --smtp-port ports"},
         {"bad-buckets.yaml",
          "bad-buckets.yaml: --latency-buckets: bounds must be strictly increasing"},
+        {"bad-mx-key.yaml", "bad-mx-key.yaml:5: domains[0].mx[0].prio: unknown key"},
+        {"bad-mx-address.yaml", "bad-mx-address.yaml: domains.example.test.mx1.example.test: "
+                                "'mx1.example.test' is not an IP address"},
+        {"bad-hook-event.yaml", "bad-hook-event.yaml: hooks.switch: unknown event 'mx_down'"},
+        {"bad-hook-argv.yaml",
+         "bad-hook-argv.yaml: hooks.switch: argv must start with an absolute path"},
     };
     for (const auto& [file, want] : cases) {
         auto c = load_config(kDir + "/" + file);

@@ -1,0 +1,120 @@
+// Targets and domains over scripted windows: failover once, failback after the
+// hold, no action on UNKNOWN, none when every target is DOWN, none to an
+// unhealthy backup.
+#include "health.h"
+
+#include <gtest/gtest.h>
+
+namespace mxs {
+namespace {
+
+const std::string A = "198.18.0.10", B = "198.18.0.11", R = "198.18.0.53";
+
+AgentOptions options() {
+    AgentOptions o;
+    o.domains = {{"example.test", {{"mx1.example.test", {A}}, {"mx2.example.test", {B}}}}};
+    o.verdicts.window_s = 10;
+    o.verdicts.rise = 2;
+    o.verdicts.fall = 2;
+    o.verdicts.hold_down_windows = 2;
+    o.verdicts.failback_hold_s = 30; // three windows
+    return o;
+}
+
+WindowEvidence good() {
+    return {10, 0, 0, 0.01};
+}
+WindowEvidence dead() {
+    return {10, 0, 10, 0};
+}
+WindowEvidence slow() {
+    return {10, 0, 0, 5.0};
+}
+
+struct Scenario {
+    HealthMonitor m;
+    std::vector<HookEvent> events;
+    explicit Scenario(const AgentOptions& o, std::vector<std::string> dns = {})
+        : m(o, std::move(dns)) {
+        m.on_event = [this](const HookEvent& e) { events.push_back(e); };
+    }
+    void windows(int n, WindowEvidence a, WindowEvidence b) {
+        for (int i = 0; i < n; ++i)
+            m.window({{{R, good()}}, {{A, a}, {B, b}}});
+    }
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (const auto& e : events)
+            out.push_back(e.event + ":" + (e.target.empty() ? e.domain : e.target));
+        return out;
+    }
+};
+
+TEST(Health, FailoverOnceThenFailbackAfterTheHold) {
+    Scenario r(options());
+    r.windows(3, good(), good());
+    EXPECT_EQ(r.m.domains()[0].effective_mx, "mx1.example.test");
+    r.windows(6, dead(), good());
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Down);
+    EXPECT_TRUE(r.m.domains()[0].failover_active);
+    EXPECT_EQ(r.m.domains()[0].effective_mx, "mx2.example.test");
+    ASSERT_EQ(r.names(), (std::vector<std::string>{"target_down:mx1.example.test",
+                                                   "domain_failover:mx1.example.test"}));
+    const auto& f = r.events[1];
+    EXPECT_EQ(f.domain, "example.test");
+    EXPECT_EQ(f.from, "mx1.example.test");
+    EXPECT_EQ(f.to, "mx2.example.test");
+    // Healthy again: target_up after rise; failback only after 30 s of health.
+    r.windows(3, good(), good());
+    EXPECT_TRUE(r.m.domains()[0].failover_active);
+    r.windows(3, good(), good());
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+    ASSERT_EQ(r.names(), (std::vector<std::string>{
+                             "target_down:mx1.example.test", "domain_failover:mx1.example.test",
+                             "target_up:mx1.example.test", "domain_failback:mx1.example.test"}));
+    EXPECT_EQ(r.events[3].from, "mx2.example.test");
+    EXPECT_EQ(r.events[3].to, "mx1.example.test");
+}
+
+TEST(Health, NoFailoverToAnUnhealthyBackup) {
+    Scenario r(options());
+    r.windows(3, good(), good());
+    r.windows(6, dead(), slow()); // backup DEGRADED
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Down);
+    EXPECT_EQ(r.m.targets()[1].state, TargetState::Degraded);
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+    EXPECT_FALSE(r.m.domains()[0].effective_mx);
+    EXPECT_EQ(r.names(), (std::vector<std::string>{"target_down:mx1.example.test"}));
+}
+
+TEST(Health, EverythingDownAtOnceIsTheSensorsNetwork) {
+    Scenario r(options());
+    r.windows(3, good(), good());
+    for (int i = 0; i < 6; ++i)
+        r.m.window({{{R, dead()}}, {{A, dead()}, {B, dead()}}});
+    EXPECT_TRUE(r.m.blind());
+    EXPECT_EQ(r.m.blind_windows(), 6u);
+    EXPECT_TRUE(r.events.empty());
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Healthy); // no verdict changed
+}
+
+TEST(Health, NoActionOnUnknown) {
+    Scenario r(options());
+    for (int i = 0; i < 6; ++i)
+        r.m.window({{}, {{B, good()}}}); // the primary never seen
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Unknown);
+    EXPECT_EQ(r.m.domains()[0].effective_mx, "mx2.example.test");
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+    EXPECT_TRUE(r.events.empty());
+}
+
+TEST(Health, DnsServersAreTargets) {
+    Scenario r(options(), {R});
+    r.windows(3, good(), good());
+    ASSERT_EQ(r.m.targets().size(), 3u);
+    EXPECT_EQ(r.m.targets()[2].kind, "dns");
+    EXPECT_EQ(r.m.targets()[2].state, TargetState::Healthy);
+}
+
+} // namespace
+} // namespace mxs

@@ -1,0 +1,120 @@
+#include "health.h"
+
+#include <cmath>
+#include <spdlog/spdlog.h>
+
+namespace mxs {
+
+HealthMonitor::HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers)
+    : opts_(o) {
+    const TransitionPolicy policy{o.verdicts.rise, o.verdicts.fall, o.verdicts.hold_down_windows,
+                                  o.verdicts.unknown_after_windows};
+    for (const auto& d : o.domains) {
+        domains_.push_back({d.name, std::nullopt, false, {}});
+        domain_targets_.emplace_back();
+        primary_healthy_since_.push_back(0);
+        for (const auto& m : d.mx) {
+            domain_targets_.back().push_back(targets_.size());
+            targets_.push_back({m.host, "mx", TargetState::Unknown, {}, {}});
+            verdicts_.emplace_back(policy);
+            addresses_.push_back(m.addresses);
+        }
+    }
+    for (const auto& s : dns_servers) {
+        targets_.push_back({s, "dns", TargetState::Unknown, {}, {}});
+        verdicts_.emplace_back(policy);
+        addresses_.push_back({s});
+    }
+}
+
+void HealthMonitor::window(const Window& w) {
+    ++windows_;
+    const Thresholds th{opts_.verdicts.min_attempts, opts_.verdicts.down_failure_ratio,
+                        opts_.verdicts.degraded_failure_ratio, opts_.verdicts.degraded_p99_s};
+    std::vector<TargetState> judged;
+    std::vector<std::optional<Transition>> changes;
+    for (std::size_t i = 0; i < targets_.size(); ++i) {
+        const auto& source = targets_[i].kind == "mx" ? w.smtp : w.dns;
+        std::vector<WindowEvidence> parts;
+        for (const auto& a : addresses_[i])
+            if (auto it = source.find(a); it != source.end())
+                parts.push_back(it->second);
+        targets_[i].last = combine(parts);
+        judged.push_back(judge(targets_[i].last, th));
+    }
+    // Every target with evidence DOWN in the same window: suspect our own network.
+    std::vector<TargetState> with_evidence;
+    for (auto s : judged)
+        if (s != TargetState::Unknown)
+            with_evidence.push_back(s);
+    blind_ = with_evidence.size() >= 2 && all_down(with_evidence);
+    if (blind_) {
+        ++blind_windows_;
+        spdlog::warn("every target is DOWN in this window: suspecting the sensor's own network, "
+                     "no verdict changes and no actions");
+        return;
+    }
+    for (std::size_t i = 0; i < targets_.size(); ++i) {
+        auto t = verdicts_[i].observe(judged[i]);
+        if (!t)
+            continue;
+        auto& ts = targets_[i];
+        ts.state = t->to;
+        ++ts.transitions[{state_name(t->from), state_name(t->to)}];
+        spdlog::info("target {} ({}): {} -> {}", ts.name, ts.kind, state_name(t->from),
+                     state_name(t->to));
+        if (on_event && t->from != TargetState::Unknown &&
+            (t->to == TargetState::Down ||
+             (t->from == TargetState::Down && t->to == TargetState::Healthy)))
+            on_event({t->to == TargetState::Down ? "target_down" : "target_up", "", ts.name,
+                      state_name(t->from), state_name(t->to), state_name(t->to),
+                      fmt::format("{} attempts, {} errors, {} timeouts", ts.last.attempts,
+                                  ts.last.errors, ts.last.timeouts)});
+    }
+    for (std::size_t d = 0; d < domains_.size(); ++d)
+        domain_window(d, windows_);
+}
+
+void HealthMonitor::domain_window(std::size_t di, std::uint64_t window_index) {
+    auto& dom = domains_[di];
+    const auto& idx = domain_targets_[di];
+    std::vector<TargetState> states;
+    for (auto i : idx)
+        states.push_back(targets_[i].state);
+    const auto eff = effective_mx(states);
+    dom.effective_mx = eff ? std::optional<std::string>(targets_[idx[*eff]].name) : std::nullopt;
+    const TargetState primary = states[0];
+    const std::string& primary_name = targets_[idx[0]].name;
+
+    if (primary == TargetState::Healthy) {
+        if (primary_healthy_since_[di] == 0)
+            primary_healthy_since_[di] = window_index;
+    } else {
+        primary_healthy_since_[di] = 0;
+    }
+    if (!dom.failover_active) {
+        // Fail over only away from a DOWN primary and only to a HEALTHY backup.
+        if (primary == TargetState::Down && eff && *eff > 0) {
+            dom.failover_active = true;
+            dom.failed_over_to = *dom.effective_mx;
+            spdlog::warn("domain {}: failover {} -> {}", dom.name, primary_name, *dom.effective_mx);
+            if (on_event)
+                on_event({"domain_failover", dom.name, primary_name, primary_name,
+                          *dom.effective_mx, "DOWN", "primary MX down"});
+        }
+        return;
+    }
+    const double held_s = primary_healthy_since_[di] == 0
+                              ? 0
+                              : static_cast<double>(window_index - primary_healthy_since_[di] + 1) *
+                                    opts_.verdicts.window_s;
+    if (primary == TargetState::Healthy && held_s >= opts_.verdicts.failback_hold_s) {
+        dom.failover_active = false;
+        spdlog::info("domain {}: failback to {}", dom.name, primary_name);
+        if (on_event)
+            on_event({"domain_failback", dom.name, primary_name, dom.failed_over_to, primary_name,
+                      "HEALTHY", "primary MX healthy for the failback hold"});
+    }
+}
+
+} // namespace mxs

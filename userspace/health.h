@@ -1,0 +1,72 @@
+// Health of the configured targets and domains, window by window (issue 4):
+// evidence -> per-target verdicts -> domain effective MX -> hook events, with
+// the safety rules: no action on UNKNOWN, none when every target is DOWN at
+// once (the sensor's own network), a failover only to a HEALTHY backup, a
+// failback only after the primary stayed HEALTHY for the failback hold.
+#pragma once
+
+#include "evidence.h"
+#include "hook_runner.h"
+#include "options.h"
+#include "verdict.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mxs {
+
+struct TargetStatus {
+    std::string name; // MX host name or DNS server address
+    std::string kind; // mx | dns
+    TargetState state = TargetState::Unknown;
+    WindowEvidence last; // the last window's figures
+    std::map<std::pair<std::string, std::string>, std::uint64_t> transitions; // (from,to) -> n
+};
+
+struct DomainStatus {
+    std::string name;
+    std::optional<std::string> effective_mx;
+    bool failover_active = false;
+    std::string failed_over_to; // the backup chosen at failover
+};
+
+class HealthMonitor {
+  public:
+    // Evidence of one window: per address, client role (this host asks / connects).
+    struct Window {
+        std::map<std::string, WindowEvidence> dns;  // by server address
+        std::map<std::string, WindowEvidence> smtp; // by MX address
+    };
+
+    HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers);
+
+    // Judges one window; calls on_event for each hook event it decides.
+    void window(const Window& w);
+
+    std::function<void(const HookEvent&)> on_event;
+
+    const std::vector<TargetStatus>& targets() const { return targets_; }
+    const std::vector<DomainStatus>& domains() const { return domains_; }
+    bool blind() const { return blind_; }
+    std::uint64_t blind_windows() const { return blind_windows_; }
+
+  private:
+    void domain_window(std::size_t di, std::uint64_t window_index);
+
+    AgentOptions opts_;
+    std::vector<TargetStatus> targets_;
+    std::vector<TargetVerdict> verdicts_;
+    std::vector<std::vector<std::string>> addresses_; // per target
+    std::vector<DomainStatus> domains_;
+    std::vector<std::vector<std::size_t>> domain_targets_; // per domain, MX targets in order
+    std::vector<std::uint64_t> primary_healthy_since_;     // window index, per domain
+    std::uint64_t windows_ = 0;
+    bool blind_ = false;
+    std::uint64_t blind_windows_ = 0;
+};
+
+} // namespace mxs

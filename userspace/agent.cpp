@@ -3,19 +3,39 @@
 #include "libbpf_log.h"
 #include "preflight.h"
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <net/if.h>
 #include <spdlog/spdlog.h>
+#include <sstream>
 
 namespace mxs {
 
 Agent::Agent(AgentOptions opts)
-    : opts_(std::move(opts)), signals_(io_, SIGINT, SIGTERM), sweep_timer_(io_),
+    : opts_(std::move(opts)), signals_(io_, SIGINT, SIGTERM), sweep_timer_(io_), window_timer_(io_),
       dns_(opts_.max_labelled_servers), smtp_(opts_.max_labelled_servers) {
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
 }
 
 Agent::~Agent() = default;
+
+namespace {
+
+// The nameservers of /etc/resolv.conf: the DNS servers judged by default.
+std::vector<std::string> resolv_conf_servers() {
+    std::vector<std::string> out;
+    std::ifstream in("/etc/resolv.conf");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream words(line);
+        std::string key, addr;
+        if (words >> key >> addr && key == "nameserver")
+            out.push_back(addr.substr(0, addr.find('%')));
+    }
+    return out;
+}
+
+} // namespace
 
 bool Agent::setup() {
     if (opts_.interfaces.empty()) {
@@ -58,6 +78,33 @@ bool Agent::setup() {
         return false;
     }
     http_ = std::move(*http);
+
+    auto dns_servers = opts_.dns_servers.empty() ? resolv_conf_servers() : opts_.dns_servers;
+    health_ = std::make_unique<HealthMonitor>(opts_, dns_servers);
+    std::vector<std::string> mx_addrs;
+    for (const auto& d : opts_.domains)
+        for (const auto& m : d.mx)
+            mx_addrs.insert(mx_addrs.end(), m.addresses.begin(), m.addresses.end());
+    dns_.reserve_labels(dns_servers);
+    smtp_.reserve_labels(mx_addrs);
+    for (const auto& h : opts_.hooks) {
+        hooks_.push_back(std::make_unique<HookRunner>(
+            io_, HookSpec{h.name, h.argv, h.timeout_s, h.cooldown_s, h.retries, h.backoff_s}));
+        hooks_.back()->on_run = [this](const HookRun& run) {
+            ++snapshot_.health.hook_runs[{run.hook, run.event, run.result}];
+        };
+    }
+    snapshot_.health.targets = health_->targets();
+    snapshot_.health.domains = health_->domains();
+    health_->on_event = [this](const HookEvent& ev) {
+        bool accepted = true;
+        for (std::size_t i = 0; i < hooks_.size(); ++i) {
+            const auto& ev_names = opts_.hooks[i].events;
+            if (std::find(ev_names.begin(), ev_names.end(), ev.event) != ev_names.end())
+                accepted = hooks_[i]->fire(ev) && accepted;
+        }
+        return accepted;
+    };
 
     route_libbpf_logs();
     SensorConfig cfg;
@@ -105,6 +152,8 @@ int Agent::run() {
             return;
         spdlog::info("signal {}: detaching and exiting", sig);
         sweep_timer_.cancel();
+        window_timer_.cancel();
+        hooks_.clear(); // kills any hook still running, with its process group
         http_->stop();
         io_.stop();
     });
@@ -112,10 +161,44 @@ int Agent::run() {
     const auto ep = http_->local_endpoint();
     spdlog::info("serving metrics on http://{}:{}/metrics", ep.address().to_string(), ep.port());
     schedule_sweep();
+    schedule_window();
     io_.run();
     watched_.clear(); // closes links, removes netlink filters
     spdlog::info("detached from every interface");
     return 0;
+}
+
+void Agent::schedule_window() {
+    window_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(opts_.verdicts.window_s)));
+    window_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec)
+            return;
+        try {
+            judge_window();
+        } catch (const std::exception& e) {
+            spdlog::error("verdict window: {}", e.what());
+        }
+        schedule_window();
+    });
+}
+
+// One verdict window: counter deltas per address since the last window.
+void Agent::judge_window() {
+    refresh();
+    auto dns_now = dns_.client_by_address();
+    auto smtp_now = smtp_.client_by_address();
+    HealthMonitor::Window w;
+    for (const auto& [addr, c] : dns_now)
+        w.dns[addr] = dns_evidence(dns_prev_[addr], c);
+    for (const auto& [addr, c] : smtp_now)
+        w.smtp[addr] = smtp_evidence(smtp_prev_[addr], c);
+    dns_prev_ = std::move(dns_now);
+    smtp_prev_ = std::move(smtp_now);
+    health_->window(w);
+    snapshot_.health.targets = health_->targets();
+    snapshot_.health.domains = health_->domains();
+    snapshot_.health.blind = health_->blind();
 }
 
 void Agent::schedule_sweep() {

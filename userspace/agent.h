@@ -3,6 +3,8 @@
 
 #include "attach.h"
 #include "dns_model.h"
+#include "health.h"
+#include "hook_runner.h"
 #include "http_server.h"
 #include "metrics.h"
 #include "options.h"
@@ -34,6 +36,8 @@ class Agent {
     };
 
     bool setup();
+    void schedule_window();
+    void judge_window();
     void schedule_sweep();
     void sweep();
     void refresh();
@@ -43,6 +47,11 @@ class Agent {
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer sweep_timer_;
+    boost::asio::steady_timer window_timer_;
+    std::unique_ptr<HealthMonitor> health_;
+    std::vector<std::unique_ptr<HookRunner>> hooks_;
+    std::map<std::string, DnsCounters> dns_prev_; // per address, at the last window
+    std::map<std::string, SmtpCounters> smtp_prev_;
     std::unique_ptr<HttpServer> http_;
     std::unique_ptr<Sensor> sensor_;
     std::vector<Watched> watched_;

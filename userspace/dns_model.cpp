@@ -89,6 +89,17 @@ void DnsAggregator::add_unanswered(const mxs_server_key& key, std::uint64_t n) {
     labeler_.offer({addr_to_string(key.addr)});
 }
 
+std::map<std::string, DnsCounters> DnsAggregator::client_by_address() const {
+    std::map<std::string, DnsCounters> out;
+    for (const auto& [k, c] : kernel_)
+        if (k.role == MXS_ROLE_CLIENT)
+            out[addr_to_string(k.addr)].add(c);
+    for (const auto& [k, n] : unanswered_)
+        if (k.role == MXS_ROLE_CLIENT)
+            out[addr_to_string(k.addr)].unanswered += n;
+    return out;
+}
+
 std::map<SeriesKey, DnsCounters> DnsAggregator::series() const {
     std::map<SeriesKey, DnsCounters> out;
     auto key_of = [&](const mxs_server_key& k) {

@@ -74,6 +74,10 @@ class DnsAggregator {
     void set_kernel_totals(std::map<mxs_server_key, DnsCounters, ServerKeyLess> totals);
     void add_unanswered(const mxs_server_key& key, std::uint64_t n);
     std::map<SeriesKey, DnsCounters> series() const;
+    // Totals per server address for this host as a client (verdict evidence).
+    std::map<std::string, DnsCounters> client_by_address() const;
+    // Addresses that must keep their own label (configured targets).
+    void reserve_labels(const std::vector<std::string>& addrs) { labeler_.offer(addrs); }
 
   private:
     ServerLabeler labeler_;

@@ -95,12 +95,12 @@ void HealthMonitor::domain_window(std::size_t di, std::uint64_t window_index) {
     if (!dom.failover_active) {
         // Fail over only away from a DOWN primary and only to a HEALTHY backup.
         if (primary == TargetState::Down && eff && *eff > 0) {
+            if (on_event && !on_event({"domain_failover", dom.name, primary_name, primary_name,
+                                       *dom.effective_mx, "DOWN", "primary MX down"}))
+                return; // a hook refused: try again next window
             dom.failover_active = true;
             dom.failed_over_to = *dom.effective_mx;
             spdlog::warn("domain {}: failover {} -> {}", dom.name, primary_name, *dom.effective_mx);
-            if (on_event)
-                on_event({"domain_failover", dom.name, primary_name, primary_name,
-                          *dom.effective_mx, "DOWN", "primary MX down"});
         }
         return;
     }
@@ -109,11 +109,12 @@ void HealthMonitor::domain_window(std::size_t di, std::uint64_t window_index) {
                               : static_cast<double>(window_index - primary_healthy_since_[di] + 1) *
                                     opts_.verdicts.window_s;
     if (primary == TargetState::Healthy && held_s >= opts_.verdicts.failback_hold_s) {
+        if (on_event &&
+            !on_event({"domain_failback", dom.name, primary_name, dom.failed_over_to, primary_name,
+                       "HEALTHY", "primary MX healthy for the failback hold"}))
+            return; // a hook refused: try again next window
         dom.failover_active = false;
         spdlog::info("domain {}: failback to {}", dom.name, primary_name);
-        if (on_event)
-            on_event({"domain_failback", dom.name, primary_name, dom.failed_over_to, primary_name,
-                      "HEALTHY", "primary MX healthy for the failback hold"});
     }
 }
 

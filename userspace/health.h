@@ -47,7 +47,9 @@ class HealthMonitor {
     // Judges one window; calls on_event for each hook event it decides.
     void window(const Window& w);
 
-    std::function<void(const HookEvent&)> on_event;
+    // Runs the hooks of an event; false when a hook refused (busy, cooldown): a
+    // domain then keeps its state and the switch is tried again next window.
+    std::function<bool(const HookEvent&)> on_event;
 
     const std::vector<TargetStatus>& targets() const { return targets_; }
     const std::vector<DomainStatus>& domains() const { return domains_; }

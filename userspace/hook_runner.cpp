@@ -1,15 +1,13 @@
 #include "hook_runner.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
-
-#include <cerrno>
-#include <cstring>
 
 namespace mxs {
 namespace {
@@ -112,15 +110,15 @@ void HookRunner::attempt(unsigned n) {
     // Output: read until EOF, keep the tail.
     auto reader = std::make_shared<std::function<void()>>();
     *reader = [this, reader] {
-        out_->async_read_some(asio::buffer(buf_), [this, reader](boost::system::error_code ec,
-                                                                 std::size_t n) {
-            if (ec)
-                return;
-            output_.append(buf_.data(), n);
-            if (output_.size() > kOutputKeep)
-                output_.erase(0, output_.size() - kOutputKeep);
-            (*reader)();
-        });
+        out_->async_read_some(asio::buffer(buf_),
+                              [this, reader](boost::system::error_code ec, std::size_t n) {
+                                  if (ec)
+                                      return;
+                                  output_.append(buf_.data(), n);
+                                  if (output_.size() > kOutputKeep)
+                                      output_.erase(0, output_.size() - kOutputKeep);
+                                  (*reader)();
+                              });
     };
     (*reader)();
 

@@ -7,11 +7,10 @@
 // cooldown after each finished run; failed runs retried with backoff.
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -38,7 +37,7 @@ struct HookEvent {
 
 struct HookRun {
     std::string hook, event;
-    std::string result; // success | failure | timeout | error | busy | cooldown
+    std::string result;   // success | failure | timeout | error | busy | cooldown
     int exit_status = -1; // exit code, or -signal
     unsigned attempt = 0;
     std::string output; // the last 4 KiB of stdout and stderr

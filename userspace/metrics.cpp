@@ -89,6 +89,43 @@ void render_smtp(const Snapshot& snap, const MetricsOptions& opts, std::vector<M
         out.push_back(std::move(f->f));
 }
 
+void render_health(const HealthSnapshot& h, std::vector<MetricFamily>& out) {
+    Family state("mxsense_target_state", "1 for the target's current state.", MetricType::Gauge);
+    Family trans("mxsense_target_transitions_total", "Target state changes.", MetricType::Counter);
+    for (const auto& t : h.targets) {
+        for (auto s :
+             {TargetState::Unknown, TargetState::Healthy, TargetState::Degraded, TargetState::Down})
+            state.gauge({{"target", t.name}, {"kind", t.kind}, {"state", state_name(s)}},
+                        t.state == s ? 1 : 0);
+        for (const auto& [ft, n] : t.transitions)
+            trans.counter(
+                {{"target", t.name}, {"kind", t.kind}, {"from", ft.first}, {"to", ft.second}},
+                static_cast<double>(n));
+    }
+    Family eff("mxsense_domain_effective_mx",
+               "1 for the MX host a sender reaches now (the first HEALTHY by preference).",
+               MetricType::Gauge);
+    Family failover("mxsense_domain_failover_active",
+                    "1 while the domain is failed over to a backup MX.", MetricType::Gauge);
+    for (const auto& d : h.domains) {
+        if (d.effective_mx)
+            eff.gauge({{"domain", d.name}, {"mx", *d.effective_mx}}, 1);
+        failover.gauge({{"domain", d.name}}, d.failover_active ? 1 : 0);
+    }
+    Family blind("mxsense_sensor_blind",
+                 "1 when every target went DOWN in the same window (no action taken).",
+                 MetricType::Gauge);
+    blind.gauge({}, h.blind ? 1 : 0);
+    Family runs("mxsense_hook_runs_total", "Hook runs and refusals by result.",
+                MetricType::Counter);
+    for (const auto& [k, n] : h.hook_runs)
+        runs.counter(
+            {{"hook", std::get<0>(k)}, {"event", std::get<1>(k)}, {"result", std::get<2>(k)}},
+            static_cast<double>(n));
+    for (auto* f : {&state, &trans, &eff, &failover, &blind, &runs})
+        out.push_back(std::move(f->f));
+}
+
 std::vector<ClientMetric::Label> dns_labels(const SeriesKey& k) {
     return {{"server", k.server}, {"role", k.role}, {"proto", k.proto}};
 }
@@ -161,6 +198,7 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         out.push_back(std::move(f->f));
 
     render_smtp(snap, opts, out);
+    render_health(snap.health, out);
 
     const auto& s = snap.sensor;
     Family packets("mxsense_sensor_packets_total", "Packets seen by the sensor.",

@@ -3,9 +3,8 @@
 #include "addr.h"
 #include "kernel_types.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cmath>
 #include <fmt/format.h>
 #include <set>
@@ -28,8 +27,7 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
         return std::string("verdicts: rise, fall and unknown_after must be at least 1");
     if (!(v.degraded_failure_ratio > 0 && v.degraded_failure_ratio <= v.down_failure_ratio &&
           v.down_failure_ratio <= 1))
-        return std::string(
-            "verdicts: need 0 < degraded_failure_ratio <= down_failure_ratio <= 1");
+        return std::string("verdicts: need 0 < degraded_failure_ratio <= down_failure_ratio <= 1");
     if (!(v.degraded_p99_s > 0) || !(v.failback_hold_s >= 0))
         return std::string("verdicts: degraded_p99 must be positive, failback_hold not negative");
     for (const auto& s : o.dns_servers)
@@ -46,8 +44,8 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
                 return fmt::format("domains.{}: every MX host needs a name and addresses", d.name);
             for (const auto& a : m.addresses)
                 if (!is_address(a))
-                    return fmt::format("domains.{}.{}: '{}' is not an IP address", d.name,
-                                       m.host, a);
+                    return fmt::format("domains.{}.{}: '{}' is not an IP address", d.name, m.host,
+                                       a);
         }
     }
     std::set<std::string> hook_names;

@@ -43,6 +43,9 @@ class SmtpAggregator {
     void set_kernel_totals(std::map<mxs_server_key, SmtpCounters, ServerKeyLess> totals);
     void add_timeouts(const mxs_server_key& key, std::uint64_t n);
     std::map<SmtpSeriesKey, SmtpCounters> series() const;
+    // Totals per server address for this host as a client (verdict evidence).
+    std::map<std::string, SmtpCounters> client_by_address() const;
+    void reserve_labels(const std::vector<std::string>& addrs) { labeler_.offer(addrs); }
 
   private:
     ServerLabeler labeler_;

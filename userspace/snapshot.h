@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dns_model.h"
+#include "health.h"
 #include "kernel_types.h"
 #include "smtp_model.h"
 
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace mxs {
@@ -39,9 +41,18 @@ struct SensorSnapshot {
     std::uint64_t smtp_evicted_total = 0; // idle connections the sweeper removed
 };
 
+struct HealthSnapshot {
+    std::vector<TargetStatus> targets;
+    std::vector<DomainStatus> domains;
+    bool blind = false;
+    std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t>
+        hook_runs; // (hook, event, result) -> runs
+};
+
 struct Snapshot {
     std::map<SeriesKey, DnsCounters> dns;
     std::map<SmtpSeriesKey, SmtpCounters> smtp;
+    HealthSnapshot health;
     SensorSnapshot sensor;
 };
 

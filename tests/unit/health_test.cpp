@@ -34,9 +34,13 @@ WindowEvidence slow() {
 struct Scenario {
     HealthMonitor m;
     std::vector<HookEvent> events;
+    bool accept = true; // what the hooks answer
     explicit Scenario(const AgentOptions& o, std::vector<std::string> dns = {})
         : m(o, std::move(dns)) {
-        m.on_event = [this](const HookEvent& e) { events.push_back(e); };
+        m.on_event = [this](const HookEvent& e) {
+            events.push_back(e);
+            return accept;
+        };
     }
     void windows(int n, WindowEvidence a, WindowEvidence b) {
         for (int i = 0; i < n; ++i)
@@ -74,6 +78,21 @@ TEST(Health, FailoverOnceThenFailbackAfterTheHold) {
                              "target_up:mx1.example.test", "domain_failback:mx1.example.test"}));
     EXPECT_EQ(r.events[3].from, "mx2.example.test");
     EXPECT_EQ(r.events[3].to, "mx1.example.test");
+}
+
+TEST(Health, ARefusedSwitchIsTriedAgain) {
+    Scenario r(options());
+    r.windows(3, good(), good());
+    r.accept = false; // e.g. the hook is cooling down
+    r.windows(6, dead(), good());
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+    const auto tries = r.events.size();
+    EXPECT_GE(tries, 3u); // target_down, then a failover attempt every window
+    r.accept = true;
+    r.windows(1, dead(), good());
+    EXPECT_TRUE(r.m.domains()[0].failover_active);
+    r.windows(2, dead(), good());
+    EXPECT_EQ(r.events.size(), tries + 1); // accepted once, then quiet
 }
 
 TEST(Health, NoFailoverToAnUnhealthyBackup) {

@@ -1,0 +1,108 @@
+"""Verdicts and hooks end to end in network namespaces: two MX hosts (smtp-sink) with SMTP
+traffic to both; the primary starts refusing (its SMTP port resets connections); the agent's
+verdict turns DOWN, the failover hook runs exactly once with the event in its environment;
+the primary comes back; after the failback hold the failback hook runs once.
+"""
+import os
+import time
+import unittest
+
+import lab as L
+
+MX1, MX2 = "198.18.0.10", "198.18.0.11"
+PORT = 10070
+REJECT = ["INPUT", "-p", "tcp", "-d", MX1, "--dport", "25", "-j", "REJECT", "--reject-with",
+          "tcp-reset"]
+
+
+class HealthLab(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = L.Lab.for_test_class(cls)
+        lab, srv = cls.lab, cls.lab.server
+        for a in (MX1, MX2):
+            srv.run("ip", "addr", "add", f"{a}/24", "dev", lab.server_if)
+            lab.start_listener(srv, f"{a}:25", "smtp-sink", "-u", "nobody", f"{a}:25", "100")
+        cls.hook_out = os.path.join(lab.tmp, "hook.out")
+        cfg = os.path.join(lab.tmp, "agent.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""interfaces: [{lab.client_if}]
+listen: 127.0.0.1:{PORT}
+dns_servers: [198.18.0.2]
+verdicts: {{window: 1, rise: 2, fall: 2, hold_down: 2, failback_hold: 3}}
+domains:
+  - name: example.test
+    mx:
+      - {{host: mx1.example.test, addresses: [{MX1}]}}
+      - {{host: mx2.example.test, addresses: [{MX2}]}}
+hooks:
+  - name: record
+    events: [domain_failover, domain_failback]
+    argv: [/bin/sh, -c, 'env | grep ^MXSENSE_ | sort >> {cls.hook_out}; echo --- >> {cls.hook_out}']
+    cooldown: 1
+""")
+        lab.start(lab.client, L.MXSENSE, "agent", "--config", cfg,
+                  ready=lambda: lab.client.run("curl", "-sf", f"http://127.0.0.1:{PORT}/metrics",
+                                               check=False).returncode == 0)
+
+    def traffic(self, seconds):
+        end = time.time() + seconds
+        while time.time() < end:
+            for a in (MX1, MX2):
+                self.lab.client.run("smtp-source", "-m", "1", f"{a}:25", check=False, timeout=10)
+            time.sleep(0.1)
+
+    def until(self, what, check, seconds=15):
+        end = time.time() + seconds
+        while time.time() < end:
+            self.traffic(0.5)
+            m = L.scrape(self.lab.client, PORT)
+            if check(m):
+                return m
+        self.fail(f"not within {seconds} s: {what}")
+
+    def hook_runs(self):
+        if not os.path.exists(self.hook_out):
+            return []
+        with open(self.hook_out) as f:
+            return [block.strip().splitlines() for block in f.read().split("---") if block.strip()]
+
+    def test_failover_once_then_failback(self):
+        state = lambda m, t, s: L.value(m, "mxsense_target_state", target=t, state=s)
+        self.until("both MX hosts HEALTHY",
+                   lambda m: state(m, "mx1.example.test", "HEALTHY") == 1
+                   and state(m, "mx2.example.test", "HEALTHY") == 1)
+        self.lab.server.run("iptables", "-A", *REJECT)
+        fault = time.time()
+        try:
+            m = self.until("failover to mx2",
+                           lambda m: L.value(m, "mxsense_domain_failover_active",
+                                             domain="example.test") == 1)
+            print(f"\nfault to failover: {time.time() - fault:.1f} s")
+            self.assertEqual(state(m, "mx1.example.test", "DOWN"), 1)
+            self.assertEqual(L.value(m, "mxsense_domain_effective_mx", domain="example.test",
+                                     mx="mx2.example.test"), 1)
+            self.traffic(3)  # the fault goes on: still exactly one failover
+            runs = self.hook_runs()
+            self.assertEqual(len(runs), 1, runs)
+            self.assertEqual(runs[0], sorted([
+                "MXSENSE_DOMAIN=example.test", "MXSENSE_EVENT=domain_failover",
+                "MXSENSE_FROM=mx1.example.test", "MXSENSE_REASON=primary MX down",
+                "MXSENSE_STATE=DOWN", "MXSENSE_TARGET=mx1.example.test",
+                "MXSENSE_TO=mx2.example.test"]))
+        finally:
+            self.lab.server.run("iptables", "-D", *REJECT, check=False)
+        m = self.until("failback to mx1",
+                       lambda m: L.value(m, "mxsense_domain_failover_active",
+                                         domain="example.test") == 0)
+        runs = self.hook_runs()
+        self.assertEqual(len(runs), 2, runs)
+        self.assertIn("MXSENSE_EVENT=domain_failback", runs[1])
+        self.assertIn("MXSENSE_FROM=mx2.example.test", runs[1])
+        self.assertIn("MXSENSE_TO=mx1.example.test", runs[1])
+        self.assertEqual(L.value(m, "mxsense_hook_runs_total", hook="record", result="success"), 2)
+        self.assertEqual(L.value(m, "mxsense_sensor_blind"), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -2,6 +2,7 @@
 
 #include "libbpf_log.h"
 #include "preflight.h"
+#include "status.h"
 
 #include <algorithm>
 #include <chrono>
@@ -270,6 +271,8 @@ HttpResponse Agent::handle(const std::string& method, const std::string& target)
         return {200, "text/plain; version=0.0.4; charset=utf-8",
                 render_metrics(snapshot_, metrics_opts_)};
     }
+    if (path == "/api/v1/status")
+        return {200, "application/json", status_json(snapshot_.health)};
     if (path == "/")
         return {200, "text/html; charset=utf-8",
                 "<!doctype html><title>mxsense</title><p>mxsense agent. "

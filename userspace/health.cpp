@@ -1,6 +1,7 @@
 #include "health.h"
 
 #include <cmath>
+#include <ctime>
 #include <spdlog/spdlog.h>
 
 namespace mxs {
@@ -15,13 +16,13 @@ HealthMonitor::HealthMonitor(const AgentOptions& o, std::vector<std::string> dns
         primary_healthy_since_.push_back(0);
         for (const auto& m : d.mx) {
             domain_targets_.back().push_back(targets_.size());
-            targets_.push_back({m.host, "mx", TargetState::Unknown, {}, {}});
+            targets_.push_back(TargetStatus{m.host, "mx", TargetState::Unknown, {}, {}, {}, {}, 0});
             verdicts_.emplace_back(policy);
             addresses_.push_back(m.addresses);
         }
     }
     for (const auto& s : dns_servers) {
-        targets_.push_back({s, "dns", TargetState::Unknown, {}, {}});
+        targets_.push_back(TargetStatus{s, "dns", TargetState::Unknown, {}, {}, {}, {}, 0});
         verdicts_.emplace_back(policy);
         addresses_.push_back({s});
     }
@@ -61,6 +62,9 @@ void HealthMonitor::window(const Window& w) {
         auto& ts = targets_[i];
         ts.state = t->to;
         ++ts.transitions[{state_name(t->from), state_name(t->to)}];
+        ts.last_from = state_name(t->from);
+        ts.last_to = state_name(t->to);
+        ts.last_change_unix = static_cast<std::int64_t>(std::time(nullptr));
         spdlog::info("target {} ({}): {} -> {}", ts.name, ts.kind, state_name(t->from),
                      state_name(t->to));
         if (on_event && t->from != TargetState::Unknown &&

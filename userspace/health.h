@@ -25,6 +25,8 @@ struct TargetStatus {
     TargetState state = TargetState::Unknown;
     WindowEvidence last; // the last window's figures
     std::map<std::pair<std::string, std::string>, std::uint64_t> transitions; // (from,to) -> n
+    std::string last_from, last_to; // the last transition, if any
+    std::int64_t last_change_unix = 0;
 };
 
 struct DomainStatus {

@@ -1,7 +1,9 @@
 // mxsense: command line.
 #include "agent.h"
 #include "config.h"
+#include "http_client.h"
 #include "options.h"
+#include "status.h"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -27,6 +29,9 @@ struct Cli {
     CLI::App* check;
     std::string config;
     std::string check_file;
+    CLI::App* status;
+    std::string status_agent = mxs::kDefaultListen;
+    bool status_json = false;
 
     explicit Cli(mxs::AgentOptions& o) {
         app.require_subcommand(1);
@@ -98,6 +103,10 @@ struct Cli {
 
         check = app.add_subcommand("check-config", "Check a configuration file and exit");
         check->add_option("file", check_file, "YAML configuration file")->required();
+        status = app.add_subcommand("status", "Print the agent's targets, states and domains");
+        status->add_option("-a,--agent", status_agent, "The agent's listen address ADDR:PORT")
+            ->capture_default_str();
+        status->add_flag("--json", status_json, "Print the JSON document as served");
     }
 };
 
@@ -117,6 +126,32 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::cout << cli.check_file << ": ok\n";
+        return 0;
+    }
+
+    if (cli.status->parsed()) {
+        const auto addr = mxs::parse_listen(cli.status_agent);
+        if (!addr) {
+            std::cerr << "mxsense status: --agent '" << cli.status_agent
+                      << "': expected ADDR:PORT or [V6ADDR]:PORT\n";
+            return 2;
+        }
+        auto body = mxs::http_get(*addr, "/api/v1/status");
+        if (!body) {
+            std::cerr << "mxsense status: " << body.error() << "\n";
+            return 1;
+        }
+        if (cli.status_json) {
+            std::cout << *body;
+            return 0;
+        }
+        std::string err;
+        const auto table = mxs::status_table(*body, err);
+        if (!err.empty()) {
+            std::cerr << "mxsense status: " << err << "\n";
+            return 1;
+        }
+        std::cout << table;
         return 0;
     }
 

@@ -3,6 +3,7 @@ traffic to both; the primary starts refusing (its SMTP port resets connections);
 verdict turns DOWN, the failover hook runs exactly once with the event in its environment;
 the primary comes back; after the failback hold the failback hook runs once.
 """
+import json
 import os
 import time
 import unittest
@@ -82,6 +83,19 @@ hooks:
             self.assertEqual(state(m, "mx1.example.test", "DOWN"), 1)
             self.assertEqual(L.value(m, "mxsense_domain_effective_mx", domain="example.test",
                                      mx="mx2.example.test"), 1)
+            # The operator's views: the status API and `mxsense status`.
+            doc = json.loads(self.lab.client.run(
+                "curl", "-sf", f"http://127.0.0.1:{PORT}/api/v1/status").stdout)
+            mx1 = next(t for t in doc["targets"] if t["target"] == "mx1.example.test")
+            self.assertEqual(mx1["state"], "DOWN")
+            self.assertEqual(mx1["last_transition"]["to"], "DOWN")
+            self.assertEqual(doc["domains"], [{"domain": "example.test",
+                                               "effective_mx": "mx2.example.test",
+                                               "failover_active": True}])
+            table = self.lab.client.run(L.MXSENSE, "status", "--agent",
+                                        f"127.0.0.1:{PORT}").stdout
+            self.assertRegex(table, r"mx1\.example\.test\s+mx\s+DOWN")
+            self.assertRegex(table, r"example\.test\s+mx2\.example\.test\s+yes")
             self.traffic(3)  # the fault goes on: still exactly one failover
             runs = self.hook_runs()
             self.assertEqual(len(runs), 1, runs)

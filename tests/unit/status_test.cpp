@@ -1,0 +1,34 @@
+#include "status.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace mxs {
+namespace {
+
+TEST(Status, JsonAndTable) {
+    HealthSnapshot h;
+    TargetStatus t{"mx1.example.test", "mx",   TargetState::Down, {10, 2, 8, 0.25}, {},
+                   "HEALTHY",          "DOWN", 1700000000};
+    h.targets.push_back(t);
+    h.domains.push_back(
+        {"example.test", std::string("mx2.example.test"), true, "mx2.example.test"});
+    const auto json = status_json(h);
+    const auto j = nlohmann::json::parse(json);
+    EXPECT_EQ(j["targets"][0]["state"], "DOWN");
+    EXPECT_EQ(j["targets"][0]["window"]["timeouts"], 8);
+    EXPECT_EQ(j["targets"][0]["last_transition"]["from"], "HEALTHY");
+    EXPECT_EQ(j["domains"][0]["effective_mx"], "mx2.example.test");
+    EXPECT_EQ(j["sensor_blind"], false);
+    std::string err;
+    const auto table = status_table(json, err);
+    EXPECT_TRUE(err.empty()) << err;
+    EXPECT_NE(table.find("mx1.example.test             mx   DOWN"), std::string::npos) << table;
+    EXPECT_NE(table.find("250.0ms"), std::string::npos) << table;
+    EXPECT_NE(table.find("mx2.example.test             yes"), std::string::npos) << table;
+    status_table("{\"targets\": 3}", err);
+    EXPECT_FALSE(err.empty());
+}
+
+} // namespace
+} // namespace mxs

@@ -1,0 +1,66 @@
+#include "status.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace mxs {
+
+std::string status_json(const HealthSnapshot& h) {
+    nlohmann::json targets = nlohmann::json::array();
+    for (const auto& t : h.targets) {
+        nlohmann::json j = {{"target", t.name},
+                            {"kind", t.kind},
+                            {"state", state_name(t.state)},
+                            {"window",
+                             {{"attempts", t.last.attempts},
+                              {"errors", t.last.errors},
+                              {"timeouts", t.last.timeouts},
+                              {"p99_seconds", t.last.p99_s}}}};
+        if (!t.last_to.empty())
+            j["last_transition"] = {
+                {"from", t.last_from}, {"to", t.last_to}, {"unix_time", t.last_change_unix}};
+        targets.push_back(std::move(j));
+    }
+    nlohmann::json domains = nlohmann::json::array();
+    for (const auto& d : h.domains)
+        domains.push_back({{"domain", d.name},
+                           {"effective_mx", d.effective_mx ? nlohmann::json(*d.effective_mx)
+                                                           : nlohmann::json(nullptr)},
+                           {"failover_active", d.failover_active}});
+    return nlohmann::json{{"targets", targets}, {"domains", domains}, {"sensor_blind", h.blind}}
+               .dump(2) +
+           "\n";
+}
+
+std::string status_table(const std::string& json, std::string& error) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(json);
+        std::string out = fmt::format("{:<28} {:<4} {:<9} {:>8} {:>7} {:>8} {:>9}\n", "TARGET",
+                                      "KIND", "STATE", "ATTEMPTS", "ERRORS", "TIMEOUTS", "P99");
+        for (const auto& t : j.at("targets")) {
+            const auto& w = t.at("window");
+            out += fmt::format(
+                "{:<28} {:<4} {:<9} {:>8} {:>7} {:>8} {:>8.1f}ms\n",
+                t.at("target").get<std::string>(), t.at("kind").get<std::string>(),
+                t.at("state").get<std::string>(), w.at("attempts").get<std::uint64_t>(),
+                w.at("errors").get<std::uint64_t>(), w.at("timeouts").get<std::uint64_t>(),
+                w.at("p99_seconds").get<double>() * 1000);
+        }
+        out += fmt::format("\n{:<28} {:<28} {}\n", "DOMAIN", "EFFECTIVE MX", "FAILOVER");
+        for (const auto& d : j.at("domains"))
+            out += fmt::format("{:<28} {:<28} {}\n", d.at("domain").get<std::string>(),
+                               d.at("effective_mx").is_null()
+                                   ? std::string("-")
+                                   : d.at("effective_mx").get<std::string>(),
+                               d.at("failover_active").get<bool>() ? "yes" : "no");
+        if (j.at("sensor_blind").get<bool>())
+            out += "\nSENSOR BLIND: every target went DOWN at once; no action is taken\n";
+        return out;
+    } catch (const std::exception& e) {
+        error = fmt::format("unexpected status document: {}", e.what());
+        return "";
+    }
+}
+
+} // namespace mxs

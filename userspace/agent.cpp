@@ -1,5 +1,6 @@
 #include "agent.h"
 
+#include "config.h"
 #include "libbpf_log.h"
 #include "preflight.h"
 #include "status.h"
@@ -14,8 +15,8 @@
 namespace mxs {
 
 Agent::Agent(AgentOptions opts)
-    : opts_(std::move(opts)), signals_(io_, SIGINT, SIGTERM), sweep_timer_(io_), window_timer_(io_),
-      dns_(opts_.max_labelled_servers), smtp_(opts_.max_labelled_servers) {
+    : opts_(std::move(opts)), signals_(io_, SIGINT, SIGTERM), hup_(io_, SIGHUP), sweep_timer_(io_),
+      window_timer_(io_), dns_(opts_.max_labelled_servers), smtp_(opts_.max_labelled_servers) {
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
 }
 
@@ -80,32 +81,7 @@ bool Agent::setup() {
     }
     http_ = std::move(*http);
 
-    auto dns_servers = opts_.dns_servers.empty() ? resolv_conf_servers() : opts_.dns_servers;
-    health_ = std::make_unique<HealthMonitor>(opts_, dns_servers);
-    std::vector<std::string> mx_addrs;
-    for (const auto& d : opts_.domains)
-        for (const auto& m : d.mx)
-            mx_addrs.insert(mx_addrs.end(), m.addresses.begin(), m.addresses.end());
-    dns_.reserve_labels(dns_servers);
-    smtp_.reserve_labels(mx_addrs);
-    for (const auto& h : opts_.hooks) {
-        hooks_.push_back(std::make_unique<HookRunner>(
-            io_, HookSpec{h.name, h.argv, h.timeout_s, h.cooldown_s, h.retries, h.backoff_s}));
-        hooks_.back()->on_run = [this](const HookRun& run) {
-            ++snapshot_.health.hook_runs[{run.hook, run.event, run.result}];
-        };
-    }
-    snapshot_.health.targets = health_->targets();
-    snapshot_.health.domains = health_->domains();
-    health_->on_event = [this](const HookEvent& ev) {
-        bool accepted = true;
-        for (std::size_t i = 0; i < hooks_.size(); ++i) {
-            const auto& ev_names = opts_.hooks[i].events;
-            if (std::find(ev_names.begin(), ev_names.end(), ev.event) != ev_names.end())
-                accepted = hooks_[i]->fire(ev) && accepted;
-        }
-        return accepted;
-    };
+    setup_health();
 
     route_libbpf_logs();
     SensorConfig cfg;
@@ -148,12 +124,14 @@ int Agent::run() {
         watched_.clear();
         return 1;
     }
+    wait_hup();
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
         if (ec)
             return;
         spdlog::info("signal {}: detaching and exiting", sig);
         sweep_timer_.cancel();
         window_timer_.cancel();
+        hup_.cancel();
         hooks_.clear(); // kills any hook still running, with its process group
         http_->stop();
         io_.stop();
@@ -167,6 +145,86 @@ int Agent::run() {
     watched_.clear(); // closes links, removes netlink filters
     spdlog::info("detached from every interface");
     return 0;
+}
+
+// Targets, verdicts and hooks from opts_: at start and on every good reload.
+// Counters live in the aggregators and survive; verdict states start over.
+void Agent::setup_health() {
+    auto dns_servers = opts_.dns_servers.empty() ? resolv_conf_servers() : opts_.dns_servers;
+    health_ = std::make_unique<HealthMonitor>(opts_, dns_servers);
+    std::vector<std::string> mx_addrs;
+    for (const auto& d : opts_.domains)
+        for (const auto& m : d.mx)
+            mx_addrs.insert(mx_addrs.end(), m.addresses.begin(), m.addresses.end());
+    dns_.reserve_labels(dns_servers);
+    smtp_.reserve_labels(mx_addrs);
+    for (const auto& h : opts_.hooks) {
+        hooks_.push_back(std::make_unique<HookRunner>(
+            io_, HookSpec{h.name, h.argv, h.timeout_s, h.cooldown_s, h.retries, h.backoff_s}));
+        hooks_.back()->on_run = [this](const HookRun& run) {
+            ++snapshot_.health.hook_runs[{run.hook, run.event, run.result}];
+        };
+    }
+    snapshot_.health.targets = health_->targets();
+    snapshot_.health.domains = health_->domains();
+    health_->on_event = [this](const HookEvent& ev) {
+        bool accepted = true;
+        for (std::size_t i = 0; i < hooks_.size(); ++i) {
+            const auto& ev_names = opts_.hooks[i].events;
+            if (std::find(ev_names.begin(), ev_names.end(), ev.event) != ev_names.end())
+                accepted = hooks_[i]->fire(ev) && accepted;
+        }
+        return accepted;
+    };
+}
+
+void Agent::reload() {
+    if (opts_.config_path.empty()) {
+        spdlog::info("SIGHUP: started without --config, nothing to reload");
+        return;
+    }
+    auto c = load_config(opts_.config_path);
+    if (!c) {
+        snapshot_.config_reload_ok = false;
+        spdlog::error("reload failed, the running configuration stays: {}", c.error());
+        return;
+    }
+    // What the kernel programs were loaded and attached with needs a restart.
+    if ((!c->interfaces.empty() && c->interfaces != opts_.interfaces) ||
+        c->dns_ports != opts_.dns_ports || c->smtp_ports != opts_.smtp_ports ||
+        c->smtp_tls_ports != opts_.smtp_tls_ports || c->listen != opts_.listen)
+        spdlog::warn("reload: interfaces, ports and the listen address change only with a "
+                     "restart; they stay as they are");
+    hooks_.clear(); // a hook still running is stopped with its process group
+    opts_.dns_servers = c->dns_servers;
+    opts_.domains = c->domains;
+    opts_.verdicts = c->verdicts;
+    opts_.hooks = c->hooks;
+    opts_.dns_timeout_s = c->dns_timeout_s;
+    opts_.smtp_connect_timeout_s = c->smtp_connect_timeout_s;
+    opts_.smtp_idle_timeout_s = c->smtp_idle_timeout_s;
+    metrics_opts_.latency_buckets_s = opts_.latency_buckets_s = c->latency_buckets_s;
+    dns_prev_.clear();
+    smtp_prev_.clear();
+    setup_health();
+    snapshot_.config_reload_ok = true;
+    ++snapshot_.config_reloads;
+    spdlog::info("reloaded {}: {} domains, {} DNS servers, {} hooks", opts_.config_path,
+                 opts_.domains.size(), snapshot_.health.targets.size(), opts_.hooks.size());
+}
+
+void Agent::wait_hup() {
+    hup_.async_wait([this](const boost::system::error_code& ec, int) {
+        if (ec)
+            return;
+        try {
+            reload();
+        } catch (const std::exception& e) {
+            snapshot_.config_reload_ok = false;
+            spdlog::error("reload: {}", e.what());
+        }
+        wait_hup();
+    });
 }
 
 void Agent::schedule_window() {

@@ -36,6 +36,9 @@ class Agent {
     };
 
     bool setup();
+    void setup_health();
+    void reload();
+    void wait_hup();
     void schedule_window();
     void judge_window();
     void schedule_sweep();
@@ -46,6 +49,7 @@ class Agent {
     AgentOptions opts_;
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
+    boost::asio::signal_set hup_;
     boost::asio::steady_timer sweep_timer_;
     boost::asio::steady_timer window_timer_;
     std::unique_ptr<HealthMonitor> health_;

@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
                 return 1;
             }
             o = std::move(*c);
+            o.config_path = cli.config;
             Cli again(o); // the command line again, over the file's values
             again.app.parse(argc, argv);
         }

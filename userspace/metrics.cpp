@@ -199,6 +199,15 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
 
     render_smtp(snap, opts, out);
     render_health(snap.health, out);
+    Family reload_ok("mxsense_config_last_reload_successful",
+                     "0 when the last SIGHUP reload failed and the old configuration stayed.",
+                     MetricType::Gauge);
+    reload_ok.gauge({}, snap.config_reload_ok ? 1 : 0);
+    Family reloads("mxsense_config_reloads_total", "Successful configuration reloads.",
+                   MetricType::Counter);
+    reloads.counter({}, static_cast<double>(snap.config_reloads));
+    out.push_back(std::move(reload_ok.f));
+    out.push_back(std::move(reloads.f));
 
     const auto& s = snap.sensor;
     Family packets("mxsense_sensor_packets_total", "Packets seen by the sensor.",

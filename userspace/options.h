@@ -74,6 +74,7 @@ struct AgentOptions {
     std::vector<Domain> domains;
     VerdictOptions verdicts;
     std::vector<HookConfig> hooks;
+    std::string config_path; // the --config file, reread on SIGHUP
 };
 
 // One line naming what is wrong, or nullopt when the options are usable.

@@ -53,6 +53,8 @@ struct Snapshot {
     std::map<SeriesKey, DnsCounters> dns;
     std::map<SmtpSeriesKey, SmtpCounters> smtp;
     HealthSnapshot health;
+    bool config_reload_ok = true;
+    std::uint64_t config_reloads = 0;
     SensorSnapshot sensor;
 };
 

@@ -3,6 +3,7 @@ SIGTERM and SIGKILL leave nothing attached."""
 import os
 import signal
 import subprocess
+import time
 import unittest
 
 import lab as L
@@ -116,6 +117,52 @@ class AgentLifecycle(unittest.TestCase):
                                      hook="xdp"), 1)
         finally:
             self.assertEqual(self.lab.stop(p), 0)
+
+    def test_sighup_reload(self):
+        path = os.path.join(self.lab.tmp, "reload.yaml")
+
+        def write(domain, extra=""):
+            with open(path, "w") as f:
+                f.write(f"interfaces: [{self.lab.client_if}]\nlisten: 127.0.0.1:10067\n"
+                        f"dns_servers: [198.18.0.2]\n{extra}domains:\n  - name: {domain}\n"
+                        f"    mx:\n      - {{host: mx.{domain}, addresses: [198.18.0.10]}}\n")
+
+        def targets():
+            m = L.scrape(self.lab.client, 10067)
+            names = {dict(ls)["target"] for (n, ls), v in m.items() if n == "mxsense_target_state"}
+            return m, names
+
+        def hup_and_wait(reloads_before):
+            os.kill(p.pid, signal.SIGHUP)
+            for _ in range(50):
+                m, names = targets()
+                if (L.value(m, "mxsense_config_reloads_total") > reloads_before
+                        or L.value(m, "mxsense_config_last_reload_successful") == 0):
+                    return m, names
+                time.sleep(0.1)
+            self.fail("the agent did not react to SIGHUP")
+
+        write("one.test")
+        p = self.lab.start(self.lab.client, L.MXSENSE, "agent", "--config", path,
+                           ready=lambda: self.lab.client.run(
+                               "curl", "-sf", "http://127.0.0.1:10067/metrics",
+                               check=False).returncode == 0)
+        try:
+            m, names = targets()
+            self.assertEqual(names, {"mx.one.test", "198.18.0.2"})
+            self.assertEqual(L.value(m, "mxsense_config_last_reload_successful"), 1)
+            write("two.test", extra="verdicts: {window: nope}\n")  # bad: kept the old one
+            m, names = hup_and_wait(0)
+            self.assertEqual(L.value(m, "mxsense_config_last_reload_successful"), 0)
+            self.assertEqual(names, {"mx.one.test", "198.18.0.2"})
+            write("two.test")
+            m, names = hup_and_wait(0)
+            self.assertEqual(L.value(m, "mxsense_config_last_reload_successful"), 1)
+            self.assertEqual(L.value(m, "mxsense_config_reloads_total"), 1)
+            self.assertEqual(names, {"mx.two.test", "198.18.0.2"})
+        finally:
+            self.assertEqual(self.lab.stop(p), 0)
+        self.assertIn("reload failed, the running configuration stays", self.lab.log(p))
 
     def test_sigterm_detaches_and_exits_zero(self):
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10063)

@@ -139,8 +139,8 @@ int Agent::run() {
     http_->start();
     const auto ep = http_->local_endpoint();
     spdlog::info("serving metrics on http://{}:{}/metrics", ep.address().to_string(), ep.port());
-    schedule_sweep();
-    schedule_window();
+    every(sweep_timer_, &opts_.sweep_interval_s, &Agent::sweep, "sweep");
+    every(window_timer_, &opts_.verdicts.window_s, &Agent::judge_window, "verdict window");
     io_.run();
     watched_.clear(); // closes links, removes netlink filters
     spdlog::info("detached from every interface");
@@ -227,18 +227,21 @@ void Agent::wait_hup() {
     });
 }
 
-void Agent::schedule_window() {
-    window_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(opts_.verdicts.window_s)));
-    window_timer_.async_wait([this](const boost::system::error_code& ec) {
+// Runs job every *seconds (read anew each time: a reload may change it) until
+// the timer is cancelled; no exception escapes the loop.
+void Agent::every(boost::asio::steady_timer& timer, const double* seconds, void (Agent::*job)(),
+                  const char* what) {
+    timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(*seconds)));
+    timer.async_wait([this, &timer, seconds, job, what](const boost::system::error_code& ec) {
         if (ec)
             return;
         try {
-            judge_window();
-        } catch (const std::exception& e) {
-            spdlog::error("verdict window: {}", e.what());
+            (this->*job)();
+        } catch (const std::exception& ex) {
+            spdlog::error("{}: {}", what, ex.what());
         }
-        schedule_window();
+        every(timer, seconds, job, what);
     });
 }
 
@@ -258,21 +261,6 @@ void Agent::judge_window() {
     snapshot_.health.targets = health_->targets();
     snapshot_.health.domains = health_->domains();
     snapshot_.health.blind = health_->blind();
-}
-
-void Agent::schedule_sweep() {
-    sweep_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(opts_.sweep_interval_s)));
-    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec)
-            return;
-        try {
-            sweep();
-        } catch (const std::exception& e) {
-            spdlog::error("sweep: {}", e.what());
-        }
-        schedule_sweep();
-    });
 }
 
 void Agent::sweep() {

@@ -39,9 +39,9 @@ class Agent {
     void setup_health();
     void reload();
     void wait_hup();
-    void schedule_window();
+    void every(boost::asio::steady_timer& timer, const double* seconds, void (Agent::*job)(),
+               const char* what);
     void judge_window();
-    void schedule_sweep();
     void sweep();
     void refresh();
     HttpResponse handle(const std::string& method, const std::string& target);

@@ -192,17 +192,7 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 	if (is_resp ? !mxs_is_dns_port(l4->sport) : !mxs_is_dns_port(l4->dport))
 		return 0;
 
-	if (is_resp) {
-		__builtin_memcpy(fk.client, l4->dst, 16);
-		__builtin_memcpy(fk.server, l4->src, 16);
-		fk.client_port = l4->dport;
-		fk.server_port = l4->sport;
-	} else {
-		__builtin_memcpy(fk.client, l4->src, 16);
-		__builtin_memcpy(fk.server, l4->dst, 16);
-		fk.client_port = l4->sport;
-		fk.server_port = l4->dport;
-	}
+	mxs_orient(l4, !is_resp, fk.client, fk.server, &fk.client_port, &fk.server_port);
 	fk.dns_id = q->id;
 	fk.proto = l4->proto;
 

@@ -334,4 +334,17 @@ static __always_inline int mxs_l4_addrs(const struct mxs_pkt *p, struct mxs_l4 *
 	return 0;
 }
 
+/*
+ * Orient a packet's endpoints client -> server, whichever way it travels
+ * (from_client: the packet's source is the client).
+ */
+static __always_inline void mxs_orient(const struct mxs_l4 *l4, int from_client, __u8 *client,
+				       __u8 *server, __u16 *client_port, __u16 *server_port)
+{
+	__builtin_memcpy(client, from_client ? l4->src : l4->dst, 16);
+	__builtin_memcpy(server, from_client ? l4->dst : l4->src, 16);
+	*client_port = from_client ? l4->sport : l4->dport;
+	*server_port = from_client ? l4->dport : l4->sport;
+}
+
 #endif /* MXS_PARSE_H */

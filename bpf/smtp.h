@@ -382,10 +382,7 @@ static __always_inline void mxs_smtp_unreach(struct mxs_pkt *p, struct mxs_l4 *l
 	if (l4->proto != MXS_IPPROTO_TCP || !mxs_is_smtp_port(l4->dport) || mxs_l4_addrs(p, l4))
 		return;
 	/* The quoted packet went client -> server. */
-	__builtin_memcpy(k.client, l4->src, 16);
-	__builtin_memcpy(k.server, l4->dst, 16);
-	k.client_port = l4->sport;
-	k.server_port = l4->dport;
+	mxs_orient(l4, 1, k.client, k.server, &k.client_port, &k.server_port);
 	f = bpf_map_lookup_elem(&mxs_smtp_flows, &k);
 	if (!f || f->state != MXS_SMTP_SYN_SENT)
 		return;
@@ -420,17 +417,7 @@ static __always_inline void mxs_smtp(struct mxs_pkt *p, struct mxs_l4 *l4)
 	if (!s)
 		return;
 
-	if (sg.from_client) {
-		__builtin_memcpy(k.client, l4->src, 16);
-		__builtin_memcpy(k.server, l4->dst, 16);
-		k.client_port = l4->sport;
-		k.server_port = l4->dport;
-	} else {
-		__builtin_memcpy(k.client, l4->dst, 16);
-		__builtin_memcpy(k.server, l4->src, 16);
-		k.client_port = l4->dport;
-		k.server_port = l4->sport;
-	}
+	mxs_orient(l4, sg.from_client, k.client, k.server, &k.client_port, &k.server_port);
 	sg.seq = l4->seq;
 	sg.flags = l4->tcp_flags;
 	sg.dir = p->dir;

@@ -163,6 +163,12 @@ const char* counter_reason(std::uint32_t c) {
 
 std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     std::vector<MetricFamily> out;
+    // A metric family with one unlabelled counter.
+    auto single = [&out](std::string name, std::string help, double v) {
+        Family f(std::move(name), std::move(help), MetricType::Counter);
+        f.counter({}, v);
+        out.push_back(std::move(f.f));
+    };
     Family queries("mxsense_dns_queries_total", "DNS queries seen, per server.",
                    MetricType::Counter);
     Family responses("mxsense_dns_responses_total",
@@ -203,11 +209,9 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                      "0 when the last SIGHUP reload failed and the old configuration stayed.",
                      MetricType::Gauge);
     reload_ok.gauge({}, snap.config_reload_ok ? 1 : 0);
-    Family reloads("mxsense_config_reloads_total", "Successful configuration reloads.",
-                   MetricType::Counter);
-    reloads.counter({}, static_cast<double>(snap.config_reloads));
     out.push_back(std::move(reload_ok.f));
-    out.push_back(std::move(reloads.f));
+    single("mxsense_config_reloads_total", "Successful configuration reloads.",
+           static_cast<double>(snap.config_reloads));
 
     const auto& s = snap.sensor;
     Family packets("mxsense_sensor_packets_total", "Packets seen by the sensor.",
@@ -225,11 +229,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     for (std::uint32_t c = 0; c < MXS_C_MAX; ++c)
         if (const char* r = counter_reason(c))
             parse.counter({{"reason", r}}, static_cast<double>(s.counters[c]));
-    Family frags("mxsense_sensor_fragments_total", "IP fragments seen.", MetricType::Counter);
-    frags.counter({}, static_cast<double>(s.counters[MXS_C_FRAGMENTS]));
-    Family frag_skip("mxsense_sensor_fragments_skipped_total",
-                     "Non-first IP fragments, never parsed as DNS.", MetricType::Counter);
-    frag_skip.counter({}, static_cast<double>(s.counters[MXS_C_FRAG_SKIPPED]));
+    single("mxsense_sensor_fragments_total", "IP fragments seen.",
+           static_cast<double>(s.counters[MXS_C_FRAGMENTS]));
+    single("mxsense_sensor_fragments_skipped_total", "Non-first IP fragments, never parsed as DNS.",
+           static_cast<double>(s.counters[MXS_C_FRAG_SKIPPED]));
     Family full("mxsense_sensor_map_full_total",
                 "Inserts refused because a map was full (sample or query lost).",
                 MetricType::Counter);
@@ -237,35 +240,29 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     full.counter({{"map", "dns_inflight"}}, static_cast<double>(s.counters[MXS_C_INFLIGHT_FULL]));
     full.counter({{"map", "smtp_stats"}}, static_cast<double>(s.counters[MXS_C_SMTP_STATS_FULL]));
     full.counter({{"map", "smtp_flows"}}, static_cast<double>(s.counters[MXS_C_SMTP_FLOWS_FULL]));
-    Family smtp_evict("mxsense_sensor_smtp_flow_evictions_total",
-                      "SMTP connections forgotten after the idle timeout.", MetricType::Counter);
-    smtp_evict.counter({}, static_cast<double>(s.smtp_evicted_total));
-    Family syn_retrans("mxsense_sensor_smtp_syn_retransmissions_total",
-                       "Retransmitted SYNs (not new attempts).", MetricType::Counter);
-    syn_retrans.counter({}, static_cast<double>(s.counters[MXS_C_SMTP_SYN_RETRANS]));
-    Family codes_over("mxsense_sensor_smtp_replies_over_limit_total",
-                      "Replies beyond those read from one segment (not counted by code).",
-                      MetricType::Counter);
-    codes_over.counter({}, static_cast<double>(s.counters[MXS_C_SMTP_CODES_OVER]));
-    Family evict("mxsense_sensor_dns_inflight_evictions_total",
-                 "In-flight queries removed by the timeout sweep.", MetricType::Counter);
-    evict.counter({}, static_cast<double>(s.expired_total));
-    Family dup("mxsense_sensor_dns_retransmitted_queries_total",
-               "Queries already in flight (retransmissions), not counted again.",
-               MetricType::Counter);
-    dup.counter({}, static_cast<double>(s.counters[MXS_C_DUP_QUERY]));
-    Family late("mxsense_sensor_dns_late_responses_total",
-                "Responses to queries the sweep had already counted unanswered.",
-                MetricType::Counter);
-    late.counter({}, static_cast<double>(s.counters[MXS_C_LATE_RESPONSE]));
-    Family cont("mxsense_sensor_dns_tcp_continuations_total",
-                "TCP segments carrying only the rest of a DNS message seen earlier.",
-                MetricType::Counter);
-    cont.counter({}, static_cast<double>(s.counters[MXS_C_DNS_TCP_CONT]));
-    Family unknown("mxsense_sensor_dns_unsolicited_unknown_total",
-                   "Responses from servers never queried (no per-server entry is made for them).",
-                   MetricType::Counter);
-    unknown.counter({}, static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));
+    single("mxsense_sensor_smtp_flow_evictions_total",
+           "SMTP connections forgotten after the idle timeout.",
+           static_cast<double>(s.smtp_evicted_total));
+    single("mxsense_sensor_smtp_syn_retransmissions_total",
+           "Retransmitted SYNs (not new attempts).",
+           static_cast<double>(s.counters[MXS_C_SMTP_SYN_RETRANS]));
+    single("mxsense_sensor_smtp_replies_over_limit_total",
+           "Replies beyond those read from one segment (not counted by code).",
+           static_cast<double>(s.counters[MXS_C_SMTP_CODES_OVER]));
+    single("mxsense_sensor_dns_inflight_evictions_total",
+           "In-flight queries removed by the timeout sweep.", static_cast<double>(s.expired_total));
+    single("mxsense_sensor_dns_retransmitted_queries_total",
+           "Queries already in flight (retransmissions), not counted again.",
+           static_cast<double>(s.counters[MXS_C_DUP_QUERY]));
+    single("mxsense_sensor_dns_late_responses_total",
+           "Responses to queries the sweep had already counted unanswered.",
+           static_cast<double>(s.counters[MXS_C_LATE_RESPONSE]));
+    single("mxsense_sensor_dns_tcp_continuations_total",
+           "TCP segments carrying only the rest of a DNS message seen earlier.",
+           static_cast<double>(s.counters[MXS_C_DNS_TCP_CONT]));
+    single("mxsense_sensor_dns_unsolicited_unknown_total",
+           "Responses from servers never queried (no per-server entry is made for them).",
+           static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));
     Family entries("mxsense_sensor_map_entries", "Entries in a sensor map.", MetricType::Gauge);
     entries.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_entries));
     entries.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_entries));
@@ -279,16 +276,13 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                   "How each program is attached (1 for the mode in use).", MetricType::Gauge);
     for (const auto& a : s.attachments)
         attach.gauge({{"interface", a.interface}, {"hook", a.hook}, {"mode", a.mode}}, 1);
-    Family sweeps("mxsense_sensor_sweeps_total", "Timeout sweeps of the in-flight queries.",
-                  MetricType::Counter);
-    sweeps.counter({}, static_cast<double>(s.sweeps_total));
+    single("mxsense_sensor_sweeps_total", "Timeout sweeps of the in-flight queries.",
+           static_cast<double>(s.sweeps_total));
     Family build("mxsense_build_info", "Build of this agent.", MetricType::Gauge);
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
-    for (auto* f :
-         {&packets, &parse, &frags, &frag_skip, &full, &evict, &dup, &late, &cont, &smtp_evict,
-          &syn_retrans, &codes_over, &unknown, &entries, &capacity, &attach, &sweeps, &build})
+    for (auto* f : {&packets, &parse, &full, &entries, &capacity, &attach, &build})
         out.push_back(std::move(f->f));
 
     return prometheus::TextSerializer().Serialize(out);

@@ -1,22 +1,28 @@
 #include "agent.h"
 
 #include "config.h"
+#include "dns_client.h"
 #include "libbpf_log.h"
 #include "preflight.h"
+#include "smtp_probe.h"
 #include "status.h"
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <chrono>
 #include <fstream>
 #include <net/if.h>
 #include <spdlog/spdlog.h>
 #include <sstream>
+#include <unistd.h>
 
 namespace mxs {
 
 Agent::Agent(AgentOptions opts)
     : opts_(std::move(opts)), signals_(io_, SIGINT, SIGTERM), hup_(io_, SIGHUP), sweep_timer_(io_),
-      window_timer_(io_), dns_(opts_.max_labelled_servers), smtp_(opts_.max_labelled_servers) {
+      window_timer_(io_), probe_timer_(io_), dns_(opts_.max_labelled_servers),
+      smtp_(opts_.max_labelled_servers) {
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
 }
 
@@ -131,6 +137,9 @@ int Agent::run() {
         spdlog::info("signal {}: detaching and exiting", sig);
         sweep_timer_.cancel();
         window_timer_.cancel();
+        probe_timer_.cancel();
+        if (discovery_)
+            discovery_->stop();
         hup_.cancel();
         hooks_.clear(); // kills any hook still running, with its process group
         http_->stop();
@@ -141,6 +150,8 @@ int Agent::run() {
     spdlog::info("serving metrics on http://{}:{}/metrics", ep.address().to_string(), ep.port());
     every(sweep_timer_, &opts_.sweep_interval_s, &Agent::sweep, "sweep");
     every(window_timer_, &opts_.verdicts.window_s, &Agent::judge_window, "verdict window");
+    probe_round(); // the first round at once: no target has shown passive traffic yet
+    every(probe_timer_, &opts_.probes.interval_s, &Agent::probe_round, "probe round");
     io_.run();
     watched_.clear(); // closes links, removes netlink filters
     spdlog::info("detached from every interface");
@@ -150,14 +161,9 @@ int Agent::run() {
 // Targets, verdicts and hooks from opts_: at start and on every good reload.
 // Counters live in the aggregators and survive; verdict states start over.
 void Agent::setup_health() {
-    auto dns_servers = opts_.dns_servers.empty() ? resolv_conf_servers() : opts_.dns_servers;
-    health_ = std::make_unique<HealthMonitor>(opts_, dns_servers);
-    std::vector<std::string> mx_addrs;
-    for (const auto& d : opts_.domains)
-        for (const auto& m : d.mx)
-            mx_addrs.insert(mx_addrs.end(), m.addresses.begin(), m.addresses.end());
-    dns_.reserve_labels(dns_servers);
-    smtp_.reserve_labels(mx_addrs);
+    dns_servers_ = opts_.dns_servers.empty() ? resolv_conf_servers() : opts_.dns_servers;
+    health_ = std::make_unique<HealthMonitor>(opts_, dns_servers_);
+    hooks_.clear();
     for (const auto& h : opts_.hooks) {
         hooks_.push_back(std::make_unique<HookRunner>(
             io_, HookSpec{h.name, h.argv, h.timeout_s, h.cooldown_s, h.retries, h.backoff_s}));
@@ -165,8 +171,6 @@ void Agent::setup_health() {
             ++snapshot_.health.hook_runs[{run.hook, run.event, run.result}];
         };
     }
-    snapshot_.health.targets = health_->targets();
-    snapshot_.health.domains = health_->domains();
     health_->on_event = [this](const HookEvent& ev) {
         bool accepted = true;
         for (std::size_t i = 0; i < hooks_.size(); ++i) {
@@ -176,6 +180,125 @@ void Agent::setup_health() {
         }
         return accepted;
     };
+    discovered_.clear();
+    apply_targets();
+
+    if (discovery_)
+        discovery_->stop();
+    discovery_.reset();
+    if (std::none_of(opts_.domains.begin(), opts_.domains.end(),
+                     [](const Domain& d) { return d.discover || d.authoritative; }))
+        return;
+    const auto resolver = !opts_.discovery.resolver.empty()
+                              ? opts_.discovery.resolver
+                              : (dns_servers_.empty() ? std::string() : dns_servers_.front());
+    if (resolver.empty()) {
+        spdlog::error("discovery: no resolver (set discovery.resolver or dns_servers); domains "
+                      "to discover stay without MX hosts");
+        return;
+    }
+    spdlog::info("discovery: asking {} for the MX and NS records of the configured domains",
+                 resolver);
+    discovery_ = std::make_shared<Discovery>(
+        io_, opts_.discovery, resolver, opts_.probes.timeout_s, opts_.dns_ports.front(),
+        &snapshot_.probes.discovery_lookups, &snapshot_.probes.discovery_failures);
+    discovery_->start(opts_.domains, [this](const std::string& name, const DiscoveredDomain& d) {
+        discovered_[name] = d;
+        apply_targets();
+    });
+}
+
+// The judged targets: configured domains with what discovery found, the DNS
+// servers, and the name servers of `authoritative` domains.
+void Agent::apply_targets() {
+    auto domains = opts_.domains;
+    auto dns = dns_servers_;
+    for (auto& d : domains) {
+        const auto it = discovered_.find(d.name);
+        if (it == discovered_.end())
+            continue;
+        if (d.discover)
+            d.mx = it->second.mx;
+        for (const auto& a : it->second.auth_servers)
+            if (std::find(dns.begin(), dns.end(), a) == dns.end())
+                dns.push_back(a);
+    }
+    health_->set_targets(domains, dns);
+    std::vector<std::string> mx_addrs;
+    for (const auto& d : domains)
+        for (const auto& m : d.mx)
+            mx_addrs.insert(mx_addrs.end(), m.addresses.begin(), m.addresses.end());
+    dns_.reserve_labels(dns);
+    smtp_.reserve_labels(mx_addrs);
+    snapshot_.health.targets = health_->targets();
+    snapshot_.health.domains = health_->domains();
+}
+
+// Probes every judged address that had no passive traffic in the last window:
+// DNS servers over UDP and TCP, MX addresses with an SMTP dialogue. The kernel
+// measures them like any traffic; their own outcome feeds mxsense_probe_*.
+void Agent::probe_round() {
+    if (!opts_.probes.enabled)
+        return;
+    const auto& p = opts_.probes;
+    const auto type = *dns_type_code(p.dns_type);
+    std::uint16_t smtp_port = opts_.smtp_ports.front();
+    for (auto port : opts_.smtp_ports)
+        if (!std::count(opts_.smtp_tls_ports.begin(), opts_.smtp_tls_ports.end(), port)) {
+            smtp_port = port;
+            break;
+        }
+    std::string ehlo = p.ehlo_name;
+    if (ehlo.empty()) {
+        char host[256] = {};
+        ehlo = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "mxsense.invalid";
+    }
+    auto record = [this](const std::string& kind, const std::string& target,
+                         const std::string& result, double seconds) {
+        ++snapshot_.probes.runs[{kind, target, result}];
+        snapshot_.probes.last_seconds[{kind, target}] = seconds;
+        spdlog::debug("probe {} {}: {} in {:.1f} ms", kind, target, result, seconds * 1000);
+    };
+    for (const auto& t : health_->targets()) {
+        for (const auto& addr : t.addresses) {
+            const auto key = std::make_pair(t.kind, addr);
+            if (passive_.count(key)) {
+                ++snapshot_.probes.skipped[key];
+                continue;
+            }
+            if (t.kind == "dns") {
+                probed_now_[key] += 2;
+                for (bool tcp : {false, true})
+                    boost::asio::co_spawn(
+                        io_,
+                        [this, record, addr, tcp, type, p]() -> boost::asio::awaitable<void> {
+                            auto r = co_await dns_exchange(addr, opts_.dns_ports.front(),
+                                                           p.dns_name, type, tcp, p.timeout_s);
+                            std::string result = r.failure;
+                            if (result.empty())
+                                result = r.rcode == 0 || r.rcode == 3 ? "ok"
+                                         : r.rcode == 2               ? "rcode_servfail"
+                                         : r.rcode == 5               ? "rcode_refused"
+                                                                      : "rcode_other";
+                            record(tcp ? "dns_tcp" : "dns_udp", addr, result, r.seconds);
+                        },
+                        boost::asio::detached);
+            } else {
+                probed_now_[key] += 1;
+                SmtpProbeSpec spec{addr, smtp_port, ehlo, p.starttls, p.timeout_s};
+                boost::asio::co_spawn(
+                    io_,
+                    [record, spec]() -> boost::asio::awaitable<void> {
+                        auto r = co_await smtp_probe(spec);
+                        if (r.result != "ok")
+                            spdlog::info("SMTP probe {}:{}: {} ({})", spec.address, spec.port,
+                                         r.result, r.detail);
+                        record("smtp", spec.address, r.result, r.seconds);
+                    },
+                    boost::asio::detached);
+            }
+        }
+    }
 }
 
 void Agent::reload() {
@@ -195,11 +318,12 @@ void Agent::reload() {
         c->smtp_tls_ports != opts_.smtp_tls_ports || c->listen != opts_.listen)
         spdlog::warn("reload: interfaces, ports and the listen address change only with a "
                      "restart; they stay as they are");
-    hooks_.clear(); // a hook still running is stopped with its process group
     opts_.dns_servers = c->dns_servers;
     opts_.domains = c->domains;
     opts_.verdicts = c->verdicts;
     opts_.hooks = c->hooks;
+    opts_.probes = c->probes;
+    opts_.discovery = c->discovery;
     opts_.dns_timeout_s = c->dns_timeout_s;
     opts_.smtp_connect_timeout_s = c->smtp_connect_timeout_s;
     opts_.smtp_idle_timeout_s = c->smtp_idle_timeout_s;
@@ -257,6 +381,17 @@ void Agent::judge_window() {
         w.smtp[addr] = smtp_evidence(smtp_prev_[addr], c);
     dns_prev_ = std::move(dns_now);
     smtp_prev_ = std::move(smtp_now);
+    // Passive traffic: more attempts than the probes of this and the last window
+    // (a probe's answer may land in the window after it was sent).
+    passive_.clear();
+    for (const auto* m : {&w.dns, &w.smtp})
+        for (const auto& [addr, e] : *m) {
+            const auto key = std::make_pair(m == &w.dns ? "dns" : "mx", addr);
+            if (e.attempts > probed_now_[key] + probed_before_[key])
+                passive_.insert(key);
+        }
+    probed_before_ = std::move(probed_now_);
+    probed_now_.clear();
     health_->window(w);
     snapshot_.health.targets = health_->targets();
     snapshot_.health.domains = health_->domains();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "attach.h"
+#include "discovery.h"
 #include "dns_model.h"
 #include "health.h"
 #include "hook_runner.h"
@@ -16,6 +17,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <set>
 #include <vector>
 
 namespace mxs {
@@ -41,6 +43,8 @@ class Agent {
     void wait_hup();
     void every(boost::asio::steady_timer& timer, const double* seconds, void (Agent::*job)(),
                const char* what);
+    void apply_targets();
+    void probe_round();
     void judge_window();
     void sweep();
     void refresh();
@@ -52,6 +56,14 @@ class Agent {
     boost::asio::signal_set hup_;
     boost::asio::steady_timer sweep_timer_;
     boost::asio::steady_timer window_timer_;
+    boost::asio::steady_timer probe_timer_;
+    std::vector<std::string> dns_servers_; // configured or from resolv.conf
+    std::shared_ptr<Discovery> discovery_;
+    std::map<std::string, DiscoveredDomain> discovered_;
+    // Probe attempts per (kind, address) this window and the last; addresses
+    // whose last window saw more attempts than that have passive traffic.
+    std::map<std::pair<std::string, std::string>, std::uint64_t> probed_now_, probed_before_;
+    std::set<std::pair<std::string, std::string>> passive_;
     std::unique_ptr<HealthMonitor> health_;
     std::vector<std::unique_ptr<HookRunner>> hooks_;
     std::map<std::string, DnsCounters> dns_prev_; // per address, at the last window

@@ -81,6 +81,13 @@ class Reader {
         return out;
     }
 
+    bool boolean(const YAML::Node& n, const std::string& field) const {
+        bool v = false;
+        if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
+            fail(n, field, "expected true or false");
+        return v;
+    }
+
     std::vector<std::string> strings(const YAML::Node& n, const std::string& field) const {
         if (!n.IsSequence())
             fail(n, field, "expected a list");
@@ -187,13 +194,23 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                       r.fail(n, f, "expected a list of domains");
                   for (std::size_t i = 0; i < n.size(); ++i) {
                       Domain d;
+                      bool mx_given = false;
                       const auto df = fmt::format("{}[{}]", f, i);
                       r.mapping(n[i], df,
                                 {{"name", [&](const YAML::Node& m,
                                               const std::string& g) { d.name = r.str(m, g); }},
+                                 {"authoritative",
+                                  [&](const YAML::Node& m, const std::string& g) {
+                                      d.authoritative = r.boolean(m, g);
+                                  }},
                                  {"mx", [&](const YAML::Node& m, const std::string& g) {
+                                      mx_given = true;
+                                      if (m.IsScalar() && m.Scalar() == "discover") {
+                                          d.discover = true;
+                                          return;
+                                      }
                                       if (!m.IsSequence())
-                                          r.fail(m, g, "expected a list of MX hosts");
+                                          r.fail(m, g, "expected a list of MX hosts or 'discover'");
                                       for (std::size_t j = 0; j < m.size(); ++j) {
                                           MxHost h;
                                           r.mapping(
@@ -209,6 +226,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                                           d.mx.push_back(std::move(h));
                                       }
                                   }}});
+                      d.discover = d.discover || !mx_given; // no list: ask DNS
                       o.domains.push_back(std::move(d));
                   }
               }},
@@ -235,6 +253,38 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                            {"backoff", number(h.backoff_s)}});
                       o.hooks.push_back(std::move(h));
                   }
+              }},
+             {"probes",
+              [&](const YAML::Node& n, const std::string& f) {
+                  auto& p = o.probes;
+                  auto text = [&](std::string& dst) -> Handler {
+                      return [&r, &dst](const YAML::Node& m, const std::string& g) {
+                          dst = r.str(m, g);
+                      };
+                  };
+                  auto flag = [&](bool& dst) -> Handler {
+                      return [&r, &dst](const YAML::Node& m, const std::string& g) {
+                          dst = r.boolean(m, g);
+                      };
+                  };
+                  r.mapping(n, f,
+                            {{"enabled", flag(p.enabled)},
+                             {"interval", number(p.interval_s)},
+                             {"timeout", number(p.timeout_s)},
+                             {"dns_name", text(p.dns_name)},
+                             {"dns_type", text(p.dns_type)},
+                             {"ehlo_name", text(p.ehlo_name)},
+                             {"starttls", flag(p.starttls)}});
+              }},
+             {"discovery",
+              [&](const YAML::Node& n, const std::string& f) {
+                  auto& d = o.discovery;
+                  r.mapping(n, f,
+                            {{"resolver", [&](const YAML::Node& m,
+                                              const std::string& g) { d.resolver = r.str(m, g); }},
+                             {"min_refresh", number(d.min_refresh_s)},
+                             {"max_refresh", number(d.max_refresh_s)},
+                             {"retry", number(d.retry_s)}});
               }},
              {"maps", [&](const YAML::Node& n, const std::string& f) {
                   r.mapping(n, f,

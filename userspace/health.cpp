@@ -1,5 +1,6 @@
 #include "health.h"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <spdlog/spdlog.h>
@@ -8,24 +9,75 @@ namespace mxs {
 
 HealthMonitor::HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers)
     : opts_(o) {
-    const TransitionPolicy policy{o.verdicts.rise, o.verdicts.fall, o.verdicts.hold_down_windows,
-                                  o.verdicts.unknown_after_windows};
-    for (const auto& d : o.domains) {
-        domains_.push_back({d.name, std::nullopt, false, {}});
+    set_targets(o.domains, dns_servers);
+}
+
+TransitionPolicy HealthMonitor::policy() const {
+    const auto& v = opts_.verdicts;
+    return {v.rise, v.fall, v.hold_down_windows, v.unknown_after_windows};
+}
+
+void HealthMonitor::set_targets(const std::vector<Domain>& domains,
+                                const std::vector<std::string>& dns) {
+    // Old state by key, taken over by the new lists where the names match.
+    std::map<std::pair<std::string, std::string>, std::pair<TargetStatus, TargetVerdict>> old;
+    for (std::size_t i = 0; i < targets_.size(); ++i)
+        old.emplace(std::make_pair(targets_[i].kind, targets_[i].name),
+                    std::make_pair(targets_[i], verdicts_[i]));
+    std::map<std::string, std::pair<DomainStatus, std::uint64_t>> old_domains;
+    for (std::size_t d = 0; d < domains_.size(); ++d)
+        old_domains.emplace(domains_[d].name,
+                            std::make_pair(domains_[d], primary_healthy_since_[d]));
+    targets_.clear();
+    verdicts_.clear();
+    addresses_.clear();
+    domains_.clear();
+    domain_targets_.clear();
+    primary_healthy_since_.clear();
+
+    std::map<std::pair<std::string, std::string>, std::size_t> index;
+    auto add = [&](const std::string& kind, const std::string& name,
+                   const std::vector<std::string>& addrs) {
+        const auto key = std::make_pair(kind, name);
+        if (auto it = index.find(key); it != index.end()) {
+            // The same MX host under two domains: one target, the union of addresses.
+            for (const auto& a : addrs)
+                if (std::find(addresses_[it->second].begin(), addresses_[it->second].end(), a) ==
+                    addresses_[it->second].end())
+                    addresses_[it->second].push_back(a);
+            return it->second;
+        }
+        if (auto it = old.find(key); it != old.end()) {
+            targets_.push_back(it->second.first);
+            verdicts_.push_back(it->second.second);
+        } else {
+            targets_.push_back(
+                TargetStatus{name, kind, TargetState::Unknown, {}, {}, {}, {}, 0, {}});
+            verdicts_.emplace_back(policy());
+        }
+        addresses_.push_back(addrs);
+        index.emplace(key, targets_.size() - 1);
+        return targets_.size() - 1;
+    };
+    for (const auto& d : domains) {
+        if (auto it = old_domains.find(d.name); it != old_domains.end()) {
+            domains_.push_back(it->second.first);
+            primary_healthy_since_.push_back(it->second.second);
+        } else {
+            domains_.push_back({d.name, std::nullopt, false, {}, {}});
+            primary_healthy_since_.push_back(0);
+        }
         domain_targets_.emplace_back();
-        primary_healthy_since_.push_back(0);
+        domains_.back().mx.clear();
         for (const auto& m : d.mx) {
-            domain_targets_.back().push_back(targets_.size());
-            targets_.push_back(TargetStatus{m.host, "mx", TargetState::Unknown, {}, {}, {}, {}, 0});
-            verdicts_.emplace_back(policy);
-            addresses_.push_back(m.addresses);
+            domain_targets_.back().push_back(add("mx", m.host, m.addresses));
+            domains_.back().mx.push_back(m.host);
         }
     }
-    for (const auto& s : dns_servers) {
-        targets_.push_back(TargetStatus{s, "dns", TargetState::Unknown, {}, {}, {}, {}, 0});
-        verdicts_.emplace_back(policy);
-        addresses_.push_back({s});
-    }
+    for (const auto& s : dns)
+        add("dns", s, {s});
+    for (std::size_t i = 0; i < targets_.size(); ++i)
+        targets_[i].addresses = addresses_[i];
 }
 
 void HealthMonitor::window(const Window& w) {
@@ -82,6 +134,10 @@ void HealthMonitor::window(const Window& w) {
 void HealthMonitor::domain_window(std::size_t di, std::uint64_t window_index) {
     auto& dom = domains_[di];
     const auto& idx = domain_targets_[di];
+    if (idx.empty()) { // discovery has not found its MX hosts yet
+        dom.effective_mx.reset();
+        return;
+    }
     std::vector<TargetState> states;
     for (auto i : idx)
         states.push_back(targets_[i].state);

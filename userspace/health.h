@@ -27,13 +27,15 @@ struct TargetStatus {
     std::map<std::pair<std::string, std::string>, std::uint64_t> transitions; // (from,to) -> n
     std::string last_from, last_to; // the last transition, if any
     std::int64_t last_change_unix = 0;
+    std::vector<std::string> addresses; // what the evidence is read from
 };
 
 struct DomainStatus {
     std::string name;
     std::optional<std::string> effective_mx;
     bool failover_active = false;
-    std::string failed_over_to; // the backup chosen at failover
+    std::string failed_over_to;  // the backup chosen at failover
+    std::vector<std::string> mx; // MX hosts in preference order (configured or discovered)
 };
 
 class HealthMonitor {
@@ -45,6 +47,11 @@ class HealthMonitor {
     };
 
     HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers);
+
+    // Replaces the targets (domains with their MX hosts and addresses, DNS
+    // servers) as discovery learns them; a target or domain kept by name keeps
+    // its state, streaks and counts.
+    void set_targets(const std::vector<Domain>& domains, const std::vector<std::string>& dns);
 
     // Judges one window; calls on_event for each hook event it decides.
     void window(const Window& w);
@@ -60,6 +67,7 @@ class HealthMonitor {
 
   private:
     void domain_window(std::size_t di, std::uint64_t window_index);
+    TransitionPolicy policy() const;
 
     AgentOptions opts_;
     std::vector<TargetStatus> targets_;

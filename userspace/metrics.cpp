@@ -126,6 +126,33 @@ void render_health(const HealthSnapshot& h, std::vector<MetricFamily>& out) {
         out.push_back(std::move(f->f));
 }
 
+void render_probes(const ProbeSnapshot& p, std::vector<MetricFamily>& out) {
+    Family runs("mxsense_probe_runs_total",
+                "Active probes by kind (dns_udp, dns_tcp, smtp), target address and result.",
+                MetricType::Counter);
+    for (const auto& [k, n] : p.runs)
+        runs.counter(
+            {{"kind", std::get<0>(k)}, {"target", std::get<1>(k)}, {"result", std::get<2>(k)}},
+            static_cast<double>(n));
+    Family last("mxsense_probe_duration_seconds", "How long the last probe took, end to end.",
+                MetricType::Gauge);
+    for (const auto& [k, v] : p.last_seconds)
+        last.gauge({{"kind", k.first}, {"target", k.second}}, v);
+    Family skipped("mxsense_probe_skipped_total",
+                   "Probe rounds a target was left alone: passive traffic judged it.",
+                   MetricType::Counter);
+    for (const auto& [k, n] : p.skipped)
+        skipped.counter({{"kind", k.first}, {"target", k.second}}, static_cast<double>(n));
+    Family lookups("mxsense_discovery_lookups_total",
+                   "MX/NS discovery lookups of the configured domains, by result.",
+                   MetricType::Counter);
+    lookups.counter({{"result", "ok"}},
+                    static_cast<double>(p.discovery_lookups - p.discovery_failures));
+    lookups.counter({{"result", "failed"}}, static_cast<double>(p.discovery_failures));
+    for (auto* f : {&runs, &last, &skipped, &lookups})
+        out.push_back(std::move(f->f));
+}
+
 std::vector<ClientMetric::Label> dns_labels(const SeriesKey& k) {
     return {{"server", k.server}, {"role", k.role}, {"proto", k.proto}};
 }
@@ -205,6 +232,7 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
 
     render_smtp(snap, opts, out);
     render_health(snap.health, out);
+    render_probes(snap.probes, out);
     Family reload_ok("mxsense_config_last_reload_successful",
                      "0 when the last SIGHUP reload failed and the old configuration stayed.",
                      MetricType::Gauge);

@@ -37,8 +37,8 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
     for (const auto& d : o.domains) {
         if (d.name.empty() || !names.insert(d.name).second)
             return fmt::format("domains: '{}' is empty or listed twice", d.name);
-        if (d.mx.empty())
-            return fmt::format("domains.{}: no MX hosts", d.name);
+        if (d.mx.empty() && !d.discover)
+            return fmt::format("domains.{}: no MX hosts (list them or set 'mx: discover')", d.name);
         for (const auto& m : d.mx) {
             if (m.host.empty() || m.addresses.empty())
                 return fmt::format("domains.{}: every MX host needs a name and addresses", d.name);
@@ -48,6 +48,23 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
                                        a);
         }
     }
+    const auto& p = o.probes;
+    if (!(p.interval_s >= 1 && p.interval_s <= 86400) || !(p.timeout_s > 0 && p.timeout_s <= 60))
+        return std::string("probes: interval must be in [1, 86400] seconds, timeout in (0, 60]");
+    if (p.timeout_s >= p.interval_s)
+        return std::string("probes: timeout must be shorter than the interval");
+    if (!dns_type_code(p.dns_type))
+        return fmt::format("probes.dns_type '{}': expected one of A, AAAA, NS, MX, SOA, TXT",
+                           p.dns_type);
+    if (p.dns_name.empty() || p.dns_name.size() > 253)
+        return fmt::format("probes.dns_name '{}': not a domain name", p.dns_name);
+    const auto& dc = o.discovery;
+    if (!dc.resolver.empty() && !is_address(dc.resolver))
+        return fmt::format("discovery.resolver: '{}' is not an IP address", dc.resolver);
+    if (!(dc.min_refresh_s >= 1 && dc.min_refresh_s <= dc.max_refresh_s &&
+          dc.max_refresh_s <= 86400 && dc.retry_s >= 1 && dc.retry_s <= 86400))
+        return std::string("discovery: need 1 <= min_refresh <= max_refresh <= 86400 and retry "
+                           "in [1, 86400] seconds");
     std::set<std::string> hook_names;
     for (const auto& h : o.hooks) {
         if (h.name.empty() || !hook_names.insert(h.name).second)
@@ -69,6 +86,15 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
 }
 
 } // namespace
+
+std::optional<int> dns_type_code(const std::string& name) {
+    static const std::pair<const char*, int> types[] = {{"A", 1},   {"NS", 2},   {"SOA", 6},
+                                                        {"MX", 15}, {"TXT", 16}, {"AAAA", 28}};
+    for (const auto& [n, code] : types)
+        if (name == n)
+            return code;
+    return std::nullopt;
+}
 
 std::optional<std::string> validate(const AgentOptions& o) {
     if (!parse_listen(o.listen))

@@ -19,7 +19,28 @@ struct MxHost {
 
 struct Domain {
     std::string name;
-    std::vector<MxHost> mx; // preference order: the first is the primary
+    std::vector<MxHost> mx;     // preference order: the first is the primary
+    bool discover = false;      // MX hosts (and their addresses) from DNS, refreshed by TTL
+    bool authoritative = false; // also judge the domain's name servers (from its NS records)
+};
+
+// Active probes for targets without passive traffic in the last window.
+struct ProbeOptions {
+    bool enabled = true;
+    double interval_s = 10;
+    double timeout_s = 5;
+    std::string dns_name = "."; // asked of every judged DNS server, over UDP and over TCP
+    std::string dns_type = "NS";
+    std::string ehlo_name; // empty: this host's name
+    bool starttls = true;  // STARTTLS (and a TLS handshake) where the server offers it
+};
+
+// MX, A/AAAA and NS lookups for discovered domains.
+struct DiscoveryOptions {
+    std::string resolver; // empty: the first judged DNS server
+    double min_refresh_s = 30;
+    double max_refresh_s = 3600;
+    double retry_s = 30; // after a failed lookup
 };
 
 struct HookConfig {
@@ -74,8 +95,13 @@ struct AgentOptions {
     std::vector<Domain> domains;
     VerdictOptions verdicts;
     std::vector<HookConfig> hooks;
+    ProbeOptions probes;
+    DiscoveryOptions discovery;
     std::string config_path; // the --config file, reread on SIGHUP
 };
+
+// The RR type code of the names probes accept (A, AAAA, NS, MX, SOA, TXT).
+std::optional<int> dns_type_code(const std::string& name);
 
 // One line naming what is wrong, or nullopt when the options are usable.
 std::optional<std::string> validate(const AgentOptions& o);

@@ -49,10 +49,21 @@ struct HealthSnapshot {
         hook_runs; // (hook, event, result) -> runs
 };
 
+// Active probes: runs by (kind, target, result), the last run's duration, and
+// rounds a target was not probed because passive traffic already judged it.
+struct ProbeSnapshot {
+    std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> runs;
+    std::map<std::pair<std::string, std::string>, double> last_seconds;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> skipped;
+    std::uint64_t discovery_lookups = 0;
+    std::uint64_t discovery_failures = 0;
+};
+
 struct Snapshot {
     std::map<SeriesKey, DnsCounters> dns;
     std::map<SmtpSeriesKey, SmtpCounters> smtp;
     HealthSnapshot health;
+    ProbeSnapshot probes;
     bool config_reload_ok = true;
     std::uint64_t config_reloads = 0;
     SensorSnapshot sensor;

@@ -1,6 +1,7 @@
 #include "status.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 namespace mxs {
@@ -11,6 +12,7 @@ std::string status_json(const HealthSnapshot& h) {
         nlohmann::json j = {{"target", t.name},
                             {"kind", t.kind},
                             {"state", state_name(t.state)},
+                            {"addresses", t.addresses},
                             {"window",
                              {{"attempts", t.last.attempts},
                               {"errors", t.last.errors},
@@ -26,7 +28,8 @@ std::string status_json(const HealthSnapshot& h) {
         domains.push_back({{"domain", d.name},
                            {"effective_mx", d.effective_mx ? nlohmann::json(*d.effective_mx)
                                                            : nlohmann::json(nullptr)},
-                           {"failover_active", d.failover_active}});
+                           {"failover_active", d.failover_active},
+                           {"mx", d.mx}});
     return nlohmann::json{{"targets", targets}, {"domains", domains}, {"sensor_blind", h.blind}}
                .dump(2) +
            "\n";
@@ -36,16 +39,18 @@ std::string status_table(const std::string& json, std::string& error) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(json);
-        std::string out = fmt::format("{:<28} {:<4} {:<9} {:>8} {:>7} {:>8} {:>9}\n", "TARGET",
-                                      "KIND", "STATE", "ATTEMPTS", "ERRORS", "TIMEOUTS", "P99");
+        std::string out =
+            fmt::format("{:<28} {:<4} {:<9} {:>8} {:>7} {:>8} {:>9}  {}\n", "TARGET", "KIND",
+                        "STATE", "ATTEMPTS", "ERRORS", "TIMEOUTS", "P99", "ADDRESSES");
         for (const auto& t : j.at("targets")) {
             const auto& w = t.at("window");
             out += fmt::format(
-                "{:<28} {:<4} {:<9} {:>8} {:>7} {:>8} {:>8.1f}ms\n",
+                "{:<28} {:<4} {:<9} {:>8} {:>7} {:>8} {:>8.1f}ms  {}\n",
                 t.at("target").get<std::string>(), t.at("kind").get<std::string>(),
                 t.at("state").get<std::string>(), w.at("attempts").get<std::uint64_t>(),
                 w.at("errors").get<std::uint64_t>(), w.at("timeouts").get<std::uint64_t>(),
-                w.at("p99_seconds").get<double>() * 1000);
+                w.at("p99_seconds").get<double>() * 1000,
+                fmt::join(t.value("addresses", std::vector<std::string>{}), " "));
         }
         out += fmt::format("\n{:<28} {:<28} {}\n", "DOMAIN", "EFFECTIVE MX", "FAILOVER");
         for (const auto& d : j.at("domains"))

@@ -42,7 +42,25 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_DOUBLE_EQ(v.degraded_failure_ratio, 0.1);
     EXPECT_DOUBLE_EQ(v.degraded_p99_s, 0.5);
     EXPECT_DOUBLE_EQ(v.failback_hold_s, 120);
-    ASSERT_EQ(c->domains.size(), 1u);
+    ASSERT_EQ(c->domains.size(), 3u);
+    EXPECT_FALSE(c->domains[0].discover);
+    EXPECT_FALSE(c->domains[0].authoritative);
+    EXPECT_TRUE(c->domains[1].discover);
+    EXPECT_TRUE(c->domains[1].authoritative);
+    EXPECT_TRUE(c->domains[2].discover); // no mx key: discovered
+    EXPECT_FALSE(c->domains[2].authoritative);
+    const auto& p = c->probes;
+    EXPECT_FALSE(p.enabled);
+    EXPECT_DOUBLE_EQ(p.interval_s, 20);
+    EXPECT_DOUBLE_EQ(p.timeout_s, 2);
+    EXPECT_EQ(p.dns_name, "example.test");
+    EXPECT_EQ(p.dns_type, "SOA");
+    EXPECT_EQ(p.ehlo_name, "probe.example.test");
+    EXPECT_FALSE(p.starttls);
+    EXPECT_EQ(c->discovery.resolver, "fd00::53");
+    EXPECT_DOUBLE_EQ(c->discovery.min_refresh_s, 10);
+    EXPECT_DOUBLE_EQ(c->discovery.max_refresh_s, 600);
+    EXPECT_DOUBLE_EQ(c->discovery.retry_s, 15);
     EXPECT_EQ(c->domains[0].name, "example.test");
     ASSERT_EQ(c->domains[0].mx.size(), 2u);
     EXPECT_EQ(c->domains[0].mx[0].host, "mx1.example.test");
@@ -85,6 +103,11 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-mx-address.yaml", "bad-mx-address.yaml: domains.example.test.mx1.example.test: "
                                 "'mx1.example.test' is not an IP address"},
         {"bad-hook-event.yaml", "bad-hook-event.yaml: hooks.switch: unknown event 'mx_down'"},
+        {"bad-probe-type.yaml", "bad-probe-type.yaml: probes.dns_type 'PTR': expected one of A, "
+                                "AAAA, NS, MX, SOA, TXT"},
+        {"bad-probe-flag.yaml", "bad-probe-flag.yaml:2: probes.starttls: expected true or false"},
+        {"bad-mx-discover.yaml",
+         "bad-mx-discover.yaml:3: domains[0].mx: expected a list of MX hosts or 'discover'"},
         {"bad-hook-argv.yaml",
          "bad-hook-argv.yaml: hooks.switch: argv must start with an absolute path"},
     };

@@ -137,3 +137,45 @@ TEST(Health, DnsServersAreTargets) {
 
 } // namespace
 } // namespace mxs
+
+namespace mxs {
+namespace {
+
+TEST(Health, NewTargetsKeepTheStateOfTheSameNames) {
+    Scenario r(options(), {R});
+    r.windows(3, good(), dead());
+    ASSERT_EQ(r.m.targets()[0].state, TargetState::Healthy);
+    ASSERT_EQ(r.m.targets()[1].state, TargetState::Down);
+    // Discovery finds a third MX host and moves mx2 to a new address.
+    std::vector<Domain> d = {{"example.test",
+                              {{"mx1.example.test", {A}},
+                               {"mx2.example.test", {"198.18.0.12"}},
+                               {"mx3.example.test", {"198.18.0.13"}}}}};
+    r.m.set_targets(d, {R});
+    ASSERT_EQ(r.m.targets().size(), 4u);
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Healthy);
+    EXPECT_EQ(r.m.targets()[1].state, TargetState::Down);
+    EXPECT_EQ(r.m.targets()[1].addresses, std::vector<std::string>{"198.18.0.12"});
+    EXPECT_EQ(r.m.targets()[2].state, TargetState::Unknown);
+    EXPECT_EQ(r.m.targets()[3].kind, "dns");
+    EXPECT_EQ(r.m.targets()[3].state, TargetState::Healthy);
+    EXPECT_EQ(r.m.domains()[0].mx, (std::vector<std::string>{"mx1.example.test", "mx2.example.test",
+                                                             "mx3.example.test"}));
+    // The new address is what the evidence is read from now.
+    for (int i = 0; i < 3; ++i)
+        r.m.window({{{R, good()}}, {{A, good()}, {"198.18.0.12", good()}}});
+    EXPECT_EQ(r.m.targets()[1].state, TargetState::Healthy);
+}
+
+TEST(Health, ADomainWithoutMxHostsYetHasNoEffectiveMx) {
+    auto o = options();
+    o.domains[0].mx.clear();
+    o.domains[0].discover = true;
+    Scenario r(o, {R});
+    r.windows(3, good(), good());
+    EXPECT_FALSE(r.m.domains()[0].effective_mx);
+    EXPECT_TRUE(r.events.empty());
+}
+
+} // namespace
+} // namespace mxs

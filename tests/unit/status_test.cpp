@@ -8,11 +8,14 @@ namespace {
 
 TEST(Status, JsonAndTable) {
     HealthSnapshot h;
-    TargetStatus t{"mx1.example.test", "mx",   TargetState::Down, {10, 2, 8, 0.25}, {},
-                   "HEALTHY",          "DOWN", 1700000000};
+    TargetStatus t{"mx1.example.test", "mx",   TargetState::Down, {10, 2, 8, 0.25},           {},
+                   "HEALTHY",          "DOWN", 1700000000,        {"198.18.0.10", "fd00::10"}};
     h.targets.push_back(t);
-    h.domains.push_back(
-        {"example.test", std::string("mx2.example.test"), true, "mx2.example.test"});
+    h.domains.push_back({"example.test",
+                         std::string("mx2.example.test"),
+                         true,
+                         "mx2.example.test",
+                         {"mx1.example.test", "mx2.example.test"}});
     const auto json = status_json(h);
     const auto j = nlohmann::json::parse(json);
     EXPECT_EQ(j["targets"][0]["state"], "DOWN");
@@ -24,7 +27,9 @@ TEST(Status, JsonAndTable) {
     const auto table = status_table(json, err);
     EXPECT_TRUE(err.empty()) << err;
     EXPECT_NE(table.find("mx1.example.test             mx   DOWN"), std::string::npos) << table;
-    EXPECT_NE(table.find("250.0ms"), std::string::npos) << table;
+    EXPECT_NE(table.find("250.0ms  198.18.0.10 fd00::10"), std::string::npos) << table;
+    EXPECT_EQ(j["targets"][0]["addresses"][1], "fd00::10");
+    EXPECT_EQ(j["domains"][0]["mx"][0], "mx1.example.test");
     EXPECT_NE(table.find("mx2.example.test             yes"), std::string::npos) << table;
     status_table("{\"targets\": 3}", err);
     EXPECT_FALSE(err.empty());

@@ -1,0 +1,44 @@
+// A small asynchronous DNS client for probes and MX/NS discovery. Messages are
+// built and read by the C library's resolver routines (res_mkquery,
+// ns_initparse); only the transport (UDP, or TCP with its length prefix) is here.
+#pragma once
+
+#include "result.h"
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+#include <utility> // before Boost.Asio's awaitable.hpp, which needs std::exchange
+#include <vector>
+
+namespace mxs {
+
+struct DnsRecord {
+    std::string name;
+    int type = 0;
+    std::uint32_t ttl = 0;
+    std::string data;             // address, or target name (MX, NS), or the RR as text
+    std::uint16_t preference = 0; // MX only
+};
+
+struct DnsReply {
+    std::string failure; // empty: an answer came; else timeout | refused | unreachable | error
+    int rcode = -1;
+    bool truncated = false;
+    std::vector<DnsRecord> answers;
+    double seconds = 0; // from the first byte sent to the answer (or the failure)
+};
+
+// The query message (RD set) for name/type with the given id.
+Result<std::vector<std::uint8_t>> build_dns_query(const std::string& name, int type,
+                                                  std::uint16_t id);
+
+// Reads an answer to the query with `id`; answers of other types are kept as text.
+Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::uint16_t id);
+
+// One exchange with server (an IP address), bounded by timeout_s. Never throws.
+boost::asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port,
+                                              std::string name, int type, bool tcp,
+                                              double timeout_s);
+
+} // namespace mxs

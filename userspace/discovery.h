@@ -5,6 +5,7 @@
 // while the last good answer stays in use.
 #pragma once
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include "options.h"
 
 #include <boost/asio/awaitable.hpp>
@@ -13,7 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <utility> // before Boost.Asio's awaitable.hpp, which needs std::exchange
+#include <utility>
 #include <vector>
 
 namespace mxs {

@@ -3,12 +3,13 @@
 // ns_initparse); only the transport (UDP, or TCP with its length prefix) is here.
 #pragma once
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include "result.h"
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
-#include <utility> // before Boost.Asio's awaitable.hpp, which needs std::exchange
+#include <utility>
 #include <vector>
 
 namespace mxs {

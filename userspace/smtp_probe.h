@@ -3,10 +3,11 @@
 // outcome here feeds the probe metrics.
 #pragma once
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
-#include <utility> // before Boost.Asio's awaitable.hpp, which needs std::exchange
+#include <utility>
 
 namespace mxs {
 

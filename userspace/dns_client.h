@@ -3,13 +3,11 @@
 // ns_initparse); only the transport (UDP, or TCP with its length prefix) is here.
 #pragma once
 
-// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include "coro.h"
 #include "result.h"
 
-#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace mxs {

@@ -3,11 +3,10 @@
 // outcome here feeds the probe metrics.
 #pragma once
 
-// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <boost/asio/awaitable.hpp>
+#include "coro.h"
+
 #include <cstdint>
 #include <string>
-#include <utility>
 
 namespace mxs {
 

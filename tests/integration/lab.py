@@ -136,16 +136,18 @@ class Lab:
 
     # ---- real servers ------------------------------------------------------
 
-    def start_knot(self, zone_text, origin="example.test."):
+    def start_knot(self, zone_text, origin="example.test.", also_listen=()):
         d = os.path.join(self.tmp, "knot")
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, f"{origin}zone"), "w") as f:
             f.write(zone_text)
         conf = os.path.join(d, "knot.conf")
+        self.knot = (conf, os.path.join(d, f"{origin}zone"), origin)
+        listen = ", ".join(f"{a}@53" for a in (self.SERVER4, self.SERVER6, *also_listen))
         with open(conf, "w") as f:
             f.write(f"""server:
     rundir: "{d}"
-    listen: [ {self.SERVER4}@53, {self.SERVER6}@53 ]
+    listen: [ {listen} ]
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -168,6 +170,13 @@ log:
             return "status: NOERROR" in r.stdout
 
         return self.start(self.server, "knotd", "-c", conf, ready=answers)
+
+    def reload_knot(self, zone_text):
+        """Replace the zone of start_knot and have Knot load it (bump the SOA serial)."""
+        conf, path, origin = self.knot
+        with open(path, "w") as f:
+            f.write(zone_text)
+        self.server.run("knotc", "-c", conf, "zone-reload", origin)
 
     def start_postfix(self, host, addr):
         """A real Postfix smtpd on addr:25 offering STARTTLS with a self-signed certificate."""

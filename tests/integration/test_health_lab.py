@@ -91,7 +91,9 @@ hooks:
             self.assertEqual(mx1["last_transition"]["to"], "DOWN")
             self.assertEqual(doc["domains"], [{"domain": "example.test",
                                                "effective_mx": "mx2.example.test",
-                                               "failover_active": True}])
+                                               "failover_active": True,
+                                               "mx": ["mx1.example.test",
+                                                      "mx2.example.test"]}])
             table = self.lab.client.run(L.MXSENSE, "status", "--agent",
                                         f"127.0.0.1:{PORT}").stdout
             self.assertRegex(table, r"mx1\.example\.test\s+mx\s+DOWN")
@@ -116,6 +118,89 @@ hooks:
         self.assertIn("MXSENSE_TO=mx1.example.test", runs[1])
         self.assertEqual(L.value(m, "mxsense_hook_runs_total", hook="record", result="success"), 2)
         self.assertEqual(L.value(m, "mxsense_sensor_blind"), 0)
+
+
+# A client that connects to MX1 every 50 ms (greeting, QUIT) for the given seconds.
+SMTP_LOOP = """
+import socket, sys, time
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        with socket.create_connection((sys.argv[1], 25), timeout=0.5) as s:
+            s.recv(512)
+            s.sendall(b"QUIT\\r\\n")
+            s.recv(512)
+    except OSError:
+        pass
+    time.sleep(0.05)
+"""
+
+
+class OscillationLab(unittest.TestCase):
+    """A fault switched on and off every 2 s: with no hold-down the verdict follows it; with a
+    hold-down of H windows it changes at most once per H windows."""
+
+    PERIOD, DURATION = 2.0, 16.0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = L.Lab.for_test_class(cls)
+        lab, srv = cls.lab, cls.lab.server
+        srv.run("ip", "addr", "add", f"{MX1}/24", "dev", lab.server_if)
+        lab.start_listener(srv, f"{MX1}:25", "smtp-sink", "-u", "nobody", f"{MX1}:25", "100")
+
+    def transitions(self, hold_down):
+        lab = self.lab
+        cfg = os.path.join(lab.tmp, f"agent-{hold_down}.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""interfaces: [{lab.client_if}]
+listen: 127.0.0.1:{PORT}
+dns_servers: [198.18.0.2]
+probes: {{enabled: false}}
+verdicts: {{window: 1, rise: 1, fall: 1, hold_down: {hold_down}}}
+domains:
+  - name: example.test
+    mx: [{{host: mx1.example.test, addresses: [{MX1}]}}]
+""")
+        agent = lab.start(lab.client, L.MXSENSE, "agent", "--config", cfg,
+                          ready=lambda: lab.client.run("curl", "-sf",
+                                                       f"http://127.0.0.1:{PORT}/metrics",
+                                                       check=False).returncode == 0)
+        load = lab.client.popen("python3", "-c", SMTP_LOOP, MX1, str(self.DURATION + 6))
+        lab.procs.append(load)
+        try:
+            time.sleep(3)  # HEALTHY first
+            m = L.scrape(lab.client, PORT)
+            self.assertEqual(L.value(m, "mxsense_target_state", target="mx1.example.test",
+                                     state="HEALTHY"), 1, lab.log(agent)[-2000:])
+            before = L.value(m, "mxsense_target_transitions_total", target="mx1.example.test")
+            end, on = time.time() + self.DURATION, False
+            try:
+                while time.time() < end:
+                    on = not on
+                    lab.server.run("iptables", "-A" if on else "-D", *REJECT)
+                    time.sleep(self.PERIOD)
+            finally:
+                if on:
+                    lab.server.run("iptables", "-D", *REJECT, check=False)
+            m = L.scrape(lab.client, PORT)
+            return L.value(m, "mxsense_target_transitions_total",
+                           target="mx1.example.test") - before
+        finally:
+            lab.stop(load)
+            lab.stop(agent)
+
+    def test_hold_down_bounds_transitions(self):
+        free = self.transitions(0)
+        hold = 6
+        held = self.transitions(hold)
+        bound = self.DURATION // hold + 1
+        print(f"\n{self.DURATION:.0f} s of a {self.PERIOD:.0f} s on/off fault: {free:.0f} "
+              f"transitions without hold-down, {held:.0f} with a hold-down of {hold} windows "
+              f"(bound {bound:.0f})")
+        self.assertGreaterEqual(free, self.DURATION / self.PERIOD / 2)  # the fault is visible
+        self.assertGreaterEqual(held, 1)
+        self.assertLessEqual(held, bound)
 
 
 if __name__ == "__main__":

@@ -171,6 +171,62 @@ log:
 
         return self.start(self.server, "knotd", "-c", conf, ready=answers)
 
+    def tsig_key(self, name="mxsense-switchover", tag="key"):
+        """A TSIG key file (BIND syntax) made by tsig-keygen; a new tag makes another secret."""
+        path = os.path.join(self.tmp, f"{name}-{tag}.key")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(run("tsig-keygen", "-a", "hmac-sha256", name).stdout)
+        return path
+
+    def start_bind(self, addr, origin="example.test", zone_text=None, key_file=None,
+                   primary=None, secondaries=()):
+        """A real BIND 9 on addr: the zone's primary (zone_text; MX updates granted to the key
+        of key_file; NOTIFY to secondaries) or, with primary=ADDR, a secondary fed by IXFR."""
+        d = os.path.join(self.tmp, f"bind-{addr}")
+        os.makedirs(d)
+        zone = os.path.join(d, f"{origin}.zone")
+        if primary is None:
+            with open(zone, "w") as f:
+                f.write(zone_text)
+            with open(key_file) as f:
+                key_name = re.search(r'key "([^"]+)"', f.read()).group(1)
+            notify = " ".join(f"{a};" for a in secondaries)
+            zone_conf = f"""type primary; file "{zone}";
+    update-policy {{ grant {key_name} name {origin}. MX; }};
+    notify explicit; also-notify {{ {notify} }};"""
+            include = f'include "{key_file}";'
+        else:
+            zone_conf = f'type secondary; file "{zone}"; primaries {{ {primary}; }};'
+            include = ""
+        conf = os.path.join(d, "named.conf")
+        with open(conf, "w") as f:
+            f.write(f"""{include}
+options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    session-keyfile "{d}/session.key";
+    listen-on port 53 {{ {addr}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify-source {addr};
+    transfer-source {addr};
+    allow-transfer {{ 198.18.0.0/15; }};
+}};
+controls {{ }};
+zone "{origin}" {{
+    {zone_conf}
+}};
+""")
+
+        def answers():
+            r = self.client.run("dig", "+norecurse", "+time=1", "+tries=1", f"@{addr}", origin,
+                                "SOA", check=False)
+            return "status: NOERROR" in r.stdout
+
+        return self.start(self.server, "named", "-g", "-c", conf, ready=answers)
+
     def reload_knot(self, zone_text):
         """Replace the zone of start_knot and have Knot load it (bump the SOA serial)."""
         conf, path, origin = self.knot

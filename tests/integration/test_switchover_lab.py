@@ -1,0 +1,232 @@
+"""scripts/mx-switchover against a real BIND 9 primary (update-policy granting a TSIG key MX
+changes) and a real BIND 9 secondary fed by NOTIFY/IXFR, in network namespaces; then the whole
+loop: SMTP traffic, the primary MX fails, the agent's hook switches the MX records, and back.
+"""
+import os
+import subprocess
+import time
+import unittest
+
+import lab as L
+
+NS1, NS2, MX1, MX2 = "198.18.0.20", "198.18.0.21", "198.18.0.10", "198.18.0.11"
+SWITCHOVER = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "mx-switchover")
+ORIGINAL = [(10, "mx1.example.test."), (20, "mx2.example.test.")]
+SWAPPED = [(10, "mx2.example.test."), (20, "mx1.example.test.")]
+ZONE = f"""$ORIGIN example.test.
+$TTL 300
+@       SOA ns1 hostmaster 1 3600 600 86400 60
+@       NS  ns1
+@       NS  ns2
+ns1     A   {NS1}
+ns2     A   {NS2}
+@       MX  10 mx1
+@       MX  20 mx2
+mx1     A   {MX1}
+mx2     A   {MX2}
+"""
+
+
+class SwitchoverLab(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = L.Lab.for_test_class(cls)
+        lab, srv = cls.lab, cls.lab.server
+        for a in (NS1, NS2, MX1, MX2):
+            srv.run("ip", "addr", "add", f"{a}/24", "dev", lab.server_if)
+        cls.key = lab.tsig_key()
+        cls.wrong_key = lab.tsig_key(tag="wrong")  # same name, another secret
+        lab.start_bind(NS1, zone_text=ZONE, key_file=cls.key, secondaries=(NS2,))
+        lab.start_bind(NS2, primary=NS1)
+        cls.state = os.path.join(lab.tmp, "state")
+
+    def setUp(self):
+        self.assertEqual(self.mx(NS1), ORIGINAL)
+        self.wait_in_sync()
+
+    # ---- helpers -------------------------------------------------------------
+
+    def dig(self, server, rtype):
+        r = self.lab.client.run("dig", "+norecurse", "+noall", "+answer", f"@{server}",
+                                "example.test", rtype)
+        return [line.split(None, 4) for line in r.stdout.splitlines() if line.strip()]
+
+    def mx(self, server):
+        return sorted((int(f[4].split()[0]), f[4].split()[1]) for f in self.dig(server, "MX"))
+
+    def mx_ttl(self, server):
+        return {int(f[1]) for f in self.dig(server, "MX")}
+
+    def serial(self, server):
+        return int(self.dig(server, "SOA")[0][4].split()[2])
+
+    def wait_in_sync(self, seconds=10):
+        end = time.time() + seconds
+        while time.time() < end:
+            if self.serial(NS1) == self.serial(NS2) and self.mx(NS1) == self.mx(NS2):
+                return
+            time.sleep(0.2)
+        self.fail(f"secondary not in sync: {self.serial(NS1)} {self.serial(NS2)}")
+
+    def switchover(self, *args, env=None, key=None):
+        cmd = [SWITCHOVER, "--zone", "example.test", "--server", NS1, "--key-file",
+               key or self.key, "--state-dir", self.state, "--verify-timeout", "10", *args]
+        r = self.lab.client.run(*cmd, check=False, timeout=60,
+                                env={**os.environ, **(env or {})})
+        return r
+
+    def signed_update(self, *lines, key=None):
+        text = f"server {NS1}\nzone example.test\n" + "\n".join(lines) + "\nsend\n"
+        args = ["-k", key or self.key] if key is not False else []
+        return self.lab.client.run("nsupdate", "-v", "-t", "5", *args, input=text, check=False)
+
+    def assert_unchanged(self, serial, mx=ORIGINAL):
+        self.wait_in_sync()
+        for s in (NS1, NS2):
+            self.assertEqual(self.mx(s), mx, s)
+            self.assertEqual(self.serial(s), serial, s)
+
+    # ---- the script ------------------------------------------------------------
+
+    def test_promote_then_restore_idempotent_and_verified(self):
+        r = self.switchover("promote", "mx2.example.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for s in (NS1, NS2):  # the script verified both; check independently
+            self.assertEqual(self.mx(s), SWAPPED, s)
+        self.assertIn(f"verified on ns2.example.test. ({NS2})", r.stderr)
+        serial = self.serial(NS1)
+        again = self.switchover("promote", "mx2.example.test")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("nothing to change", again.stderr)
+        self.assertEqual(self.serial(NS1), serial)
+        r = self.switchover("restore")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for s in (NS1, NS2):
+            self.assertEqual(self.mx(s), ORIGINAL, s)
+        again = self.switchover("restore")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("nothing to restore", again.stderr)
+
+    def test_failover_ttl_is_restored(self):
+        r = self.switchover("promote", "mx2.example.test", "--failover-ttl", "30")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.mx_ttl(NS2), {30})
+        r = self.switchover("restore")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.mx_ttl(NS1), {300})
+        self.assertEqual(self.mx_ttl(NS2), {300})
+
+    def test_dry_run_prints_the_update_and_changes_nothing(self):
+        serial = self.serial(NS1)
+        r = self.switchover("promote", "mx2.example.test", "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("prereq yxrrset example.test. IN MX 10 mx1.example.test.", r.stdout)
+        self.assertIn("prereq yxrrset example.test. IN MX 20 mx2.example.test.", r.stdout)
+        self.assertIn("update add example.test. 300 IN MX 10 mx2.example.test.", r.stdout)
+        self.assert_unchanged(serial)
+
+    def test_as_a_hook(self):
+        env = {"MXSENSE_EVENT": "domain_failover", "MXSENSE_DOMAIN": "example.test",
+               "MXSENSE_TO": "mx2.example.test"}
+        r = self.lab.client.run(SWITCHOVER, "--server", NS1, "--key-file", self.key,
+                                "--state-dir", self.state, check=False, timeout=60,
+                                env={**os.environ, **env})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.mx(NS2), SWAPPED)
+        env["MXSENSE_EVENT"] = "domain_failback"
+        r = self.lab.client.run(SWITCHOVER, "--server", NS1, "--key-file", self.key,
+                                "--state-dir", self.state, check=False, timeout=60,
+                                env={**os.environ, **env})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.mx(NS2), ORIGINAL)
+
+    # ---- refusals: each leaves the zone as it was, on both servers -----------------
+
+    def test_unsigned_update_is_refused(self):
+        serial = self.serial(NS1)
+        r = self.signed_update("update delete example.test. MX", key=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("REFUSED", r.stdout + r.stderr)
+        self.assert_unchanged(serial)
+
+    def test_wrong_key_is_refused(self):
+        serial = self.serial(NS1)
+        r = self.switchover("promote", "mx2.example.test", key=self.wrong_key)
+        self.assertEqual(r.returncode, 4, r.stderr)
+        self.assertIn("TSIG", r.stderr)
+        self.assert_unchanged(serial)
+
+    def test_stale_prerequisite_is_refused(self):
+        p = subprocess.Popen(["ip", "netns", "exec", self.lab.client.name, SWITCHOVER, "--zone",
+                              "example.test", "--server", NS1, "--key-file", self.key,
+                              "--state-dir", self.state, "--pause-after-read", "2", "promote",
+                              "mx2.example.test"], stderr=subprocess.PIPE, text=True)
+        time.sleep(1)  # the script has read the RRset; someone else changes it
+        concurrent = [(10, "mx1.example.test."), (30, "mx2.example.test.")]
+        self.assertEqual(self.signed_update("update delete example.test. MX 20 mx2.example.test.",
+                                            "update add example.test. 300 MX 30 mx2.example.test."
+                                            ).returncode, 0)
+        serial = self.serial(NS1)
+        _, err = p.communicate(timeout=60)
+        try:
+            self.assertEqual(p.returncode, 4, err)
+            self.assertIn("prerequisite failed", err)
+            self.assert_unchanged(serial, concurrent)  # the concurrent change stands, alone
+        finally:
+            self.signed_update("update delete example.test. MX 30 mx2.example.test.",
+                               "update add example.test. 300 MX 20 mx2.example.test.")
+            os.path.exists(f"{self.state}/example.test.json") and os.unlink(
+                f"{self.state}/example.test.json")
+
+    def test_deleting_every_mx_is_refused(self):
+        serial = self.serial(NS1)
+        r = self.switchover("set", " ")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("without MX records", r.stderr)
+        self.assert_unchanged(serial)
+
+    def test_null_mx_is_refused(self):
+        serial = self.serial(NS1)
+        r = self.switchover("set", "0 .")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("null MX", r.stderr)
+        self.assert_unchanged(serial)
+
+    def test_promoting_a_name_without_address_is_refused(self):
+        # BIND itself refuses an MX to an in-zone name without address (check-integrity):
+        # the dangling MX host is out of the zone, and nothing resolves it.
+        with_noaddr = ORIGINAL + [(30, "mx.nothing.invalid.")]
+        r = self.signed_update("update add example.test. 300 MX 30 mx.nothing.invalid.")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        try:
+            self.wait_in_sync()
+            serial = self.serial(NS1)
+            r = self.switchover("promote", "mx.nothing.invalid")
+            self.assertEqual(r.returncode, 3, r.stderr)
+            self.assertIn("mx.nothing.invalid. does not resolve to an address", r.stderr)
+            self.assert_unchanged(serial, with_noaddr)
+        finally:
+            self.signed_update("update delete example.test. MX 30 mx.nothing.invalid.")
+
+    def test_lagging_name_server_is_named(self):
+        # The secondary stops hearing NOTIFY and cannot transfer: it lags.
+        rules = [["OUTPUT", "-s", NS1, "-d", NS2, "-p", "udp", "--dport", "53", "-j", "DROP"],
+                 ["OUTPUT", "-s", NS2, "-d", NS1, "-p", "tcp", "--dport", "53", "-j", "DROP"]]
+        for rule in rules:
+            self.lab.server.run("iptables", "-A", *rule)
+        try:
+            r = self.switchover("promote", "mx2.example.test", "--verify-timeout", "3")
+            self.assertEqual(r.returncode, 5, r.stderr)
+            self.assertIn(f"ns2.example.test. ({NS2}): serial", r.stderr)
+            self.assertNotIn(f"ns1.example.test. ({NS1}): serial", r.stderr.splitlines()[-1])
+            self.assertEqual(self.mx(NS1), SWAPPED)
+            self.assertEqual(self.mx(NS2), ORIGINAL)
+        finally:
+            for rule in rules:
+                self.lab.server.run("iptables", "-D", *rule)
+        r = self.switchover("restore")  # a new change: NOTIFY again, both in sync
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

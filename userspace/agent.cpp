@@ -217,8 +217,12 @@ void Agent::apply_targets() {
         const auto it = discovered_.find(d.name);
         if (it == discovered_.end())
             continue;
-        if (d.discover)
+        if (d.discover) {
             d.mx = it->second.mx;
+            for (const auto& st : health_->domains())
+                if (st.name == d.name && st.failover_active)
+                    d.mx = keep_order(std::move(d.mx), st.mx);
+        }
         for (const auto& a : it->second.auth_servers)
             if (std::find(dns.begin(), dns.end(), a) == dns.end())
                 dns.push_back(a);

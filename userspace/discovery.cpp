@@ -115,6 +115,15 @@ asio::awaitable<Lookup> lookup(const std::string& server, std::uint16_t port, co
 
 } // namespace
 
+std::vector<MxHost> keep_order(std::vector<MxHost> found, const std::vector<std::string>& order) {
+    auto rank = [&](const MxHost& h) {
+        return std::find(order.begin(), order.end(), h.host) - order.begin();
+    };
+    std::stable_sort(found.begin(), found.end(),
+                     [&](const MxHost& a, const MxHost& b) { return rank(a) < rank(b); });
+    return found;
+}
+
 Discovery::Discovery(asio::io_context& io, DiscoveryOptions opts, std::string resolver,
                      double query_timeout_s, std::uint16_t dns_port, std::uint64_t* lookups,
                      std::uint64_t* failures)

@@ -32,6 +32,11 @@ struct DiscoveredDomain {
     }
 };
 
+// While a domain is failed over, DNS serves the switched MX order: the hosts
+// keep the order they had (the operator's preference), new ones go last, so
+// the switch is not mistaken for the operator's new preference.
+std::vector<MxHost> keep_order(std::vector<MxHost> found, const std::vector<std::string>& order);
+
 class Discovery : public std::enable_shared_from_this<Discovery> {
   public:
     using OnChange = std::function<void(const std::string& domain, const DiscoveredDomain&)>;

@@ -168,6 +168,14 @@ void HookRunner::finished(int status, bool timed_out) {
     }
     pidfd_.reset();
     run.output = output_;
+    // The hook's own words (its last kOutputKeep bytes) go to the agent's log, a line each.
+    for (std::size_t at = 0; at < output_.size();) {
+        const auto nl = output_.find('\n', at);
+        const auto end = nl == std::string::npos ? output_.size() : nl;
+        if (end > at)
+            spdlog::info("hook {}: | {}", spec_.name, output_.substr(at, end - at));
+        at = end + 1;
+    }
     spdlog::info("hook {}: {} attempt {}: {} (exit {})", spec_.name, ev_.event, attempt_,
                  run.result, run.exit_status);
     if (on_run)

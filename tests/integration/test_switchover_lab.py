@@ -228,5 +228,115 @@ class SwitchoverLab(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
 
+# SMTP traffic to one MX address: connect, greeting, QUIT every 100 ms for the given seconds.
+SMTP_LOOP = """
+import socket, sys, time
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        with socket.create_connection((sys.argv[1], 25), timeout=0.5) as s:
+            s.recv(512)
+            s.sendall(b"QUIT\\r\\n")
+            s.recv(512)
+    except OSError:
+        pass
+    time.sleep(0.1)
+"""
+
+
+class WholeLoopLab(unittest.TestCase):
+    """Traffic to the primary MX; it fails; the agent's hook runs mx-switchover; both name
+    servers serve the backup first; the primary recovers; after the hold the order is back."""
+
+    PORT = 10072
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = L.Lab.for_test_class(cls)
+        lab, srv = cls.lab, cls.lab.server
+        for a in (NS1, NS2, MX1, MX2):
+            srv.run("ip", "addr", "add", f"{a}/24", "dev", lab.server_if)
+        key = lab.tsig_key()
+        lab.start_bind(NS1, zone_text=ZONE, key_file=key, secondaries=(NS2,))
+        lab.start_bind(NS2, primary=NS1)
+        for a in (MX1, MX2):
+            lab.start_listener(srv, f"{a}:25", "smtp-sink", "-u", "nobody", f"{a}:25", "100")
+        cfg = os.path.join(lab.tmp, "agent.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""interfaces: [{lab.client_if}]
+listen: 127.0.0.1:{cls.PORT}
+dns_servers: [{NS1}]
+verdicts: {{window: 1, rise: 2, fall: 2, hold_down: 2, failback_hold: 3}}
+probes: {{interval: 1, timeout: 0.8, dns_name: example.test, dns_type: SOA}}
+discovery: {{max_refresh: 2, min_refresh: 1}}
+domains:
+  - name: example.test
+    mx: discover
+hooks:
+  - name: switchover
+    events: [domain_failover, domain_failback]
+    argv: [{os.path.abspath(SWITCHOVER)}, --server, {NS1}, --key-file, {key},
+           --state-dir, {lab.tmp}/state, --verify-timeout, "20"]
+    timeout: 40
+    cooldown: 1
+""")
+        cls.agent = lab.start(lab.client, L.MXSENSE, "agent", "--config", cfg,
+                              ready=lambda: lab.client.run(
+                                  "curl", "-sf", f"http://127.0.0.1:{cls.PORT}/metrics",
+                                  check=False).returncode == 0)
+        cls.load = lab.client.popen("python3", "-c", SMTP_LOOP, MX1, "120")
+        lab.procs.append(cls.load)
+
+    def mx(self, server):
+        r = self.lab.client.run("dig", "+norecurse", "+short", f"@{server}", "example.test", "MX")
+        return sorted((int(p), h) for p, h in (line.split() for line in r.stdout.splitlines()))
+
+    def until(self, what, check, seconds=30):
+        end = time.time() + seconds
+        while time.time() < end:
+            if check():
+                return
+            time.sleep(0.2)
+        self.fail(f"not within {seconds} s: {what}\n{self.lab.log(self.agent)[-4000:]}")
+
+    def test_fault_switchover_recovery_failback(self):
+        m = lambda: L.scrape(self.lab.client, self.PORT)
+        healthy = lambda t: L.value(m(), "mxsense_target_state", target=t, state="HEALTHY") == 1
+        self.until("both MX hosts HEALTHY (mx2 by probes alone)",
+                   lambda: healthy("mx1.example.test") and healthy("mx2.example.test"))
+        reject = ["INPUT", "-p", "tcp", "-d", MX1, "--dport", "25", "-j", "REJECT",
+                  "--reject-with", "tcp-reset"]
+        self.lab.server.run("iptables", "-A", *reject)
+        fault = time.time()
+        try:
+            self.until("backup first on both name servers",
+                       lambda: self.mx(NS1) == SWAPPED and self.mx(NS2) == SWAPPED)
+            switched = time.time() - fault
+            print(f"\nfault to switchover verified on both name servers: {switched:.1f} s")
+            self.until("the hook reported success",
+                       lambda: L.value(m(), "mxsense_hook_runs_total", hook="switchover",
+                                       event="domain_failover", result="success") == 1)
+            log = self.lab.log(self.agent)
+            self.assertIn(f"hook switchover: | mx-switchover: example.test: verified on "
+                          f"ns2.example.test. ({NS2})", log)
+            time.sleep(3)  # the switched DNS is read back: the agent must not take it as
+            # the operator's new order (no failback to mx2, no second failover)
+            self.assertEqual(L.value(m(), "mxsense_domain_failover_active",
+                                     domain="example.test"), 1)
+            self.assertEqual(self.mx(NS1), SWAPPED)
+        finally:
+            self.lab.server.run("iptables", "-D", *reject, check=False)
+        recovered = time.time()
+        self.until("original order on both name servers",
+                   lambda: self.mx(NS1) == ORIGINAL and self.mx(NS2) == ORIGINAL)
+        print(f"recovery to failback verified: {time.time() - recovered:.1f} s "
+              "(failback hold 3 s)")
+        self.until("the failback hook reported success",
+                   lambda: L.value(m(), "mxsense_hook_runs_total", hook="switchover",
+                                   event="domain_failback", result="success") == 1)
+        runs = L.value(m(), "mxsense_hook_runs_total", hook="switchover")
+        self.assertEqual(runs, 2)
+
+
 if __name__ == "__main__":
     unittest.main()

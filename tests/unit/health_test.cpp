@@ -179,3 +179,24 @@ TEST(Health, ADomainWithoutMxHostsYetHasNoEffectiveMx) {
 
 } // namespace
 } // namespace mxs
+
+#include "discovery.h"
+
+namespace mxs {
+namespace {
+
+TEST(Discovery, KeepOrderWhileFailedOver) {
+    // DNS now serves mx2 first (the switch) and a new mx3; the judged order stays mx1, mx2.
+    std::vector<MxHost> found = {{"mx3.example.test", {"198.18.0.13"}},
+                                 {"mx2.example.test", {B}},
+                                 {"mx1.example.test", {A}}};
+    const auto kept = keep_order(found, {"mx1.example.test", "mx2.example.test"});
+    ASSERT_EQ(kept.size(), 3u);
+    EXPECT_EQ(kept[0].host, "mx1.example.test");
+    EXPECT_EQ(kept[1].host, "mx2.example.test");
+    EXPECT_EQ(kept[2].host, "mx3.example.test");
+    EXPECT_EQ(kept[0].addresses, std::vector<std::string>{A});
+}
+
+} // namespace
+} // namespace mxs

@@ -183,8 +183,7 @@ log:
                    primary=None, secondaries=()):
         """A real BIND 9 on addr: the zone's primary (zone_text; MX updates granted to the key
         of key_file; NOTIFY to secondaries) or, with primary=ADDR, a secondary fed by IXFR."""
-        d = os.path.join(self.tmp, f"bind-{addr}")
-        os.makedirs(d)
+        d = self._bind_dir(addr)
         zone = os.path.join(d, f"{origin}.zone")
         if primary is None:
             with open(zone, "w") as f:
@@ -195,10 +194,24 @@ log:
             zone_conf = f"""type primary; file "{zone}";
     update-policy {{ grant {key_name} name {origin}. MX; }};
     notify explicit; also-notify {{ {notify} }};"""
-            include = f'include "{key_file}";'
-        else:
-            zone_conf = f'type secondary; file "{zone}"; primaries {{ {primary}; }};'
-            include = ""
+            return self._named(d, addr, origin, zone_conf, f'include "{key_file}";')
+        return self._named(d, addr, origin,
+                           f'type secondary; file "{zone}"; primaries {{ {primary}; }};')
+
+    def start_bind_resolver(self, addr, origin, servers):
+        """A real BIND 9 resolver on addr that reaches origin through its servers (static-stub):
+        recursion for the lab's zone, nothing beyond the namespaces."""
+        d = self._bind_dir(addr)
+        stub = " ".join(f"{a};" for a in servers)
+        return self._named(d, addr, origin,
+                           f"type static-stub; server-addresses {{ {stub} }};", recursion=True)
+
+    def _bind_dir(self, addr):
+        d = os.path.join(self.tmp, f"bind-{addr}")
+        os.makedirs(d)
+        return d
+
+    def _named(self, d, addr, origin, zone_conf, include="", recursion=False):
         conf = os.path.join(d, "named.conf")
         with open(conf, "w") as f:
             f.write(f"""{include}
@@ -208,7 +221,8 @@ options {{
     session-keyfile "{d}/session.key";
     listen-on port 53 {{ {addr}; }};
     listen-on-v6 {{ none; }};
-    recursion no;
+    recursion {"yes" if recursion else "no"};
+    allow-recursion {{ 198.18.0.0/15; }};
     dnssec-validation no;
     notify-source {addr};
     transfer-source {addr};
@@ -221,11 +235,17 @@ zone "{origin}" {{
 """)
 
         def answers():
-            r = self.client.run("dig", "+norecurse", "+time=1", "+tries=1", f"@{addr}", origin,
-                                "SOA", check=False)
+            r = self.client.run("dig", "+time=1", "+tries=1", f"@{addr}", origin, "SOA",
+                                check=False)
             return "status: NOERROR" in r.stdout
 
         return self.start(self.server, "named", "-g", "-c", conf, ready=answers)
+
+    def start_smtp_load(self, host, addr, seconds, interval=0.1):
+        """SMTP clients to addr:25 (connect, greeting, QUIT) every interval for seconds."""
+        p = host.popen("python3", "-c", _SMTP_LOOP, addr, str(seconds), str(interval))
+        self.procs.append(p)
+        return p
 
     def reload_knot(self, zone_text):
         """Replace the zone of start_knot and have Knot load it (bump the SOA serial)."""
@@ -306,6 +326,21 @@ meta_directory = /etc/postfix
         if p.stdout.readline().strip() != "ready":
             raise RuntimeError("nfq_delay did not start")
         return p
+
+
+_SMTP_LOOP = """
+import socket, sys, time
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        with socket.create_connection((sys.argv[1], 25), timeout=0.5) as s:
+            s.recv(512)
+            s.sendall(b"QUIT\\r\\n")
+            s.recv(512)
+    except OSError:
+        pass
+    time.sleep(float(sys.argv[3]))
+"""
 
 
 # ---- Prometheus text ---------------------------------------------------------

@@ -120,22 +120,6 @@ hooks:
         self.assertEqual(L.value(m, "mxsense_sensor_blind"), 0)
 
 
-# A client that connects to MX1 every 50 ms (greeting, QUIT) for the given seconds.
-SMTP_LOOP = """
-import socket, sys, time
-end = time.time() + float(sys.argv[2])
-while time.time() < end:
-    try:
-        with socket.create_connection((sys.argv[1], 25), timeout=0.5) as s:
-            s.recv(512)
-            s.sendall(b"QUIT\\r\\n")
-            s.recv(512)
-    except OSError:
-        pass
-    time.sleep(0.05)
-"""
-
-
 class OscillationLab(unittest.TestCase):
     """A fault switched on and off every 2 s: with no hold-down the verdict follows it; with a
     hold-down of H windows it changes at most once per H windows."""
@@ -166,8 +150,7 @@ domains:
                           ready=lambda: lab.client.run("curl", "-sf",
                                                        f"http://127.0.0.1:{PORT}/metrics",
                                                        check=False).returncode == 0)
-        load = lab.client.popen("python3", "-c", SMTP_LOOP, MX1, str(self.DURATION + 6))
-        lab.procs.append(load)
+        load = lab.start_smtp_load(lab.client, MX1, self.DURATION + 6, interval=0.05)
         try:
             time.sleep(3)  # HEALTHY first
             m = L.scrape(lab.client, PORT)

@@ -228,22 +228,6 @@ class SwitchoverLab(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
 
-# SMTP traffic to one MX address: connect, greeting, QUIT every 100 ms for the given seconds.
-SMTP_LOOP = """
-import socket, sys, time
-end = time.time() + float(sys.argv[2])
-while time.time() < end:
-    try:
-        with socket.create_connection((sys.argv[1], 25), timeout=0.5) as s:
-            s.recv(512)
-            s.sendall(b"QUIT\\r\\n")
-            s.recv(512)
-    except OSError:
-        pass
-    time.sleep(0.1)
-"""
-
-
 class WholeLoopLab(unittest.TestCase):
     """Traffic to the primary MX; it fails; the agent's hook runs mx-switchover; both name
     servers serve the backup first; the primary recovers; after the hold the order is back."""
@@ -284,8 +268,7 @@ hooks:
                               ready=lambda: lab.client.run(
                                   "curl", "-sf", f"http://127.0.0.1:{cls.PORT}/metrics",
                                   check=False).returncode == 0)
-        cls.load = lab.client.popen("python3", "-c", SMTP_LOOP, MX1, "120")
-        lab.procs.append(cls.load)
+        lab.start_smtp_load(lab.client, MX1, 120)
 
     def mx(self, server):
         r = self.lab.client.run("dig", "+norecurse", "+short", f"@{server}", "example.test", "MX")

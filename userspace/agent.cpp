@@ -6,11 +6,13 @@
 #include "preflight.h"
 #include "smtp_probe.h"
 #include "status.h"
+#include "status_page.h"
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <net/if.h>
 #include <spdlog/spdlog.h>
@@ -78,9 +80,8 @@ bool Agent::setup() {
         spdlog::error("{}", *e);
         return false;
     }
-    auto http = HttpServer::bind(
-        io_, *parse_listen(opts_.listen),
-        [this](const std::string& m, const std::string& t) { return handle(m, t); });
+    auto http = HttpServer::bind(io_, *parse_listen(opts_.listen),
+                                 [this](const HttpRequest& r) { return handle(r); });
     if (!http) {
         spdlog::error("{}", http.error());
         return false;
@@ -169,6 +170,11 @@ void Agent::setup_health() {
             io_, HookSpec{h.name, h.argv, h.timeout_s, h.cooldown_s, h.retries, h.backoff_s}));
         hooks_.back()->on_run = [this](const HookRun& run) {
             ++snapshot_.health.hook_runs[{run.hook, run.event, run.result}];
+            auto& recent = snapshot_.health.recent_hook_runs;
+            recent.push_back({static_cast<std::int64_t>(std::time(nullptr)), run.hook, run.event,
+                              run.result, run.exit_status, run.attempt});
+            if (recent.size() > kRecent)
+                recent.pop_front();
         };
     }
     health_->on_event = [this](const HookEvent& ev) {
@@ -326,6 +332,7 @@ void Agent::reload() {
     opts_.domains = c->domains;
     opts_.verdicts = c->verdicts;
     opts_.hooks = c->hooks;
+    opts_.webhook = c->webhook;
     opts_.probes = c->probes;
     opts_.discovery = c->discovery;
     opts_.dns_timeout_s = c->dns_timeout_s;
@@ -400,6 +407,91 @@ void Agent::judge_window() {
     snapshot_.health.targets = health_->targets();
     snapshot_.health.domains = health_->domains();
     snapshot_.health.blind = health_->blind();
+    for (const auto& t : health_->take_transitions()) {
+        snapshot_.health.recent_transitions.push_back(t);
+        if (snapshot_.health.recent_transitions.size() > kRecent)
+            snapshot_.health.recent_transitions.pop_front();
+    }
+}
+
+// POST from Alertmanager: a firing alert about an MX host (label `target`)
+// fails over every domain whose primary it is, to this agent's first HEALTHY
+// backup; resolved fails back. Only a change of an alert's status acts.
+HttpResponse Agent::webhook(const HttpRequest& req) {
+    auto& ws = snapshot_.webhook;
+    auto reply = [&ws](unsigned code, const std::string& result, const std::string& text) {
+        ++ws.requests[result];
+        return HttpResponse{code, "text/plain; charset=utf-8", text + "\n"};
+    };
+    if (!opts_.webhook.enabled)
+        return {404, "text/plain; charset=utf-8", "not found\n"};
+    if (req.method != "POST")
+        return reply(405, "bad_request", "POST only");
+    if (!bearer_matches(req.authorization, opts_.webhook.token)) {
+        spdlog::warn("webhook: delivery refused: missing or wrong bearer token");
+        return reply(401, "unauthorized", "unauthorized");
+    }
+    auto notices = parse_alertmanager(req.body);
+    if (!notices) {
+        spdlog::warn("webhook: {}", notices.error());
+        return reply(400, "bad_request", notices.error());
+    }
+    const auto hook =
+        std::find_if(opts_.hooks.begin(), opts_.hooks.end(),
+                     [&](const HookConfig& h) { return h.name == opts_.webhook.hook; });
+    auto& runner = *hooks_[static_cast<std::size_t>(hook - opts_.hooks.begin())];
+    bool refused = false;
+    for (const auto& n : *notices) {
+        const char* status = n.firing ? "firing" : "resolved";
+        auto count = [&](const char* result) { ++ws.alerts[{status, result}]; };
+        if (!alerts_.is_new(n)) {
+            count("duplicate");
+            continue;
+        }
+        bool acted = false, ok = true;
+        for (const auto& d : health_->domains()) {
+            if (d.mx.empty() || d.mx.front() != n.target)
+                continue;
+            HookEvent ev{n.firing ? "domain_failover" : "domain_failback",
+                         d.name,
+                         n.target,
+                         "",
+                         "",
+                         n.firing ? "DOWN" : "HEALTHY",
+                         fmt::format("alert {} {}", n.alertname, status)};
+            if (n.firing) {
+                ev.from = n.target;
+                for (std::size_t i = 1; i < d.mx.size() && ev.to.empty(); ++i)
+                    for (const auto& t : health_->targets())
+                        if (t.kind == "mx" && t.name == d.mx[i] && t.state == TargetState::Healthy)
+                            ev.to = t.name;
+                if (ev.to.empty()) {
+                    spdlog::warn("webhook: {} firing for {}: no HEALTHY backup MX of {} here; "
+                                 "no failover",
+                                 n.alertname, n.target, d.name);
+                    ok = false;
+                    continue;
+                }
+            } else {
+                ev.from = d.failed_over_to;
+                ev.to = n.target;
+            }
+            spdlog::info("webhook: {} {} for {}: {} of {} to {}", n.alertname, status, n.target,
+                         ev.event, d.name, ev.to);
+            acted = true;
+            ok = runner.fire(ev) && ok;
+        }
+        if (!ok) {
+            refused = true; // not recorded: Alertmanager's retry acts again
+            count("refused");
+        } else {
+            alerts_.record(n);
+            count(acted ? "acted" : "ignored");
+        }
+    }
+    if (refused)
+        return reply(503, "refused", "not all alerts could be acted on now; retry");
+    return reply(200, "ok", "ok");
 }
 
 void Agent::sweep() {
@@ -447,10 +539,12 @@ void Agent::refresh() {
     }
 }
 
-HttpResponse Agent::handle(const std::string& method, const std::string& target) {
-    if (method != "GET" && method != "HEAD")
+HttpResponse Agent::handle(const HttpRequest& req) {
+    const auto path = req.target.substr(0, req.target.find('?'));
+    if (path == kWebhookPath)
+        return webhook(req);
+    if (req.method != "GET" && req.method != "HEAD")
         return {405, "text/plain; charset=utf-8", "method not allowed\n"};
-    const auto path = target.substr(0, target.find('?'));
     if (path == "/metrics") {
         refresh(); // fresh kernel totals; sweeps stay on the timer
         return {200, "text/plain; version=0.0.4; charset=utf-8",
@@ -458,10 +552,10 @@ HttpResponse Agent::handle(const std::string& method, const std::string& target)
     }
     if (path == "/api/v1/status")
         return {200, "application/json", status_json(snapshot_.health)};
-    if (path == "/")
-        return {200, "text/html; charset=utf-8",
-                "<!doctype html><title>mxsense</title><p>mxsense agent. "
-                "<a href=\"/metrics\">/metrics</a></p>\n"};
+    if (path == "/") {
+        refresh();
+        return {200, "text/html; charset=utf-8", status_html(snapshot_, 5)};
+    }
     return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 

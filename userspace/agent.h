@@ -12,6 +12,7 @@
 #include "sensor.h"
 #include "smtp_model.h"
 #include "snapshot.h"
+#include "webhook.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -48,7 +49,8 @@ class Agent {
     void judge_window();
     void sweep();
     void refresh();
-    HttpResponse handle(const std::string& method, const std::string& target);
+    HttpResponse handle(const HttpRequest& req);
+    HttpResponse webhook(const HttpRequest& req);
 
     AgentOptions opts_;
     boost::asio::io_context io_;
@@ -64,6 +66,7 @@ class Agent {
     // whose last window saw more attempts than that have passive traffic.
     std::map<std::pair<std::string, std::string>, std::uint64_t> probed_now_, probed_before_;
     std::set<std::pair<std::string, std::string>> passive_;
+    AlertDedup alerts_; // survives reloads: a repeated delivery stays a repeat
     std::unique_ptr<HealthMonitor> health_;
     std::vector<std::unique_ptr<HookRunner>> hooks_;
     std::map<std::string, DnsCounters> dns_prev_; // per address, at the last window

@@ -286,6 +286,18 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                              {"max_refresh", number(d.max_refresh_s)},
                              {"retry", number(d.retry_s)}});
               }},
+             {"webhook",
+              [&](const YAML::Node& n, const std::string& f) {
+                  auto& w = o.webhook;
+                  r.mapping(
+                      n, f,
+                      {{"enabled", [&](const YAML::Node& m,
+                                       const std::string& g) { w.enabled = r.boolean(m, g); }},
+                       {"token_file", [&](const YAML::Node& m,
+                                          const std::string& g) { w.token_file = r.str(m, g); }},
+                       {"hook",
+                        [&](const YAML::Node& m, const std::string& g) { w.hook = r.str(m, g); }}});
+              }},
              {"maps", [&](const YAML::Node& n, const std::string& f) {
                   r.mapping(n, f,
                             {{"dns_stats", u32(o.stats_map_entries)},
@@ -310,7 +322,23 @@ Result<AgentOptions> load_config(const std::string& path) {
         return Error{fmt::format("{}: cannot read the file", path)};
     std::stringstream text;
     text << in.rdbuf();
-    return parse_config(text.str(), path);
+    auto o = parse_config(text.str(), path);
+    if (o && o->webhook.enabled) {
+        // The secret stays out of the configuration file (which is often world-readable).
+        std::ifstream t(o->webhook.token_file);
+        std::string token;
+        if (!t || !std::getline(t, token))
+            return Error{fmt::format("{}: webhook.token_file {}: cannot read it", path,
+                                     o->webhook.token_file)};
+        while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+            token.pop_back();
+        if (token.size() < 16)
+            return Error{fmt::format("{}: webhook.token_file {}: the token needs at least 16 "
+                                     "characters",
+                                     path, o->webhook.token_file)};
+        o->webhook.token = token;
+    }
+    return o;
 }
 
 } // namespace mxs

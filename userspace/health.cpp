@@ -117,6 +117,8 @@ void HealthMonitor::window(const Window& w) {
         ts.last_from = state_name(t->from);
         ts.last_to = state_name(t->to);
         ts.last_change_unix = static_cast<std::int64_t>(std::time(nullptr));
+        new_transitions_.push_back(
+            {ts.last_change_unix, ts.name, ts.kind, ts.last_from, ts.last_to});
         spdlog::info("target {} ({}): {} -> {}", ts.name, ts.kind, state_name(t->from),
                      state_name(t->to));
         if (on_event && t->from != TargetState::Unknown &&

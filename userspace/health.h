@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mxs {
@@ -28,6 +29,11 @@ struct TargetStatus {
     std::string last_from, last_to; // the last transition, if any
     std::int64_t last_change_unix = 0;
     std::vector<std::string> addresses; // what the evidence is read from
+};
+
+struct TransitionRecord {
+    std::int64_t unix_time = 0;
+    std::string target, kind, from, to;
 };
 
 struct DomainStatus {
@@ -63,6 +69,8 @@ class HealthMonitor {
     const std::vector<TargetStatus>& targets() const { return targets_; }
     const std::vector<DomainStatus>& domains() const { return domains_; }
     bool blind() const { return blind_; }
+    // The transitions since the last call, oldest first.
+    std::vector<TransitionRecord> take_transitions() { return std::exchange(new_transitions_, {}); }
     std::uint64_t blind_windows() const { return blind_windows_; }
 
   private:
@@ -79,6 +87,7 @@ class HealthMonitor {
     std::uint64_t windows_ = 0;
     bool blind_ = false;
     std::uint64_t blind_windows_ = 0;
+    std::vector<TransitionRecord> new_transitions_;
 };
 
 } // namespace mxs

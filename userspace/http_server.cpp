@@ -3,6 +3,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 namespace mxs {
@@ -18,12 +19,15 @@ class Session : public std::enable_shared_from_this<Session> {
         : stream_(std::move(socket)), handler_(std::move(handler)) {}
 
     void read() {
-        req_ = {};
+        parser_.emplace();
+        parser_->body_limit(kBodyLimit);
         stream_.expires_after(std::chrono::seconds(30));
-        http::async_read(stream_, buffer_, req_,
+        http::async_read(stream_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             if (!ec)
+                             if (!ec) {
+                                 self->req_ = self->parser_->release();
                                  self->respond();
+                             }
                          });
     }
 
@@ -31,7 +35,9 @@ class Session : public std::enable_shared_from_this<Session> {
     void respond() {
         HttpResponse r;
         try {
-            r = (*handler_)(std::string(req_.method_string()), std::string(req_.target()));
+            r = (*handler_)(
+                HttpRequest{std::string(req_.method_string()), std::string(req_.target()),
+                            std::string(req_[http::field::authorization]), std::move(req_.body())});
         } catch (const std::exception& e) {
             spdlog::error("http handler for {}: {}", std::string(req_.target()), e.what());
             r = {500, "text/plain; charset=utf-8", "internal error\n"};
@@ -55,7 +61,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     beast::tcp_stream stream_;
+    static constexpr std::size_t kBodyLimit = 1 << 20; // Alertmanager batches stay far below
     beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
     http::request<http::string_body> req_;
     std::shared_ptr<HttpServer::Handler> handler_;
 };

@@ -19,10 +19,16 @@ struct HttpResponse {
     std::string body;
 };
 
+struct HttpRequest {
+    std::string method;
+    std::string target;
+    std::string authorization; // the Authorization header, if any
+    std::string body;
+};
+
 class HttpServer {
   public:
-    using Handler =
-        std::function<HttpResponse(const std::string& method, const std::string& target)>;
+    using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
     // Binds now, so a busy port is reported before anything else starts.
     static Result<std::unique_ptr<HttpServer>> bind(boost::asio::io_context& io,

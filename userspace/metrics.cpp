@@ -233,6 +233,20 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     render_smtp(snap, opts, out);
     render_health(snap.health, out);
     render_probes(snap.probes, out);
+    Family wreq("mxsense_webhook_requests_total",
+                "Alertmanager webhook deliveries by result (ok, refused, unauthorized, "
+                "bad_request).",
+                MetricType::Counter);
+    for (const auto& [r, n] : snap.webhook.requests)
+        wreq.counter({{"result", r}}, static_cast<double>(n));
+    Family walerts("mxsense_webhook_alerts_total",
+                   "Alerts in webhook deliveries by status and result (acted, duplicate, "
+                   "ignored, refused).",
+                   MetricType::Counter);
+    for (const auto& [k, n] : snap.webhook.alerts)
+        walerts.counter({{"status", k.first}, {"result", k.second}}, static_cast<double>(n));
+    out.push_back(std::move(wreq.f));
+    out.push_back(std::move(walerts.f));
     Family reload_ok("mxsense_config_last_reload_successful",
                      "0 when the last SIGHUP reload failed and the old configuration stayed.",
                      MetricType::Gauge);

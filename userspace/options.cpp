@@ -71,8 +71,9 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
             return fmt::format("hooks: '{}' is empty or listed twice", h.name);
         if (h.argv.empty() || h.argv[0].empty() || h.argv[0][0] != '/')
             return fmt::format("hooks.{}: argv must start with an absolute path", h.name);
-        if (h.events.empty())
-            return fmt::format("hooks.{}: no events", h.name);
+        if (h.events.empty() && !(o.webhook.enabled && o.webhook.hook == h.name))
+            return fmt::format("hooks.{}: no events (only the webhook's hook may have none)",
+                               h.name);
         for (const auto& e : h.events)
             if (std::find(std::begin(kHookEvents), std::end(kHookEvents), e) ==
                 std::end(kHookEvents))
@@ -81,6 +82,12 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
             return fmt::format("hooks.{}: timeout must be positive, cooldown and backoff not "
                                "negative",
                                h.name);
+    }
+    if (o.webhook.enabled) {
+        if (o.webhook.token_file.empty())
+            return std::string("webhook: enabled without a token_file");
+        if (!hook_names.count(o.webhook.hook))
+            return fmt::format("webhook.hook '{}': no hook of that name", o.webhook.hook);
     }
     return std::nullopt;
 }

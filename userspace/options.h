@@ -69,6 +69,14 @@ struct VerdictOptions {
 inline const char* const kHookEvents[] = {"target_down", "target_up", "domain_failover",
                                           "domain_failback"};
 
+// The Alertmanager webhook: off unless enabled; the token is read from token_file.
+struct WebhookOptions {
+    bool enabled = false;
+    std::string token_file;
+    std::string hook; // the name of the hook a firing/resolved alert runs
+    std::string token;
+};
+
 struct AgentOptions {
     std::vector<std::string> interfaces; // empty: the default-route interface
     std::string listen = kDefaultListen;
@@ -97,6 +105,7 @@ struct AgentOptions {
     std::vector<HookConfig> hooks;
     ProbeOptions probes;
     DiscoveryOptions discovery;
+    WebhookOptions webhook;
     std::string config_path; // the --config file, reread on SIGHUP
 };
 

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <tuple>
@@ -41,12 +42,23 @@ struct SensorSnapshot {
     std::uint64_t smtp_evicted_total = 0; // idle connections the sweeper removed
 };
 
+inline constexpr std::size_t kRecent = 50; // transitions and hook runs kept for the views
+
+struct HookRunRecord {
+    std::int64_t unix_time = 0;
+    std::string hook, event, result;
+    int exit_status = -1;
+    unsigned attempt = 0;
+};
+
 struct HealthSnapshot {
     std::vector<TargetStatus> targets;
     std::vector<DomainStatus> domains;
     bool blind = false;
     std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t>
-        hook_runs; // (hook, event, result) -> runs
+        hook_runs;                                   // (hook, event, result) -> runs
+    std::deque<TransitionRecord> recent_transitions; // oldest first
+    std::deque<HookRunRecord> recent_hook_runs;
 };
 
 // Active probes: runs by (kind, target, result), the last run's duration, and
@@ -59,11 +71,18 @@ struct ProbeSnapshot {
     std::uint64_t discovery_failures = 0;
 };
 
+// Alertmanager webhook deliveries by result, and alerts by status and result.
+struct WebhookSnapshot {
+    std::map<std::string, std::uint64_t> requests;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> alerts;
+};
+
 struct Snapshot {
     std::map<SeriesKey, DnsCounters> dns;
     std::map<SmtpSeriesKey, SmtpCounters> smtp;
     HealthSnapshot health;
     ProbeSnapshot probes;
+    WebhookSnapshot webhook;
     bool config_reload_ok = true;
     std::uint64_t config_reloads = 0;
     SensorSnapshot sensor;

@@ -30,7 +30,26 @@ std::string status_json(const HealthSnapshot& h) {
                                                            : nlohmann::json(nullptr)},
                            {"failover_active", d.failover_active},
                            {"mx", d.mx}});
-    return nlohmann::json{{"targets", targets}, {"domains", domains}, {"sensor_blind", h.blind}}
+    nlohmann::json transitions = nlohmann::json::array();
+    for (const auto& t : h.recent_transitions)
+        transitions.push_back({{"unix_time", t.unix_time},
+                               {"target", t.target},
+                               {"kind", t.kind},
+                               {"from", t.from},
+                               {"to", t.to}});
+    nlohmann::json runs = nlohmann::json::array();
+    for (const auto& r : h.recent_hook_runs)
+        runs.push_back({{"unix_time", r.unix_time},
+                        {"hook", r.hook},
+                        {"event", r.event},
+                        {"attempt", r.attempt},
+                        {"result", r.result},
+                        {"exit_status", r.exit_status}});
+    return nlohmann::json{{"targets", targets},
+                          {"domains", domains},
+                          {"sensor_blind", h.blind},
+                          {"recent_transitions", transitions},
+                          {"recent_hook_runs", runs}}
                .dump(2) +
            "\n";
 }

@@ -1,6 +1,8 @@
 // Configuration files under tests/config, good and bad, asserted by exact text.
 #include "config.h"
 
+#include <cstdio>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <string>
 
@@ -116,6 +118,40 @@ TEST(Config, BadFilesNameFileLineAndField) {
         ASSERT_FALSE(c) << file;
         EXPECT_EQ(c.error(), kDir + "/" + want) << file;
     }
+}
+
+TEST(Config, WebhookTokenComesFromItsFile) {
+    const auto dir = ::testing::TempDir();
+    const auto token = dir + "/webhook.token", cfg = dir + "/webhook.yaml";
+    auto write = [](const std::string& path, const std::string& text) {
+        std::ofstream(path) << text;
+    };
+    const std::string yaml = "webhook: {enabled: true, token_file: " + token +
+                             ", hook: switchover}\nhooks:\n  - {name: switchover, events: [], "
+                             "argv: [/bin/true]}\n";
+    write(cfg, yaml);
+    write(token, "s3cret-s3cret-s3cret\n");
+    auto c = load_config(cfg);
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->webhook.token, "s3cret-s3cret-s3cret");
+    EXPECT_EQ(c->webhook.hook, "switchover");
+    write(token, "short\n");
+    c = load_config(cfg);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(),
+              cfg + ": webhook.token_file " + token + ": the token needs at least 16 characters");
+    std::remove(token.c_str());
+    c = load_config(cfg);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), cfg + ": webhook.token_file " + token + ": cannot read it");
+    write(cfg, "webhook: {enabled: true, token_file: " + token + ", hook: nosuch}\n");
+    c = load_config(cfg);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), cfg + ": webhook.hook 'nosuch': no hook of that name");
+    write(cfg, "hooks:\n  - {name: h, events: [], argv: [/bin/true]}\n");
+    c = load_config(cfg);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), cfg + ": hooks.h: no events (only the webhook's hook may have none)");
 }
 
 TEST(Config, SyntaxErrorsAndMissingFiles) {

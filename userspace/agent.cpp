@@ -13,8 +13,10 @@
 #include <boost/asio/detached.hpp>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <net/if.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sstream>
 #include <unistd.h>
@@ -88,6 +90,7 @@ bool Agent::setup() {
     }
     http_ = std::move(*http);
 
+    load_state();
     setup_health();
 
     route_libbpf_logs();
@@ -162,6 +165,12 @@ int Agent::run() {
 // Targets, verdicts and hooks from opts_: at start and on every good reload.
 // Counters live in the aggregators and survive; verdict states start over.
 void Agent::setup_health() {
+    if (health_) { // a reload: the running monitor knows best which domains are failed over
+        failed_over_.clear();
+        for (const auto& d : health_->domains())
+            if (d.failover_active)
+                failed_over_[d.name] = {d.failed_over_to, d.mx};
+    }
     dns_servers_ = opts_.dns_servers.empty() ? resolv_conf_servers() : opts_.dns_servers;
     health_ = std::make_unique<HealthMonitor>(opts_, dns_servers_);
     hooks_.clear();
@@ -187,6 +196,8 @@ void Agent::setup_health() {
         return accepted;
     };
     discovered_.clear();
+    for (const auto& [name, f] : failed_over_)
+        health_->restore_failover(name, f.to);
     apply_targets();
 
     if (discovery_)
@@ -214,6 +225,66 @@ void Agent::setup_health() {
     });
 }
 
+// The state file: {"failed_over": {DOMAIN: {"to": MX, "order": [MX, ...]}}}.
+// A missing file is a first start; an unreadable one is logged and ignored.
+void Agent::load_state() {
+    if (opts_.state_file.empty())
+        return;
+    std::ifstream in(opts_.state_file);
+    if (!in)
+        return;
+    try {
+        const auto j = nlohmann::json::parse(in);
+        for (const auto& [name, d] : j.at("failed_over").items())
+            failed_over_[name] = {d.at("to").get<std::string>(),
+                                  d.at("order").get<std::vector<std::string>>()};
+        saved_state_ = j.dump();
+        if (!failed_over_.empty())
+            spdlog::info("state {}: {} domain(s) failed over before this start", opts_.state_file,
+                         failed_over_.size());
+    } catch (const std::exception& e) {
+        spdlog::error("state {}: unreadable, ignored ({})", opts_.state_file, e.what());
+    }
+}
+
+// Writes the failed-over domains when they change (write, then rename).
+void Agent::save_state() {
+    nlohmann::json domains = nlohmann::json::object();
+    std::map<std::string, FailedOver> now;
+    for (const auto& d : health_->domains()) {
+        if (!d.failover_active)
+            continue;
+        // Not discovered again yet since the start: the remembered order stands.
+        const auto before = failed_over_.find(d.name);
+        auto order = d.mx.empty() && before != failed_over_.end() ? before->second.order : d.mx;
+        domains[d.name] = {{"to", d.failed_over_to}, {"order", order}};
+        now[d.name] = {d.failed_over_to, std::move(order)};
+    }
+    failed_over_ = std::move(now);
+    const auto text = nlohmann::json{{"failed_over", domains}}.dump();
+    if (opts_.state_file.empty() || text == saved_state_)
+        return;
+    std::error_code ec;
+    const std::filesystem::path path(opts_.state_file);
+    std::filesystem::create_directories(path.parent_path(), ec);
+    const auto tmp = opts_.state_file + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text << "\n";
+        if (!out.flush()) {
+            spdlog::error("state {}: cannot write it; failovers are not kept across a restart",
+                          tmp);
+            return;
+        }
+    }
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        spdlog::error("state {}: {}", opts_.state_file, ec.message());
+        return;
+    }
+    saved_state_ = text;
+}
+
 // The judged targets: configured domains with what discovery found, the DNS
 // servers, and the name servers of `authoritative` domains.
 void Agent::apply_targets() {
@@ -226,8 +297,12 @@ void Agent::apply_targets() {
         if (d.discover) {
             d.mx = it->second.mx;
             for (const auto& st : health_->domains())
-                if (st.name == d.name && st.failover_active)
-                    d.mx = keep_order(std::move(d.mx), st.mx);
+                if (st.name == d.name && st.failover_active) {
+                    const auto f = failed_over_.find(d.name);
+                    d.mx = keep_order(std::move(d.mx), !st.mx.empty() || f == failed_over_.end()
+                                                           ? st.mx
+                                                           : f->second.order);
+                }
         }
         for (const auto& a : it->second.auth_servers)
             if (std::find(dns.begin(), dns.end(), a) == dns.end())
@@ -404,6 +479,7 @@ void Agent::judge_window() {
     probed_before_ = std::move(probed_now_);
     probed_now_.clear();
     health_->window(w);
+    save_state();
     snapshot_.health.targets = health_->targets();
     snapshot_.health.domains = health_->domains();
     snapshot_.health.blind = health_->blind();

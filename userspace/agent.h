@@ -45,6 +45,8 @@ class Agent {
     void every(boost::asio::steady_timer& timer, const double* seconds, void (Agent::*job)(),
                const char* what);
     void apply_targets();
+    void load_state();
+    void save_state();
     void probe_round();
     void judge_window();
     void sweep();
@@ -67,6 +69,14 @@ class Agent {
     std::map<std::pair<std::string, std::string>, std::uint64_t> probed_now_, probed_before_;
     std::set<std::pair<std::string, std::string>> passive_;
     AlertDedup alerts_; // survives reloads: a repeated delivery stays a repeat
+    // Failed-over domains: from the state file at start, from the running
+    // monitor at a reload; the preference order the switch must not replace.
+    struct FailedOver {
+        std::string to;
+        std::vector<std::string> order;
+    };
+    std::map<std::string, FailedOver> failed_over_;
+    std::string saved_state_; // what the state file holds
     std::unique_ptr<HealthMonitor> health_;
     std::vector<std::unique_ptr<HookRunner>> hooks_;
     std::map<std::string, DnsCounters> dns_prev_; // per address, at the last window

@@ -132,6 +132,8 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
              {"listen", [&](const YAML::Node& n, const std::string& f) { o.listen = r.str(n, f); }},
              {"xdp_mode",
               [&](const YAML::Node& n, const std::string& f) { o.xdp_mode = r.str(n, f); }},
+             {"state_file",
+              [&](const YAML::Node& n, const std::string& f) { o.state_file = r.str(n, f); }},
              {"log_level",
               [&](const YAML::Node& n, const std::string& f) { o.log_level = r.str(n, f); }},
              {"sweep_interval", number(o.sweep_interval_s)},

@@ -12,6 +12,18 @@ HealthMonitor::HealthMonitor(const AgentOptions& o, std::vector<std::string> dns
     set_targets(o.domains, dns_servers);
 }
 
+void HealthMonitor::restore_failover(const std::string& domain, const std::string& to) {
+    for (std::size_t d = 0; d < domains_.size(); ++d)
+        if (domains_[d].name == domain) {
+            domains_[d].failover_active = true;
+            domains_[d].failed_over_to = to;
+            primary_healthy_since_[d] = 0;
+            spdlog::warn("domain {}: failed over to {} before this start; it fails back once "
+                         "its primary stays HEALTHY for the failback hold",
+                         domain, to);
+        }
+}
+
 TransitionPolicy HealthMonitor::policy() const {
     const auto& v = opts_.verdicts;
     return {v.rise, v.fall, v.hold_down_windows, v.unknown_after_windows};

@@ -54,6 +54,10 @@ class HealthMonitor {
 
     HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers);
 
+    // A domain failed over before a restart or reload: failed over to `to`, so
+    // it fails back (not over again) once its primary is HEALTHY for the hold.
+    void restore_failover(const std::string& domain, const std::string& to);
+
     // Replaces the targets (domains with their MX hosts and addresses, DNS
     // servers) as discovery learns them; a target or domain kept by name keeps
     // its state, streaks and counts.

@@ -83,6 +83,9 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
                                "negative",
                                h.name);
     }
+    if (!o.state_file.empty() && o.state_file[0] != '/')
+        return fmt::format("state_file '{}': must be an absolute path (or empty: none)",
+                           o.state_file);
     if (o.webhook.enabled) {
         if (o.webhook.token_file.empty())
             return std::string("webhook: enabled without a token_file");

@@ -106,6 +106,9 @@ struct AgentOptions {
     ProbeOptions probes;
     DiscoveryOptions discovery;
     WebhookOptions webhook;
+    // Which domains are failed over (and their preference order), kept across
+    // restarts and reloads so a switched zone is still switched back; empty: none.
+    std::string state_file = "/var/lib/mxsense/state.json";
     std::string config_path; // the --config file, reread on SIGHUP
 };
 

@@ -104,6 +104,7 @@ class AgentLifecycle(unittest.TestCase):
         path = os.path.join(self.lab.tmp, "agent.yaml")
         with open(path, "w") as f:
             f.write(f"interfaces: [{self.lab.client_if}]\nlisten: 127.0.0.1:10065\n"
+                    f"state_file: {self.lab.tmp}/state.json\n"
                     "dns:\n  ports: [5353]\n")
         # The file chooses the interface and the DNS port; the command line moves the listener.
         p = self.lab.start(self.lab.client, L.MXSENSE, "agent", "--config", path,
@@ -124,6 +125,7 @@ class AgentLifecycle(unittest.TestCase):
         def write(domain, extra=""):
             with open(path, "w") as f:
                 f.write(f"interfaces: [{self.lab.client_if}]\nlisten: 127.0.0.1:10067\n"
+                        f"state_file: {self.lab.tmp}/state.json\n"
                         f"dns_servers: [198.18.0.2]\n{extra}domains:\n  - name: {domain}\n"
                         f"    mx:\n      - {{host: mx.{domain}, addresses: [198.18.0.10]}}\n")
 

@@ -29,6 +29,7 @@ class HealthLab(unittest.TestCase):
         with open(cfg, "w") as f:
             f.write(f"""interfaces: [{lab.client_if}]
 listen: 127.0.0.1:{PORT}
+state_file: {lab.tmp}/state.json
 dns_servers: [198.18.0.2]
 verdicts: {{window: 1, rise: 2, fall: 2, hold_down: 2, failback_hold: 3}}
 domains:
@@ -139,6 +140,7 @@ class OscillationLab(unittest.TestCase):
         with open(cfg, "w") as f:
             f.write(f"""interfaces: [{lab.client_if}]
 listen: 127.0.0.1:{PORT}
+state_file: {lab.tmp}/state.json
 dns_servers: [198.18.0.2]
 probes: {{enabled: false}}
 verdicts: {{window: 1, rise: 1, fall: 1, hold_down: {hold_down}}}

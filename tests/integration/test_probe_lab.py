@@ -45,6 +45,7 @@ class ProbeLab(unittest.TestCase):
         with open(cfg, "w") as f:
             f.write(f"""interfaces: [{lab.client_if}]
 listen: 127.0.0.1:{PORT}
+state_file: {lab.tmp}/state.json
 dns_servers: [{lab.SERVER4}]
 verdicts: {{window: 1, rise: 2, fall: 2, hold_down: 0, failback_hold: 3600}}
 probes: {{interval: 1, timeout: 0.8, dns_name: example.test, dns_type: SOA, ehlo_name: probe.test}}

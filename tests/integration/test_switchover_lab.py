@@ -249,6 +249,7 @@ class WholeLoopLab(unittest.TestCase):
         with open(cfg, "w") as f:
             f.write(f"""interfaces: [{lab.client_if}]
 listen: 127.0.0.1:{cls.PORT}
+state_file: {lab.tmp}/state.json
 dns_servers: [{NS1}]
 verdicts: {{window: 1, rise: 2, fall: 2, hold_down: 2, failback_hold: 3}}
 probes: {{interval: 1, timeout: 0.8, dns_name: example.test, dns_type: SOA}}
@@ -264,11 +265,16 @@ hooks:
     timeout: 40
     cooldown: 1
 """)
-        cls.agent = lab.start(lab.client, L.MXSENSE, "agent", "--config", cfg,
-                              ready=lambda: lab.client.run(
-                                  "curl", "-sf", f"http://127.0.0.1:{cls.PORT}/metrics",
-                                  check=False).returncode == 0)
+        cls.cfg = cfg
+        cls.agent = cls.start_agent()
         lab.start_smtp_load(lab.client, MX1, 120)
+
+    @classmethod
+    def start_agent(cls):
+        return cls.lab.start(cls.lab.client, L.MXSENSE, "agent", "--config", cls.cfg,
+                             ready=lambda: cls.lab.client.run(
+                                 "curl", "-sf", f"http://127.0.0.1:{cls.PORT}/metrics",
+                                 check=False).returncode == 0)
 
     def mx(self, server):
         r = self.lab.client.run("dig", "+norecurse", "+short", f"@{server}", "example.test", "MX")
@@ -307,6 +313,17 @@ hooks:
             self.assertEqual(L.value(m(), "mxsense_domain_failover_active",
                                      domain="example.test"), 1)
             self.assertEqual(self.mx(NS1), SWAPPED)
+            # A restart during the failover: DNS now says mx2 first; the state file says the
+            # domain is failed over from mx1. No second failover; the failback still comes.
+            self.assertEqual(self.lab.stop(self.agent), 0)
+            WholeLoopLab.agent = self.start_agent()
+            time.sleep(4)
+            m2 = m()
+            self.assertEqual(L.value(m2, "mxsense_domain_failover_active",
+                                     domain="example.test"), 1)
+            self.assertEqual(L.value(m2, "mxsense_hook_runs_total", hook="switchover"), 0)
+            self.assertIn("failed over to mx2.example.test before this start",
+                          self.lab.log(self.agent))
         finally:
             self.lab.server.run("iptables", "-D", *reject, check=False)
         recovered = time.time()
@@ -318,7 +335,7 @@ hooks:
                    lambda: L.value(m(), "mxsense_hook_runs_total", hook="switchover",
                                    event="domain_failback", result="success") == 1)
         runs = L.value(m(), "mxsense_hook_runs_total", hook="switchover")
-        self.assertEqual(runs, 2)
+        self.assertEqual(runs, 1)  # the restarted agent ran only the failback
 
 
 if __name__ == "__main__":

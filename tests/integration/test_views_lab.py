@@ -61,6 +61,7 @@ class ViewsLab(unittest.TestCase):
         with open(f"{t}/agent.yaml", "w") as f:
             f.write(f"""interfaces: [{lab.client_if}]
 listen: 127.0.0.1:{AGENT}
+state_file: {t}/state.json
 dns_servers: [{lab.SERVER4}]
 verdicts: {{window: 1, rise: 2, fall: 2, hold_down: 2, failback_hold: 3}}
 probes: {{interval: 1, timeout: 0.8, dns_name: example.test, dns_type: SOA}}

@@ -18,6 +18,7 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_EQ(c->listen, "[::1]:10053");
     EXPECT_EQ(c->xdp_mode, "generic");
     EXPECT_EQ(c->log_level, "debug");
+    EXPECT_EQ(c->state_file, "/run/mxsense/state.json");
     EXPECT_DOUBLE_EQ(c->sweep_interval_s, 0.5);
     EXPECT_EQ(c->max_labelled_servers, 64u);
     EXPECT_EQ(c->latency_buckets_s, (std::vector<double>{0.001, 0.01, 0.1, 1}));
@@ -110,6 +111,8 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-probe-flag.yaml", "bad-probe-flag.yaml:2: probes.starttls: expected true or false"},
         {"bad-mx-discover.yaml",
          "bad-mx-discover.yaml:3: domains[0].mx: expected a list of MX hosts or 'discover'"},
+        {"bad-state-file.yaml",
+         "bad-state-file.yaml: state_file 'state.json': must be an absolute path (or empty: none)"},
         {"bad-hook-argv.yaml",
          "bad-hook-argv.yaml: hooks.switch: argv must start with an absolute path"},
     };

@@ -167,6 +167,19 @@ TEST(Health, NewTargetsKeepTheStateOfTheSameNames) {
     EXPECT_EQ(r.m.targets()[1].state, TargetState::Healthy);
 }
 
+TEST(Health, ARestoredFailoverFailsBackInsteadOfFailingOverAgain) {
+    Scenario r(options());
+    r.m.restore_failover("example.test", "mx2.example.test");
+    r.windows(4, dead(), good()); // the primary is still down: nothing to do
+    EXPECT_TRUE(r.m.domains()[0].failover_active);
+    EXPECT_TRUE(r.events.empty()) << r.names()[0];
+    r.windows(6, good(), good());
+    ASSERT_EQ(r.names(), (std::vector<std::string>{"target_up:mx1.example.test",
+                                                   "domain_failback:mx1.example.test"}));
+    EXPECT_EQ(r.events[1].from, "mx2.example.test");
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+}
+
 TEST(Health, ADomainWithoutMxHostsYetHasNoEffectiveMx) {
     auto o = options();
     o.domains[0].mx.clear();

@@ -1,25 +1,18 @@
 #include "agent.h"
 
 #include "config.h"
-#include "dns_client.h"
 #include "libbpf_log.h"
 #include "preflight.h"
-#include "smtp_probe.h"
 #include "status.h"
 #include "status_page.h"
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <chrono>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <net/if.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sstream>
-#include <unistd.h>
 
 namespace mxs {
 
@@ -225,66 +218,6 @@ void Agent::setup_health() {
     });
 }
 
-// The state file: {"failed_over": {DOMAIN: {"to": MX, "order": [MX, ...]}}}.
-// A missing file is a first start; an unreadable one is logged and ignored.
-void Agent::load_state() {
-    if (opts_.state_file.empty())
-        return;
-    std::ifstream in(opts_.state_file);
-    if (!in)
-        return;
-    try {
-        const auto j = nlohmann::json::parse(in);
-        for (const auto& [name, d] : j.at("failed_over").items())
-            failed_over_[name] = {d.at("to").get<std::string>(),
-                                  d.at("order").get<std::vector<std::string>>()};
-        saved_state_ = j.dump();
-        if (!failed_over_.empty())
-            spdlog::info("state {}: {} domain(s) failed over before this start", opts_.state_file,
-                         failed_over_.size());
-    } catch (const std::exception& e) {
-        spdlog::error("state {}: unreadable, ignored ({})", opts_.state_file, e.what());
-    }
-}
-
-// Writes the failed-over domains when they change (write, then rename).
-void Agent::save_state() {
-    nlohmann::json domains = nlohmann::json::object();
-    std::map<std::string, FailedOver> now;
-    for (const auto& d : health_->domains()) {
-        if (!d.failover_active)
-            continue;
-        // Not discovered again yet since the start: the remembered order stands.
-        const auto before = failed_over_.find(d.name);
-        auto order = d.mx.empty() && before != failed_over_.end() ? before->second.order : d.mx;
-        domains[d.name] = {{"to", d.failed_over_to}, {"order", order}};
-        now[d.name] = {d.failed_over_to, std::move(order)};
-    }
-    failed_over_ = std::move(now);
-    const auto text = nlohmann::json{{"failed_over", domains}}.dump();
-    if (opts_.state_file.empty() || text == saved_state_)
-        return;
-    std::error_code ec;
-    const std::filesystem::path path(opts_.state_file);
-    std::filesystem::create_directories(path.parent_path(), ec);
-    const auto tmp = opts_.state_file + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << text << "\n";
-        if (!out.flush()) {
-            spdlog::error("state {}: cannot write it; failovers are not kept across a restart",
-                          tmp);
-            return;
-        }
-    }
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        spdlog::error("state {}: {}", opts_.state_file, ec.message());
-        return;
-    }
-    saved_state_ = text;
-}
-
 // The judged targets: configured domains with what discovery found, the DNS
 // servers, and the name servers of `authoritative` domains.
 void Agent::apply_targets() {
@@ -317,73 +250,6 @@ void Agent::apply_targets() {
     smtp_.reserve_labels(mx_addrs);
     snapshot_.health.targets = health_->targets();
     snapshot_.health.domains = health_->domains();
-}
-
-// Probes every judged address that had no passive traffic in the last window:
-// DNS servers over UDP and TCP, MX addresses with an SMTP dialogue. The kernel
-// measures them like any traffic; their own outcome feeds mxsense_probe_*.
-void Agent::probe_round() {
-    if (!opts_.probes.enabled)
-        return;
-    const auto& p = opts_.probes;
-    const auto type = *dns_type_code(p.dns_type);
-    std::uint16_t smtp_port = opts_.smtp_ports.front();
-    for (auto port : opts_.smtp_ports)
-        if (!std::count(opts_.smtp_tls_ports.begin(), opts_.smtp_tls_ports.end(), port)) {
-            smtp_port = port;
-            break;
-        }
-    std::string ehlo = p.ehlo_name;
-    if (ehlo.empty()) {
-        char host[256] = {};
-        ehlo = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "mxsense.invalid";
-    }
-    auto record = [this](const std::string& kind, const std::string& target,
-                         const std::string& result, double seconds) {
-        ++snapshot_.probes.runs[{kind, target, result}];
-        snapshot_.probes.last_seconds[{kind, target}] = seconds;
-        spdlog::debug("probe {} {}: {} in {:.1f} ms", kind, target, result, seconds * 1000);
-    };
-    for (const auto& t : health_->targets()) {
-        for (const auto& addr : t.addresses) {
-            const auto key = std::make_pair(t.kind, addr);
-            if (passive_.count(key)) {
-                ++snapshot_.probes.skipped[key];
-                continue;
-            }
-            if (t.kind == "dns") {
-                probed_now_[key] += 2;
-                for (bool tcp : {false, true})
-                    boost::asio::co_spawn(
-                        io_,
-                        [this, record, addr, tcp, type, p]() -> boost::asio::awaitable<void> {
-                            auto r = co_await dns_exchange(addr, opts_.dns_ports.front(),
-                                                           p.dns_name, type, tcp, p.timeout_s);
-                            std::string result = r.failure;
-                            if (result.empty())
-                                result = r.rcode == 0 || r.rcode == 3 ? "ok"
-                                         : r.rcode == 2               ? "rcode_servfail"
-                                         : r.rcode == 5               ? "rcode_refused"
-                                                                      : "rcode_other";
-                            record(tcp ? "dns_tcp" : "dns_udp", addr, result, r.seconds);
-                        },
-                        boost::asio::detached);
-            } else {
-                probed_now_[key] += 1;
-                SmtpProbeSpec spec{addr, smtp_port, ehlo, p.starttls, p.timeout_s};
-                boost::asio::co_spawn(
-                    io_,
-                    [record, spec]() -> boost::asio::awaitable<void> {
-                        auto r = co_await smtp_probe(spec);
-                        if (r.result != "ok")
-                            spdlog::info("SMTP probe {}:{}: {} ({})", spec.address, spec.port,
-                                         r.result, r.detail);
-                        record("smtp", spec.address, r.result, r.seconds);
-                    },
-                    boost::asio::detached);
-            }
-        }
-    }
 }
 
 void Agent::reload() {
@@ -488,86 +354,6 @@ void Agent::judge_window() {
         if (snapshot_.health.recent_transitions.size() > kRecent)
             snapshot_.health.recent_transitions.pop_front();
     }
-}
-
-// POST from Alertmanager: a firing alert about an MX host (label `target`)
-// fails over every domain whose primary it is, to this agent's first HEALTHY
-// backup; resolved fails back. Only a change of an alert's status acts.
-HttpResponse Agent::webhook(const HttpRequest& req) {
-    auto& ws = snapshot_.webhook;
-    auto reply = [&ws](unsigned code, const std::string& result, const std::string& text) {
-        ++ws.requests[result];
-        return HttpResponse{code, "text/plain; charset=utf-8", text + "\n"};
-    };
-    if (!opts_.webhook.enabled)
-        return {404, "text/plain; charset=utf-8", "not found\n"};
-    if (req.method != "POST")
-        return reply(405, "bad_request", "POST only");
-    if (!bearer_matches(req.authorization, opts_.webhook.token)) {
-        spdlog::warn("webhook: delivery refused: missing or wrong bearer token");
-        return reply(401, "unauthorized", "unauthorized");
-    }
-    auto notices = parse_alertmanager(req.body);
-    if (!notices) {
-        spdlog::warn("webhook: {}", notices.error());
-        return reply(400, "bad_request", notices.error());
-    }
-    const auto hook =
-        std::find_if(opts_.hooks.begin(), opts_.hooks.end(),
-                     [&](const HookConfig& h) { return h.name == opts_.webhook.hook; });
-    auto& runner = *hooks_[static_cast<std::size_t>(hook - opts_.hooks.begin())];
-    bool refused = false;
-    for (const auto& n : *notices) {
-        const char* status = n.firing ? "firing" : "resolved";
-        auto count = [&](const char* result) { ++ws.alerts[{status, result}]; };
-        if (!alerts_.is_new(n)) {
-            count("duplicate");
-            continue;
-        }
-        bool acted = false, ok = true;
-        for (const auto& d : health_->domains()) {
-            if (d.mx.empty() || d.mx.front() != n.target)
-                continue;
-            HookEvent ev{n.firing ? "domain_failover" : "domain_failback",
-                         d.name,
-                         n.target,
-                         "",
-                         "",
-                         n.firing ? "DOWN" : "HEALTHY",
-                         fmt::format("alert {} {}", n.alertname, status)};
-            if (n.firing) {
-                ev.from = n.target;
-                for (std::size_t i = 1; i < d.mx.size() && ev.to.empty(); ++i)
-                    for (const auto& t : health_->targets())
-                        if (t.kind == "mx" && t.name == d.mx[i] && t.state == TargetState::Healthy)
-                            ev.to = t.name;
-                if (ev.to.empty()) {
-                    spdlog::warn("webhook: {} firing for {}: no HEALTHY backup MX of {} here; "
-                                 "no failover",
-                                 n.alertname, n.target, d.name);
-                    ok = false;
-                    continue;
-                }
-            } else {
-                ev.from = d.failed_over_to;
-                ev.to = n.target;
-            }
-            spdlog::info("webhook: {} {} for {}: {} of {} to {}", n.alertname, status, n.target,
-                         ev.event, d.name, ev.to);
-            acted = true;
-            ok = runner.fire(ev) && ok;
-        }
-        if (!ok) {
-            refused = true; // not recorded: Alertmanager's retry acts again
-            count("refused");
-        } else {
-            alerts_.record(n);
-            count(acted ? "acted" : "ignored");
-        }
-    }
-    if (refused)
-        return reply(503, "refused", "not all alerts could be acted on now; retry");
-    return reply(200, "ok", "ok");
 }
 
 void Agent::sweep() {

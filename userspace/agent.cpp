@@ -199,18 +199,23 @@ void Agent::setup_health() {
     if (std::none_of(opts_.domains.begin(), opts_.domains.end(),
                      [](const Domain& d) { return d.discover || d.authoritative; }))
         return;
-    const auto resolver = !opts_.discovery.resolver.empty()
-                              ? opts_.discovery.resolver
-                              : (dns_servers_.empty() ? std::string() : dns_servers_.front());
-    if (resolver.empty()) {
+    // discovery.resolver first, then every judged DNS server.
+    std::vector<std::string> resolvers;
+    if (!opts_.discovery.resolver.empty())
+        resolvers.push_back(opts_.discovery.resolver);
+    for (const auto& s : dns_servers_)
+        if (std::find(resolvers.begin(), resolvers.end(), s) == resolvers.end())
+            resolvers.push_back(s);
+    if (resolvers.empty()) {
         spdlog::error("discovery: no resolver (set discovery.resolver or dns_servers); domains "
                       "to discover stay without MX hosts");
         return;
     }
-    spdlog::info("discovery: asking {} for the MX and NS records of the configured domains",
-                 resolver);
+    spdlog::info("discovery: asking {} (in turn) for the MX and NS records of the configured "
+                 "domains",
+                 fmt::join(resolvers, ", "));
     discovery_ = std::make_shared<Discovery>(
-        io_, opts_.discovery, resolver, opts_.probes.timeout_s, opts_.dns_ports.front(),
+        io_, opts_.discovery, resolvers, opts_.probes.timeout_s, opts_.dns_ports.front(),
         &snapshot_.probes.discovery_lookups, &snapshot_.probes.discovery_failures);
     discovery_->start(opts_.domains, [this](const std::string& name, const DiscoveredDomain& d) {
         discovered_[name] = d;

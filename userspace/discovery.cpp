@@ -124,11 +124,11 @@ std::vector<MxHost> keep_order(std::vector<MxHost> found, const std::vector<std:
     return found;
 }
 
-Discovery::Discovery(asio::io_context& io, DiscoveryOptions opts, std::string resolver,
-                     double query_timeout_s, std::uint16_t dns_port, std::uint64_t* lookups,
-                     std::uint64_t* failures)
-    : io_(io), opts_(std::move(opts)), resolver_(std::move(resolver)), timeout_s_(query_timeout_s),
-      port_(dns_port), lookups_(lookups), failures_(failures) {}
+Discovery::Discovery(asio::io_context& io, DiscoveryOptions opts,
+                     std::vector<std::string> resolvers, double query_timeout_s,
+                     std::uint16_t dns_port, std::uint64_t* lookups, std::uint64_t* failures)
+    : io_(io), opts_(std::move(opts)), resolvers_(std::move(resolvers)),
+      timeout_s_(query_timeout_s), port_(dns_port), lookups_(lookups), failures_(failures) {}
 
 void Discovery::start(const std::vector<Domain>& domains, OnChange on_change) {
     on_change_ = std::move(on_change);
@@ -151,9 +151,21 @@ asio::awaitable<void> Discovery::loop(Domain d, std::size_t timer) {
     std::optional<DiscoveredDomain> last;
     while (!stopped_) {
         ++*lookups_;
-        auto l = co_await lookup(resolver_, port_, d, timeout_s_);
+        Lookup l;
+        std::string why;
+        for (std::size_t i = 0; i < resolvers_.size() && !l.found && !stopped_; ++i) {
+            const auto r = (current_ + i) % resolvers_.size();
+            l = co_await lookup(resolvers_[r], port_, d, timeout_s_);
+            if (l.found && r != current_) {
+                spdlog::warn("discovery: {} answered for {}; asking it first from now on",
+                             resolvers_[r], d.name);
+                current_ = r;
+            }
+            why += (why.empty() ? "" : "; ") + l.why;
+        }
         if (stopped_)
             co_return;
+        l.why = why;
         double wait_s = opts_.retry_s;
         if (!l.found) {
             ++*failures_;

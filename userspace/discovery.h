@@ -43,9 +43,11 @@ class Discovery : public std::enable_shared_from_this<Discovery> {
 
     // Lookups and failed lookups are added to *lookups and *failures (owned by the
     // caller, which outlives the io_context's run).
-    Discovery(boost::asio::io_context& io, DiscoveryOptions opts, std::string resolver,
-              double query_timeout_s, std::uint16_t dns_port, std::uint64_t* lookups,
-              std::uint64_t* failures);
+    // Resolvers are asked in turn: one that fails a lookup hands over to the
+    // next, and the one that answered is asked first from then on.
+    Discovery(boost::asio::io_context& io, DiscoveryOptions opts,
+              std::vector<std::string> resolvers, double query_timeout_s, std::uint16_t dns_port,
+              std::uint64_t* lookups, std::uint64_t* failures);
 
     // Starts one lookup loop per domain that asks for discovery.
     void start(const std::vector<Domain>& domains, OnChange on_change);
@@ -57,7 +59,8 @@ class Discovery : public std::enable_shared_from_this<Discovery> {
 
     boost::asio::io_context& io_;
     DiscoveryOptions opts_;
-    std::string resolver_;
+    std::vector<std::string> resolvers_;
+    std::size_t current_ = 0; // the resolver that answered last
     double timeout_s_;
     std::uint16_t port_;
     OnChange on_change_;

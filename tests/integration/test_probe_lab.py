@@ -49,7 +49,7 @@ state_file: {lab.tmp}/state.json
 dns_servers: [{lab.SERVER4}]
 verdicts: {{window: 1, rise: 2, fall: 2, hold_down: 0, failback_hold: 3600}}
 probes: {{interval: 1, timeout: 0.8, dns_name: example.test, dns_type: SOA, ehlo_name: probe.test}}
-discovery: {{min_refresh: 1, retry: 1}}
+discovery: {{resolver: 198.18.0.99, min_refresh: 1, retry: 1}}  # nothing there: falls back
 domains:
   - name: example.test
     mx: discover
@@ -89,6 +89,10 @@ domains:
         self.assertEqual(self.target(s, "mx2.example.test")["addresses"], [MX2])
         self.assertEqual(sorted(t["target"] for t in s["targets"] if t["kind"] == "dns"),
                          [L.Lab.SERVER4, NS2])
+        # discovery.resolver does not answer: the judged DNS server took over, and stays first.
+        log = self.lab.log(self.agent)
+        self.assertEqual(log.count(f"discovery: {L.Lab.SERVER4} answered for example.test; "
+                                   "asking it first from now on"), 1, log[-3000:])
 
     def test_2_idle_targets_are_judged_by_probes_alone(self):
         # Nothing but the agent's probes (and lookups) reaches any target.

@@ -30,6 +30,8 @@ void Agent::probe_round() {
         char host[256] = {};
         ehlo = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "mxsense.invalid";
     }
+    // One watched interface: probes leave through it, whatever the routes prefer.
+    const std::string device = watched_.size() == 1 ? watched_.front().name : std::string();
     auto record = [this](const std::string& kind, const std::string& target,
                          const std::string& result, double seconds) {
         ++snapshot_.probes.runs[{kind, target, result}];
@@ -48,9 +50,11 @@ void Agent::probe_round() {
                 for (bool tcp : {false, true})
                     boost::asio::co_spawn(
                         io_,
-                        [this, record, addr, tcp, type, p]() -> boost::asio::awaitable<void> {
-                            auto r = co_await dns_exchange(addr, opts_.dns_ports.front(),
-                                                           p.dns_name, type, tcp, p.timeout_s);
+                        [this, record, addr, tcp, type, p,
+                         device]() -> boost::asio::awaitable<void> {
+                            auto r =
+                                co_await dns_exchange(addr, opts_.dns_ports.front(), p.dns_name,
+                                                      type, tcp, p.timeout_s, device);
                             std::string result = r.failure;
                             if (result.empty())
                                 result = r.rcode == 0 || r.rcode == 3 ? "ok"
@@ -62,7 +66,7 @@ void Agent::probe_round() {
                         boost::asio::detached);
             } else {
                 probed_now_[key] += 1;
-                SmtpProbeSpec spec{addr, smtp_port, ehlo, p.starttls, p.timeout_s};
+                SmtpProbeSpec spec{addr, smtp_port, ehlo, p.starttls, p.timeout_s, device};
                 boost::asio::co_spawn(
                     io_,
                     [record, spec]() -> boost::asio::awaitable<void> {

@@ -1,5 +1,6 @@
 #include "dns_client.h"
 
+#include "bind_device.h"
 #include "watchdog.h"
 
 #include <arpa/inet.h>
@@ -119,7 +120,7 @@ tcp_exchange(Socket& s, const asio::ip::tcp::endpoint& ep, const std::vector<std
 } // namespace
 
 asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, std::string name,
-                                       int type, bool tcp, double timeout_s) {
+                                       int type, bool tcp, double timeout_s, std::string device) {
     DnsReply out;
     const auto start = std::chrono::steady_clock::now();
     auto elapsed = [&] {
@@ -139,6 +140,8 @@ asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, s
             auto sock = std::make_shared<asio::ip::tcp::socket>(ex);
             Watchdog dog(ex, timeout_s, [sock] { sock->close(); });
             try {
+                sock->open(addr.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6());
+                bind_to_device(*sock, device);
                 auto bytes = co_await tcp_exchange(*sock, {addr, port}, *query);
                 auto r = parse_dns_reply(bytes.data(), bytes.size(), id);
                 if (r) {
@@ -154,6 +157,7 @@ asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, s
             sock->open(addr.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6());
             Watchdog dog(ex, timeout_s, [sock] { sock->close(); });
             try {
+                bind_to_device(*sock, device);
                 co_await sock->async_send_to(asio::buffer(*query), {addr, port}, use_awaitable);
                 std::vector<std::uint8_t> buf(65535);
                 for (;;) { // skip stray datagrams: only the server's answer to this id counts

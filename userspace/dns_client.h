@@ -35,9 +35,10 @@ Result<std::vector<std::uint8_t>> build_dns_query(const std::string& name, int t
 // Reads an answer to the query with `id`; answers of other types are kept as text.
 Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::uint16_t id);
 
-// One exchange with server (an IP address), bounded by timeout_s. Never throws.
+// One exchange with server (an IP address), bounded by timeout_s, out of
+// `device` when given (else as routed). Never throws.
 boost::asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port,
                                               std::string name, int type, bool tcp,
-                                              double timeout_s);
+                                              double timeout_s, std::string device = {});
 
 } // namespace mxs

@@ -1,5 +1,6 @@
 #include "smtp_probe.h"
 
+#include "bind_device.h"
 #include "watchdog.h"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -73,6 +74,8 @@ asio::awaitable<SmtpProbeResult> smtp_probe(SmtpProbeSpec spec) {
         const auto addr = asio::ip::make_address(spec.address, ec);
         if (ec)
             throw std::runtime_error("not an address: " + spec.address);
+        sock->open(addr.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6());
+        bind_to_device(*sock, spec.device);
         co_await sock->async_connect({addr, spec.port}, use_awaitable);
         std::string buf;
         step = "greeting";

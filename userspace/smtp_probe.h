@@ -25,6 +25,7 @@ struct SmtpProbeSpec {
     std::string ehlo_name;
     bool starttls = true;
     double timeout_s = 5;
+    std::string device; // the interface to leave through; empty: as routed
 };
 
 // Never throws.

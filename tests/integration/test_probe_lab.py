@@ -1,7 +1,8 @@
 """Discovery and active probes in network namespaces: the agent learns example.test's MX hosts
 (and their addresses, and the zone's name servers) from a real Knot, judges every target by its
 own probes when nothing else talks to them (SMTP dialogue with STARTTLS to a real Postfix, DNS over
-UDP and TCP), leaves targets with passive traffic alone, and follows the zone when it changes.
+UDP and TCP) sent out of the watched interface even where a route points elsewhere, leaves
+targets with passive traffic alone, and follows the zone when it changes.
 """
 import json
 import time
@@ -41,6 +42,13 @@ class ProbeLab(unittest.TestCase):
         for a in (f"{MX1}:25", f"[{MX1_6}]:25"):
             lab.start_listener(srv, a, "smtp-sink", "-u", "nobody", a, "100")
         lab.start_postfix(srv, MX2)  # offers STARTTLS
+        # A more specific route sends MX2's traffic into a dead end (a veth pair inside the
+        # client): only probes pinned to the watched interface still reach it.
+        cli = lab.client
+        cli.run("ip", "link", "add", "decoy0", "type", "veth", "peer", "name", "decoy1")
+        for ifname in ("decoy0", "decoy1"):
+            cli.run("ip", "link", "set", ifname, "up")
+        cli.run("ip", "route", "add", f"{MX2}/32", "dev", "decoy0")
         cfg = f"{lab.tmp}/agent.yaml"
         with open(cfg, "w") as f:
             f.write(f"""interfaces: [{lab.client_if}]

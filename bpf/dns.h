@@ -301,7 +301,8 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 		return;
 	}
 
-	/* Skip the rest of a message that began in an earlier segment. */
+	/* Skip the rest of a message that began in an earlier segment, and
+	 * retransmitted responses (bytes before where the last one ended). */
 	struct mxs_tcp_flow tf = {};
 	__u32 *next;
 
@@ -346,8 +347,16 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 			bpf_map_update_elem(&mxs_tcp_next, &tf, &at, BPF_ANY);
 			return;
 		}
-		if (mlen == avail)
+		if (mlen == avail) {
+			/* A response's retransmission would match no query any
+			 * more (unsolicited): remember where it ended. */
+			if (mxs_is_dns_port(l4->sport)) {
+				__u32 at = l4->seq + (off - l4->payload_off) + mlen;
+
+				bpf_map_update_elem(&mxs_tcp_next, &tf, &at, BPF_ANY);
+			}
 			return;
+		}
 		off += mlen;
 		avail -= mlen;
 	}

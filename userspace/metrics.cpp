@@ -300,7 +300,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
            "Responses to queries the sweep had already counted unanswered.",
            static_cast<double>(s.counters[MXS_C_LATE_RESPONSE]));
     single("mxsense_sensor_dns_tcp_continuations_total",
-           "TCP segments carrying only the rest of a DNS message seen earlier.",
+           "TCP segments carrying only bytes of DNS messages seen earlier (the rest of a "
+           "message, or a retransmitted response).",
            static_cast<double>(s.counters[MXS_C_DNS_TCP_CONT]));
     single("mxsense_sensor_dns_unsolicited_unknown_total",
            "Responses from servers never queried (no per-server entry is made for them).",

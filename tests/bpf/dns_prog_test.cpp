@@ -169,6 +169,41 @@ TEST_F(SensorFixture, TcpRetransmittedQueryIsNotNew) {
     EXPECT_EQ(counter(MXS_C_DUP_QUERY), 1u);
 }
 
+TEST_F(SensorFixture, TcpRetransmittedResponseIsNotUnsolicited) {
+    egress(Packet()
+               .eth()
+               .ipv4(kHost4, kDns4)
+               .tcp(40015, 53, 0x18, 100)
+               .payload(dns::tcp_stream({dns::query(5, "rr.example.test")}))
+               .build());
+    auto response = [](std::uint16_t id, std::uint32_t seq) {
+        return Packet()
+            .eth()
+            .ipv4(kDns4, kHost4)
+            .tcp(53, 40015, 0x18, seq)
+            .payload(dns::tcp_stream({dns::response(id, "rr.example.test")}))
+            .build();
+    };
+    const auto first = response(5, 7000);
+    ingress(first);
+    ingress(first); // the client's ACK was lost: the server sends it again
+    auto c = server(kDns4, MXS_ROLE_CLIENT, kTcp);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+    EXPECT_EQ(c.unsolicited, 0u);
+    EXPECT_EQ(counter(MXS_C_DNS_TCP_CONT), 1u);
+    // The next message on the stream (after the first) is read as usual.
+    egress(Packet()
+               .eth()
+               .ipv4(kHost4, kDns4)
+               .tcp(40015, 53, 0x18, 200)
+               .payload(dns::tcp_stream({dns::query(6, "rr.example.test")}))
+               .build());
+    ingress(response(6, static_cast<std::uint32_t>(7000 + first.size() - 54)));
+    c = server(kDns4, MXS_ROLE_CLIENT, kTcp);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 2u);
+    EXPECT_EQ(c.unsolicited, 0u);
+}
+
 TEST_F(SensorFixture, TcpSegmentWithoutPayloadIsIgnored) {
     egress(Packet().eth().ipv4(kHost4, kDns4).tcp(40012, 53, 0x02).build()); // SYN
     EXPECT_EQ(servers(), 0u);

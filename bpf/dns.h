@@ -304,8 +304,7 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 	/* Skip the rest of a message that began in an earlier segment, and
 	 * retransmitted responses (bytes before where the last one ended). */
 	struct mxs_tcp_flow tf = {};
-	struct mxs_tcp_next *next, at = {};
-	__u32 body = 0;
+	__u32 *next;
 
 	__builtin_memcpy(tf.src, l4->src, 16);
 	__builtin_memcpy(tf.dst, l4->dst, 16);
@@ -313,12 +312,9 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 	tf.dport = l4->dport;
 	next = bpf_map_lookup_elem(&mxs_tcp_next, &tf);
 	if (next) {
-		__s32 ahead = (__s32)(next->seq - l4->seq);
+		__s32 ahead = (__s32)(*next - l4->seq);
 
-		if (next->body_len && ahead == 0) {
-			/* The body of a message whose length came alone. */
-			body = next->body_len;
-		} else if (ahead >= (__s32)avail) {
+		if (ahead >= (__s32)avail) {
 			mxs_count(MXS_C_DNS_TCP_CONT);
 			return;
 		}
@@ -330,36 +326,24 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 	}
 
 	for (int i = 0; i < MXS_MAX_TCP_MSGS; i++) {
-		__u32 mlen = body;
+		__u8 pfx[2];
+		__u32 mlen;
 
-		if (body) {
-			body = 0;
-		} else {
-			__u8 pfx[2];
-
-			if (avail < 2) {
-				if (avail)
-					mxs_count(MXS_C_DNS_SHORT);
-				return;
-			}
-			if (mxs_load(p, off, pfx, 2))
-				return;
-			mlen = (__u32)pfx[0] << 8 | pfx[1];
-			off += 2;
-			avail -= 2;
-			if (avail == 0 && mlen) {
-				/* Only the length in this segment (a writer
-				 * that sends it apart): the body comes next. */
-				at.seq = l4->seq + (off - l4->payload_off);
-				at.body_len = mlen;
-				bpf_map_update_elem(&mxs_tcp_next, &tf, &at, BPF_ANY);
-				return;
-			}
+		if (avail < 2) {
+			if (avail)
+				mxs_count(MXS_C_DNS_SHORT);
+			return;
 		}
+		if (mxs_load(p, off, pfx, 2))
+			return;
+		mlen = (__u32)pfx[0] << 8 | pfx[1];
+		off += 2;
+		avail -= 2;
 		/* Only the header and question must be in this segment. */
 		mxs_dns_message(p, l4, off, mlen < avail ? mlen : avail);
 		if (mlen > avail) {
-			at.seq = l4->seq + (off - l4->payload_off) + mlen;
+			__u32 at = l4->seq + (off - l4->payload_off) + mlen;
+
 			bpf_map_update_elem(&mxs_tcp_next, &tf, &at, BPF_ANY);
 			return;
 		}
@@ -367,7 +351,8 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 			/* A response's retransmission would match no query any
 			 * more (unsolicited): remember where it ended. */
 			if (mxs_is_dns_port(l4->sport)) {
-				at.seq = l4->seq + (off - l4->payload_off) + mlen;
+				__u32 at = l4->seq + (off - l4->payload_off) + mlen;
+
 				bpf_map_update_elem(&mxs_tcp_next, &tf, &at, BPF_ANY);
 			}
 			return;

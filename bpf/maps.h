@@ -43,21 +43,15 @@ struct mxs_tcp_flow {
 /*
  * Where the next message starts (TCP sequence number) in a stream whose last
  * message did not fit its segment, so that the segments carrying the rest are
- * not read as message starts; or, when a segment carried only a message's
- * 2-byte length, where its body starts and how long it is. Written and read by
- * the datapath only. LRU: an entry lost to eviction only means the
- * continuation is counted as unparsed. Bound: default 4096 streams.
+ * not read as message starts. Written and read by the datapath only. LRU: an
+ * entry lost to eviction only means the continuation is counted as unparsed.
+ * Bound: default 4096 streams.
  */
-struct mxs_tcp_next {
-	__u32 seq;	/* where the next message (or the pending body) starts */
-	__u32 body_len; /* nonzero: the segment at seq begins a body of this length */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct mxs_tcp_flow);
-	__type(value, struct mxs_tcp_next);
+	__type(value, __u32);
 } mxs_tcp_next SEC(".maps");
 
 /* Sensor counters by reason (enum mxs_counter), per CPU. */

@@ -204,36 +204,6 @@ TEST_F(SensorFixture, TcpRetransmittedResponseIsNotUnsolicited) {
     EXPECT_EQ(c.unsolicited, 0u);
 }
 
-// Writers that send the 2-byte length in a segment of its own, then the message.
-TEST_F(SensorFixture, TcpLengthInASegmentOfItsOwn) {
-    auto split = [](const Bytes& stream, bool out, std::uint32_t seq) {
-        auto seg = [&](std::size_t from, std::size_t to, std::uint32_t s) {
-            Packet pk;
-            pk.eth();
-            if (out)
-                pk.ipv4(kHost4, kDns4).tcp(40016, 53, 0x18, s);
-            else
-                pk.ipv4(kDns4, kHost4).tcp(53, 40016, 0x18, s);
-            return pk.payload(Bytes(stream.begin() + from, stream.begin() + to)).build();
-        };
-        return std::make_pair(seg(0, 2, seq), seg(2, stream.size(), seq + 2));
-    };
-    const auto [qlen, qbody] = split(dns::tcp_stream({dns::query(7, "s.example.test")}), true, 300);
-    egress(qlen);
-    egress(qlen); // retransmitted: still only a length
-    egress(qbody);
-    const auto [rlen, rbody] =
-        split(dns::tcp_stream({dns::response(7, "s.example.test")}), false, 8000);
-    ingress(rlen);
-    ingress(rbody);
-    auto c = server(kDns4, MXS_ROLE_CLIENT, kTcp);
-    EXPECT_EQ(c.queries, 1u);
-    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
-    EXPECT_EQ(c.unsolicited, 0u);
-    EXPECT_EQ(c.latency.count(), 1u);
-    EXPECT_EQ(counter(MXS_C_DNS_SHORT), 0u);
-}
-
 TEST_F(SensorFixture, TcpSegmentWithoutPayloadIsIgnored) {
     egress(Packet().eth().ipv4(kHost4, kDns4).tcp(40012, 53, 0x02).build()); // SYN
     EXPECT_EQ(servers(), 0u);

@@ -42,7 +42,6 @@ void HealthMonitor::set_targets(const std::vector<Domain>& domains,
                             std::make_pair(domains_[d], primary_healthy_since_[d]));
     targets_.clear();
     verdicts_.clear();
-    addresses_.clear();
     domains_.clear();
     domain_targets_.clear();
     primary_healthy_since_.clear();
@@ -54,9 +53,9 @@ void HealthMonitor::set_targets(const std::vector<Domain>& domains,
         if (auto it = index.find(key); it != index.end()) {
             // The same MX host under two domains: one target, the union of addresses.
             for (const auto& a : addrs)
-                if (std::find(addresses_[it->second].begin(), addresses_[it->second].end(), a) ==
-                    addresses_[it->second].end())
-                    addresses_[it->second].push_back(a);
+                if (auto& have = targets_[it->second].addresses;
+                    std::find(have.begin(), have.end(), a) == have.end())
+                    have.push_back(a);
             return it->second;
         }
         if (auto it = old.find(key); it != old.end()) {
@@ -67,7 +66,7 @@ void HealthMonitor::set_targets(const std::vector<Domain>& domains,
                 TargetStatus{name, kind, TargetState::Unknown, {}, {}, {}, {}, 0, {}});
             verdicts_.emplace_back(policy());
         }
-        addresses_.push_back(addrs);
+        targets_.back().addresses = addrs;
         index.emplace(key, targets_.size() - 1);
         return targets_.size() - 1;
     };
@@ -88,8 +87,6 @@ void HealthMonitor::set_targets(const std::vector<Domain>& domains,
     }
     for (const auto& s : dns)
         add("dns", s, {s});
-    for (std::size_t i = 0; i < targets_.size(); ++i)
-        targets_[i].addresses = addresses_[i];
 }
 
 void HealthMonitor::window(const Window& w) {
@@ -101,7 +98,7 @@ void HealthMonitor::window(const Window& w) {
     for (std::size_t i = 0; i < targets_.size(); ++i) {
         const auto& source = targets_[i].kind == "mx" ? w.smtp : w.dns;
         std::vector<WindowEvidence> parts;
-        for (const auto& a : addresses_[i])
+        for (const auto& a : targets_[i].addresses)
             if (auto it = source.find(a); it != source.end())
                 parts.push_back(it->second);
         targets_[i].last = combine(parts);

@@ -84,7 +84,6 @@ class HealthMonitor {
     AgentOptions opts_;
     std::vector<TargetStatus> targets_;
     std::vector<TargetVerdict> verdicts_;
-    std::vector<std::vector<std::string>> addresses_; // per target
     std::vector<DomainStatus> domains_;
     std::vector<std::vector<std::size_t>> domain_targets_; // per domain, MX targets in order
     std::vector<std::uint64_t> primary_healthy_since_;     // window index, per domain

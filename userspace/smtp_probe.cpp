@@ -60,6 +60,46 @@ bool offers_starttls(const Reply& ehlo) {
     return false;
 }
 
+// Greeting, EHLO, STARTTLS and TLS where offered; a refusal sets out.result.
+// True when QUIT is still to be sent in clear (false: it went inside TLS).
+asio::awaitable<bool> dialogue(asio::ip::tcp::socket& sock, std::string& buf,
+                               const SmtpProbeSpec& spec, SmtpProbeResult& out, std::string& step) {
+    step = "greeting";
+    const auto greet = co_await read_reply(sock, buf);
+    if (greet.code != 220) {
+        out.result = "rejected";
+        out.detail = std::to_string(greet.code) + " greeting";
+        co_return true;
+    }
+    step = "EHLO";
+    const auto ehlo = co_await command(sock, buf, "EHLO " + spec.ehlo_name);
+    if (ehlo.code != 250) {
+        out.result = "rejected";
+        out.detail = std::to_string(ehlo.code) + " to EHLO";
+        co_return true;
+    }
+    if (!spec.starttls || !offers_starttls(ehlo))
+        co_return true;
+    step = "STARTTLS";
+    const auto st = co_await command(sock, buf, "STARTTLS");
+    if (st.code != 220) {
+        out.result = "tls_failed";
+        out.detail = std::to_string(st.code) + " to STARTTLS";
+        co_return true;
+    }
+    // A health probe checks that TLS comes up, not whom it reaches.
+    step = "TLS handshake";
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.set_verify_mode(asio::ssl::verify_none);
+    asio::ssl::stream<asio::ip::tcp::socket&> tls(sock, ctx);
+    co_await tls.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+    out.tls = true;
+    buf.clear();
+    step = "QUIT";
+    co_await command(tls, buf, "QUIT");
+    co_return false;
+}
+
 } // namespace
 
 asio::awaitable<SmtpProbeResult> smtp_probe(SmtpProbeSpec spec) {
@@ -78,45 +118,12 @@ asio::awaitable<SmtpProbeResult> smtp_probe(SmtpProbeSpec spec) {
         bind_to_device(*sock, spec.device);
         co_await sock->async_connect({addr, spec.port}, use_awaitable);
         std::string buf;
-        step = "greeting";
-        auto greet = co_await read_reply(*sock, buf);
-        if (greet.code != 220) {
-            out.result = "rejected";
-            out.detail = std::to_string(greet.code) + " greeting";
+        if (co_await dialogue(*sock, buf, spec, out, step)) {
+            step = "QUIT";
             co_await command(*sock, buf, "QUIT");
-        } else {
-            step = "EHLO";
-            auto ehlo = co_await command(*sock, buf, "EHLO " + spec.ehlo_name);
-            if (ehlo.code != 250) {
-                out.result = "rejected";
-                out.detail = std::to_string(ehlo.code) + " to EHLO";
-                co_await command(*sock, buf, "QUIT");
-            } else if (spec.starttls && offers_starttls(ehlo)) {
-                step = "STARTTLS";
-                auto st = co_await command(*sock, buf, "STARTTLS");
-                if (st.code != 220) {
-                    out.result = "tls_failed";
-                    out.detail = std::to_string(st.code) + " to STARTTLS";
-                    co_await command(*sock, buf, "QUIT");
-                } else {
-                    // A health probe checks that TLS comes up, not whom it reaches.
-                    step = "TLS handshake";
-                    asio::ssl::context ctx(asio::ssl::context::tls_client);
-                    ctx.set_verify_mode(asio::ssl::verify_none);
-                    asio::ssl::stream<asio::ip::tcp::socket&> tls(*sock, ctx);
-                    co_await tls.async_handshake(asio::ssl::stream_base::client, use_awaitable);
-                    out.tls = true;
-                    buf.clear();
-                    step = "QUIT";
-                    co_await command(tls, buf, "QUIT");
-                    out.result = "ok";
-                }
-            } else {
-                step = "QUIT";
-                co_await command(*sock, buf, "QUIT");
-                out.result = "ok";
-            }
         }
+        if (out.result.empty())
+            out.result = "ok";
     } catch (const boost::system::system_error& e) {
         const auto c = e.code();
         if (dog.fired())

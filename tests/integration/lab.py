@@ -289,11 +289,19 @@ meta_directory = /etc/postfix
         return self.start_listener(host, f"{addr}:25", "postfix", "-c", etc, "start-fg")
 
     def start_agent(self, host, ifname, *args, port=10053):
-        def ready():
-            return host.run("curl", "-sf", f"http://127.0.0.1:{port}/metrics", check=False).returncode == 0
-
         return self.start(host, MXSENSE, "agent", "--interface", ifname,
-                          "--listen", f"127.0.0.1:{port}", *args, ready=ready)
+                          "--listen", f"127.0.0.1:{port}", *args,
+                          ready=lambda: self.serves_metrics(host, port))
+
+    def start_agent_config(self, host, config, port, *args):
+        """The agent with a configuration file, once it serves metrics on 127.0.0.1:port."""
+        return self.start(host, MXSENSE, "agent", "--config", config, *args,
+                          ready=lambda: self.serves_metrics(host, port))
+
+    @staticmethod
+    def serves_metrics(host, port):
+        return host.run("curl", "-sf", f"http://127.0.0.1:{port}/metrics",
+                        check=False).returncode == 0
 
     def start_capture(self, host, ifname, bpf_filter):
         """tcpdump into a file; count() stops it and returns the number of packets."""

@@ -107,11 +107,8 @@ class AgentLifecycle(unittest.TestCase):
                     f"state_file: {self.lab.tmp}/state.json\n"
                     "dns:\n  ports: [5353]\n")
         # The file chooses the interface and the DNS port; the command line moves the listener.
-        p = self.lab.start(self.lab.client, L.MXSENSE, "agent", "--config", path,
-                           "--listen", "127.0.0.1:10066",
-                           ready=lambda: self.lab.client.run(
-                               "curl", "-sf", "http://127.0.0.1:10066/metrics",
-                               check=False).returncode == 0)
+        p = self.lab.start_agent_config(self.lab.client, path, 10066,
+                                        "--listen", "127.0.0.1:10066")
         try:
             m = L.scrape(self.lab.client, 10066)
             self.assertEqual(L.value(m, "mxsense_sensor_attach_mode", interface=self.lab.client_if,
@@ -145,10 +142,7 @@ class AgentLifecycle(unittest.TestCase):
             self.fail("the agent did not react to SIGHUP")
 
         write("one.test")
-        p = self.lab.start(self.lab.client, L.MXSENSE, "agent", "--config", path,
-                           ready=lambda: self.lab.client.run(
-                               "curl", "-sf", "http://127.0.0.1:10067/metrics",
-                               check=False).returncode == 0)
+        p = self.lab.start_agent_config(self.lab.client, path, 10067)
         try:
             m, names = targets()
             self.assertEqual(names, {"mx.one.test", "198.18.0.2"})

@@ -43,9 +43,7 @@ hooks:
     argv: [/bin/sh, -c, 'env | grep ^MXSENSE_ | sort >> {cls.hook_out}; echo --- >> {cls.hook_out}']
     cooldown: 1
 """)
-        lab.start(lab.client, L.MXSENSE, "agent", "--config", cfg,
-                  ready=lambda: lab.client.run("curl", "-sf", f"http://127.0.0.1:{PORT}/metrics",
-                                               check=False).returncode == 0)
+        lab.start_agent_config(lab.client, cfg, PORT)
 
     def traffic(self, seconds):
         end = time.time() + seconds
@@ -148,10 +146,7 @@ domains:
   - name: example.test
     mx: [{{host: mx1.example.test, addresses: [{MX1}]}}]
 """)
-        agent = lab.start(lab.client, L.MXSENSE, "agent", "--config", cfg,
-                          ready=lambda: lab.client.run("curl", "-sf",
-                                                       f"http://127.0.0.1:{PORT}/metrics",
-                                                       check=False).returncode == 0)
+        agent = lab.start_agent_config(lab.client, cfg, PORT)
         load = lab.start_smtp_load(lab.client, MX1, self.DURATION + 6, interval=0.05)
         try:
             time.sleep(3)  # HEALTHY first

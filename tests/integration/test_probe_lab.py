@@ -63,8 +63,7 @@ domains:
     mx: discover
     authoritative: true
 """)
-        cls.agent = lab.start(lab.client, L.MXSENSE, "agent", "--config", cfg,
-                              ready=lambda: cls.status() is not None)
+        cls.agent = lab.start_agent_config(lab.client, cfg, PORT)
 
     @classmethod
     def status(cls):

@@ -271,10 +271,7 @@ hooks:
 
     @classmethod
     def start_agent(cls):
-        return cls.lab.start(cls.lab.client, L.MXSENSE, "agent", "--config", cls.cfg,
-                             ready=lambda: cls.lab.client.run(
-                                 "curl", "-sf", f"http://127.0.0.1:{cls.PORT}/metrics",
-                                 check=False).returncode == 0)
+        return cls.lab.start_agent_config(cls.lab.client, cls.cfg, cls.PORT)
 
     def mx(self, server):
         r = self.lab.client.run("dig", "+norecurse", "+short", f"@{server}", "example.test", "MX")

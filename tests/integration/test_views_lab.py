@@ -81,8 +81,7 @@ hooks:
     cooldown: 0
 webhook: {{enabled: true, token_file: {t}/webhook.token, hook: switch}}
 """)
-        cls.agent = lab.start(cli, L.MXSENSE, "agent", "--config", f"{t}/agent.yaml",
-                              ready=lambda: cls.get(f"http://127.0.0.1:{AGENT}/metrics"))
+        cls.agent = lab.start_agent_config(cli, f"{t}/agent.yaml", AGENT)
         # Prometheus with the shipped rules on the lab clock, Alertmanager routing the quorum
         # alert to the webhook.
         for name, quorum in (("mxsense.rules.yml", None), ("mxsense-quorum.rules.yml", 1)):

@@ -103,8 +103,12 @@ std::string status_html(const Snapshot& s, double refresh_s) {
          "<th>last change</th></tr>\n";
     for (const auto& t : h.targets) {
         std::string addrs;
-        for (const auto& a : t.addresses)
-            addrs += (addrs.empty() ? "" : " ") + html_escape(a);
+        for (const auto& a : t.addresses) {
+            // Appended piecewise: GCC 12 at -O3 misreads `"" + std::string&&` (-Wrestrict).
+            if (!addrs.empty())
+                addrs += ' ';
+            addrs += html_escape(a);
+        }
         o += fmt::format(
             "<tr><td>{}</td><td>{}</td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td>"
             "<td class=\"num\">{}</td><td class=\"num\">{:.1f} "

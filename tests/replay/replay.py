@@ -42,6 +42,7 @@ ETH_P_ALL = 0x0003
 SO_TIMESTAMPNS = 35
 PACKET_OUTGOING = 4
 _libc = ctypes.CDLL(None, use_errno=True)
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class ReplayError(Exception):
@@ -185,7 +186,7 @@ probes: {{enabled: false}}
 
     def scrape(self):
         """The agent's metrics, read from the calling thread (which must be in the namespace)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.AGENT_PORT}/metrics", timeout=5) as r:
+        with _NO_PROXY.open(f"http://127.0.0.1:{self.AGENT_PORT}/metrics", timeout=5) as r:
             return L.parse_metrics(r.read().decode())
 
     def wait_scrape(self, cond, timeout, what):
@@ -231,17 +232,18 @@ probes: {{enabled: false}}
                            capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             raise ReplayError(f"tcpreplay failed: {r.stdout}{r.stderr}")
+        end = time.monotonic()
         seen = self.observe(len(frames))
         self.check_order(frames, seen, server_if)
-        return before, seen, frames, start
+        return before, seen, frames, end
 
-    def settle(self, has_smtp, start):
+    def settle(self, has_smtp, end):
         """Wait until every query of the replay has ended (answered, or swept as unanswered)
         and, with SMTP attempts, until the connect timeout has passed and been swept."""
         o = self.agent_options
         sweeps = L.value(self.scrape(), "mxsense_sensor_sweeps_total")
         if has_smtp:
-            wait = start + o["smtp_connect_timeout"] + 0.05 - time.monotonic()
+            wait = end + o["smtp_connect_timeout"] + 0.05 - time.monotonic()
             if wait > 0:
                 time.sleep(wait)  # the attempt's deadline is a time, not a condition
             sweeps = L.value(self.scrape(), "mxsense_sensor_sweeps_total")
@@ -251,6 +253,16 @@ probes: {{enabled: false}}
                            if n == "mxsense_sensor_map_entries" and "inflight" in dict(ls)["map"])
             return L.value(m, "mxsense_sensor_sweeps_total") >= sweeps + 2 and inflight == 0
         return self.wait_scrape(settled, o["dns_timeout"] + 10, "in-flight queries to end")
+
+    def check_seen_by_agent(self, before, after, seen):
+        """The agent's hooks counted every replayed frame in its direction, and no other."""
+        for direction, outgoing in (("egress", True), ("ingress", False)):
+            want = sum(1 for s in seen if s[1] == outgoing)
+            got = L.delta(before, after, "mxsense_sensor_packets_total", interface=self.watched,
+                          direction=direction)
+            if got != want:
+                raise ReplayError(f"the agent counted {got:g} {direction} packets on "
+                                  f"{self.watched}, the replay sent {want}")
 
     def drain(self):
         self.sock.setblocking(False)

@@ -155,8 +155,9 @@ def run_case(bench, case, ref):
     o = C.AGENT_OPTIONS
     exp = R.expected_deltas(ref, bench.role, o["dns_ports"], o["smtp_ports"], o["tls_ports"],
                             o["dns_timeout"], o["sweep_interval"])
-    before, seen, frames, start = bench.replay(case, case.path, [f.server_side for f in ref])
-    after = bench.settle(exp.smtp_attempts > 0, start)
+    before, seen, frames, end = bench.replay(case, case.path, [f.server_side for f in ref])
+    after = bench.settle(exp.smtp_attempts > 0, end)
+    bench.check_seen_by_agent(before, after, seen)
     servers = exp.servers | {f.src for f in ref if f.server_side and f.src} | \
         {f.dst for f in ref if not f.server_side and f.dst}
     got = deltas(before, after, servers)
@@ -252,3 +253,4 @@ for _c in C.CASES:
     for _cls in (ReplayHostIsClient, ReplayHostIsServer):
         if _cls.role in _c.roles:
             setattr(_cls, f"test_{_c.name}", _method(_c))
+del _c, _cls  # not test classes of their own

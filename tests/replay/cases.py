@@ -10,7 +10,7 @@ CAPTURES = os.path.join(HERE, "captures")
 
 # The options of the one agent per role that every case shares.
 AGENT_OPTIONS = {
-    "dns_ports": [53],
+    "dns_ports": [53, 8053],
     "dns_timeout": 1.0,            # late answers come 1.5 s after their query
     "sweep_interval": 0.1,
     "smtp_ports": [25, 465, 587],
@@ -81,6 +81,9 @@ for who in ("query", "answer"):
 CASES.append(_gen("dns_tcp_len_alone_every_message",
                   "TCP: both sides write the length alone before every message, two exchanges",
                   "10.3"))
+CASES.append(_gen("dns_tcp_port8053_len_alone_and_1byte",
+                  "TCP on DNS port 8053: the query's length alone, the answer's first segment "
+                  "1 byte", "10.3", needs=("dns_ports",), decode_as=("tcp.port==8053,dns",)))
 
 # ---- issue 10 item 4: EDNS extended RCODE --------------------------------------------------
 for full, low in ((16, "NOERROR"), (18, "SERVFAIL"), (21, "REFUSED")):

@@ -202,6 +202,23 @@ def tcp_len_alone_every_message():
     return cap
 
 
+def tcp_custom_port():
+    """DNS over TCP on port 8053 (an agent --dns-port; tshark needs -d to read it), the client
+    writing the length alone and the server's first segment 1 byte."""
+    cap = Capture("gen_dns_tcp_port8053_len_alone_and_1byte")
+    c = TcpConn(cap, C4, DNS4, 8053)
+    c.handshake()
+    q = query(0x8053, "www.example.test", "TXT")
+    r = answer(q, rcode=5)
+    bq, br = tcp_msg(q), tcp_msg(r)
+    c.seg("c", bq[:2])
+    c.seg("c", bq[2:])
+    c.seg("s", br[:1], gap=0.004)
+    c.seg("s", br[1:])
+    c.close()
+    return cap
+
+
 # ---- issue 10 item 4: EDNS extended RCODE (RFC 6891 §6.1.3) -----------------------------------
 
 COOKIE_CLIENT = bytes.fromhex("24a7c1f0b3d5e6f7")
@@ -425,6 +442,7 @@ def all_captures():
         for where in SPLITS:
             caps.append(tcp_second_split(who, where))
     caps.append(tcp_len_alone_every_message())
+    caps.append(tcp_custom_port())
     for full in (16, 18, 21):
         caps.append(ext_rcode(full))
     caps.append(ext_rcode(23, cookie=True))

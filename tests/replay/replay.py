@@ -20,6 +20,7 @@ Nothing leaves the namespace: it holds only lo and the veth pair, no addresses, 
 pair, no forwarding; the replayed frames (198.18.0.0/24, fd00::/8) end in its stack, which drops
 them (not for a local address).
 """
+import atexit
 import ctypes
 import ipaddress
 import os
@@ -90,6 +91,7 @@ class Bench:
         self.agent = None
         self.sock = None
         self.made = False
+        atexit.register(self.down)  # also when the test process is interrupted
 
     # ---- lifetime ---------------------------------------------------------------------------
 

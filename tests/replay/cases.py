@@ -133,11 +133,15 @@ CASES += [
 # ---- issue 11 item 3: ICMP unreachable answering a query ---------------------------------
 CASES += [
     _gen("dns_icmp_port_unreachable", "ICMP port unreachable from the server", "11.3"),
-    _gen("dns_icmp_host_unreachable", "ICMP host unreachable from a router", "11.3"),
-    _gen("dns_icmp_admin_prohibited", "ICMP administratively prohibited from a router", "11.3"),
+    _gen("dns_icmp_host_unreachable", "ICMP host unreachable from a router (on the way: the "
+         "host is the client)", "11.3", roles=("client",)),
+    _gen("dns_icmp_admin_prohibited", "ICMP administratively prohibited from the server's "
+         "firewall", "11.3"),
     _gen("dns_icmp6_port_unreachable", "ICMPv6 port unreachable from the server", "11.3"),
-    _gen("dns_icmp6_admin_prohibited", "ICMPv6 administratively prohibited from a router",
-         "11.3"),
+    _gen("dns_icmp6_admin_prohibited", "ICMPv6 administratively prohibited from the server's "
+         "firewall", "11.3"),
+    _gen("dns_icmp6_addr_unreachable_router", "ICMPv6 address unreachable from a router (the "
+         "host is the client)", "11.3", roles=("client",)),
 ]
 
 # ---- issue 11 item 4: IPv6 extension headers -------------------------------------------

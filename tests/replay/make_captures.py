@@ -370,9 +370,10 @@ def late_answer(proto):
 # ---- issue 11 item 3: ICMP destination unreachable answering a DNS query -------------------
 
 def icmp_unreach(name, v6, code, router):
-    """A UDP query; the server (port unreachable) or a router on the way (host unreachable,
-    administratively prohibited) answers with ICMP/ICMPv6 destination unreachable quoting the
-    whole query, as Linux does (RFC 792; RFC 4443 §3.1)."""
+    """A UDP query answered by ICMP/ICMPv6 destination unreachable quoting the whole query, as
+    Linux does (RFC 792; RFC 4443 §3.1): from the server (port unreachable; administratively
+    prohibited, what a rejecting firewall rule on the server sends) or from a router on the
+    way (host/address unreachable)."""
     cap = Capture(name)
     cport = client_port()
     q = query(0x3301, "www.example.test")
@@ -462,9 +463,10 @@ def all_captures():
     caps.append(late_answer("tcp"))
     caps.append(icmp_unreach("gen_dns_icmp_port_unreachable", False, 3, False))
     caps.append(icmp_unreach("gen_dns_icmp_host_unreachable", False, 1, True))
-    caps.append(icmp_unreach("gen_dns_icmp_admin_prohibited", False, 13, True))
+    caps.append(icmp_unreach("gen_dns_icmp_admin_prohibited", False, 13, False))
     caps.append(icmp_unreach("gen_dns_icmp6_port_unreachable", True, 4, False))
-    caps.append(icmp_unreach("gen_dns_icmp6_admin_prohibited", True, 1, True))
+    caps.append(icmp_unreach("gen_dns_icmp6_admin_prohibited", True, 1, False))
+    caps.append(icmp_unreach("gen_dns_icmp6_addr_unreachable_router", True, 3, True))
     for n in range(8):
         caps.append(ipv6_ext(n))
     return caps

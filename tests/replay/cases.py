@@ -113,6 +113,20 @@ CASES += [
          needs=("smtp_connect_timeout",)),
 ]
 
+# ---- issue 11 items 5-7 ------------------------------------------------------------------
+CASES += [
+    _gen("smtp_long_ehlo_then_quit", "SMTP: a 1315-byte EHLO answer in one segment, then 221 "
+         "in the next", "11.5"),
+    _gen("smtp_long_ehlo_then_starttls", "SMTP: a 1315-byte EHLO answer, STARTTLS, 220, then "
+         "TLS records (one holding a line break and digits)", "11.5"),
+    _gen("smtp_pipelined_14_replies", "SMTP: 14 pipelined replies (MAIL, 12 RCPT, DATA) in one "
+         "segment", "11.6"),
+    _gen("smtp_syn_icmp_admin_retransmitted", "SMTP: SYN, ICMP admin-prohibited, the same SYN "
+         "1 s later, ICMP again: one attempt", "11.7"),
+    _gen("smtp_syn_icmp6_admin_retransmitted", "SMTP over IPv6: SYN, ICMPv6 admin-prohibited, "
+         "the same SYN 1 s later, ICMPv6 again: one attempt", "11.7"),
+]
+
 # ---- issue 11 item 1: answers without a question ------------------------------------------
 CASES += [
     _gen("dns_notimp_qdcount0", "UDP: NOTIMP answer to a STATUS query, QDCOUNT=0", "11.1"),

@@ -325,6 +325,81 @@ def smtp_one_sided(name, syn_retransmits, data_segments):
     return cap
 
 
+# ---- issue 11 items 5-7: long server segments, many pipelined replies, SYN after ICMP -------
+
+def _ehlo_answer(n_ext):
+    """A multi-line EHLO answer (RFC 5321 §4.1.1.1) with n_ext extension lines, as one string."""
+    lines = ["250-mx.example.test Hello client.example.test"]
+    lines += [f"250-X-EXTENSION-{i:03d} {'p' * 40}" for i in range(n_ext)]
+    lines += ["250-STARTTLS", "250 SMTPUTF8"]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def smtp_long_ehlo(starttls):
+    """An EHLO answer longer than 1024 bytes in one server segment (as TSO/GSO hands it to TC),
+    then the next reply in the next segment at a line boundary: 221 to QUIT, or 220 to STARTTLS
+    followed by TLS records (one with a line break and digits inside, as encrypted bytes can)."""
+    name = "gen_smtp_long_ehlo_then_" + ("starttls" if starttls else "quit")
+
+    def steps(c):
+        c.seg("c", b"EHLO client.example.test\r\n", gap=0.005)
+        c.seg("s", _ehlo_answer(20), gap=0.005)  # 1315 bytes: past the 1024 read, within the MTU
+        if starttls:
+            c.seg("c", b"STARTTLS\r\n", gap=0.005)
+            c.seg("s", b"220 2.0.0 Ready to start TLS\r\n", gap=0.005)
+            c.seg("c", bytes.fromhex("160301003a0100003603035f") + bytes(50), gap=0.002)
+            c.seg("s", bytes.fromhex("160303005a0200005603035f") + b"\x8a\x13\n421 \xfe" +
+                  bytes(80), gap=0.005)
+            c.seg("c", flags="RA", gap=0.005)
+        else:
+            c.seg("c", b"QUIT\r\n", gap=0.005)
+            c.seg("s", b"221 2.0.0 Bye\r\n", gap=0.005)
+            c.seg("s", flags="FA")
+            c.seg("c", flags="FA")
+            c.seg("s", flags="A")
+    return smtp_session(name, steps)
+
+
+def smtp_pipelined_14():
+    """A pipelined transaction (RFC 2920): MAIL, 12 RCPT, DATA in one client segment; the
+    server's 14 replies in one segment."""
+    def steps(c):
+        cmds = b"MAIL FROM:<a@client.example.test>\r\n" + b"".join(
+            f"RCPT TO:<user{i}@example.test>\r\n".encode() for i in range(12)) + b"DATA\r\n"
+        c.seg("c", b"EHLO client.example.test\r\n", gap=0.005)
+        c.seg("s", b"250-mx.example.test\r\n250 PIPELINING\r\n", gap=0.005)
+        c.seg("c", cmds, gap=0.005)
+        replies = b"250 2.1.0 Ok\r\n" + b"".join(b"250 2.1.5 Ok\r\n" for _ in range(12)) + \
+            b"354 End data with <CR><LF>.<CR><LF>\r\n"
+        c.seg("s", replies, gap=0.005)
+        c.seg("c", b".\r\n", gap=0.005)
+        c.seg("s", b"250 2.0.0 Ok: queued\r\n", gap=0.005)
+        c.seg("c", b"QUIT\r\n", gap=0.005)
+        c.seg("s", b"221 2.0.0 Bye\r\n", flags="FPA", gap=0.005)
+        c.seg("c", flags="FA")
+        c.seg("s", flags="A")
+    return smtp_session("gen_smtp_pipelined_14_replies", steps)
+
+
+def smtp_syn_icmp_retransmit(v6):
+    """A SYN answered by destination unreachable, administratively prohibited (what a rejecting
+    firewall rule on the server sends); Linux sends the same SYN again, answered the same way:
+    one attempt, one unreachable."""
+    cap = Capture("gen_smtp_syn_icmp%s_admin_retransmitted" % ("6" if v6 else ""))
+    cport = client_port()
+    for i in range(2):
+        tcp = TCP(sport=cport, dport=25, seq=7000, flags="S", window=64240)
+        if v6:
+            syn = IPv6(src="fd00::10", dst="fd00::25") / tcp
+            err = IPv6(src="fd00::25", dst="fd00::10") / ICMPv6DestUnreach(code=1) / bytes(syn)
+        else:
+            syn = IP(src=C4, dst=SMTP4, id=0x2500) / tcp
+            err = IP(src=SMTP4, dst=C4) / ICMP(type=3, code=13) / bytes(syn)
+        cap.add("c", syn, 1.0 if i else 0.001)
+        cap.add("s", err, 0.001)
+    return cap
+
+
 # ---- issue 11 item 1: answers without a question section --------------------------------------
 
 def qdcount0(name, rcode, proto="udp", opcode=0, two_opts=False, wrong_id=False):
@@ -455,6 +530,11 @@ def all_captures():
     caps.append(smtp_one_sided("gen_smtp_syn_retransmitted_then_fin", 1, []))
     caps.append(smtp_one_sided("gen_smtp_one_sided_data_then_fin", 0,
                                [b"EHLO client.example.test\r\n", b"QUIT\r\n"]))
+    caps.append(smtp_long_ehlo(False))
+    caps.append(smtp_long_ehlo(True))
+    caps.append(smtp_pipelined_14())
+    caps.append(smtp_syn_icmp_retransmit(False))
+    caps.append(smtp_syn_icmp_retransmit(True))
     caps.append(qdcount0("gen_dns_notimp_qdcount0", 4, opcode=2))
     caps.append(qdcount0("gen_dns_formerr_qdcount0", 1, two_opts=True))
     caps.append(qdcount0("gen_dns_formerr_qdcount0_tcp", 1, proto="tcp", two_opts=True))

@@ -22,7 +22,8 @@ sensor's counters to that reading, frame by frame in capture order:
   server's SYN-ACK makes it established (one connect-latency sample), its RST refused, an ICMP
   unreachable quoting the SYN unreachable, none of these timeout. The server's replies are read
   from its byte stream, by sequence number, up to the server's close: the first complete reply
-  is the greeting, the others replies, labelled as the README's metric table says.
+  is the greeting, the others replies, labelled as the README's metric table says; a 220 to
+  STARTTLS starts TLS (RFC 3207), after which nothing is read.
 
 The caller says which frames came from the server's side (tcpprep's split).
 """
@@ -279,6 +280,9 @@ def _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports):
     if st is None:
         return
     if from_client:
+        if (st["state"] == "open" and not st.get("tls") and
+                f.payload[:8].upper() == b"STARTTLS"):
+            st["starttls"] = True  # RFC 3207 §4
         if (f.fin or f.rst) and st["state"] == "open" and not st["greeted"] and not st["closed"]:
             # The client gave up before any reply; replies may still come until the server closes.
             st["client_closed_ungreeted"] = True
@@ -298,10 +302,10 @@ def _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports):
         return
     if st["state"] != "open" or st["closed"]:
         return
-    if f.payload and f.seq == st["next"]:
+    if f.payload and f.seq == st["next"] and not st.get("tls"):
         st["next"] += len(f.payload)
         st["buf"] += f.payload
-        while b"\n" in st["buf"]:
+        while b"\n" in st["buf"] and not st.get("tls"):
             line, st["buf"] = st["buf"].split(b"\n", 1)
             m = re.match(rb"^(\d{3})([ \r-]|$)", line)
             if not m or m.group(2) == b"-":
@@ -315,6 +319,14 @@ def _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports):
             else:
                 e.add("mxsense_smtp_replies_total", server=server, role=role,
                       code=smtp_code_label(code))
+                if st.pop("starttls", False):
+                    if code == 220:  # what follows is TLS, not SMTP
+                        st["tls"] = True
+                        e.add("mxsense_smtp_starttls_total", server=server, role=role,
+                              result="started")
+                    elif code == 454 or code >= 500:
+                        e.add("mxsense_smtp_starttls_total", server=server, role=role,
+                              result="refused")
     if f.fin:
         st["closed"] = True
         if st.get("client_closed_ungreeted") and not st["greeted"]:

@@ -27,7 +27,7 @@ COMPARED_GLOBAL = {
 NOT_COMPARED_SUFFIXES = ("_bucket", "_sum")
 UNSOLICITED = ("mxsense_dns_unsolicited_responses_total",
                "mxsense_sensor_dns_unsolicited_unknown_total")
-KEEP_LABELS = ("server", "role", "proto", "rcode", "outcome", "code", "reason")
+KEEP_LABELS = ("server", "role", "proto", "rcode", "outcome", "code", "reason", "result")
 
 
 def _selected():

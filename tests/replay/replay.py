@@ -36,8 +36,6 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import lab as L  # noqa: E402  (scrape parsing, the agent binary, run())
 
-import reference as R  # noqa: E402
-
 CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
 SO_TIMESTAMPNS = 35
@@ -228,7 +226,6 @@ probes: {{enabled: false}}
         frames = read_pcap(out)
         self.drain()
         before = self.scrape()
-        start = time.monotonic()
         r = subprocess.run(["ip", "netns", "exec", self.ns, "tcpreplay", "-q", "-K", "-T", "nano",
                             "-c", cache, "-i", server_if, "-I", client_if, out],
                            capture_output=True, text=True, timeout=120)

@@ -1,0 +1,354 @@
+"""The expected metric deltas of a replayed capture, from tshark's reading of the file.
+
+tshark decodes every frame (DNS over UDP and TCP with its own reassembly, ICMP errors and what
+they quote, IPv6 extension headers); this module applies the rules the README states for the
+sensor's counters to that reading, frame by frame in capture order:
+
+- A DNS query is counted once per (transport, client, client port, server, server port, id);
+  the same key again while it is in flight is a retransmission, not a new query.
+- A response pairs with the query in flight with the same key whose frame travelled the other
+  way (a response travels opposite to its query) and whose question is the same (RFC 5452);
+  an answer without a question section (QDCOUNT=0, RFC 1035) pairs by id and endpoints alone.
+  Its rcode is the full 12-bit RCODE: the OPT record's EXTENDED-RCODE is the upper 8 bits (RFC
+  6891 §6.1.3). A pair is one latency sample.
+- A response whose query is past the timeout is late (and its query unanswered); a response with
+  nothing to pair with is unsolicited (per server, or "unknown" for a server never queried: the
+  two are compared as one sum, the split depends on what the agent saw before).
+- An ICMP/ICMPv6 destination unreachable quoting a query in flight, travelling opposite to it,
+  ends it as unreachable.
+- A query still in flight at the end of the capture is unanswered.
+- An IPv6 packet behind more than 6 extension headers is a parse error, nothing else.
+- SMTP (RFC 5321, RFC 9293): a client SYN opens an attempt (its retransmission does not); the
+  server's SYN-ACK makes it established (one connect-latency sample), its RST refused, an ICMP
+  unreachable quoting the SYN unreachable, none of these timeout. The server's replies are read
+  from its byte stream, by sequence number, up to the server's close: the first complete reply
+  is the greeting, the others replies, labelled as the README's metric table says; a 220 to
+  STARTTLS starts TLS (RFC 3207), after which nothing is read.
+
+The caller says which frames came from the server's side (tcpprep's split).
+"""
+import json
+import re
+import subprocess
+
+IP6_EXT_MAX = 6
+IP6_EXT = {"ipv6.hopopts", "ipv6.dstopts", "ipv6.routing", "ipv6.fraghdr", "ah"}
+RCODES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"]
+SMTP_OWN_CODES = {220, 250, 354, 421, 450, 451, 452, 454, 500, 501, 502, 503, 504, 550, 551, 552,
+                  553, 554}
+
+
+class CaseError(Exception):
+    """The capture cannot give a definite expectation (e.g. an answer too near the timeout)."""
+
+
+def rcode_label(full):
+    return RCODES[full] if full < len(RCODES) else "OTHER"
+
+
+def smtp_code_label(code):
+    return str(code) if code in SMTP_OWN_CODES else f"{code // 100}xx"
+
+
+def tshark_frames(pcap, decode_as=()):
+    """tshark's JSON reading of every frame: a list of dicts of layers."""
+    cmd = ["tshark", "-n", "-r", pcap, "-T", "json", "--no-duplicate-keys",
+           "-o", "tcp.desegment_tcp_streams:TRUE", "-o", "tcp.analyze_sequence_numbers:TRUE",
+           "-o", "tcp.relative_sequence_numbers:FALSE"]
+    for d in decode_as:
+        cmd += ["-d", d]
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60)
+    return [p["_source"]["layers"] for p in json.loads(r.stdout)]
+
+
+def _find(obj, key):
+    """Every value of key anywhere under obj (tshark's JSON nests fields in subtrees)."""
+    out = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == key:
+                out.extend(v if isinstance(v, list) else [v])
+            else:
+                out.extend(_find(v, key))
+    elif isinstance(obj, list):
+        for v in obj:
+            out.extend(_find(v, key))
+    return out
+
+
+def _one(obj, key, default=None):
+    v = _find(obj, key)
+    return v[0] if v else default
+
+
+def _as_list(v):
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
+def _int(s):
+    return int(s, 0) if isinstance(s, str) else int(s)
+
+
+def _dns_messages(dns_layers):
+    """(id, qr, rcode_full, qdcount, question-or-None, tc) of each DNS message tshark decoded."""
+    out = []
+    for d in dns_layers:
+        flags = d.get("dns.flags_tree", {})
+        qd = _int(d.get("dns.count.queries", "0"))
+        q = None
+        queries = d.get("Queries")
+        if qd == 1 and isinstance(queries, dict) and queries:
+            qq = next(iter(queries.values()))
+            q = (qq["dns.qry.name"].lower(), _int(qq["dns.qry.type"]), _int(qq["dns.qry.class"]))
+        ext = [_int(x) for x in _find(d.get("Additional records", {}), "dns.resp.ext_rcode")]
+        rcode = _int(flags.get("dns.flags.rcode", "0")) | ((ext[0] if ext else 0) << 4)
+        out.append({"id": _int(d["dns.id"]), "qr": _int(flags.get("dns.flags.response", "0")),
+                    "rcode": rcode, "qdcount": qd, "question": q,
+                    "tc": _int(flags.get("dns.flags.truncated", "0")), "opcode":
+                    _int(flags.get("dns.flags.opcode", "0"))})
+    return out
+
+
+class Frame:
+    """What the model needs of one frame."""
+
+    def __init__(self, n, layers, server_side, offset=0):
+        self.n = n
+        self.server_side = server_side
+        self.time = float(layers["frame"]["frame.time_epoch"])
+        self.eth_src = layers.get("eth", {}).get("eth.src")
+        protos = layers["frame"]["frame.protocols"].split(":")
+        self.ext_headers = sum(1 for p in protos if p in IP6_EXT)
+        self.ipv6 = "ipv6" in layers
+        l3 = layers.get("ipv6") if self.ipv6 else layers.get("ip")
+        self.src = (l3 or {}).get("ipv6.src" if self.ipv6 else "ip.src")
+        self.dst = (l3 or {}).get("ipv6.dst" if self.ipv6 else "ip.dst")
+        self.icmp = None
+        for name, type_key, code_key, unreach in (("icmp", "icmp.type", "icmp.code", 3),
+                                                  ("icmpv6", "icmpv6.type", "icmpv6.code", 1)):
+            if name in layers and _int(layers[name][type_key]) == unreach:
+                ic = layers[name]
+                qip = ic.get("ipv6") if self.ipv6 else ic.get("ip")
+                qudp, qtcp = ic.get("udp"), ic.get("tcp")
+                ql4 = qudp or qtcp
+                self.icmp = {
+                    "code": _int(ic[code_key]),
+                    "proto": "udp" if qudp else ("tcp" if qtcp else None),
+                    "src": (qip or {}).get("ipv6.src" if self.ipv6 else "ip.src"),
+                    "dst": (qip or {}).get("ipv6.dst" if self.ipv6 else "ip.dst"),
+                    "sport": _int(ql4["udp.srcport" if qudp else "tcp.srcport"]) if ql4 else None,
+                    "dport": _int(ql4["udp.dstport" if qudp else "tcp.dstport"]) if ql4 else None,
+                    "dns": _dns_messages(_as_list(ic.get("dns"))),
+                }
+        self.proto = None
+        if not self.icmp:
+            if "udp" in layers:
+                self.proto, l4 = "udp", layers["udp"]
+                self.sport, self.dport = _int(l4["udp.srcport"]), _int(l4["udp.dstport"])
+            elif "tcp" in layers:
+                self.proto, l4 = "tcp", layers["tcp"]
+                self.sport, self.dport = _int(l4["tcp.srcport"]), _int(l4["tcp.dstport"])
+                flags = l4.get("tcp.flags_tree", {})
+                self.syn = flags.get("tcp.flags.syn") == "1"
+                self.ack = flags.get("tcp.flags.ack") == "1"
+                self.fin = flags.get("tcp.flags.fin") == "1"
+                self.rst = flags.get("tcp.flags.reset") == "1"
+                self.seq = _int(l4["tcp.seq_raw"] if "tcp.seq_raw" in l4 else l4["tcp.seq"])
+                payload = l4.get("tcp.payload")
+                self.payload = bytes.fromhex(payload.replace(":", "")) if payload else b""
+            self.dns = _dns_messages(_as_list(layers.get("dns")))
+            # Frames holding the segments of the DNS messages completed here (tshark's reassembly).
+            segs = _find(layers.get("tcp", {}), "tcp.segment")
+            self.segment_frames = sorted({_int(s) - offset for s in segs} | {n})
+
+
+class Expected:
+    """Expected deltas: {(metric, labels): value}, latency samples, and what they measure."""
+
+    def __init__(self):
+        self.values = {}
+        self.dns_samples = []    # (server, proto, query frame numbers, response frame numbers)
+        self.smtp_samples = []   # (server, SYN frame, SYN-ACK frame)
+        self.servers = set()
+        self.smtp_attempts = 0
+        self.dns_queries = 0
+
+    def add(self, metric, n=1, **labels):
+        k = (metric, tuple(sorted(labels.items())))
+        self.values[k] = self.values.get(k, 0) + n
+
+
+def expected_deltas(frames, role, dns_ports=(53,), smtp_ports=(25, 465, 587), tls_ports=(465,),
+                    dns_timeout=1.0, sweep_interval=0.1):
+    """The expected deltas of a replay in role ('client': the client side's frames leave the
+    watched interface; 'server': they arrive on it)."""
+    e = Expected()
+    inflight = {}  # key -> (time, question, server_side, frames)
+    smtp = {}      # (client, cport, server, sport) -> state
+    margin = 0.3   # seconds either side of the timeout where the outcome depends on timers
+
+    for f in frames:
+        if f.ipv6 and f.ext_headers > IP6_EXT_MAX:
+            e.add("mxsense_sensor_parse_errors_total", reason="ipv6_extension_headers")
+            continue
+        if f.icmp:
+            ic = f.icmp
+            if ic["proto"] == "udp" and ic["dport"] in dns_ports:
+                qid = ic["dns"][0]["id"] if ic["dns"] else None
+                for key, q in list(inflight.items()):
+                    proto, client, cport, server, sport, kid = key
+                    if ((proto, client, cport, server, sport) ==
+                            ("udp", ic["src"], ic["sport"], ic["dst"], ic["dport"]) and
+                            (qid is None or qid == kid) and q[2] != f.server_side):
+                        del inflight[key]
+                        e.add("mxsense_dns_unreachable_total", server=server, role=role, proto="udp")
+            if ic["proto"] == "tcp" and ic["dport"] in smtp_ports:
+                k = (ic["src"], ic["sport"], ic["dst"], ic["dport"])
+                st = smtp.get(k)
+                if st and st["state"] == "syn" and st["server_side"] != f.server_side:
+                    st["state"] = "done"
+                    e.add("mxsense_smtp_connections_total", server=k[2], role=role,
+                          outcome="unreachable")
+            continue
+        if f.proto is None:
+            continue
+        # ---- DNS
+        for m in f.dns:
+            if m["qr"] == 0 and f.dport in dns_ports:
+                if m["qdcount"] != 1 or m["question"] is None:
+                    continue  # not a query the sensor can read: a parse error, not a query
+                key = (f.proto, f.src, f.sport, f.dst, f.dport, m["id"])
+                e.servers.add(f.dst)
+                if key in inflight:
+                    continue  # a retransmission
+                inflight[key] = (f.time, m["question"], f.server_side, f.segment_frames)
+                e.dns_queries += 1
+                e.add("mxsense_dns_queries_total", server=f.dst, role=role, proto=f.proto)
+            elif m["qr"] == 1 and f.sport in dns_ports:
+                key = (f.proto, f.dst, f.dport, f.src, f.sport, m["id"])
+                q = inflight.get(key)
+                if q is None or q[2] == f.server_side:
+                    e.add("unsolicited_any")
+                    continue
+                if m["question"] is not None and m["question"] != q[1]:
+                    e.add("mxsense_dns_mismatched_responses_total", server=f.src, role=role,
+                          proto=f.proto)
+                    continue
+                del inflight[key]
+                gap = f.time - q[0]
+                if abs(gap - dns_timeout) < margin + sweep_interval:
+                    raise CaseError(f"frame {f.n}: answer {gap:.3f}s after its query, too near "
+                                    f"the {dns_timeout}s timeout for a definite expectation")
+                if gap > dns_timeout:
+                    e.add("mxsense_dns_unanswered_total", server=f.src, role=role, proto=f.proto)
+                    e.add("mxsense_sensor_dns_late_responses_total")
+                    continue
+                e.add("mxsense_dns_responses_total", server=f.src, role=role, proto=f.proto,
+                      rcode=rcode_label(m["rcode"]))
+                e.add("mxsense_dns_response_duration_seconds_count", server=f.src, role=role,
+                      proto=f.proto)
+                if m["tc"]:
+                    e.add("mxsense_dns_truncated_responses_total", server=f.src, role=role,
+                          proto=f.proto)
+                e.dns_samples.append((f.src, f.proto, q[3], f.segment_frames))
+        # ---- SMTP
+        if f.proto == "tcp" and (f.dport in smtp_ports or f.sport in smtp_ports):
+            _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports)
+
+    for key in inflight:
+        e.add("mxsense_dns_unanswered_total", server=key[3], role=role, proto=key[0])
+    for k, st in smtp.items():
+        if st["state"] == "syn":
+            e.add("mxsense_smtp_connections_total", server=k[2], role=role, outcome="timeout")
+    return e
+
+
+def _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports):
+    from_client = f.dport in smtp_ports
+    k = (f.src, f.sport, f.dst, f.dport) if from_client else (f.dst, f.dport, f.src, f.sport)
+    server = k[2]
+    st = smtp.get(k)
+    if from_client and f.syn and not f.ack:
+        e.servers.add(server)
+        if st is None or st["state"] == "closed":
+            smtp[k] = {"state": "syn", "syn_frame": f.n, "server_side": f.server_side,
+                       "greeted": False, "buf": b"", "next": None, "closed": False}
+            e.smtp_attempts += 1
+        return
+    if st is None:
+        return
+    if from_client:
+        if (st["state"] == "open" and not st.get("tls") and
+                f.payload[:8].upper() == b"STARTTLS"):
+            st["starttls"] = True  # RFC 3207 §4
+        if (f.fin or f.rst) and st["state"] == "open" and not st["greeted"] and not st["closed"]:
+            # The client gave up before any reply; replies may still come until the server closes.
+            st["client_closed_ungreeted"] = True
+        return
+    if f.syn and f.ack:
+        if st["state"] == "syn":
+            st["state"] = "open"
+            st["next"] = f.seq + 1
+            e.add("mxsense_smtp_connections_total", server=server, role=role, outcome="established")
+            e.add("mxsense_smtp_connect_duration_seconds_count", server=server, role=role)
+            e.smtp_samples.append((server, st["syn_frame"], f.n))
+        return
+    if f.rst:
+        if st["state"] == "syn":
+            e.add("mxsense_smtp_connections_total", server=server, role=role, outcome="refused")
+        st["state"] = "closed"
+        return
+    if st["state"] != "open" or st["closed"]:
+        return
+    if f.payload and f.seq == st["next"] and not st.get("tls"):
+        st["next"] += len(f.payload)
+        st["buf"] += f.payload
+        while b"\n" in st["buf"] and not st.get("tls"):
+            line, st["buf"] = st["buf"].split(b"\n", 1)
+            m = re.match(rb"^(\d{3})([ \r-]|$)", line)
+            if not m or m.group(2) == b"-":
+                continue  # not a reply line, or not the last line of a multi-line reply
+            code = int(m.group(1))
+            if not st["greeted"]:
+                st["greeted"] = True
+                e.add("mxsense_smtp_greetings_total", server=server, role=role,
+                      code=smtp_code_label(code))
+                e.add("mxsense_smtp_greeting_duration_seconds_count", server=server, role=role)
+            else:
+                e.add("mxsense_smtp_replies_total", server=server, role=role,
+                      code=smtp_code_label(code))
+                if st.pop("starttls", False):
+                    if code == 220:  # what follows is TLS, not SMTP
+                        st["tls"] = True
+                        e.add("mxsense_smtp_starttls_total", server=server, role=role,
+                              result="started")
+                    elif code == 454 or code >= 500:
+                        e.add("mxsense_smtp_starttls_total", server=server, role=role,
+                              result="refused")
+    if f.fin:
+        st["closed"] = True
+        if st.get("client_closed_ungreeted") and not st["greeted"]:
+            e.add("mxsense_smtp_closed_before_greeting_total", server=server, role=role)
+
+
+def read_many(captures, merged, decode_as=()):
+    """Frames of each capture, read by one tshark run (its start costs most of its time) over
+    their concatenation; captures is [(path, frame count, is_server_side)], their TCP and UDP
+    4-tuples distinct. is_server_side(frame) says which frames came from the server's side of
+    the wire (the same split tcpprep makes)."""
+    subprocess.run(["mergecap", "-a", "-F", "pcap", "-w", merged, *[c[0] for c in captures]],
+                   check=True, capture_output=True, timeout=60)
+    layers = tshark_frames(merged, decode_as)
+    if len(layers) != sum(c[1] for c in captures):
+        raise CaseError(f"tshark read {len(layers)} frames, the captures hold "
+                        f"{sum(c[1] for c in captures)}")
+    out, off = [], 0
+    for _, count, is_server_side in captures:
+        frames = [Frame(i + 1, layers[off + i], False, off) for i in range(count)]
+        for f in frames:
+            f.server_side = is_server_side(f)
+        out.append(frames)
+        off += count
+    return out

@@ -138,6 +138,13 @@ static __always_inline int mxs_parse_ip4(struct mxs_cursor *c, struct mxs_l4 *l4
 }
 
 /* IPv6 with a bounded walk over hop-by-hop, routing, fragment, AH and destination options. */
+/* The extension headers the walk follows (RFC 8200 §4; AH: RFC 4302). */
+static __always_inline int mxs_ip6_is_ext(__u8 nh)
+{
+	return nh == MXS_IPPROTO_HOPOPTS || nh == MXS_IPPROTO_ROUTING ||
+	       nh == MXS_IPPROTO_FRAGMENT || nh == MXS_IPPROTO_AH || nh == MXS_IPPROTO_DSTOPTS;
+}
+
 static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4, __u8 *l4proto,
 					 __u32 *l4len)
 {
@@ -158,9 +165,7 @@ static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4
 		struct ipv6_opt_hdr *oh = c->pos;
 		__u32 len;
 
-		if (nh != MXS_IPPROTO_HOPOPTS && nh != MXS_IPPROTO_ROUTING &&
-		    nh != MXS_IPPROTO_FRAGMENT && nh != MXS_IPPROTO_AH &&
-		    nh != MXS_IPPROTO_DSTOPTS) {
+		if (!mxs_ip6_is_ext(nh)) {
 			*l4proto = nh;
 			*l4len = plen;
 			return MXS_PARSE_OK;
@@ -194,6 +199,12 @@ static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4
 		nh = oh->nexthdr;
 		plen -= len;
 		c->pos += len;
+	}
+	/* Up to MXS_IP6_EXT_MAX headers walked: what follows the last one may be the L4 header. */
+	if (!mxs_ip6_is_ext(nh)) {
+		*l4proto = nh;
+		*l4len = plen;
+		return MXS_PARSE_OK;
 	}
 	mxs_count(MXS_C_IP6_EXT);
 	return MXS_PARSE_ERR;

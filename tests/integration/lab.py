@@ -357,6 +357,18 @@ _LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
+def until(check, seconds, what, interval=0.1):
+    """Poll check() until it returns a true value (returned) or `seconds` pass (AssertionError)."""
+    end = time.time() + seconds
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.time() > end:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        time.sleep(interval)
+
+
 def parse_metrics(text):
     """{(name, frozenset(labels)): value}"""
     out = {}

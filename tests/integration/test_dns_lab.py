@@ -110,9 +110,14 @@ class DnsLab(unittest.TestCase):
         finally:
             srv.run("iptables", "-D", *rule, check=False)
         self.assertEqual(st["lost"], st["sent"], st)
-        time.sleep(DNS_TIMEOUT_S + 1.0)  # the agent's sweep runs every 0.2 s
-        c1, _ = self.scrape_both()
         labels = dict(server=SERVER, role="client", proto="udp")
+        # Swept as unanswered once the timeout has passed (the sweep runs every 0.2 s).
+        def swept():
+            c = L.scrape(self.lab.client, CLIENT_PORT)
+            done = L.delta(c0, c, "mxsense_dns_unanswered_total", **labels) >= st["sent"]
+            return c if done else None
+
+        c1 = L.until(swept, DNS_TIMEOUT_S + 10, "the dropped queries swept as unanswered")
         self.assertEqual(L.delta(c0, c1, "mxsense_dns_queries_total", **labels), st["sent"])
         self.assertEqual(L.delta(c0, c1, "mxsense_dns_unanswered_total", **labels), st["sent"])
         self.assertEqual(L.delta(c0, c1, "mxsense_dns_responses_total", **labels), 0)

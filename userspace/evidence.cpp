@@ -42,7 +42,11 @@ SparseLatency sparse(const FineHistogram& h) {
 WindowEvidence dns_evidence(const DnsCounters& before, const DnsCounters& after) {
     WindowEvidence e;
     e.noun = "queries";
-    e.attempts = d(before.queries, after.queries);
+    // Queries whose outcome this window saw (an answer, or the sweep's timeout): a query still
+    // in flight is judged in the window its outcome lands in, never as a success before it.
+    for (std::size_t r = 0; r < MXS_RCODE_MAX; ++r)
+        e.attempts += d(before.responses[r], after.responses[r]);
+    e.attempts += d(before.unanswered, after.unanswered);
     const auto servfail =
         d(before.responses[MXS_RCODE_SERVFAIL], after.responses[MXS_RCODE_SERVFAIL]);
     const auto refused = d(before.responses[MXS_RCODE_REFUSED], after.responses[MXS_RCODE_REFUSED]);

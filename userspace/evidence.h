@@ -18,8 +18,10 @@ FineHistogram histogram_delta(const FineHistogram& before, const FineHistogram& 
 // The non-empty buckets of a histogram.
 SparseLatency sparse(const FineHistogram& h);
 
-// One transport of a DNS server (its UDP or its TCP counters): attempts are
-// queries, errors SERVFAIL and REFUSED answers, timeouts unanswered queries;
+// One transport of a DNS server (its UDP or its TCP counters): attempts are the
+// queries whose outcome the window saw (answers and unanswered; one still in
+// flight counts where its outcome lands), errors SERVFAIL and REFUSED answers,
+// timeouts unanswered queries;
 // answers to retransmitted queries (`retried`) are loss; latency the answers'.
 WindowEvidence dns_evidence(const DnsCounters& before, const DnsCounters& after);
 

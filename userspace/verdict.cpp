@@ -209,9 +209,8 @@ std::optional<Transition> TargetVerdict::observe(TargetState window) {
     const bool held = since_change_ < policy_.hold_down_windows;
 
     if (window == TargetState::Unknown) {
+        // A window without evidence neither agrees nor disagrees: the streak waits.
         ++silent_;
-        streak_ = 0;
-        candidate_ = TargetState::Unknown;
         if (silent_ >= policy_.unknown_after && state_ != TargetState::Unknown && !held) {
             const Transition t{state_, TargetState::Unknown};
             state_ = TargetState::Unknown;

@@ -2,8 +2,10 @@
 // a target's transports -> its window state; windows -> the target's state.
 //
 // Each target is judged once per window from that window's evidence; a state
-// changes only after `rise` (better) or `fall` (worse) consecutive windows
-// agree, and never sooner than `hold_down_windows` after the previous change,
+// changes only after `rise` (better) or `fall` (worse) consecutive windows with
+// evidence agree (a window without any neither breaks nor extends the streak;
+// `unknown_after` of them in a row make it UNKNOWN), and never sooner than
+// `hold_down_windows` after the previous change,
 // so an oscillating fault cannot flip a state faster than the hold-down allows
 // (HAProxy's rise/fall, with a hold-down on top).
 //

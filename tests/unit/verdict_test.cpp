@@ -100,6 +100,18 @@ TEST(TargetVerdict, DegradedIsItsOwnState) {
     EXPECT_EQ(tr[3].second.from, D);
 }
 
+// A window without evidence (a probe's outcome landing in the next window) does
+// not break a streak: the windows with evidence still agree.
+TEST(TargetVerdict, SilentWindowsDoNotBreakAStreak) {
+    TargetVerdict v({2, 2, 0, 6});
+    auto tr = run(v, {H, U, H, D, U, D});
+    ASSERT_EQ(tr.size(), 2u); // old code: none (each silent window restarted the streak)
+    EXPECT_EQ(tr[0].first, 2);
+    EXPECT_EQ(tr[0].second.to, H);
+    EXPECT_EQ(tr[1].first, 5);
+    EXPECT_EQ(tr[1].second.to, D);
+}
+
 TEST(TargetVerdict, SilenceBecomesUnknown) {
     TargetVerdict v({1, 1, 1, 3});
     auto tr = run(v, {H, U, U, U, U});

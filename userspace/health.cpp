@@ -74,7 +74,7 @@ void HealthMonitor::set_targets(const std::vector<Domain>& domains,
             t.name = name;
             t.kind = kind;
             targets_.push_back(std::move(t));
-            tracks_.push_back({TargetVerdict(policy()), {}});
+            tracks_.push_back({TargetVerdict(policy()), {}, {}});
         }
         targets_.back().addresses = addrs;
         if (kind == "dns") {
@@ -123,7 +123,7 @@ void HealthMonitor::window(const Window& w) {
         auto& history = tracks_[i].history;
         for (const auto& [transport, e] : by_transport)
             history[transport]; // a transport seen for the first time gets its history
-        std::vector<Judgement> parts;
+        std::vector<Judgement> parts, carried;
         ts.transport_state.clear();
         for (auto& [transport, h] : history) {
             const auto it = by_transport.find(transport);
@@ -131,18 +131,25 @@ void HealthMonitor::window(const Window& w) {
             while (h.size() > std::max(1u, th.latency_horizon))
                 h.pop_front();
             parts.push_back(judge(h, th, transport));
+            auto& prev = tracks_[i].previous[transport];
+            carried.push_back(parts.back().state == TargetState::Unknown ? prev : parts.back());
+            prev = parts.back();
             if (parts.back().state != TargetState::Unknown)
                 ts.transport_state[transport] = parts.back().state;
         }
-        const auto j = combine_transports(parts);
+        auto j = combine_transports(parts);
+        // A transport that had evidence last window but none in this one (a probe's outcome
+        // landing just after the window's end) must not change the window's state by its
+        // absence: if it would, the window is neutral (no evidence) and the streak waits.
+        if (combine_transports(carried).state != j.state)
+            j.state = TargetState::Unknown;
         std::vector<WindowEvidence> all;
         for (const auto& [transport, e] : by_transport)
             all.push_back(e);
         ts.last = combine(all);
         ts.transports = std::move(by_transport);
-        ts.window_reason = j.state == TargetState::Unknown
-                               ? "no traffic and no probe answers in this window"
-                               : j.reason;
+        ts.window_reason =
+            j.reason.empty() ? "no traffic and no probe answers in this window" : j.reason;
         judged.push_back(j.state);
         reasons.push_back(j.reason);
     }

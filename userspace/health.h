@@ -97,6 +97,7 @@ class HealthMonitor {
     struct Track {
         TargetVerdict verdict;
         std::map<std::string, std::deque<WindowEvidence>> history;
+        std::map<std::string, Judgement> previous; // the last window's, by transport
     };
 
     void domain_window(std::size_t di, std::uint64_t window_index);

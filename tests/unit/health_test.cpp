@@ -358,3 +358,40 @@ TEST(Health, FailoverEventsCarryThePrimarysReason) {
 
 } // namespace
 } // namespace mxs
+
+namespace mxs {
+namespace {
+
+// A TCP probe's outcome that lands just after a window's end leaves that window
+// with UDP evidence only: its absence must not make the window HEALTHY (which
+// restarted the streak towards DEGRADED), nor may one failure count twice.
+TEST(Health, AMissingTransportDoesNotDecideAWindow) {
+    auto o = options();
+    o.verdicts.hold_down_windows = 0;
+    Scenario r(o, {R});
+    auto dns = [&](ByTransport t) {
+        r.m.window({{{R, std::move(t)}}, {{A, good()}, {B, good()}}});
+    };
+    for (int i = 0; i < 2; ++i)
+        dns({{"udp", timed(20, 0.003)}, {"tcp", timed(1, 0.004)}});
+    ASSERT_EQ(r.m.targets()[2].state, TargetState::Healthy);
+    dns({{"udp", timed(20, 0.003)}, {"tcp", refused(1)}});
+    dns({{"udp", timed(20, 0.003)}}); // the TCP probe's outcome comes late
+    dns({{"udp", timed(20, 0.003)}, {"tcp", refused(2)}});
+    EXPECT_EQ(r.m.targets()[2].state, TargetState::Degraded); // old rule: HEALTHY
+    EXPECT_EQ(r.m.targets()[2].reason, "tcp: 2/2 connections refused; udp ok, p99 3.0 ms");
+    // One failed TCP probe among windows without TCP evidence is not two bad windows.
+    Scenario q(o, {R});
+    auto dns2 = [&](ByTransport t) {
+        q.m.window({{{R, std::move(t)}}, {{A, good()}, {B, good()}}});
+    };
+    for (int i = 0; i < 2; ++i)
+        dns2({{"udp", timed(20, 0.003)}, {"tcp", timed(1, 0.004)}});
+    dns2({{"udp", timed(20, 0.003)}, {"tcp", refused(1)}});
+    for (int i = 0; i < 3; ++i)
+        dns2({{"udp", timed(20, 0.003)}});
+    EXPECT_EQ(q.m.targets()[2].state, TargetState::Healthy);
+}
+
+} // namespace
+} // namespace mxs

@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <spdlog/spdlog.h>
 #include <sstream>
+#include <utility>
 
 namespace mxs {
 
@@ -228,6 +229,7 @@ void Agent::setup_health() {
 void Agent::apply_targets() {
     auto domains = opts_.domains;
     auto dns = dns_servers_;
+    std::map<std::string, std::vector<std::string>> zones; // NS address -> its domains
     for (auto& d : domains) {
         const auto it = discovered_.find(d.name);
         if (it == discovered_.end())
@@ -242,11 +244,18 @@ void Agent::apply_targets() {
                                                            : f->second.order);
                 }
         }
-        for (const auto& a : it->second.auth_servers)
+        for (const auto& a : it->second.auth_servers) {
             if (std::find(dns.begin(), dns.end(), a) == dns.end())
                 dns.push_back(a);
+            if (d.authoritative)
+                zones[a].push_back(d.name);
+        }
     }
-    health_->set_targets(domains, dns);
+    dns_roles_ = dns_roles(opts_, dns_servers_, zones);
+    std::map<std::string, std::string> roles;
+    for (const auto& [addr, r] : dns_roles_)
+        roles[addr] = r.describe();
+    health_->set_targets(domains, dns, roles);
     std::vector<std::string> mx_addrs;
     for (const auto& d : domains)
         for (const auto& m : d.mx)
@@ -329,24 +338,40 @@ void Agent::every(boost::asio::steady_timer& timer, const double* seconds, void 
 // One verdict window: counter deltas per address since the last window.
 void Agent::judge_window() {
     refresh();
-    auto dns_now = dns_.client_by_address();
+    auto dns_now = dns_.client_by_address_proto();
     auto smtp_now = smtp_.client_by_address();
     HealthMonitor::Window w;
-    for (const auto& [addr, c] : dns_now)
-        w.dns[addr] = dns_evidence(dns_prev_[addr], c);
+    for (const auto& [key, c] : dns_now)
+        w.dns[key.first][key.second] = dns_evidence(dns_prev_[key], c);
     for (const auto& [addr, c] : smtp_now)
         w.smtp[addr] = smtp_evidence(smtp_prev_[addr], c);
     dns_prev_ = std::move(dns_now);
     smtp_prev_ = std::move(smtp_now);
+    // What only the probes saw (a TCP connect refused before any DNS message, an
+    // answer that is not authoritative, a failed STARTTLS).
+    for (const auto& [key, e] : std::exchange(probe_evidence_, {})) {
+        const auto& [kind, addr, transport] = key;
+        auto& into = kind == "dns" ? w.dns[addr][transport] : w.smtp[addr];
+        into.merge(e);
+        // A failure whose attempt the kernel booked in the previous window.
+        into.attempts = std::max(into.attempts, into.errors + into.timeouts);
+    }
     // Passive traffic: more attempts than the probes of this and the last window
     // (a probe's answer may land in the window after it was sent).
     passive_.clear();
-    for (const auto* m : {&w.dns, &w.smtp})
-        for (const auto& [addr, e] : *m) {
-            const auto key = std::make_pair(m == &w.dns ? "dns" : "mx", addr);
-            if (e.attempts > probed_now_[key] + probed_before_[key])
-                passive_.insert(key);
-        }
+    auto passive = [&](const char* kind, const std::string& addr, std::uint64_t attempts) {
+        const auto key = std::make_pair(std::string(kind), addr);
+        if (attempts > probed_now_[key] + probed_before_[key])
+            passive_.insert(key);
+    };
+    for (const auto& [addr, by_transport] : w.dns) {
+        std::uint64_t n = 0;
+        for (const auto& [transport, e] : by_transport)
+            n += e.attempts;
+        passive("dns", addr, n);
+    }
+    for (const auto& [addr, e] : w.smtp)
+        passive("mx", addr, e.attempts);
     probed_before_ = std::move(probed_now_);
     probed_now_.clear();
     health_->window(w);

@@ -9,6 +9,7 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "options.h"
+#include "probe_plan.h"
 #include "sensor.h"
 #include "smtp_model.h"
 #include "snapshot.h"
@@ -19,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <vector>
 
 namespace mxs {
@@ -79,7 +81,13 @@ class Agent {
     std::string saved_state_; // what the state file holds
     std::unique_ptr<HealthMonitor> health_;
     std::vector<std::unique_ptr<HookRunner>> hooks_;
-    std::map<std::string, DnsCounters> dns_prev_; // per address, at the last window
+    // What the probes ask each DNS server (by its role), and the round in turn.
+    std::map<std::string, DnsRole> dns_roles_;
+    std::uint64_t probe_rounds_ = 0;
+    // What only the probes saw since the last window, by (kind, address, transport).
+    std::map<std::tuple<std::string, std::string, std::string>, WindowEvidence> probe_evidence_;
+    // per (address, transport), at the last window
+    std::map<std::pair<std::string, std::string>, DnsCounters> dns_prev_;
     std::map<std::string, SmtpCounters> smtp_prev_;
     std::unique_ptr<HttpServer> http_;
     std::unique_ptr<Sensor> sensor_;

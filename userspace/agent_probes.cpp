@@ -1,6 +1,8 @@
 // The agent's active probes (coroutines on the agent's io_context).
 #include "agent.h"
 #include "dns_client.h"
+#include "evidence.h"
+#include "probe_plan.h"
 #include "smtp_probe.h"
 
 #include <algorithm>
@@ -18,7 +20,7 @@ void Agent::probe_round() {
     if (!opts_.probes.enabled)
         return;
     const auto& p = opts_.probes;
-    const auto type = *dns_type_code(p.dns_type);
+    const auto round = probe_rounds_++;
     std::uint16_t smtp_port = opts_.smtp_ports.front();
     for (auto port : opts_.smtp_ports)
         if (!std::count(opts_.smtp_tls_ports.begin(), opts_.smtp_tls_ports.end(), port)) {
@@ -46,22 +48,29 @@ void Agent::probe_round() {
                 continue;
             }
             if (t.kind == "dns") {
+                // The question fits the target's role; several take turns, one per round.
+                const auto role = dns_roles_.find(addr);
+                if (role == dns_roles_.end() || role->second.questions.empty())
+                    continue;
+                const auto q = role->second.questions[round % role->second.questions.size()];
                 probed_now_[key] += 2;
                 for (bool tcp : {false, true})
                     boost::asio::co_spawn(
                         io_,
-                        [this, record, addr, tcp, type, p,
-                         device]() -> boost::asio::awaitable<void> {
+                        [this, record, addr, tcp, q, p, device]() -> boost::asio::awaitable<void> {
                             auto r =
-                                co_await dns_exchange(addr, opts_.dns_ports.front(), p.dns_name,
-                                                      type, tcp, p.timeout_s, device);
-                            std::string result = r.failure;
-                            if (result.empty())
-                                result = r.rcode == 0 || r.rcode == 3 ? "ok"
-                                         : r.rcode == 2               ? "rcode_servfail"
-                                         : r.rcode == 5               ? "rcode_refused"
-                                                                      : "rcode_other";
+                                co_await dns_exchange(addr, opts_.dns_ports.front(), q.name, q.type,
+                                                      tcp, p.timeout_s, device, q.recursion);
+                            const auto result = dns_probe_result(r, q);
+                            const char* transport = tcp ? "tcp" : "udp";
                             record(tcp ? "dns_tcp" : "dns_udp", addr, result, r.seconds);
+                            if (result != "ok")
+                                spdlog::debug("DNS probe {} {} {} {}: {}{}", addr, transport,
+                                              q.name, q.type, result,
+                                              r.sent ? "" : " (before any DNS message)");
+                            auto extra = dns_probe_evidence(result, r.sent, tcp);
+                            if (extra.attempts || extra.errors || extra.timeouts)
+                                probe_evidence_[{"dns", addr, transport}].merge(extra);
                         },
                         boost::asio::detached);
             } else {
@@ -69,12 +78,15 @@ void Agent::probe_round() {
                 SmtpProbeSpec spec{addr, smtp_port, ehlo, p.starttls, p.timeout_s, device};
                 boost::asio::co_spawn(
                     io_,
-                    [record, spec]() -> boost::asio::awaitable<void> {
+                    [this, record, spec]() -> boost::asio::awaitable<void> {
                         auto r = co_await smtp_probe(spec);
                         if (r.result != "ok")
                             spdlog::info("SMTP probe {}:{}: {} ({})", spec.address, spec.port,
                                          r.result, r.detail);
                         record("smtp", spec.address, r.result, r.seconds);
+                        auto extra = smtp_probe_evidence(r.result, r.step);
+                        if (extra.attempts || extra.errors || extra.timeouts)
+                            probe_evidence_[{"mx", spec.address, "smtp"}].merge(extra);
                     },
                     boost::asio::detached);
             }

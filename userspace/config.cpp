@@ -188,6 +188,12 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                              {"down_failure_ratio", number(v.down_failure_ratio)},
                              {"degraded_failure_ratio", number(v.degraded_failure_ratio)},
                              {"degraded_p99", number(v.degraded_p99_s)},
+                             {"latency_min_samples",
+                              [&](const YAML::Node& m, const std::string& g) {
+                                  v.latency_min_samples = r.count(m, g, 1u << 30);
+                              }},
+                             {"latency_horizon", windows(v.latency_horizon_windows)},
+                             {"degraded_loss_ratio", number(v.degraded_loss_ratio)},
                              {"failback_hold", number(v.failback_hold_s)}});
               }},
              {"domains",
@@ -276,7 +282,26 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                              {"dns_name", text(p.dns_name)},
                              {"dns_type", text(p.dns_type)},
                              {"ehlo_name", text(p.ehlo_name)},
-                             {"starttls", flag(p.starttls)}});
+                             {"starttls", flag(p.starttls)},
+                             {"targets", [&](const YAML::Node& m, const std::string& g) {
+                                  if (!m.IsSequence())
+                                      r.fail(m, g, "expected a list of DNS servers");
+                                  for (std::size_t i = 0; i < m.size(); ++i) {
+                                      ProbeTarget t;
+                                      const auto tf = fmt::format("{}[{}]", g, i);
+                                      r.mapping(m[i], tf,
+                                                {{"address", text(t.address)},
+                                                 {"role", text(t.role)},
+                                                 {"name", text(t.name)},
+                                                 {"type", text(t.type)}});
+                                      if (t.address.empty())
+                                          r.fail(m[i], tf, "needs an address");
+                                      if (t.role.empty())
+                                          r.fail(m[i], tf,
+                                                 "needs a role (resolver or authoritative)");
+                                      p.targets.push_back(std::move(t));
+                                  }
+                              }}});
               }},
              {"discovery",
               [&](const YAML::Node& n, const std::string& f) {

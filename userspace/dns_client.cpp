@@ -22,7 +22,7 @@ namespace asio = boost::asio;
 using asio::use_awaitable;
 
 Result<std::vector<std::uint8_t>> build_dns_query(const std::string& name, int type,
-                                                  std::uint16_t id) {
+                                                  std::uint16_t id, bool recursion) {
     std::vector<std::uint8_t> buf(NS_PACKETSZ);
     const int n = res_mkquery(ns_o_query, name.c_str(), ns_c_in, type, nullptr, 0, nullptr,
                               buf.data(), static_cast<int>(buf.size()));
@@ -31,6 +31,7 @@ Result<std::vector<std::uint8_t>> build_dns_query(const std::string& name, int t
     buf.resize(static_cast<std::size_t>(n));
     buf[0] = static_cast<std::uint8_t>(id >> 8);
     buf[1] = static_cast<std::uint8_t>(id);
+    buf[2] = static_cast<std::uint8_t>(recursion ? buf[2] | 0x01 : buf[2] & ~0x01); // RD
     return buf;
 }
 
@@ -41,7 +42,9 @@ Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::
     if (ns_msg_id(h) != id || !ns_msg_getflag(h, ns_f_qr))
         return Error{"not the answer to this query"};
     DnsReply r;
+    r.sent = true;
     r.rcode = ns_msg_getflag(h, ns_f_rcode);
+    r.authoritative = ns_msg_getflag(h, ns_f_aa) != 0;
     r.truncated = ns_msg_getflag(h, ns_f_tc) != 0;
     for (int i = 0; i < ns_msg_count(h, ns_s_an); ++i) {
         ns_rr rr;
@@ -103,8 +106,10 @@ std::string failure_name(const boost::system::error_code& ec, bool timed_out) {
 
 template <class Socket>
 asio::awaitable<std::vector<std::uint8_t>>
-tcp_exchange(Socket& s, const asio::ip::tcp::endpoint& ep, const std::vector<std::uint8_t>& q) {
+tcp_exchange(Socket& s, const asio::ip::tcp::endpoint& ep, const std::vector<std::uint8_t>& q,
+             bool& sent) {
     co_await s.async_connect(ep, use_awaitable);
+    sent = true; // connected: what follows is a DNS exchange the sensor sees
     std::vector<std::uint8_t> framed(q.size() + 2);
     framed[0] = static_cast<std::uint8_t>(q.size() >> 8);
     framed[1] = static_cast<std::uint8_t>(q.size());
@@ -120,7 +125,8 @@ tcp_exchange(Socket& s, const asio::ip::tcp::endpoint& ep, const std::vector<std
 } // namespace
 
 asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, std::string name,
-                                       int type, bool tcp, double timeout_s, std::string device) {
+                                       int type, bool tcp, double timeout_s, std::string device,
+                                       bool recursion) {
     DnsReply out;
     const auto start = std::chrono::steady_clock::now();
     auto elapsed = [&] {
@@ -129,12 +135,13 @@ asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, s
     boost::system::error_code ec;
     const auto addr = asio::ip::make_address(server, ec);
     const std::uint16_t id = random_id();
-    auto query = build_dns_query(name, type, id);
+    auto query = build_dns_query(name, type, id, recursion);
     if (ec || !query) {
         out.failure = "error";
         co_return out;
     }
     auto ex = co_await asio::this_coro::executor;
+    bool sent = false;
     try {
         if (tcp) {
             auto sock = std::make_shared<asio::ip::tcp::socket>(ex);
@@ -142,7 +149,7 @@ asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, s
             try {
                 sock->open(addr.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6());
                 bind_to_device(*sock, device);
-                auto bytes = co_await tcp_exchange(*sock, {addr, port}, *query);
+                auto bytes = co_await tcp_exchange(*sock, {addr, port}, *query, sent);
                 auto r = parse_dns_reply(bytes.data(), bytes.size(), id);
                 if (r) {
                     out = std::move(*r);
@@ -152,6 +159,7 @@ asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, s
             } catch (const boost::system::system_error& e) {
                 out.failure = failure_name(e.code(), dog.fired());
             }
+            out.sent = sent;
         } else {
             auto sock = std::make_shared<asio::ip::udp::socket>(ex);
             sock->open(addr.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6());
@@ -159,6 +167,7 @@ asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, s
             try {
                 bind_to_device(*sock, device);
                 co_await sock->async_send_to(asio::buffer(*query), {addr, port}, use_awaitable);
+                sent = true;
                 std::vector<std::uint8_t> buf(65535);
                 for (;;) { // skip stray datagrams: only the server's answer to this id counts
                     asio::ip::udp::endpoint from;
@@ -174,6 +183,7 @@ asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, s
             } catch (const boost::system::system_error& e) {
                 out.failure = failure_name(e.code(), dog.fired());
             }
+            out.sent = sent;
         }
     } catch (const std::exception&) {
         out.failure = "error";

@@ -22,15 +22,21 @@ struct DnsRecord {
 
 struct DnsReply {
     std::string failure; // empty: an answer came; else timeout | refused | unreachable | error
+    // The query left this host (UDP sent, TCP connected and written): the kernel
+    // sensor saw it. False: the exchange failed before any DNS message (a TCP
+    // connect refused or timed out), which only this reply knows of.
+    bool sent = false;
     int rcode = -1;
+    bool authoritative = false; // AA (RFC 1035 4.1.1)
     bool truncated = false;
     std::vector<DnsRecord> answers;
     double seconds = 0; // from the first byte sent to the answer (or the failure)
 };
 
-// The query message (RD set) for name/type with the given id.
+// The query message for name/type with the given id; RD set when `recursion`
+// (a resolver's question), clear for an authoritative server (RFC 1035 4.1.1).
 Result<std::vector<std::uint8_t>> build_dns_query(const std::string& name, int type,
-                                                  std::uint16_t id);
+                                                  std::uint16_t id, bool recursion = true);
 
 // Reads an answer to the query with `id`; answers of other types are kept as text.
 Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::uint16_t id);
@@ -39,6 +45,7 @@ Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::
 // `device` when given (else as routed). Never throws.
 boost::asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port,
                                               std::string name, int type, bool tcp,
-                                              double timeout_s, std::string device = {});
+                                              double timeout_s, std::string device = {},
+                                              bool recursion = true);
 
 } // namespace mxs

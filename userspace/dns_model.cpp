@@ -28,6 +28,7 @@ void DnsCounters::add(const DnsCounters& o) {
     unsolicited += o.unsolicited;
     mismatched += o.mismatched;
     unanswered += o.unanswered;
+    retried += o.retried;
     latency.add(o.latency);
 }
 
@@ -97,6 +98,18 @@ std::map<std::string, DnsCounters> DnsAggregator::client_by_address() const {
     for (const auto& [k, n] : unanswered_)
         if (k.role == MXS_ROLE_CLIENT)
             out[addr_to_string(k.addr)].unanswered += n;
+    return out;
+}
+
+std::map<std::pair<std::string, std::string>, DnsCounters>
+DnsAggregator::client_by_address_proto() const {
+    std::map<std::pair<std::string, std::string>, DnsCounters> out;
+    for (const auto& [k, c] : kernel_)
+        if (k.role == MXS_ROLE_CLIENT)
+            out[{addr_to_string(k.addr), proto_name(k.proto)}].add(c);
+    for (const auto& [k, n] : unanswered_)
+        if (k.role == MXS_ROLE_CLIENT)
+            out[{addr_to_string(k.addr), proto_name(k.proto)}].unanswered += n;
     return out;
 }
 

@@ -22,6 +22,9 @@ struct DnsCounters {
     std::uint64_t unsolicited = 0;
     std::uint64_t mismatched = 0;
     std::uint64_t unanswered = 0;
+    // Answers to queries that were retransmitted (network loss; no latency
+    // sample). Filled by the kernel once bpf/mxsense.h carries it.
+    std::uint64_t retried = 0;
     FineHistogram latency;
 
     void add(const mxs_dns_stats& k);
@@ -76,6 +79,8 @@ class DnsAggregator {
     std::map<SeriesKey, DnsCounters> series() const;
     // Totals per server address for this host as a client (verdict evidence).
     std::map<std::string, DnsCounters> client_by_address() const;
+    // The same per (address, transport "udp" | "tcp").
+    std::map<std::pair<std::string, std::string>, DnsCounters> client_by_address_proto() const;
     // Addresses that must keep their own label (configured targets).
     void reserve_labels(const std::vector<std::string>& addrs) { labeler_.offer(addrs); }
 

@@ -1,5 +1,5 @@
 // A window's evidence for a target, from the difference of two counter
-// snapshots (issue 4; not yet driven by the agent's window timer).
+// snapshots, plus what only the probes can see.
 #pragma once
 
 #include "dns_model.h"
@@ -15,13 +15,33 @@ namespace mxs {
 // after - before, bucket by bucket (counters only grow).
 FineHistogram histogram_delta(const FineHistogram& before, const FineHistogram& after);
 
-// DNS server: attempts are queries, errors SERVFAIL and REFUSED, timeouts unanswered;
-// the latency is the answers' p99.
+// The non-empty buckets of a histogram.
+SparseLatency sparse(const FineHistogram& h);
+
+// One transport of a DNS server (its UDP or its TCP counters): attempts are the
+// queries whose outcome the window saw (answers and unanswered; one still in
+// flight counts where its outcome lands), errors SERVFAIL and REFUSED answers,
+// timeouts unanswered queries;
+// answers to retransmitted queries (`retried`) are loss; latency the answers'.
 WindowEvidence dns_evidence(const DnsCounters& before, const DnsCounters& after);
 
 // SMTP host: attempts are connection attempts, errors refusals and 4xx/5xx
-// greetings, timeouts SYN timeouts and unreachables; the latency is connect p99.
+// greetings, timeouts SYN timeouts and unreachables; handshakes whose SYN was
+// retransmitted are loss; the latency is the connect latency.
 WindowEvidence smtp_evidence(const SmtpCounters& before, const SmtpCounters& after);
+
+// What a DNS probe adds to the kernel's evidence of its transport: a TCP
+// connect refused or timed out never reaches the DNS counters (an attempt and
+// its failure); an answer the kernel books as fine but the target's role does
+// not accept (not authoritative, NXDOMAIN for its own zone, an odd rcode) is a
+// failure. Nothing for results the kernel already counted (rcodes it judges,
+// unanswered queries). `result` is the probe's result label.
+WindowEvidence dns_probe_evidence(const std::string& result, bool sent, bool tcp);
+
+// What an SMTP probe adds: failures after the handshake that the kernel does not
+// judge (EHLO rejected, STARTTLS/TLS failed, no reply before the timeout).
+// `step` is the dialogue step that failed (connect, greeting, EHLO, STARTTLS, …).
+WindowEvidence smtp_probe_evidence(const std::string& result, const std::string& step);
 
 // An MX host's evidence over all its addresses (missing addresses count as silent).
 WindowEvidence combine(const std::vector<WindowEvidence>& parts);

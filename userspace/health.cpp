@@ -7,9 +7,10 @@
 
 namespace mxs {
 
-HealthMonitor::HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers)
+HealthMonitor::HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers,
+                             std::map<std::string, std::string> dns_roles)
     : opts_(o) {
-    set_targets(o.domains, dns_servers);
+    set_targets(o.domains, dns_servers, dns_roles);
 }
 
 void HealthMonitor::restore_failover(const std::string& domain, const std::string& to) {
@@ -17,9 +18,9 @@ void HealthMonitor::restore_failover(const std::string& domain, const std::strin
         if (domains_[d].name == domain) {
             domains_[d].failover_active = true;
             domains_[d].failed_over_to = to;
-            primary_healthy_since_[d] = 0;
+            primary_up_since_[d] = 0;
             spdlog::warn("domain {}: failed over to {} before this start; it fails back once "
-                         "its primary stays HEALTHY for the failback hold",
+                         "its primary has not been DOWN for the failback hold and is HEALTHY",
                          domain, to);
         }
 }
@@ -29,22 +30,29 @@ TransitionPolicy HealthMonitor::policy() const {
     return {v.rise, v.fall, v.hold_down_windows, v.unknown_after_windows};
 }
 
+Thresholds HealthMonitor::thresholds() const {
+    const auto& v = opts_.verdicts;
+    return {v.min_attempts,       v.down_failure_ratio,  v.degraded_failure_ratio,
+            v.degraded_p99_s,     v.latency_min_samples, v.latency_horizon_windows,
+            v.degraded_loss_ratio};
+}
+
 void HealthMonitor::set_targets(const std::vector<Domain>& domains,
-                                const std::vector<std::string>& dns) {
+                                const std::vector<std::string>& dns,
+                                const std::map<std::string, std::string>& dns_roles) {
     // Old state by key, taken over by the new lists where the names match.
-    std::map<std::pair<std::string, std::string>, std::pair<TargetStatus, TargetVerdict>> old;
+    std::map<std::pair<std::string, std::string>, std::pair<TargetStatus, Track>> old;
     for (std::size_t i = 0; i < targets_.size(); ++i)
         old.emplace(std::make_pair(targets_[i].kind, targets_[i].name),
-                    std::make_pair(targets_[i], verdicts_[i]));
+                    std::make_pair(targets_[i], tracks_[i]));
     std::map<std::string, std::pair<DomainStatus, std::uint64_t>> old_domains;
     for (std::size_t d = 0; d < domains_.size(); ++d)
-        old_domains.emplace(domains_[d].name,
-                            std::make_pair(domains_[d], primary_healthy_since_[d]));
+        old_domains.emplace(domains_[d].name, std::make_pair(domains_[d], primary_up_since_[d]));
     targets_.clear();
-    verdicts_.clear();
+    tracks_.clear();
     domains_.clear();
     domain_targets_.clear();
-    primary_healthy_since_.clear();
+    primary_up_since_.clear();
 
     std::map<std::pair<std::string, std::string>, std::size_t> index;
     auto add = [&](const std::string& kind, const std::string& name,
@@ -60,23 +68,29 @@ void HealthMonitor::set_targets(const std::vector<Domain>& domains,
         }
         if (auto it = old.find(key); it != old.end()) {
             targets_.push_back(it->second.first);
-            verdicts_.push_back(it->second.second);
+            tracks_.push_back(it->second.second);
         } else {
-            targets_.push_back(
-                TargetStatus{name, kind, TargetState::Unknown, {}, {}, {}, {}, 0, {}});
-            verdicts_.emplace_back(policy());
+            TargetStatus t;
+            t.name = name;
+            t.kind = kind;
+            targets_.push_back(std::move(t));
+            tracks_.push_back({TargetVerdict(policy()), {}, {}});
         }
         targets_.back().addresses = addrs;
+        if (kind == "dns") {
+            const auto r = dns_roles.find(name);
+            targets_.back().role = r == dns_roles.end() ? "" : r->second;
+        }
         index.emplace(key, targets_.size() - 1);
         return targets_.size() - 1;
     };
     for (const auto& d : domains) {
         if (auto it = old_domains.find(d.name); it != old_domains.end()) {
             domains_.push_back(it->second.first);
-            primary_healthy_since_.push_back(it->second.second);
+            primary_up_since_.push_back(it->second.second);
         } else {
             domains_.push_back({d.name, std::nullopt, false, {}, {}});
-            primary_healthy_since_.push_back(0);
+            primary_up_since_.push_back(0);
         }
         domain_targets_.emplace_back();
         domains_.back().mx.clear();
@@ -91,18 +105,53 @@ void HealthMonitor::set_targets(const std::vector<Domain>& domains,
 
 void HealthMonitor::window(const Window& w) {
     ++windows_;
-    const Thresholds th{opts_.verdicts.min_attempts, opts_.verdicts.down_failure_ratio,
-                        opts_.verdicts.degraded_failure_ratio, opts_.verdicts.degraded_p99_s};
+    const Thresholds th = thresholds();
     std::vector<TargetState> judged;
-    std::vector<std::optional<Transition>> changes;
+    std::vector<std::string> reasons;
     for (std::size_t i = 0; i < targets_.size(); ++i) {
-        const auto& source = targets_[i].kind == "mx" ? w.smtp : w.dns;
-        std::vector<WindowEvidence> parts;
-        for (const auto& a : targets_[i].addresses)
-            if (auto it = source.find(a); it != source.end())
-                parts.push_back(it->second);
-        targets_[i].last = combine(parts);
-        judged.push_back(judge(targets_[i].last, th));
+        auto& ts = targets_[i];
+        std::map<std::string, WindowEvidence> by_transport;
+        for (const auto& a : ts.addresses) {
+            if (ts.kind == "mx") {
+                if (auto it = w.smtp.find(a); it != w.smtp.end())
+                    by_transport["smtp"].merge(it->second);
+            } else if (auto it = w.dns.find(a); it != w.dns.end()) {
+                for (const auto& [transport, e] : it->second)
+                    by_transport[transport].merge(e);
+            }
+        }
+        auto& history = tracks_[i].history;
+        for (const auto& [transport, e] : by_transport)
+            history[transport]; // a transport seen for the first time gets its history
+        std::vector<Judgement> parts, carried;
+        ts.transport_state.clear();
+        for (auto& [transport, h] : history) {
+            const auto it = by_transport.find(transport);
+            h.push_back(it == by_transport.end() ? WindowEvidence{} : it->second);
+            while (h.size() > std::max(1u, th.latency_horizon))
+                h.pop_front();
+            parts.push_back(judge(h, th, transport));
+            auto& prev = tracks_[i].previous[transport];
+            carried.push_back(parts.back().state == TargetState::Unknown ? prev : parts.back());
+            prev = parts.back();
+            if (parts.back().state != TargetState::Unknown)
+                ts.transport_state[transport] = parts.back().state;
+        }
+        auto j = combine_transports(parts);
+        // A transport that had evidence last window but none in this one (a probe's outcome
+        // landing just after the window's end) must not change the window's state by its
+        // absence: if it would, the window is neutral (no evidence) and the streak waits.
+        if (combine_transports(carried).state != j.state)
+            j.state = TargetState::Unknown;
+        std::vector<WindowEvidence> all;
+        for (const auto& [transport, e] : by_transport)
+            all.push_back(e);
+        ts.last = combine(all);
+        ts.transports = std::move(by_transport);
+        ts.window_reason =
+            j.reason.empty() ? "no traffic and no probe answers in this window" : j.reason;
+        judged.push_back(j.state);
+        reasons.push_back(j.reason);
     }
     // Every target with evidence DOWN in the same window: suspect our own network.
     std::vector<TargetState> with_evidence;
@@ -117,26 +166,29 @@ void HealthMonitor::window(const Window& w) {
         return;
     }
     for (std::size_t i = 0; i < targets_.size(); ++i) {
-        auto t = verdicts_[i].observe(judged[i]);
+        auto& ts = targets_[i];
+        auto t = tracks_[i].verdict.observe(judged[i]);
+        if (judged[i] != TargetState::Unknown && judged[i] == tracks_[i].verdict.state())
+            ts.reason = reasons[i]; // the latest figures that agree with the state
         if (!t)
             continue;
-        auto& ts = targets_[i];
+        if (t->to == TargetState::Unknown)
+            ts.reason = fmt::format("no traffic and no probe answers for {} windows",
+                                    opts_.verdicts.unknown_after_windows);
         ts.state = t->to;
         ++ts.transitions[{state_name(t->from), state_name(t->to)}];
         ts.last_from = state_name(t->from);
         ts.last_to = state_name(t->to);
         ts.last_change_unix = static_cast<std::int64_t>(std::time(nullptr));
         new_transitions_.push_back(
-            {ts.last_change_unix, ts.name, ts.kind, ts.last_from, ts.last_to});
-        spdlog::info("target {} ({}): {} -> {}", ts.name, ts.kind, state_name(t->from),
-                     state_name(t->to));
+            {ts.last_change_unix, ts.name, ts.kind, ts.last_from, ts.last_to, ts.reason});
+        spdlog::info("target {} ({}): {} -> {}: {}", ts.name, ts.kind, state_name(t->from),
+                     state_name(t->to), ts.reason);
         if (on_event && t->from != TargetState::Unknown &&
             (t->to == TargetState::Down ||
              (t->from == TargetState::Down && t->to == TargetState::Healthy)))
             on_event({t->to == TargetState::Down ? "target_down" : "target_up", "", ts.name,
-                      state_name(t->from), state_name(t->to), state_name(t->to),
-                      fmt::format("{} attempts, {} errors, {} timeouts", ts.last.attempts,
-                                  ts.last.errors, ts.last.timeouts)});
+                      state_name(t->from), state_name(t->to), state_name(t->to), ts.reason});
     }
     for (std::size_t d = 0; d < domains_.size(); ++d)
         domain_window(d, windows_);
@@ -152,41 +204,68 @@ void HealthMonitor::domain_window(std::size_t di, std::uint64_t window_index) {
     std::vector<TargetState> states;
     for (auto i : idx)
         states.push_back(targets_[i].state);
-    const auto eff = effective_mx(states);
-    dom.effective_mx = eff ? std::optional<std::string>(targets_[idx[*eff]].name) : std::nullopt;
     const TargetState primary = states[0];
-    const std::string& primary_name = targets_[idx[0]].name;
+    const auto& pt = targets_[idx[0]];
+    const std::string& primary_name = pt.name;
 
-    if (primary == TargetState::Healthy) {
-        if (primary_healthy_since_[di] == 0)
-            primary_healthy_since_[di] = window_index;
+    // The failback hold runs from the window the primary stopped being DOWN (or UNKNOWN).
+    if (primary == TargetState::Healthy || primary == TargetState::Degraded) {
+        if (primary_up_since_[di] == 0)
+            primary_up_since_[di] = window_index;
     } else {
-        primary_healthy_since_[di] = 0;
+        primary_up_since_[di] = 0;
     }
+    // What senders see: while failed over, the chosen backup first, then the rest in order.
+    auto effective = [&] {
+        std::vector<std::size_t> order(idx.size());
+        for (std::size_t k = 0; k < idx.size(); ++k)
+            order[k] = k;
+        if (dom.failover_active)
+            std::stable_partition(order.begin(), order.end(), [&](std::size_t k) {
+                return targets_[idx[k]].name == dom.failed_over_to;
+            });
+        std::vector<TargetState> seen;
+        for (auto k : order)
+            seen.push_back(states[k]);
+        const auto e = effective_mx(seen);
+        dom.effective_mx =
+            e ? std::optional<std::string>(targets_[idx[order[*e]]].name) : std::nullopt;
+    };
     if (!dom.failover_active) {
         // Fail over only away from a DOWN primary and only to a HEALTHY backup.
-        if (primary == TargetState::Down && eff && *eff > 0) {
+        if (const auto to = failover_target(states)) {
+            const std::string& backup = targets_[idx[*to]].name;
+            const auto reason =
+                fmt::format("{} DOWN ({}); {} HEALTHY", primary_name, pt.reason, backup);
             if (on_event && !on_event({"domain_failover", dom.name, primary_name, primary_name,
-                                       *dom.effective_mx, "DOWN", "primary MX down"}))
+                                       backup, "DOWN", reason})) {
+                effective();
                 return; // a hook refused: try again next window
+            }
             dom.failover_active = true;
-            dom.failed_over_to = *dom.effective_mx;
-            spdlog::warn("domain {}: failover {} -> {}", dom.name, primary_name, *dom.effective_mx);
+            dom.failed_over_to = backup;
+            spdlog::warn("domain {}: failover {} -> {}: {}", dom.name, primary_name, backup,
+                         reason);
         }
+        effective();
         return;
     }
-    const double held_s = primary_healthy_since_[di] == 0
+    const double held_s = primary_up_since_[di] == 0
                               ? 0
-                              : static_cast<double>(window_index - primary_healthy_since_[di] + 1) *
+                              : static_cast<double>(window_index - primary_up_since_[di] + 1) *
                                     opts_.verdicts.window_s;
     if (primary == TargetState::Healthy && held_s >= opts_.verdicts.failback_hold_s) {
-        if (on_event &&
-            !on_event({"domain_failback", dom.name, primary_name, dom.failed_over_to, primary_name,
-                       "HEALTHY", "primary MX healthy for the failback hold"}))
+        const auto reason =
+            fmt::format("{} not DOWN for {:g} s and HEALTHY ({})", primary_name, held_s, pt.reason);
+        if (on_event && !on_event({"domain_failback", dom.name, primary_name, dom.failed_over_to,
+                                   primary_name, "HEALTHY", reason})) {
+            effective();
             return; // a hook refused: try again next window
+        }
         dom.failover_active = false;
-        spdlog::info("domain {}: failback to {}", dom.name, primary_name);
+        spdlog::info("domain {}: failback to {}: {}", dom.name, primary_name, reason);
     }
+    effective();
 }
 
 } // namespace mxs

@@ -1,8 +1,10 @@
 // Health of the configured targets and domains, window by window (issue 4):
-// evidence -> per-target verdicts -> domain effective MX -> hook events, with
-// the safety rules: no action on UNKNOWN, none when every target is DOWN at
-// once (the sensor's own network), a failover only to a HEALTHY backup, a
-// failback only after the primary stayed HEALTHY for the failback hold.
+// evidence -> per-transport judgements -> per-target verdicts with a reason ->
+// domain effective MX -> hook events, with the safety rules: no action on
+// UNKNOWN, none when every target is DOWN at once (the sensor's own network), a
+// failover only away from a DOWN primary and only to a HEALTHY backup, a
+// failback only once the primary has not been DOWN for the failback hold and
+// is HEALTHY (DEGRADED spells do not restart the hold).
 #pragma once
 
 #include "evidence.h"
@@ -11,6 +13,7 @@
 #include "verdict.h"
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -29,11 +32,19 @@ struct TargetStatus {
     std::string last_from, last_to; // the last transition, if any
     std::int64_t last_change_unix = 0;
     std::vector<std::string> addresses; // what the evidence is read from
+    // Why the target is in its state: the reason of the latest window that
+    // agreed with it, e.g. "tcp: 4/4 connections refused; udp ok, p99 3 ms".
+    std::string reason = "no evidence yet";
+    std::string window_reason;                          // what the last window alone showed
+    std::string role;                                   // DNS: resolver | authoritative for ZONE
+    std::map<std::string, WindowEvidence> transports;   // the last window by transport
+    std::map<std::string, TargetState> transport_state; // its judgement by transport
 };
 
 struct TransitionRecord {
     std::int64_t unix_time = 0;
     std::string target, kind, from, to;
+    std::string reason;
 };
 
 struct DomainStatus {
@@ -48,11 +59,14 @@ class HealthMonitor {
   public:
     // Evidence of one window: per address, client role (this host asks / connects).
     struct Window {
-        std::map<std::string, WindowEvidence> dns;  // by server address
+        // by server address, then transport ("udp", "tcp")
+        std::map<std::string, std::map<std::string, WindowEvidence>> dns;
         std::map<std::string, WindowEvidence> smtp; // by MX address
     };
 
-    HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers);
+    // dns_roles: address -> the role shown with a DNS target ("resolver", …).
+    HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers,
+                  std::map<std::string, std::string> dns_roles = {});
 
     // A domain failed over before a restart or reload: failed over to `to`, so
     // it fails back (not over again) once its primary is HEALTHY for the hold.
@@ -61,7 +75,8 @@ class HealthMonitor {
     // Replaces the targets (domains with their MX hosts and addresses, DNS
     // servers) as discovery learns them; a target or domain kept by name keeps
     // its state, streaks and counts.
-    void set_targets(const std::vector<Domain>& domains, const std::vector<std::string>& dns);
+    void set_targets(const std::vector<Domain>& domains, const std::vector<std::string>& dns,
+                     const std::map<std::string, std::string>& dns_roles = {});
 
     // Judges one window; calls on_event for each hook event it decides.
     void window(const Window& w);
@@ -78,15 +93,25 @@ class HealthMonitor {
     std::uint64_t blind_windows() const { return blind_windows_; }
 
   private:
+    // A target's verdict and its recent windows by transport (the horizon).
+    struct Track {
+        TargetVerdict verdict;
+        std::map<std::string, std::deque<WindowEvidence>> history;
+        std::map<std::string, Judgement> previous; // the last window's, by transport
+    };
+
     void domain_window(std::size_t di, std::uint64_t window_index);
     TransitionPolicy policy() const;
+    Thresholds thresholds() const;
 
     AgentOptions opts_;
     std::vector<TargetStatus> targets_;
-    std::vector<TargetVerdict> verdicts_;
+    std::vector<Track> tracks_;
     std::vector<DomainStatus> domains_;
     std::vector<std::vector<std::size_t>> domain_targets_; // per domain, MX targets in order
-    std::vector<std::uint64_t> primary_healthy_since_;     // window index, per domain
+    // Per domain: the window since which the primary has been neither DOWN nor
+    // UNKNOWN (0: it is DOWN or UNKNOWN now) - the failback hold counts from it.
+    std::vector<std::uint64_t> primary_up_since_;
     std::uint64_t windows_ = 0;
     bool blind_ = false;
     std::uint64_t blind_windows_ = 0;

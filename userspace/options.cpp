@@ -30,6 +30,10 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
         return std::string("verdicts: need 0 < degraded_failure_ratio <= down_failure_ratio <= 1");
     if (!(v.degraded_p99_s > 0) || !(v.failback_hold_s >= 0))
         return std::string("verdicts: degraded_p99 must be positive, failback_hold not negative");
+    if (v.latency_min_samples == 0 || v.latency_horizon_windows == 0)
+        return std::string("verdicts: latency_min_samples and latency_horizon must be at least 1");
+    if (!(v.degraded_loss_ratio > 0 && v.degraded_loss_ratio <= 1))
+        return std::string("verdicts: degraded_loss_ratio must be in (0, 1]");
     for (const auto& s : o.dns_servers)
         if (!is_address(s))
             return fmt::format("dns_servers: '{}' is not an IP address", s);
@@ -53,11 +57,32 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
         return std::string("probes: interval must be in [1, 86400] seconds, timeout in (0, 60]");
     if (p.timeout_s >= p.interval_s)
         return std::string("probes: timeout must be shorter than the interval");
-    if (!dns_type_code(p.dns_type))
+    if (!p.dns_type.empty() && !dns_type_code(p.dns_type))
         return fmt::format("probes.dns_type '{}': expected one of A, AAAA, NS, MX, SOA, TXT",
                            p.dns_type);
-    if (p.dns_name.empty() || p.dns_name.size() > 253)
+    if (p.dns_name.size() > 253)
         return fmt::format("probes.dns_name '{}': not a domain name", p.dns_name);
+    if (p.dns_name.empty() && !p.dns_type.empty())
+        return fmt::format("probes.dns_type '{}': needs probes.dns_name", p.dns_type);
+    std::set<std::string> overridden;
+    for (const auto& t : p.targets) {
+        const auto where = fmt::format("probes.targets.{}", t.address);
+        if (!is_address(t.address))
+            return fmt::format("probes.targets: '{}' is not an IP address", t.address);
+        if (!overridden.insert(t.address).second)
+            return fmt::format("{}: listed twice", where);
+        if (t.role != "resolver" && t.role != "authoritative")
+            return fmt::format("{}: role '{}': expected resolver or authoritative", where, t.role);
+        if (t.role == "authoritative" && t.name.empty())
+            return fmt::format("{}: an authoritative server needs its zone as name", where);
+        if (t.name.size() > 253)
+            return fmt::format("{}: name '{}': not a domain name", where, t.name);
+        if (!t.type.empty() && !dns_type_code(t.type))
+            return fmt::format("{}: type '{}': expected one of A, AAAA, NS, MX, SOA, TXT", where,
+                               t.type);
+        if (t.name.empty() && !t.type.empty())
+            return fmt::format("{}: type '{}' needs a name", where, t.type);
+    }
     const auto& dc = o.discovery;
     if (!dc.resolver.empty() && !is_address(dc.resolver))
         return fmt::format("discovery.resolver: '{}' is not an IP address", dc.resolver);

@@ -24,15 +24,27 @@ struct Domain {
     bool authoritative = false; // also judge the domain's name servers (from its NS records)
 };
 
+// What one DNS server is asked by the probes, instead of what its role implies.
+struct ProbeTarget {
+    std::string address;
+    std::string role; // resolver | authoritative
+    std::string name; // resolver: the name to resolve; authoritative: its zone (required)
+    std::string type; // empty: MX for a resolver, SOA for an authoritative server
+};
+
 // Active probes for targets without passive traffic in the last window.
 struct ProbeOptions {
     bool enabled = true;
     double interval_s = 10;
     double timeout_s = 5;
-    std::string dns_name = "."; // asked of every judged DNS server, over UDP and over TCP
-    std::string dns_type = "NS";
-    std::string ehlo_name; // empty: this host's name
-    bool starttls = true;  // STARTTLS (and a TLS handshake) where the server offers it
+    // Resolvers (dns_servers, resolv.conf) are asked dns_name/dns_type recursively;
+    // empty: each configured domain's MX in turn, or ". NS" without domains. An
+    // authoritative server (a domain's NS) is asked its zone's SOA, not recursively.
+    std::string dns_name;
+    std::string dns_type;             // empty: MX (with dns_name)
+    std::string ehlo_name;            // empty: this host's name
+    bool starttls = true;             // STARTTLS (and a TLS handshake) where the server offers it
+    std::vector<ProbeTarget> targets; // per-address overrides
 };
 
 // MX, A/AAAA and NS lookups for discovered domains.
@@ -62,7 +74,11 @@ struct VerdictOptions {
     std::uint64_t min_attempts = 1;
     double down_failure_ratio = 0.5;
     double degraded_failure_ratio = 0.05;
-    double degraded_p99_s = 1.0;
+    // Clear of the 1 s SYN retransmission quantum and a resolver's upstream retry (verdict.h).
+    double degraded_p99_s = 2.0;
+    std::uint64_t latency_min_samples = 20; // in the horizon, for a latency or loss judgement
+    unsigned latency_horizon_windows = 6;   // how far back the horizon may reach
+    double degraded_loss_ratio = 0.5;       // retransmitted / attempts over the horizon
     double failback_hold_s = 300;
 };
 

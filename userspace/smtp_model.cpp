@@ -35,6 +35,7 @@ void SmtpCounters::add(const mxs_smtp_stats& k) {
 void SmtpCounters::add(const SmtpCounters& o) {
     add_array(outcomes, o.outcomes);
     closed_before_greeting += o.closed_before_greeting;
+    connect_retransmitted += o.connect_retransmitted;
     add_array(starttls, o.starttls);
     add_array(greetings, o.greetings);
     add_array(replies, o.replies);

@@ -144,6 +144,7 @@ asio::awaitable<SmtpProbeResult> smtp_probe(SmtpProbeSpec spec) {
             out.result = "error";
         out.detail = step + ": " + e.what();
     }
+    out.step = step;
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     co_return out;
 }

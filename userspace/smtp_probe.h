@@ -15,6 +15,7 @@ struct SmtpProbeResult {
     // | tls_failed | error
     std::string result;
     std::string detail; // the reply or error that decided the result
+    std::string step;   // the dialogue step it ended at: connect, greeting, EHLO, STARTTLS, …
     bool tls = false;   // STARTTLS offered and the handshake done
     double seconds = 0;
 };

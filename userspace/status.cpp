@@ -17,7 +17,25 @@ std::string status_json(const HealthSnapshot& h) {
                              {{"attempts", t.last.attempts},
                               {"errors", t.last.errors},
                               {"timeouts", t.last.timeouts},
-                              {"p99_seconds", t.last.p99_s}}}};
+                              {"p99_seconds", t.last.p99_s}}},
+                            {"reason", t.reason},
+                            {"window_reason", t.window_reason}};
+        if (!t.role.empty())
+            j["role"] = t.role;
+        nlohmann::json transports = nlohmann::json::object();
+        for (const auto& [name, e] : t.transports) {
+            const auto st = t.transport_state.find(name);
+            transports[name] = {
+                {"state",
+                 state_name(st == t.transport_state.end() ? TargetState::Unknown : st->second)},
+                {"attempts", e.attempts},
+                {"errors", e.errors},
+                {"timeouts", e.timeouts},
+                {"retransmitted", e.retransmitted},
+                {"samples", e.samples},
+                {"p99_seconds", e.p99_s}};
+        }
+        j["transports"] = std::move(transports);
         if (!t.last_to.empty())
             j["last_transition"] = {
                 {"from", t.last_from}, {"to", t.last_to}, {"unix_time", t.last_change_unix}};
@@ -36,7 +54,8 @@ std::string status_json(const HealthSnapshot& h) {
                                {"target", t.target},
                                {"kind", t.kind},
                                {"from", t.from},
-                               {"to", t.to}});
+                               {"to", t.to},
+                               {"reason", t.reason}});
     nlohmann::json runs = nlohmann::json::array();
     for (const auto& r : h.recent_hook_runs)
         runs.push_back({{"unix_time", r.unix_time},
@@ -70,6 +89,9 @@ std::string status_table(const std::string& json, std::string& error) {
                 w.at("errors").get<std::uint64_t>(), w.at("timeouts").get<std::uint64_t>(),
                 w.at("p99_seconds").get<double>() * 1000,
                 fmt::join(t.value("addresses", std::vector<std::string>{}), " "));
+            const auto reason = t.value("reason", std::string());
+            if (!reason.empty())
+                out += fmt::format("  {:<27} {}\n", t.value("role", std::string()), reason);
         }
         out += fmt::format("\n{:<28} {:<28} {}\n", "DOMAIN", "EFFECTIVE MX", "FAILOVER");
         for (const auto& d : j.at("domains"))

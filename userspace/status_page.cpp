@@ -90,7 +90,8 @@ std::string status_html(const Snapshot& s, double refresh_s) {
                 hosts += (hosts.empty() ? "" : ", ") + html_escape(m);
             o += fmt::format(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(d.name),
-                d.effective_mx ? html_escape(*d.effective_mx) : "none HEALTHY",
+                d.effective_mx ? html_escape(*d.effective_mx)
+                               : "none (every MX host DOWN or UNKNOWN)",
                 d.failover_active ? "<b>active</b> (to " + html_escape(d.failed_over_to) + ")"
                                   : "no",
                 hosts.empty() ? "(not discovered yet)" : hosts);
@@ -99,8 +100,8 @@ std::string status_html(const Snapshot& s, double refresh_s) {
     }
 
     o += "<h2>Targets</h2>\n<table><tr><th>target</th><th>kind</th><th>state</th>"
-         "<th>attempts</th><th>errors</th><th>timeouts</th><th>p99</th><th>addresses</th>"
-         "<th>last change</th></tr>\n";
+         "<th>reason</th><th>attempts</th><th>errors</th><th>timeouts</th><th>p99</th>"
+         "<th>addresses</th><th>last change</th></tr>\n";
     for (const auto& t : h.targets) {
         std::string addrs;
         for (const auto& a : t.addresses) {
@@ -110,11 +111,13 @@ std::string status_html(const Snapshot& s, double refresh_s) {
             addrs += html_escape(a);
         }
         o += fmt::format(
-            "<tr><td>{}</td><td>{}</td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td>"
-            "<td class=\"num\">{}</td><td class=\"num\">{:.1f} "
+            "<tr><td>{}</td><td>{}</td>{}<td class=\"reason\">{}</td><td class=\"num\">{}</td>"
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1f} "
             "ms</td><td>{}</td><td>{}</td></tr>\n",
-            html_escape(t.name), html_escape(t.kind), state_cell(state_name(t.state)),
-            t.last.attempts, t.last.errors, t.last.timeouts, t.last.p99_s * 1000, addrs,
+            html_escape(t.name),
+            html_escape(t.role.empty() ? t.kind : t.kind + " (" + t.role + ")"),
+            state_cell(state_name(t.state)), html_escape(t.reason), t.last.attempts, t.last.errors,
+            t.last.timeouts, t.last.p99_s * 1000, addrs,
             t.last_to.empty()
                 ? "-"
                 : html_escape(t.last_from + " → " + t.last_to) + ", " + when(t.last_change_unix));
@@ -125,11 +128,12 @@ std::string status_html(const Snapshot& s, double refresh_s) {
     if (h.recent_transitions.empty()) {
         o += "<p class=\"empty\">none yet</p>\n";
     } else {
-        o += "<table><tr><th>time</th><th>target</th><th>kind</th><th>from</th><th>to</th></tr>\n";
+        o += "<table><tr><th>time</th><th>target</th><th>kind</th><th>from</th><th>to</th>"
+             "<th>reason</th></tr>\n";
         for (auto it = h.recent_transitions.rbegin(); it != h.recent_transitions.rend(); ++it)
-            o += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td>{}{}</tr>\n",
+            o += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td>{}{}<td>{}</td></tr>\n",
                              when(it->unix_time), html_escape(it->target), html_escape(it->kind),
-                             state_cell(it->from), state_cell(it->to));
+                             state_cell(it->from), state_cell(it->to), html_escape(it->reason));
         o += "</table>\n";
     }
 

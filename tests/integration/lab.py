@@ -57,6 +57,7 @@ class Lab:
         self.tmp = tempfile.mkdtemp(prefix="mxsense-lab-")
         self.procs = []
         self.stoppers = []  # commands that stop daemons which leave their process group
+        self.netns_etc = []  # /etc/netns/NAME directories this lab made
         self.up_done = False
         atexit.register(self.down)
 
@@ -81,6 +82,15 @@ class Lab:
             h.run("ip", "link", "set", "lo", "up")
             h.run("ip", "link", "set", ifname, "up")
         return self
+
+    def resolv_conf(self, host, *nameservers):
+        """The resolv.conf that processes started in host read (`ip netns exec` bind-mounts
+        /etc/netns/NAME/resolv.conf over /etc/resolv.conf); removed with the lab."""
+        d = os.path.join("/etc/netns", host.name)
+        os.makedirs(d, exist_ok=True)
+        self.netns_etc.append(d)
+        with open(os.path.join(d, "resolv.conf"), "w") as f:
+            f.write("".join(f"nameserver {a}\n" for a in nameservers))
 
     def start(self, host, *cmd, ready=None, timeout=15):
         """Start a process in host, output to a log file; wait until ready() (or its death)."""
@@ -132,6 +142,9 @@ class Lab:
             for h in (self.client, self.server):
                 run("ip", "netns", "del", h.name, check=False)
             self.up_done = False
+        for d in self.netns_etc:
+            shutil.rmtree(d, ignore_errors=True)
+        self.netns_etc = []
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # ---- real servers ------------------------------------------------------

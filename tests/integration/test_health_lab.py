@@ -96,15 +96,20 @@ hooks:
             table = self.lab.client.run(L.MXSENSE, "status", "--agent",
                                         f"127.0.0.1:{PORT}").stdout
             self.assertRegex(table, r"mx1\.example\.test\s+mx\s+DOWN")
+            self.assertRegex(table, r"\n\s+smtp: (\d+)/\1 connections refused\n")
             self.assertRegex(table, r"example\.test\s+mx2\.example\.test\s+yes")
             self.traffic(3)  # the fault goes on: still exactly one failover
             runs = self.hook_runs()
             self.assertEqual(len(runs), 1, runs)
-            self.assertEqual(runs[0], sorted([
+            reason = next(line for line in runs[0] if line.startswith("MXSENSE_REASON="))
+            self.assertRegex(reason, r"^MXSENSE_REASON=mx1\.example\.test DOWN \(smtp: (\d+)/\1 "
+                             r"connections refused\); mx2\.example\.test HEALTHY$")
+            self.assertEqual([line for line in runs[0] if line != reason], sorted([
                 "MXSENSE_DOMAIN=example.test", "MXSENSE_EVENT=domain_failover",
-                "MXSENSE_FROM=mx1.example.test", "MXSENSE_REASON=primary MX down",
+                "MXSENSE_FROM=mx1.example.test",
                 "MXSENSE_STATE=DOWN", "MXSENSE_TARGET=mx1.example.test",
                 "MXSENSE_TO=mx2.example.test"]))
+            self.assertRegex(mx1["reason"], r"^smtp: (\d+)/\1 connections refused$")
         finally:
             self.lab.server.run("iptables", "-D", *REJECT, check=False)
         m = self.until("failback to mx1",

@@ -44,6 +44,9 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_DOUBLE_EQ(v.down_failure_ratio, 0.6);
     EXPECT_DOUBLE_EQ(v.degraded_failure_ratio, 0.1);
     EXPECT_DOUBLE_EQ(v.degraded_p99_s, 0.5);
+    EXPECT_EQ(v.latency_min_samples, 50u);
+    EXPECT_EQ(v.latency_horizon_windows, 8u);
+    EXPECT_DOUBLE_EQ(v.degraded_loss_ratio, 0.4);
     EXPECT_DOUBLE_EQ(v.failback_hold_s, 120);
     ASSERT_EQ(c->domains.size(), 3u);
     EXPECT_FALSE(c->domains[0].discover);
@@ -60,6 +63,15 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_EQ(p.dns_type, "SOA");
     EXPECT_EQ(p.ehlo_name, "probe.example.test");
     EXPECT_FALSE(p.starttls);
+    ASSERT_EQ(p.targets.size(), 2u);
+    EXPECT_EQ(p.targets[0].address, "198.18.0.53");
+    EXPECT_EQ(p.targets[0].role, "resolver");
+    EXPECT_EQ(p.targets[0].name, "example.org");
+    EXPECT_EQ(p.targets[0].type, "A");
+    EXPECT_EQ(p.targets[1].address, "fd00::53");
+    EXPECT_EQ(p.targets[1].role, "authoritative");
+    EXPECT_EQ(p.targets[1].name, "example.test");
+    EXPECT_EQ(p.targets[1].type, "");
     EXPECT_EQ(c->discovery.resolver, "fd00::53");
     EXPECT_DOUBLE_EQ(c->discovery.min_refresh_s, 10);
     EXPECT_DOUBLE_EQ(c->discovery.max_refresh_s, 600);
@@ -115,6 +127,23 @@ TEST(Config, BadFilesNameFileLineAndField) {
          "bad-state-file.yaml: state_file 'state.json': must be an absolute path (or empty: none)"},
         {"bad-hook-argv.yaml",
          "bad-hook-argv.yaml: hooks.switch: argv must start with an absolute path"},
+        {"bad-probe-target-key.yaml",
+         "bad-probe-target-key.yaml:4: probes.targets[0].zone: unknown key"},
+        {"bad-probe-target-role.yaml",
+         "bad-probe-target-role.yaml: probes.targets.198.18.0.2: role 'primary': expected "
+         "resolver or authoritative"},
+        {"bad-probe-target-zone.yaml",
+         "bad-probe-target-zone.yaml: probes.targets.198.18.0.2: an authoritative server needs "
+         "its zone as name"},
+        {"bad-probe-target-address.yaml",
+         "bad-probe-target-address.yaml: probes.targets: 'ns1.example.test' is not an IP address"},
+        {"bad-probe-target-twice.yaml",
+         "bad-probe-target-twice.yaml: probes.targets.198.18.0.2: listed twice"},
+        {"bad-probe-target-role-missing.yaml",
+         "bad-probe-target-role-missing.yaml:3: probes.targets[0]: needs a role (resolver or "
+         "authoritative)"},
+        {"bad-loss-ratio.yaml",
+         "bad-loss-ratio.yaml: verdicts: degraded_loss_ratio must be in (0, 1]"},
     };
     for (const auto& [file, want] : cases) {
         auto c = load_config(kDir + "/" + file);

@@ -2,11 +2,21 @@
 // hold, no action on UNKNOWN, none when every target is DOWN, none to an
 // unhealthy backup.
 #include "health.h"
+#include "kernel_types.h"
 
 #include <gtest/gtest.h>
 
 namespace mxs {
 namespace {
+
+// attempts, errors and timeouts of one window.
+WindowEvidence ev(std::uint64_t attempts, std::uint64_t errors, std::uint64_t timeouts) {
+    WindowEvidence e;
+    e.attempts = attempts;
+    e.errors = errors;
+    e.timeouts = timeouts;
+    return e;
+}
 
 const std::string A = "198.18.0.10", B = "198.18.0.11", R = "198.18.0.53";
 
@@ -21,15 +31,33 @@ AgentOptions options() {
     return o;
 }
 
+// n connections (or queries) answered in `seconds`.
+WindowEvidence timed(std::uint64_t n, double seconds) {
+    WindowEvidence e;
+    e.attempts = n;
+    e.latency = {{mxs_hist_bucket(static_cast<std::uint64_t>(seconds * 1e9)), n}};
+    e.samples = n;
+    e.p99_s = sparse_p99(e.latency);
+    return e;
+}
 WindowEvidence good() {
-    return {10, 0, 0, 0.01};
+    return timed(10, 0.01);
 }
 WindowEvidence dead() {
-    return {10, 0, 10, 0};
+    auto e = ev(10, 0, 10);
+    e.noun = "connections";
+    e.causes["connections timed out"] = 10;
+    return e;
 }
 WindowEvidence slow() {
-    return {10, 0, 0, 5.0};
+    return timed(30, 5.0); // enough samples for a latency judgement
 }
+WindowEvidence refused(std::uint64_t n) {
+    auto e = ev(n, n, 0);
+    e.causes["connections refused"] = n;
+    return e;
+}
+using ByTransport = std::map<std::string, WindowEvidence>;
 
 struct Scenario {
     HealthMonitor m;
@@ -44,7 +72,7 @@ struct Scenario {
     }
     void windows(int n, WindowEvidence a, WindowEvidence b) {
         for (int i = 0; i < n; ++i)
-            m.window({{{R, good()}}, {{A, a}, {B, b}}});
+            m.window({{{R, {{"udp", good()}}}}, {{A, a}, {B, b}}});
     }
     std::vector<std::string> names() const {
         std::vector<std::string> out;
@@ -102,7 +130,7 @@ TEST(Health, NoFailoverToAnUnhealthyBackup) {
     EXPECT_EQ(r.m.targets()[0].state, TargetState::Down);
     EXPECT_EQ(r.m.targets()[1].state, TargetState::Degraded);
     EXPECT_FALSE(r.m.domains()[0].failover_active);
-    EXPECT_FALSE(r.m.domains()[0].effective_mx);
+    EXPECT_EQ(r.m.domains()[0].effective_mx, "mx2.example.test"); // slow, but it takes mail
     EXPECT_EQ(r.names(), (std::vector<std::string>{"target_down:mx1.example.test"}));
 }
 
@@ -110,7 +138,7 @@ TEST(Health, EverythingDownAtOnceIsTheSensorsNetwork) {
     Scenario r(options());
     r.windows(3, good(), good());
     for (int i = 0; i < 6; ++i)
-        r.m.window({{{R, dead()}}, {{A, dead()}, {B, dead()}}});
+        r.m.window({{{R, {{"udp", dead()}}}}, {{A, dead()}, {B, dead()}}});
     EXPECT_TRUE(r.m.blind());
     EXPECT_EQ(r.m.blind_windows(), 6u);
     EXPECT_TRUE(r.events.empty());
@@ -163,7 +191,7 @@ TEST(Health, NewTargetsKeepTheStateOfTheSameNames) {
                                                              "mx3.example.test"}));
     // The new address is what the evidence is read from now.
     for (int i = 0; i < 3; ++i)
-        r.m.window({{{R, good()}}, {{A, good()}, {"198.18.0.12", good()}}});
+        r.m.window({{{R, {{"udp", good()}}}}, {{A, good()}, {"198.18.0.12", good()}}});
     EXPECT_EQ(r.m.targets()[1].state, TargetState::Healthy);
 }
 
@@ -209,6 +237,160 @@ TEST(Discovery, KeepOrderWhileFailedOver) {
     EXPECT_EQ(kept[1].host, "mx2.example.test");
     EXPECT_EQ(kept[2].host, "mx3.example.test");
     EXPECT_EQ(kept[0].addresses, std::vector<std::string>{A});
+}
+
+} // namespace
+} // namespace mxs
+
+namespace mxs {
+namespace {
+
+// A DEGRADED primary still receives mail (senders move on only when a
+// connection fails): it stays the effective MX and nothing fails over.
+TEST(Health, ADegradedPrimaryStaysTheEffectiveMx) {
+    Scenario r(options());
+    r.windows(3, good(), good());
+    r.windows(4, slow(), good());
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Degraded);
+    EXPECT_EQ(r.m.domains()[0].effective_mx, "mx1.example.test"); // old: mx2 (first HEALTHY)
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+    EXPECT_TRUE(r.events.empty());
+}
+
+// The failback hold counts from when the primary stopped being DOWN: DEGRADED
+// spells after the outage do not restart it (they did: 380 s without failback
+// after a real outage in the soak of issue 10, every flap restarting 300 s).
+TEST(Health, DegradedFlapsDoNotRestartTheFailbackHold) {
+    auto o = options();
+    o.verdicts.rise = 1;
+    o.verdicts.fall = 1;
+    o.verdicts.hold_down_windows = 0;
+    o.verdicts.failback_hold_s = 50; // five windows
+    Scenario r(o);
+    r.windows(2, good(), good());
+    r.windows(2, dead(), good());
+    ASSERT_TRUE(r.m.domains()[0].failover_active);
+    // Recovered, but slow every other window: HEALTHY and DEGRADED in turn (each
+    // window holds enough samples to be judged alone).
+    int windows = 0;
+    while (r.m.domains()[0].failover_active && windows < 20) {
+        r.windows(1, windows % 2 ? slow() : timed(20, 0.01), good());
+        ++windows;
+    }
+    EXPECT_FALSE(r.m.domains()[0].failover_active) << "no failback in 20 windows";
+    EXPECT_LE(windows, 6); // the hold (5 windows), then the next HEALTHY window
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Healthy);
+    EXPECT_EQ(r.events.back().event, "domain_failback");
+    EXPECT_NE(r.events.back().reason.find("mx1.example.test not DOWN for 50 s and HEALTHY"),
+              std::string::npos)
+        << r.events.back().reason;
+}
+
+// A DOWN primary starts the hold again.
+TEST(Health, ADownPrimaryRestartsTheFailbackHold) {
+    auto o = options();
+    o.verdicts.rise = 1;
+    o.verdicts.fall = 1;
+    o.verdicts.hold_down_windows = 0;
+    o.verdicts.failback_hold_s = 40;
+    Scenario r(o);
+    r.windows(2, good(), good());
+    r.windows(1, dead(), good());
+    ASSERT_TRUE(r.m.domains()[0].failover_active);
+    r.windows(3, good(), good());
+    r.windows(1, dead(), good());
+    r.windows(3, good(), good());
+    EXPECT_TRUE(r.m.domains()[0].failover_active);
+    // While failed over the senders see mx2 first: it is the effective MX.
+    EXPECT_EQ(r.m.domains()[0].effective_mx, "mx2.example.test");
+    r.windows(1, good(), good());
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+    EXPECT_EQ(r.m.domains()[0].effective_mx, "mx1.example.test");
+}
+
+// A DNS server answering over UDP but refusing TCP is DEGRADED, not DOWN, and
+// says so; failing on both is DOWN. Every transition carries its reason, and so
+// do the hook events.
+TEST(Health, OneFailingTransportIsDegradedWithItsReason) {
+    auto o = options();
+    Scenario r(o, {R});
+    auto dns = [&](ByTransport t) {
+        r.m.window({{{R, std::move(t)}}, {{A, good()}, {B, good()}}});
+    };
+    for (int i = 0; i < 3; ++i)
+        dns({{"udp", timed(20, 0.003)}, {"tcp", timed(1, 0.004)}});
+    const auto& t = r.m.targets()[2];
+    ASSERT_EQ(t.state, TargetState::Healthy);
+    EXPECT_EQ(t.reason, "tcp ok, p99 4.1 ms; udp ok, p99 3.0 ms");
+    for (int i = 0; i < 3; ++i)
+        dns({{"udp", timed(20, 0.003)}, {"tcp", refused(4)}});
+    EXPECT_EQ(r.m.targets()[2].state, TargetState::Degraded); // old code: HEALTHY (UDP hides it)
+    EXPECT_EQ(r.m.targets()[2].reason, "tcp: 4/4 connections refused; udp ok, p99 3.0 ms");
+    EXPECT_EQ(r.m.targets()[2].transport_state.at("udp"), TargetState::Healthy);
+    EXPECT_EQ(r.m.targets()[2].transport_state.at("tcp"), TargetState::Down);
+    auto tr = r.m.take_transitions();
+    ASSERT_FALSE(tr.empty());
+    EXPECT_EQ(tr.back().to, "DEGRADED");
+    EXPECT_EQ(tr.back().reason, "tcp: 4/4 connections refused; udp ok, p99 3.0 ms");
+    auto lost = ev(12, 0, 12);
+    lost.noun = "queries";
+    lost.causes["queries unanswered (timeouts)"] = 12;
+    for (int i = 0; i < 3; ++i)
+        dns({{"udp", lost}, {"tcp", refused(4)}});
+    EXPECT_EQ(r.m.targets()[2].state, TargetState::Down);
+    EXPECT_EQ(r.m.targets()[2].reason,
+              "tcp: 4/4 connections refused; udp: 12/12 queries unanswered (timeouts)");
+    ASSERT_FALSE(r.events.empty());
+    EXPECT_EQ(r.events.back().event, "target_down");
+    EXPECT_EQ(r.events.back().reason, r.m.targets()[2].reason);
+}
+
+TEST(Health, FailoverEventsCarryThePrimarysReason) {
+    Scenario r(options());
+    r.windows(3, good(), good());
+    r.windows(6, refused(10), good());
+    ASSERT_EQ(r.names(), (std::vector<std::string>{"target_down:mx1.example.test",
+                                                   "domain_failover:mx1.example.test"}));
+    EXPECT_EQ(r.events[0].reason, "smtp: 10/10 connections refused");
+    EXPECT_EQ(r.events[1].reason,
+              "mx1.example.test DOWN (smtp: 10/10 connections refused); mx2.example.test HEALTHY");
+}
+
+} // namespace
+} // namespace mxs
+
+namespace mxs {
+namespace {
+
+// A TCP probe's outcome that lands just after a window's end leaves that window
+// with UDP evidence only: its absence must not make the window HEALTHY (which
+// restarted the streak towards DEGRADED), nor may one failure count twice.
+TEST(Health, AMissingTransportDoesNotDecideAWindow) {
+    auto o = options();
+    o.verdicts.hold_down_windows = 0;
+    Scenario r(o, {R});
+    auto dns = [&](ByTransport t) {
+        r.m.window({{{R, std::move(t)}}, {{A, good()}, {B, good()}}});
+    };
+    for (int i = 0; i < 2; ++i)
+        dns({{"udp", timed(20, 0.003)}, {"tcp", timed(1, 0.004)}});
+    ASSERT_EQ(r.m.targets()[2].state, TargetState::Healthy);
+    dns({{"udp", timed(20, 0.003)}, {"tcp", refused(1)}});
+    dns({{"udp", timed(20, 0.003)}}); // the TCP probe's outcome comes late
+    dns({{"udp", timed(20, 0.003)}, {"tcp", refused(2)}});
+    EXPECT_EQ(r.m.targets()[2].state, TargetState::Degraded); // old rule: HEALTHY
+    EXPECT_EQ(r.m.targets()[2].reason, "tcp: 2/2 connections refused; udp ok, p99 3.0 ms");
+    // One failed TCP probe among windows without TCP evidence is not two bad windows.
+    Scenario q(o, {R});
+    auto dns2 = [&](ByTransport t) {
+        q.m.window({{{R, std::move(t)}}, {{A, good()}, {B, good()}}});
+    };
+    for (int i = 0; i < 2; ++i)
+        dns2({{"udp", timed(20, 0.003)}, {"tcp", timed(1, 0.004)}});
+    dns2({{"udp", timed(20, 0.003)}, {"tcp", refused(1)}});
+    for (int i = 0; i < 3; ++i)
+        dns2({{"udp", timed(20, 0.003)}});
+    EXPECT_EQ(q.m.targets()[2].state, TargetState::Healthy);
 }
 
 } // namespace

@@ -8,9 +8,22 @@ namespace {
 
 TEST(Status, JsonAndTable) {
     HealthSnapshot h;
-    TargetStatus t{"mx1.example.test", "mx",   TargetState::Down, {10, 2, 8, 0.25},           {},
-                   "HEALTHY",          "DOWN", 1700000000,        {"198.18.0.10", "fd00::10"}};
+    TargetStatus t;
+    t.name = "mx1.example.test";
+    t.kind = "mx";
+    t.state = TargetState::Down;
+    t.last.attempts = 10;
+    t.last.errors = 2;
+    t.last.timeouts = 8;
+    t.last.p99_s = 0.25;
+    t.last_from = "HEALTHY";
+    t.last_to = "DOWN";
+    t.last_change_unix = 1700000000;
+    t.addresses = {"198.18.0.10", "fd00::10"};
+    t.reason = "smtp: 8/10 connections timed out, 2/10 connections refused";
     h.targets.push_back(t);
+    h.recent_transitions.push_back(
+        {1700000000, "mx1.example.test", "mx", "HEALTHY", "DOWN", t.reason});
     h.domains.push_back({"example.test",
                          std::string("mx2.example.test"),
                          true,
@@ -23,6 +36,8 @@ TEST(Status, JsonAndTable) {
     EXPECT_EQ(j["targets"][0]["last_transition"]["from"], "HEALTHY");
     EXPECT_EQ(j["domains"][0]["effective_mx"], "mx2.example.test");
     EXPECT_EQ(j["sensor_blind"], false);
+    EXPECT_EQ(j["targets"][0]["reason"], t.reason);
+    EXPECT_EQ(j["recent_transitions"][0]["reason"], t.reason);
     std::string err;
     const auto table = status_table(json, err);
     EXPECT_TRUE(err.empty()) << err;
@@ -31,6 +46,7 @@ TEST(Status, JsonAndTable) {
     EXPECT_EQ(j["targets"][0]["addresses"][1], "fd00::10");
     EXPECT_EQ(j["domains"][0]["mx"][0], "mx1.example.test");
     EXPECT_NE(table.find("mx2.example.test             yes"), std::string::npos) << table;
+    EXPECT_NE(table.find("  " + t.reason + "\n"), std::string::npos) << table;
     status_table("{\"targets\": 3}", err);
     EXPECT_FALSE(err.empty());
 }

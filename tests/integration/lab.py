@@ -69,8 +69,12 @@ class Lab:
         testcase.addClassCleanup(lab.down)
         return lab.up()
 
+    def namespaces(self):
+        """Every namespace this lab creates (down() deletes them)."""
+        return [self.client, self.server]
+
     def up(self):
-        for h in (self.client, self.server):
+        for h in self.namespaces():
             run("ip", "netns", "add", h.name)
         self.up_done = True
         run("ip", "link", "add", self.client_if, "netns", self.client.name, "type", "veth",
@@ -139,7 +143,7 @@ class Lab:
             self.stop(p, timeout=5)
         self.procs = []
         if self.up_done:
-            for h in (self.client, self.server):
+            for h in self.namespaces():
                 run("ip", "netns", "del", h.name, check=False)
             self.up_done = False
         for d in self.netns_etc:

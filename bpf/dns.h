@@ -163,7 +163,8 @@ static __always_inline int mxs_dns_question(const struct mxs_pkt *p, __u32 off, 
 
 static __always_inline struct mxs_dns_stats *mxs_server_stats(const struct mxs_server_key *k)
 {
-	return mxs_stats_get(&mxs_dns_stats, &mxs_zero, k, MXS_C_STATS_FULL);
+	return mxs_stats_get(&mxs_dns_stats, &mxs_dns_hist, k, MXS_C_STATS_FULL,
+			     MXS_C_STATS_INSERT_FAIL);
 }
 
 static __always_inline __u32 mxs_rcode_slot(__u16 flags)
@@ -254,14 +255,12 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		st = mxs_server_stats(&sk); /* the map was full when the query passed */
 	if (!st)
 		return 0;
-	__u32 b = mxs_hist_bucket(lat);
+	struct mxs_dns_hist *h = bpf_map_lookup_elem(&mxs_dns_hist, &sk);
 
 	st->responses[mxs_rcode_slot(q->flags)]++;
 	if (q->flags & 0x0200)
 		st->truncated++;
-	st->latency_sum_ns += lat;
-	if (b < MXS_HIST_BUCKETS)
-		st->hist[b]++;
+	mxs_hist_add(h ? h->hist : 0, &st->latency_sum_ns, lat);
 	return 0;
 }
 

@@ -16,6 +16,9 @@ void DnsCounters::add(const mxs_dns_stats& k) {
     unsolicited += k.unsolicited;
     mismatched += k.mismatched;
     latency.sum_ns += k.latency_sum_ns;
+}
+
+void DnsCounters::add(const mxs_dns_hist& k) {
     for (std::size_t i = 0; i < latency.counts.size(); ++i)
         latency.counts[i] += k.hist[i];
 }

@@ -24,7 +24,9 @@ struct DnsCounters {
     std::uint64_t unanswered = 0;
     FineHistogram latency;
 
+    // Kernel values: the per-CPU counters of one CPU, or the shared histogram.
     void add(const mxs_dns_stats& k);
+    void add(const mxs_dns_hist& k);
     void add(const DnsCounters& other);
 };
 

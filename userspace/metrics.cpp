@@ -282,6 +282,13 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     full.counter({{"map", "dns_inflight"}}, static_cast<double>(s.counters[MXS_C_INFLIGHT_FULL]));
     full.counter({{"map", "smtp_stats"}}, static_cast<double>(s.counters[MXS_C_SMTP_STATS_FULL]));
     full.counter({{"map", "smtp_flows"}}, static_cast<double>(s.counters[MXS_C_SMTP_FLOWS_FULL]));
+    Family insert_failed("mxsense_sensor_map_insert_failures_total",
+                         "Inserts refused for a reason other than a full map (sample lost).",
+                         MetricType::Counter);
+    insert_failed.counter({{"map", "dns_stats"}},
+                          static_cast<double>(s.counters[MXS_C_STATS_INSERT_FAIL]));
+    insert_failed.counter({{"map", "smtp_stats"}},
+                          static_cast<double>(s.counters[MXS_C_SMTP_INSERT_FAIL]));
     single("mxsense_sensor_smtp_flow_evictions_total",
            "SMTP connections forgotten after the idle timeout.",
            static_cast<double>(s.smtp_evicted_total));
@@ -325,7 +332,7 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
-    for (auto* f : {&packets, &parse, &full, &entries, &capacity, &attach, &build})
+    for (auto* f : {&packets, &parse, &full, &insert_failed, &entries, &capacity, &attach, &build})
         out.push_back(std::move(f->f));
 
     return prometheus::TextSerializer().Serialize(out);

@@ -1,6 +1,8 @@
 // The sensor's DNS path, fed crafted frames through both the XDP and TC programs.
 #include "bpf_fixture.h"
 
+#include <cstdio>
+
 namespace mxs::test {
 namespace {
 
@@ -462,6 +464,19 @@ TEST_F(SensorFixture, InterfaceCounters) {
     auto s = sensor_->read_ifstats(1); // test runs use the loopback device
     EXPECT_EQ(s.packets[MXS_DIR_EGRESS], 1u);
     EXPECT_EQ(s.packets[MXS_DIR_INGRESS], 2u);
+}
+
+// The verifier's work for each program, printed for the record, and kept well under the 1M
+// limit so that other kernels (whose verifiers explore differently) have headroom.
+TEST_F(SensorFixture, VerifierBudget) {
+    for (auto [name, fd] :
+         {std::pair{"xdp", sensor_->xdp_prog_fd()}, std::pair{"tc", sensor_->tc_prog_fd()}}) {
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+        std::printf("verified_insns %s %u\n", name, info.verified_insns);
+        EXPECT_LT(info.verified_insns, 700'000u) << name;
+    }
 }
 
 } // namespace

@@ -80,18 +80,28 @@ static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 	       !mxs_is_watched_port(bpf_ntohs(ports[1]));
 }
 
+/*
+ * What a message's first bytes say. hdr: the 12-byte header was read (id,
+ * flags); noq: the question was not (absent, cut, malformed, or more than one).
+ */
 struct mxs_question {
 	__u64 hash;
 	__u16 id;
 	__u16 flags;
 	__u16 qtype;
 	__u16 qclass;
+	__u8 hdr;
+	__u8 noq;
+	__u8 pad[6];
 };
 
 /*
  * Decode the header and question from the first n bytes of a message copied to
- * s. Returns 0, or a counter reason. A global function: the verifier checks
- * its 255-step name walk once, not once per message of a TCP segment.
+ * s. Returns 0, or a counter reason; q->hdr tells whether the header was read
+ * even so. QDCOUNT=0 is no error (NOTIMP and FORMERR answers, RFC 1035 §4.1.2;
+ * cookie-only queries, RFC 7873 §5.4): the message has a header and no
+ * question. A global function: the verifier checks its 255-step name walk
+ * once, not once per message of a TCP segment.
  */
 __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 n, struct mxs_question *q)
 {
@@ -102,10 +112,15 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 n, struct mxs_q
 	if (!s || !q)
 		return MXS_C_DNS_SHORT;
 	b = s->buf;
-	if (n < MXS_DNS_HDR + 5 || n > MXS_SCRATCH)
+	q->hdr = 0;
+	q->noq = 1;
+	if (n < MXS_DNS_HDR || n > MXS_SCRATCH)
 		return MXS_C_DNS_SHORT;
 	q->id = (__u16)b[0] << 8 | b[1];
 	q->flags = (__u16)b[2] << 8 | b[3];
+	q->hdr = 1;
+	if (b[4] == 0 && b[5] == 0)
+		return 0;
 	if (b[4] != 0 || b[5] != 1)
 		return MXS_C_DNS_QDCOUNT;
 
@@ -137,6 +152,7 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 n, struct mxs_q
 	if (end + 4 > n)
 		return MXS_C_DNS_SHORT;
 	q->hash = h;
+	q->noq = 0;
 	q->qtype = (__u16)b[end & (MXS_SCRATCH - 1)] << 8 | b[(end + 1) & (MXS_SCRATCH - 1)];
 	q->qclass = (__u16)b[(end + 2) & (MXS_SCRATCH - 1)] << 8 | b[(end + 3) & (MXS_SCRATCH - 1)];
 	return 0;
@@ -150,13 +166,13 @@ static __always_inline int mxs_dns_question(const struct mxs_pkt *p, __u32 off, 
 	__u32 zero = 0, n;
 
 	s = bpf_map_lookup_elem(&mxs_scratch, &zero);
-	if (!s || len < MXS_DNS_HDR + 5)
+	if (!s || len < MXS_DNS_HDR)
 		return MXS_C_DNS_SHORT;
 	n = len < MXS_DNS_READ ? len : MXS_DNS_READ;
 	/* Keep clang from passing the unclamped length to the helper. */
 	asm volatile("" : "+r"(n));
 	n &= MXS_SCRATCH - 1;
-	if (n < MXS_DNS_HDR + 5 || mxs_load(p, off, s->buf, n))
+	if (n < MXS_DNS_HDR || mxs_load(p, off, s->buf, n))
 		return MXS_C_DNS_SHORT;
 	return mxs_dns_decode(s, n, q);
 }
@@ -175,8 +191,11 @@ static __always_inline __u32 mxs_rcode_slot(__u16 flags)
 }
 
 /*
- * Account one decoded DNS message. A global function, verified once; it needs
- * no packet access, only the parsed endpoints and question.
+ * Account one DNS message whose header was read. A query is tracked even when
+ * its question was not read; a response is paired by endpoints, protocol and id,
+ * and also by question when both sides have one (else it counts as
+ * matched_without_question). A global function, verified once; it needs no
+ * packet access, only the parsed endpoints and question.
  */
 __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_question *q, __u32 dir)
 {
@@ -210,6 +229,7 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			.qtype = q->qtype,
 			.qclass = q->qclass,
 			.role = sk.role,
+			.flags = q->noq ? MXS_INFLIGHT_NOQ : 0,
 		};
 
 		r = bpf_map_update_elem(&mxs_dns_flight, &fk, &v, BPF_NOEXIST);
@@ -239,7 +259,11 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			mxs_count(MXS_C_UNSOLICITED_UNKNOWN);
 		return 0;
 	}
-	if (in->qname_hash != q->hash || in->qtype != q->qtype || in->qclass != q->qclass) {
+	/* Without a question on either side, endpoints and id alone match. */
+	int unchecked = q->noq || (in->flags & MXS_INFLIGHT_NOQ);
+
+	if (!unchecked &&
+	    (in->qname_hash != q->hash || in->qtype != q->qtype || in->qclass != q->qclass)) {
 		/* RFC 5452 §9.1: discard, the query stays outstanding. */
 		if (st)
 			st->mismatched++;
@@ -260,6 +284,8 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 	st->responses[mxs_rcode_slot(q->flags)]++;
 	if (q->flags & 0x0200)
 		st->truncated++;
+	if (unchecked)
+		st->matched_without_question++;
 	mxs_hist_add(h ? h->hist : 0, &st->latency_sum_ns, lat);
 	return 0;
 }
@@ -271,11 +297,11 @@ static __always_inline void mxs_dns_message(const struct mxs_pkt *p, const struc
 	struct mxs_question q = {};
 	int r = mxs_dns_question(p, off, len, &q);
 
-	if (r) {
+	if (r)
 		mxs_count(r);
-		return;
-	}
-	mxs_dns_account(l4, &q, p->dir);
+	/* A readable header is enough to track a query or pair a response. */
+	if (q.hdr)
+		mxs_dns_account(l4, &q, p->dir);
 }
 
 /* DNS over UDP or TCP (RFC 7766 §8: each message behind a 2-byte length). */

@@ -120,6 +120,7 @@ struct mxs_dns_stats {
 	__u64 unsolicited;		/* responses with no query in flight */
 	__u64 mismatched;		/* id matched, question differed */
 	__u64 latency_sum_ns;		/* of the samples in mxs_dns_hist */
+	__u64 matched_without_question; /* matched by endpoints and id alone */
 };
 
 /*
@@ -141,13 +142,17 @@ struct mxs_dns_flow_key {
 	__u8 pad;
 };
 
+/* mxs_dns_inflight.flags */
+#define MXS_INFLIGHT_NOQ 0x01 /* the query's question was not read: match by id alone */
+
 struct mxs_dns_inflight {
 	__u64 ts_ns;	  /* bpf_ktime_get_ns() when the query was seen */
 	__u64 qname_hash; /* FNV-1a of the lower-cased wire-format qname */
 	__u16 qtype;
 	__u16 qclass;
 	__u8 role;
-	__u8 pad[3];
+	__u8 flags; /* MXS_INFLIGHT_* */
+	__u8 pad[2];
 };
 
 /*
@@ -167,7 +172,7 @@ enum mxs_counter {
 	MXS_C_IP6_EXT,		   /* extension header chain too long or truncated */
 	MXS_C_L4_TRUNC,		   /* UDP/TCP header truncated */
 	MXS_C_DNS_SHORT,	   /* header or question not inside the message/segment */
-	MXS_C_DNS_QDCOUNT,	   /* QDCOUNT != 1 */
+	MXS_C_DNS_QDCOUNT,	   /* QDCOUNT > 1 (header still used) */
 	MXS_C_DNS_NAME,		   /* qname too long, compressed or malformed */
 	MXS_C_DNS_TCP_MSGS,	   /* more DNS messages in one segment than parsed */
 	MXS_C_FRAGMENTS,	   /* IPv4/IPv6 fragments seen */

@@ -21,6 +21,8 @@ struct DnsCounters {
     std::uint64_t truncated = 0;
     std::uint64_t unsolicited = 0;
     std::uint64_t mismatched = 0;
+    // Responses paired by endpoints and id alone: no question to compare on one side.
+    std::uint64_t matched_without_question = 0;
     std::uint64_t unanswered = 0;
     FineHistogram latency;
 

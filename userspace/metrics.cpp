@@ -212,6 +212,11 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     Family mismatched("mxsense_dns_mismatched_responses_total",
                       "DNS responses whose question differs from the query's.",
                       MetricType::Counter);
+    Family without_question(
+        "mxsense_dns_responses_without_question_total",
+        "DNS responses matched by endpoints and id alone: the response or its query had no "
+        "readable question (e.g. NOTIMP or FORMERR with QDCOUNT=0).",
+        MetricType::Counter);
 
     for (const auto& [key, c] : snap.dns) {
         queries.counter(dns_labels(key), static_cast<double>(c.queries));
@@ -225,9 +230,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         truncated.counter(dns_labels(key), static_cast<double>(c.truncated));
         unsolicited.counter(dns_labels(key), static_cast<double>(c.unsolicited));
         mismatched.counter(dns_labels(key), static_cast<double>(c.mismatched));
+        without_question.counter(dns_labels(key), static_cast<double>(c.matched_without_question));
     }
-    for (auto* f :
-         {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited, &mismatched})
+    for (auto* f : {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited,
+                    &mismatched, &without_question})
         out.push_back(std::move(f->f));
 
     render_smtp(snap, opts, out);

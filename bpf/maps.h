@@ -66,6 +66,27 @@ struct {
 	__type(value, __u32);
 } mxs_tcp_next SEC(".maps");
 
+/*
+ * The start of a TCP DNS message (its 2-byte length, header, question) cut by
+ * the end of its segment: the stream bytes from its length on, held until the
+ * segment that follows them. Written and read by the datapath only. LRU: an
+ * entry lost to eviction only means the message's rest is read as unparsed.
+ * Bound: as mxs_tcp_next.
+ */
+#define MXS_TCP_HOLD 280 /* >= 2 + MXS_DNS_READ (273), a multiple of 8 */
+struct mxs_tcp_hold {
+	__u32 seq;  /* stream position of the byte after the held ones */
+	__u32 held; /* bytes held, the length field first */
+	__u8 buf[MXS_TCP_HOLD];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mxs_tcp_flow);
+	__type(value, struct mxs_tcp_hold);
+} mxs_tcp_hold SEC(".maps");
+
 /* Sensor counters by reason (enum mxs_counter), per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -128,11 +149,12 @@ struct {
 } mxs_smtp_flows SEC(".maps");
 
 /*
- * Scratch buffer for bytes copied out of the packet (DNS question, SMTP
+ * Scratch buffer for bytes copied out of the packet (DNS messages, SMTP
  * replies). Twice what is ever copied, so that a length masked with
- * MXS_SCRATCH - 1 is provably inside it.
+ * MXS_SCRATCH - 1 is provably inside it; the upper half stages a held TCP
+ * message start (struct mxs_tcp_hold) for its map update.
  */
-#define MXS_SCRATCH 2048
+#define MXS_SCRATCH 4096
 struct mxs_scratch {
 	__u8 buf[MXS_SCRATCH];
 };

@@ -190,6 +190,8 @@ enum mxs_counter {
 	MXS_C_SMTP_CODES_OVER,	   /* replies beyond what one segment's parse returns */
 	MXS_C_STATS_INSERT_FAIL,   /* DNS per-server insert failed, not for lack of room */
 	MXS_C_SMTP_INSERT_FAIL,	   /* SMTP per-server insert failed, not for lack of room */
+	MXS_C_DNS_TCP_HELD,	   /* TCP DNS message starts cut by a segment end, held */
+	MXS_C_DNS_TCP_LOST,	   /* held message starts whose next bytes were lost */
 	MXS_C_MAX,
 };
 

@@ -316,6 +316,14 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
            "TCP segments carrying only bytes of DNS messages seen earlier (the rest of a "
            "message, or a retransmitted response).",
            static_cast<double>(s.counters[MXS_C_DNS_TCP_CONT]));
+    single("mxsense_sensor_dns_tcp_held_starts_total",
+           "DNS-over-TCP message starts (length, header or question) cut by a segment's end and "
+           "held until the next segment.",
+           static_cast<double>(s.counters[MXS_C_DNS_TCP_HELD]));
+    single("mxsense_sensor_dns_tcp_held_lost_total",
+           "Held DNS-over-TCP message starts whose next bytes did not come in order: accounted "
+           "with what was held (a header pairs by id), else lost.",
+           static_cast<double>(s.counters[MXS_C_DNS_TCP_LOST]));
     single("mxsense_sensor_dns_unsolicited_unknown_total",
            "Responses from servers never queried (no per-server entry is made for them).",
            static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));

@@ -13,8 +13,11 @@
 #define MXS_DNS_NAME_MAX 255 /* RFC 1035 §2.3.4 */
 /* Header, the longest qname and QTYPE/QCLASS: what the question needs. */
 #define MXS_DNS_READ (MXS_DNS_HDR + MXS_DNS_NAME_MAX + 4)
-/* Bytes of a message copied to the scratch buffer (at most half of it). */
-#define MXS_DNS_COPY   512
+/*
+ * Bytes of a message copied to the scratch buffer (at most half of it, less a
+ * TCP length field): the question, and the records up to the OPT record.
+ */
+#define MXS_DNS_COPY   (MXS_SCRATCH / 2 - 2)
 #define MXS_FNV_OFFSET 0xcbf29ce484222325ull
 #define MXS_FNV_PRIME  0x100000001b3ull
 
@@ -92,9 +95,10 @@ struct mxs_question {
 	__u16 flags;
 	__u16 qtype;
 	__u16 qclass;
+	__u16 rcode; /* the full rcode: the OPT record's EXTENDED-RCODE << 4 | the header's */
 	__u8 hdr;
 	__u8 noq;
-	__u8 pad[6];
+	__u8 pad[4];
 };
 
 /*
@@ -105,6 +109,97 @@ static __always_inline __u8 mxs_byte(const __u8 *b, __u32 i)
 {
 	asm volatile("" : "+r"(i));
 	return b[i & (MXS_SCRATCH - 1)];
+}
+
+/*
+ * Open-coded numeric iterator (kernel 6.4+): the verifier checks a loop body
+ * until its state converges instead of once per step.
+ */
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
+
+#define MXS_DNS_TYPE_OPT 41   /* RFC 6891 §6.1.1 */
+#define MXS_DNS_RR_STEPS 256  /* name labels and RRs walked looking for the OPT record */
+#define MXS_OPT_NONE	 (-1) /* the additional section has no OPT record */
+#define MXS_OPT_UNREAD	 (-2) /* the OPT record lies beyond what was read */
+
+/*
+ * Where the walk over a message's resource records stands. Kept in memory, not
+ * in registers, so that every step looks alike to the verifier and the loop
+ * converges at once.
+ */
+struct mxs_rr_walk {
+	__u32 base;    /* the message starts at s->buf[base] */
+	__u32 n;       /* bytes of it copied */
+	__u32 pos;     /* the next byte to read */
+	__u32 rr;      /* RRs passed */
+	__u32 before;  /* ANCOUNT + NSCOUNT: the additional section starts after them */
+	__u32 total;   /* ANCOUNT + NSCOUNT + ARCOUNT */
+	__u32 in_name; /* at an owner name (labels or a compression pointer) */
+	__s32 ext;     /* out: the OPT record's EXTENDED-RCODE, or MXS_OPT_NONE/UNREAD */
+};
+
+/*
+ * Find the OPT record in the additional section (RFC 6891 §6.1.3: the upper 8
+ * bits of the extended rcode are its TTL's first byte), walking every answer,
+ * authority and additional RR from w->pos: owner names by labels or
+ * compression pointers (RFC 1035 §4.1.4), then the fixed fields and RDATA. At
+ * most MXS_DNS_RR_STEPS steps (a label or an RR each). A global function: its
+ * open-coded loop is verified once.
+ */
+__noinline int mxs_dns_opt(const struct mxs_scratch *s, struct mxs_rr_walk *w)
+{
+	struct bpf_iter_num it;
+	const __u8 *b;
+	int *v;
+
+	if (!s || !w)
+		return 0;
+	b = s->buf;
+	w->ext = MXS_OPT_UNREAD;
+	bpf_iter_num_new(&it, 0, MXS_DNS_RR_STEPS);
+	while ((v = bpf_iter_num_next(&it))) {
+		__u32 pos = w->pos, base = w->base & 3;
+
+		if (w->rr >= w->total) {
+			w->ext = MXS_OPT_NONE;
+			break;
+		}
+		if (w->in_name) {
+			__u8 c;
+
+			if (pos >= w->n)
+				break;
+			c = mxs_byte(b, base + pos);
+			if (c == 0) {
+				w->pos = pos + 1;
+				w->in_name = 0;
+			} else if ((c & 0xc0) == 0xc0) {
+				w->pos = pos + 2; /* a pointer ends the name */
+				w->in_name = 0;
+			} else if (c & 0xc0) {
+				break; /* extended label types: not walked */
+			} else {
+				w->pos = pos + 1 + c;
+			}
+			continue;
+		}
+		/* TYPE, CLASS, TTL (4), RDLENGTH, then RDATA. */
+		if (pos + 10 > w->n)
+			break;
+		if (w->rr >= w->before && mxs_byte(b, base + pos) == 0 &&
+		    mxs_byte(b, base + pos + 1) == MXS_DNS_TYPE_OPT) {
+			w->ext = mxs_byte(b, base + pos + 4);
+			break;
+		}
+		w->pos = pos + 10 +
+			 ((__u32)mxs_byte(b, base + pos + 8) << 8 | mxs_byte(b, base + pos + 9));
+		w->rr++;
+		w->in_name = 1;
+	}
+	bpf_iter_num_destroy(&it);
+	return 0;
 }
 
 /*
@@ -132,9 +227,12 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 base, __u32 n,
 #define MXS_B(i) mxs_byte(b, base + (i))
 	q->id = (__u16)MXS_B(0) << 8 | MXS_B(1);
 	q->flags = (__u16)MXS_B(2) << 8 | MXS_B(3);
+	q->rcode = q->flags & 0xf;
 	q->hdr = 1;
-	if (MXS_B(4) == 0 && MXS_B(5) == 0)
-		return 0;
+	if (MXS_B(4) == 0 && MXS_B(5) == 0) {
+		end = MXS_DNS_HDR;
+		goto records;
+	}
 	if (MXS_B(4) != 0 || MXS_B(5) != 1)
 		return MXS_C_DNS_QDCOUNT;
 
@@ -169,6 +267,27 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 base, __u32 n,
 	q->noq = 0;
 	q->qtype = (__u16)MXS_B(end) << 8 | MXS_B(end + 1);
 	q->qclass = (__u16)MXS_B(end + 2) << 8 | MXS_B(end + 3);
+	end += 4;
+
+records:
+	/* A response's rcode may go on in its OPT record (RFC 6891 §6.1.3). */
+	if ((q->flags & 0x8000) && (MXS_B(10) || MXS_B(11))) {
+		struct mxs_rr_walk w = {
+			.base = base,
+			.n = n,
+			.pos = end,
+			.before = ((__u32)MXS_B(6) << 8 | MXS_B(7)) +
+				  ((__u32)MXS_B(8) << 8 | MXS_B(9)),
+			.in_name = 1,
+		};
+
+		w.total = w.before + ((__u32)MXS_B(10) << 8 | MXS_B(11));
+		mxs_dns_opt(s, &w);
+		if (w.ext == MXS_OPT_UNREAD)
+			mxs_count(MXS_C_DNS_EDNS_UNREAD);
+		else if (w.ext > 0)
+			q->rcode |= (__u16)(w.ext & 0xff) << 4;
+	}
 #undef MXS_B
 	return 0;
 }
@@ -198,11 +317,10 @@ static __always_inline struct mxs_dns_stats *mxs_server_stats(const struct mxs_s
 			     MXS_C_STATS_INSERT_FAIL);
 }
 
-static __always_inline __u32 mxs_rcode_slot(__u16 flags)
+/* The counter of a full rcode: 0-5 one by one, the rest (BADVERS 16, BADCOOKIE 23, ...) OTHER. */
+static __always_inline __u32 mxs_rcode_slot(__u16 rcode)
 {
-	__u32 rc = flags & 0xf;
-
-	return rc < MXS_RCODE_OTHER ? rc : MXS_RCODE_OTHER;
+	return rcode < MXS_RCODE_OTHER ? rcode : MXS_RCODE_OTHER;
 }
 
 /*
@@ -296,7 +414,7 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		return 0;
 	struct mxs_dns_hist *h = bpf_map_lookup_elem(&mxs_dns_hist, &sk);
 
-	st->responses[mxs_rcode_slot(q->flags)]++;
+	st->responses[mxs_rcode_slot(q->rcode)]++;
 	if (q->flags & 0x0200)
 		st->truncated++;
 	if (unchecked)
@@ -532,7 +650,7 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 		k = avail < MXS_DNS_COPY + 2 ? avail : MXS_DNS_COPY + 2;
 		/* Keep clang from passing the unclamped length to the helper. */
 		asm volatile("" : "+r"(k));
-		k &= MXS_SCRATCH / 2 - 1;
+		k &= MXS_SCRATCH - 1;
 		if (k == 0 || mxs_load(p, off, s->buf, k))
 			return;
 		at.k = k;

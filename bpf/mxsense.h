@@ -192,6 +192,7 @@ enum mxs_counter {
 	MXS_C_SMTP_INSERT_FAIL,	   /* SMTP per-server insert failed, not for lack of room */
 	MXS_C_DNS_TCP_HELD,	   /* TCP DNS message starts cut by a segment end, held */
 	MXS_C_DNS_TCP_LOST,	   /* held message starts whose next bytes were lost */
+	MXS_C_DNS_EDNS_UNREAD,	   /* responses whose OPT record was not reached */
 	MXS_C_MAX,
 };
 

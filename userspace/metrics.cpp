@@ -324,6 +324,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
            "Held DNS-over-TCP message starts whose next bytes did not come in order: accounted "
            "with what was held (a header pairs by id), else lost.",
            static_cast<double>(s.counters[MXS_C_DNS_TCP_LOST]));
+    single("mxsense_sensor_dns_edns_unread_total",
+           "Responses with additional records whose OPT record (extended rcode) was not reached "
+           "(beyond the bytes read, too many records): the header's rcode was used.",
+           static_cast<double>(s.counters[MXS_C_DNS_EDNS_UNREAD]));
     single("mxsense_sensor_dns_unsolicited_unknown_total",
            "Responses from servers never queried (no per-server entry is made for them).",
            static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));

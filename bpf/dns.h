@@ -11,8 +11,13 @@
 
 #define MXS_DNS_HDR	 12
 #define MXS_DNS_NAME_MAX 255 /* RFC 1035 §2.3.4 */
-/* Header, the longest qname and QTYPE/QCLASS: all we read of a message. */
-#define MXS_DNS_READ   (MXS_DNS_HDR + MXS_DNS_NAME_MAX + 4)
+/* Header, the longest qname and QTYPE/QCLASS: what the question needs. */
+#define MXS_DNS_READ (MXS_DNS_HDR + MXS_DNS_NAME_MAX + 4)
+/*
+ * Bytes of a message copied to the scratch buffer (at most half of it, less a
+ * TCP length field): the question, and the records up to the OPT record.
+ */
+#define MXS_DNS_COPY   (MXS_SCRATCH / 2 - 2)
 #define MXS_FNV_OFFSET 0xcbf29ce484222325ull
 #define MXS_FNV_PRIME  0x100000001b3ull
 
@@ -80,20 +85,133 @@ static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 	       !mxs_is_watched_port(bpf_ntohs(ports[1]));
 }
 
+/*
+ * What a message's first bytes say. hdr: the 12-byte header was read (id,
+ * flags); noq: the question was not (absent, cut, malformed, or more than one).
+ */
 struct mxs_question {
 	__u64 hash;
 	__u16 id;
 	__u16 flags;
 	__u16 qtype;
 	__u16 qclass;
+	__u16 rcode; /* the full rcode: the OPT record's EXTENDED-RCODE << 4 | the header's */
+	__u8 hdr;
+	__u8 noq;
+	__u8 pad[4];
 };
 
 /*
- * Decode the header and question from the first n bytes of a message copied to
- * s. Returns 0, or a counter reason. A global function: the verifier checks
- * its 255-step name walk once, not once per message of a TCP segment.
+ * Byte i of the scratch buffer. The barrier keeps clang from dropping the mask
+ * from what it knows of i, so the verifier sees every index bounded.
  */
-__noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 n, struct mxs_question *q)
+static __always_inline __u8 mxs_byte(const __u8 *b, __u32 i)
+{
+	asm volatile("" : "+r"(i));
+	return b[i & (MXS_SCRATCH - 1)];
+}
+
+/*
+ * Open-coded numeric iterator (kernel 6.4+): the verifier checks a loop body
+ * until its state converges instead of once per step.
+ */
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
+
+#define MXS_DNS_TYPE_OPT 41   /* RFC 6891 §6.1.1 */
+#define MXS_DNS_RR_STEPS 256  /* name labels and RRs walked looking for the OPT record */
+#define MXS_OPT_NONE	 (-1) /* the additional section has no OPT record */
+#define MXS_OPT_UNREAD	 (-2) /* the OPT record lies beyond what was read */
+
+/*
+ * Where the walk over a message's resource records stands. Kept in memory, not
+ * in registers, so that every step looks alike to the verifier and the loop
+ * converges at once.
+ */
+struct mxs_rr_walk {
+	__u32 base;    /* the message starts at s->buf[base] */
+	__u32 n;       /* bytes of it copied */
+	__u32 pos;     /* the next byte to read */
+	__u32 rr;      /* RRs passed */
+	__u32 before;  /* ANCOUNT + NSCOUNT: the additional section starts after them */
+	__u32 total;   /* ANCOUNT + NSCOUNT + ARCOUNT */
+	__u32 in_name; /* at an owner name (labels or a compression pointer) */
+	__s32 ext;     /* out: the OPT record's EXTENDED-RCODE, or MXS_OPT_NONE/UNREAD */
+};
+
+/*
+ * Find the OPT record in the additional section (RFC 6891 §6.1.3: the upper 8
+ * bits of the extended rcode are its TTL's first byte), walking every answer,
+ * authority and additional RR from w->pos: owner names by labels or
+ * compression pointers (RFC 1035 §4.1.4), then the fixed fields and RDATA. At
+ * most MXS_DNS_RR_STEPS steps (a label or an RR each). A global function: its
+ * open-coded loop is verified once.
+ */
+__noinline int mxs_dns_opt(const struct mxs_scratch *s, struct mxs_rr_walk *w)
+{
+	struct bpf_iter_num it;
+	const __u8 *b;
+	int *v;
+
+	if (!s || !w)
+		return 0;
+	b = s->buf;
+	w->ext = MXS_OPT_UNREAD;
+	bpf_iter_num_new(&it, 0, MXS_DNS_RR_STEPS);
+	while ((v = bpf_iter_num_next(&it))) {
+		__u32 pos = w->pos, base = w->base & 3;
+
+		if (w->rr >= w->total) {
+			w->ext = MXS_OPT_NONE;
+			break;
+		}
+		if (w->in_name) {
+			__u8 c;
+
+			if (pos >= w->n)
+				break;
+			c = mxs_byte(b, base + pos);
+			if (c == 0) {
+				w->pos = pos + 1;
+				w->in_name = 0;
+			} else if ((c & 0xc0) == 0xc0) {
+				w->pos = pos + 2; /* a pointer ends the name */
+				w->in_name = 0;
+			} else if (c & 0xc0) {
+				break; /* extended label types: not walked */
+			} else {
+				w->pos = pos + 1 + c;
+			}
+			continue;
+		}
+		/* TYPE, CLASS, TTL (4), RDLENGTH, then RDATA. */
+		if (pos + 10 > w->n)
+			break;
+		if (w->rr >= w->before && mxs_byte(b, base + pos) == 0 &&
+		    mxs_byte(b, base + pos + 1) == MXS_DNS_TYPE_OPT) {
+			w->ext = mxs_byte(b, base + pos + 4);
+			break;
+		}
+		w->pos = pos + 10 +
+			 ((__u32)mxs_byte(b, base + pos + 8) << 8 | mxs_byte(b, base + pos + 9));
+		w->rr++;
+		w->in_name = 1;
+	}
+	bpf_iter_num_destroy(&it);
+	return 0;
+}
+
+/*
+ * Decode the header and question from the first n bytes of a message copied to
+ * s->buf at base. Returns 0, or a counter reason; q->hdr tells whether the
+ * header was read even so. QDCOUNT=0 is no error (NOTIMP and FORMERR answers,
+ * RFC 1035 §4.1.2; cookie-only queries, RFC 7873 §5.4): the message has a
+ * header and no question. A global function: the verifier checks its 255-step
+ * name walk once, not once per message of a TCP segment.
+ */
+__noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 base, __u32 n,
+			      struct mxs_question *q)
 {
 	__u32 i, rem = 0, end = 0;
 	__u64 h = MXS_FNV_OFFSET;
@@ -102,11 +220,20 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 n, struct mxs_q
 	if (!s || !q)
 		return MXS_C_DNS_SHORT;
 	b = s->buf;
-	if (n < MXS_DNS_HDR + 5 || n > MXS_SCRATCH)
+	q->hdr = 0;
+	q->noq = 1;
+	if (n < MXS_DNS_HDR || n > MXS_DNS_COPY || base > 2)
 		return MXS_C_DNS_SHORT;
-	q->id = (__u16)b[0] << 8 | b[1];
-	q->flags = (__u16)b[2] << 8 | b[3];
-	if (b[4] != 0 || b[5] != 1)
+#define MXS_B(i) mxs_byte(b, base + (i))
+	q->id = (__u16)MXS_B(0) << 8 | MXS_B(1);
+	q->flags = (__u16)MXS_B(2) << 8 | MXS_B(3);
+	q->rcode = q->flags & 0xf;
+	q->hdr = 1;
+	if (MXS_B(4) == 0 && MXS_B(5) == 0) {
+		end = MXS_DNS_HDR;
+		goto records;
+	}
+	if (MXS_B(4) != 0 || MXS_B(5) != 1)
 		return MXS_C_DNS_QDCOUNT;
 
 	/* Walk the qname one byte at a time: labels, lower-cased, hashed. */
@@ -116,7 +243,7 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 n, struct mxs_q
 
 		if (pos >= n)
 			return MXS_C_DNS_SHORT;
-		c = b[pos & (MXS_SCRATCH - 1)];
+		c = MXS_B(pos);
 		if (rem == 0) {
 			if (c == 0) {
 				end = pos + 1;
@@ -137,8 +264,31 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 n, struct mxs_q
 	if (end + 4 > n)
 		return MXS_C_DNS_SHORT;
 	q->hash = h;
-	q->qtype = (__u16)b[end & (MXS_SCRATCH - 1)] << 8 | b[(end + 1) & (MXS_SCRATCH - 1)];
-	q->qclass = (__u16)b[(end + 2) & (MXS_SCRATCH - 1)] << 8 | b[(end + 3) & (MXS_SCRATCH - 1)];
+	q->noq = 0;
+	q->qtype = (__u16)MXS_B(end) << 8 | MXS_B(end + 1);
+	q->qclass = (__u16)MXS_B(end + 2) << 8 | MXS_B(end + 3);
+	end += 4;
+
+records:
+	/* A response's rcode may go on in its OPT record (RFC 6891 §6.1.3). */
+	if ((q->flags & 0x8000) && (MXS_B(10) || MXS_B(11))) {
+		struct mxs_rr_walk w = {
+			.base = base,
+			.n = n,
+			.pos = end,
+			.before = ((__u32)MXS_B(6) << 8 | MXS_B(7)) +
+				  ((__u32)MXS_B(8) << 8 | MXS_B(9)),
+			.in_name = 1,
+		};
+
+		w.total = w.before + ((__u32)MXS_B(10) << 8 | MXS_B(11));
+		mxs_dns_opt(s, &w);
+		if (w.ext == MXS_OPT_UNREAD)
+			mxs_count(MXS_C_DNS_EDNS_UNREAD);
+		else if (w.ext > 0)
+			q->rcode |= (__u16)(w.ext & 0xff) << 4;
+	}
+#undef MXS_B
 	return 0;
 }
 
@@ -150,32 +300,35 @@ static __always_inline int mxs_dns_question(const struct mxs_pkt *p, __u32 off, 
 	__u32 zero = 0, n;
 
 	s = bpf_map_lookup_elem(&mxs_scratch, &zero);
-	if (!s || len < MXS_DNS_HDR + 5)
+	if (!s || len < MXS_DNS_HDR)
 		return MXS_C_DNS_SHORT;
-	n = len < MXS_DNS_READ ? len : MXS_DNS_READ;
+	n = len < MXS_DNS_COPY ? len : MXS_DNS_COPY;
 	/* Keep clang from passing the unclamped length to the helper. */
 	asm volatile("" : "+r"(n));
 	n &= MXS_SCRATCH - 1;
-	if (n < MXS_DNS_HDR + 5 || mxs_load(p, off, s->buf, n))
+	if (n < MXS_DNS_HDR || mxs_load(p, off, s->buf, n))
 		return MXS_C_DNS_SHORT;
-	return mxs_dns_decode(s, n, q);
+	return mxs_dns_decode(s, 0, n, q);
 }
 
 static __always_inline struct mxs_dns_stats *mxs_server_stats(const struct mxs_server_key *k)
 {
-	return mxs_stats_get(&mxs_dns_stats, &mxs_zero, k, MXS_C_STATS_FULL);
+	return mxs_stats_get(&mxs_dns_stats, &mxs_dns_hist, k, MXS_C_STATS_FULL,
+			     MXS_C_STATS_INSERT_FAIL);
 }
 
-static __always_inline __u32 mxs_rcode_slot(__u16 flags)
+/* The counter of a full rcode: 0-5 one by one, the rest (BADVERS 16, BADCOOKIE 23, ...) OTHER. */
+static __always_inline __u32 mxs_rcode_slot(__u16 rcode)
 {
-	__u32 rc = flags & 0xf;
-
-	return rc < MXS_RCODE_OTHER ? rc : MXS_RCODE_OTHER;
+	return rcode < MXS_RCODE_OTHER ? rcode : MXS_RCODE_OTHER;
 }
 
 /*
- * Account one decoded DNS message. A global function, verified once; it needs
- * no packet access, only the parsed endpoints and question.
+ * Account one DNS message whose header was read. A query is tracked even when
+ * its question was not read; a response is paired by endpoints, protocol and id,
+ * and also by question when both sides have one (else it counts as
+ * matched_without_question). A global function, verified once; it needs no
+ * packet access, only the parsed endpoints and question.
  */
 __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_question *q, __u32 dir)
 {
@@ -209,6 +362,7 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			.qtype = q->qtype,
 			.qclass = q->qclass,
 			.role = sk.role,
+			.flags = q->noq ? MXS_INFLIGHT_NOQ : 0,
 		};
 
 		r = bpf_map_update_elem(&mxs_dns_flight, &fk, &v, BPF_NOEXIST);
@@ -238,7 +392,11 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			mxs_count(MXS_C_UNSOLICITED_UNKNOWN);
 		return 0;
 	}
-	if (in->qname_hash != q->hash || in->qtype != q->qtype || in->qclass != q->qclass) {
+	/* Without a question on either side, endpoints and id alone match. */
+	int unchecked = q->noq || (in->flags & MXS_INFLIGHT_NOQ);
+
+	if (!unchecked &&
+	    (in->qname_hash != q->hash || in->qtype != q->qtype || in->qclass != q->qclass)) {
 		/* RFC 5452 §9.1: discard, the query stays outstanding. */
 		if (st)
 			st->mismatched++;
@@ -254,14 +412,14 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		st = mxs_server_stats(&sk); /* the map was full when the query passed */
 	if (!st)
 		return 0;
-	__u32 b = mxs_hist_bucket(lat);
+	struct mxs_dns_hist *h = bpf_map_lookup_elem(&mxs_dns_hist, &sk);
 
-	st->responses[mxs_rcode_slot(q->flags)]++;
+	st->responses[mxs_rcode_slot(q->rcode)]++;
 	if (q->flags & 0x0200)
 		st->truncated++;
-	st->latency_sum_ns += lat;
-	if (b < MXS_HIST_BUCKETS)
-		st->hist[b]++;
+	if (unchecked)
+		st->matched_without_question++;
+	mxs_hist_add(h ? h->hist : 0, &st->latency_sum_ns, lat);
 	return 0;
 }
 
@@ -272,11 +430,122 @@ static __always_inline void mxs_dns_message(const struct mxs_pkt *p, const struc
 	struct mxs_question q = {};
 	int r = mxs_dns_question(p, off, len, &q);
 
-	if (r) {
+	if (r)
 		mxs_count(r);
-		return;
+	/* A readable header is enough to track a query or pair a response. */
+	if (q.hdr)
+		mxs_dns_account(l4, &q, p->dir);
+}
+
+#define MXS_TCP_HELD (-1) /* the message start was held for the next segment */
+
+/* The scalars of one TCP message step (a global function takes at most 5 arguments). */
+struct mxs_tcp_pos {
+	__u32 k;     /* stream bytes in the scratch buffer (this segment's, for unhold) */
+	__u32 avail; /* bytes of the segment from the message's length on */
+	__u32 seq;   /* stream position of the message's length; unhold: out, resume */
+	__u32 dir;   /* enum mxs_dir */
+	__u32 lost;  /* unhold: the segment does not follow the held bytes */
+};
+
+/*
+ * One DNS message of a TCP segment: at->k stream bytes from its 2-byte length
+ * on are in s->buf (all of them, or MXS_DNS_COPY + 2), at->avail bytes of the
+ * segment from there, at->seq the stream position of its length. When the segment ends
+ * before the length, header and question are all in, those bytes are held in
+ * mxs_tcp_hold for the next segment (returns MXS_TCP_HELD); else the message is
+ * decoded and accounted. Returns the message length (without its length
+ * field). A global function, verified once for all 8 messages of a segment.
+ */
+__noinline int mxs_dns_tcp_message(const struct mxs_l4 *l4, struct mxs_scratch *s,
+				   const struct mxs_tcp_flow *tf, const struct mxs_tcp_pos *at)
+{
+	struct mxs_question q = {};
+	__u32 mlen, n, k, avail;
+	int r = MXS_C_DNS_SHORT;
+
+	if (!l4 || !s || !tf || !at)
+		return 0;
+	k = at->k;
+	avail = at->avail;
+	if (k > MXS_DNS_COPY + 2 || k > avail)
+		return 0;
+	mlen = k < 2 ? 0 : (__u32)s->buf[0] << 8 | s->buf[1];
+	n = k < 2 ? 0 : k - 2;
+	if (n > mlen)
+		n = mlen;
+	if (n >= MXS_DNS_HDR)
+		r = mxs_dns_decode(s, 2, n, &q);
+	if (r == MXS_C_DNS_SHORT && (k < 2 || mlen + 2 > avail) && avail <= MXS_DNS_READ + 2) {
+		/* Cut by the segment's end: wait for the rest. */
+		struct mxs_tcp_hold *v = (void *)(s->buf + MXS_SCRATCH / 2);
+
+		v->seq = at->seq + avail;
+		v->held = avail;
+		__builtin_memcpy(v->buf, s->buf, MXS_TCP_HOLD);
+		bpf_map_update_elem(&mxs_tcp_hold, tf, v, BPF_ANY);
+		mxs_count(MXS_C_DNS_TCP_HELD);
+		return MXS_TCP_HELD;
 	}
-	mxs_dns_account(l4, &q, p->dir);
+	if (r)
+		mxs_count(r);
+	if (q.hdr)
+		mxs_dns_account(l4, &q, at->dir);
+	return mlen;
+}
+
+/*
+ * Complete a held message start: s->buf holds h->held bytes from the hold, then
+ * k bytes of this segment (0 when lost: the segment does not follow the held
+ * bytes). Decodes and accounts when header and question are in, the message is
+ * all in, or the continuation was lost (then with what was held: its header
+ * pairs it by id). Else holds the longer start (returns MXS_TCP_HELD). at->seq
+ * (out): where the next message starts, or this segment's start when not known.
+ */
+__noinline int mxs_dns_tcp_unhold(struct mxs_tcp_hold *h, struct mxs_scratch *s,
+				  const struct mxs_l4 *l4, struct mxs_tcp_pos *at)
+{
+	struct mxs_question q = {};
+	__u32 held, total, mlen, n, k, lost;
+	int r = MXS_C_DNS_SHORT;
+
+	if (!h || !s || !l4 || !at)
+		return 0;
+	k = at->k;
+	lost = at->lost;
+	at->seq = l4->seq;
+	held = h->held;
+	if (held > MXS_TCP_HOLD || k > MXS_DNS_COPY)
+		return 0;
+	total = held + k;
+	if (lost)
+		mxs_count(MXS_C_DNS_TCP_LOST);
+	if (total < 2) {
+		if (lost)
+			return 0;
+		h->buf[0] = s->buf[0];
+		h->held = total;
+		h->seq += k;
+		return MXS_TCP_HELD;
+	}
+	mlen = (__u32)s->buf[0] << 8 | s->buf[1];
+	at->seq = h->seq - held + 2 + mlen;
+	n = total - 2 < mlen ? total - 2 : mlen;
+	if (n > MXS_DNS_COPY)
+		n = MXS_DNS_COPY;
+	if (n >= MXS_DNS_HDR)
+		r = mxs_dns_decode(s, 2, n, &q);
+	if (r == MXS_C_DNS_SHORT && !lost && n < mlen && total <= MXS_DNS_READ + 2) {
+		__builtin_memcpy(h->buf, s->buf, MXS_TCP_HOLD);
+		h->held = total;
+		h->seq += k;
+		return MXS_TCP_HELD;
+	}
+	if (r)
+		mxs_count(r);
+	if (q.hdr)
+		mxs_dns_account(l4, &q, at->dir);
+	return 0;
 }
 
 /* DNS over UDP or TCP (RFC 7766 §8: each message behind a 2-byte length). */
@@ -301,24 +570,70 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 		return;
 	}
 
-	/* Skip the rest of a message that began in an earlier segment, and
-	 * retransmitted responses (bytes before where the last one ended). */
+	/*
+	 * Where this segment's messages start: after a message start held from
+	 * the segments before, after the rest of a message that began earlier,
+	 * and after retransmitted responses (bytes before where the last ended).
+	 */
 	struct mxs_tcp_flow tf = {};
-	__u32 *next;
+	struct mxs_tcp_hold *h;
+	struct mxs_scratch *s;
+	__u32 zero = 0, resume = 0, *next = 0;
+	int held = 0;
 
+	s = bpf_map_lookup_elem(&mxs_scratch, &zero);
+	if (!s)
+		return;
 	__builtin_memcpy(tf.src, l4->src, 16);
 	__builtin_memcpy(tf.dst, l4->dst, 16);
 	tf.sport = l4->sport;
 	tf.dport = l4->dport;
-	next = bpf_map_lookup_elem(&mxs_tcp_next, &tf);
-	if (next) {
-		__s32 ahead = (__s32)(*next - l4->seq);
+	h = bpf_map_lookup_elem(&mxs_tcp_hold, &tf);
+	if (h) {
+		struct mxs_tcp_pos at = {.dir = p->dir};
+		__s32 ahead = (__s32)(h->seq - l4->seq);
+		__u32 k = 0, held_len = h->held;
 
 		if (ahead >= (__s32)avail) {
-			mxs_count(MXS_C_DNS_TCP_CONT);
+			mxs_count(MXS_C_DNS_TCP_CONT); /* all of it held already */
 			return;
 		}
-		bpf_map_delete_elem(&mxs_tcp_next, &tf);
+		__builtin_memcpy(s->buf, h->buf, MXS_TCP_HOLD);
+		if (ahead >= 0) {
+			/* In order (or overlapping it): append what follows the held bytes. */
+			k = avail - ahead;
+			if (k > MXS_DNS_COPY)
+				k = MXS_DNS_COPY;
+			asm volatile("" : "+r"(k));
+			k &= MXS_SCRATCH / 2 - 1;
+			held_len &= 511;
+			if (k == 0 || mxs_load(p, off + ahead, s->buf + held_len, k))
+				return;
+		}
+		at.k = k;
+		at.lost = ahead < 0;
+		if (mxs_dns_tcp_unhold(h, s, l4, &at) == MXS_TCP_HELD)
+			return;
+		bpf_map_delete_elem(&mxs_tcp_hold, &tf);
+		resume = at.seq;
+		held = 1;
+	} else {
+		next = bpf_map_lookup_elem(&mxs_tcp_next, &tf);
+		if (next)
+			resume = *next;
+	}
+	if (held || next) {
+		__s32 ahead = (__s32)(resume - l4->seq);
+
+		if (ahead >= (__s32)avail) {
+			if (held) /* the held message runs past this segment */
+				bpf_map_update_elem(&mxs_tcp_next, &tf, &resume, BPF_ANY);
+			else
+				mxs_count(MXS_C_DNS_TCP_CONT);
+			return;
+		}
+		if (next)
+			bpf_map_delete_elem(&mxs_tcp_next, &tf);
 		if (ahead > 0) {
 			off += ahead;
 			avail -= ahead;
@@ -326,39 +641,41 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 	}
 
 	for (int i = 0; i < MXS_MAX_TCP_MSGS; i++) {
-		__u8 pfx[2];
-		__u32 mlen;
+		__u32 k, seq = l4->seq + (off - l4->payload_off);
+		struct mxs_tcp_pos at = {.avail = avail, .seq = seq, .dir = p->dir};
+		int mlen;
 
-		if (avail < 2) {
-			if (avail)
-				mxs_count(MXS_C_DNS_SHORT);
+		if (avail == 0)
 			return;
-		}
-		if (mxs_load(p, off, pfx, 2))
+		k = avail < MXS_DNS_COPY + 2 ? avail : MXS_DNS_COPY + 2;
+		/* Keep clang from passing the unclamped length to the helper. */
+		asm volatile("" : "+r"(k));
+		k &= MXS_SCRATCH - 1;
+		if (k == 0 || mxs_load(p, off, s->buf, k))
 			return;
-		mlen = (__u32)pfx[0] << 8 | pfx[1];
-		off += 2;
-		avail -= 2;
+		at.k = k;
 		/* Only the header and question must be in this segment. */
-		mxs_dns_message(p, l4, off, mlen < avail ? mlen : avail);
-		if (mlen > avail) {
-			__u32 at = l4->seq + (off - l4->payload_off) + mlen;
+		mlen = mxs_dns_tcp_message(l4, s, &tf, &at);
+		if (mlen < 0)
+			return;
+		if ((__u32)mlen + 2 > avail) {
+			__u32 at = seq + 2 + mlen;
 
 			bpf_map_update_elem(&mxs_tcp_next, &tf, &at, BPF_ANY);
 			return;
 		}
-		if (mlen == avail) {
+		if ((__u32)mlen + 2 == avail) {
 			/* A response's retransmission would match no query any
 			 * more (unsolicited): remember where it ended. */
 			if (mxs_is_dns_port(l4->sport)) {
-				__u32 at = l4->seq + (off - l4->payload_off) + mlen;
+				__u32 at = seq + 2 + mlen;
 
 				bpf_map_update_elem(&mxs_tcp_next, &tf, &at, BPF_ANY);
 			}
 			return;
 		}
-		off += mlen;
-		avail -= mlen;
+		off += mlen + 2;
+		avail -= mlen + 2;
 	}
 	mxs_count(MXS_C_DNS_TCP_MSGS);
 }

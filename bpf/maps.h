@@ -6,18 +6,30 @@
 #include "mxsense.h"
 
 /*
- * Per-server DNS statistics. Written by the datapath, read (summed over CPUs)
- * by the agent. Bound: max_entries, default 1024 servers; an insert into a
- * full map is counted as MXS_C_STATS_FULL. Not preallocated: a value is ~7 KiB
- * per CPU, and most hosts talk to a handful of servers.
+ * Per-server DNS counters, per CPU. Written by the datapath, read (summed over
+ * CPUs) by the agent. Preallocated: allocating values on demand fails in bursts
+ * of new servers. Small (a few dozen counters), so preallocation costs
+ * max_entries x CPUs x ~100 bytes. Bound: default 1024 servers; an insert into
+ * a full map is counted as MXS_C_STATS_FULL, any other failure as
+ * MXS_C_STATS_INSERT_FAIL.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1024);
 	__type(key, struct mxs_server_key);
 	__type(value, struct mxs_dns_stats);
 } mxs_dns_stats SEC(".maps");
+
+/*
+ * Per-server DNS latency histograms, same keys and bound as mxs_dns_stats,
+ * one copy for all CPUs (atomic adds), preallocated: max_entries x 6.8 KiB.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mxs_server_key);
+	__type(value, struct mxs_dns_hist);
+} mxs_dns_hist SEC(".maps");
 
 /*
  * Queries in flight. Inserted on a query, deleted by the datapath on its
@@ -54,6 +66,27 @@ struct {
 	__type(value, __u32);
 } mxs_tcp_next SEC(".maps");
 
+/*
+ * The start of a TCP DNS message (its 2-byte length, header, question) cut by
+ * the end of its segment: the stream bytes from its length on, held until the
+ * segment that follows them. Written and read by the datapath only. LRU: an
+ * entry lost to eviction only means the message's rest is read as unparsed.
+ * Bound: as mxs_tcp_next.
+ */
+#define MXS_TCP_HOLD 280 /* >= 2 + MXS_DNS_READ (273), a multiple of 8 */
+struct mxs_tcp_hold {
+	__u32 seq;  /* stream position of the byte after the held ones */
+	__u32 held; /* bytes held, the length field first */
+	__u8 buf[MXS_TCP_HOLD];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mxs_tcp_flow);
+	__type(value, struct mxs_tcp_hold);
+} mxs_tcp_hold SEC(".maps");
+
 /* Sensor counters by reason (enum mxs_counter), per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -70,26 +103,37 @@ struct {
 	__type(value, struct mxs_if_stats);
 } mxs_ifstats SEC(".maps");
 
-/* One all-zero stats value: the source for inserting a new server (the value is too big for the
- * stack). */
+/*
+ * One all-zero value, as large as the largest per-server value: the source for
+ * inserting a new server into any per-server map (the values are too big for
+ * the stack).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct mxs_dns_stats);
+	__type(value, struct mxs_smtp_hist);
 } mxs_zero SEC(".maps");
 
 /*
- * Per-server SMTP statistics, like mxs_dns_stats. Bound: default 1024 servers;
- * a full map is counted as MXS_C_SMTP_STATS_FULL.
+ * Per-server SMTP counters, like mxs_dns_stats: per CPU, preallocated. Bound:
+ * default 1024 servers; a full map is counted as MXS_C_SMTP_STATS_FULL, any
+ * other insert failure as MXS_C_SMTP_INSERT_FAIL.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1024);
 	__type(key, struct mxs_server_key);
 	__type(value, struct mxs_smtp_stats);
 } mxs_smtp_stats SEC(".maps");
+
+/* Per-server SMTP histograms, like mxs_dns_hist: max_entries x 13.5 KiB. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mxs_server_key);
+	__type(value, struct mxs_smtp_hist);
+} mxs_smtp_hist SEC(".maps");
 
 /*
  * SMTP connections. Inserted on a SYN; deleted by the datapath on RST/FIN, by
@@ -104,20 +148,13 @@ struct {
 	__type(value, struct mxs_smtp_flow);
 } mxs_smtp_flows SEC(".maps");
 
-/* The all-zero source for inserting a new SMTP server. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mxs_smtp_stats);
-} mxs_smtp_zero SEC(".maps");
-
 /*
- * Scratch buffer for bytes copied out of the packet (DNS question, SMTP
+ * Scratch buffer for bytes copied out of the packet (DNS messages, SMTP
  * replies). Twice what is ever copied, so that a length masked with
- * MXS_SCRATCH - 1 is provably inside it.
+ * MXS_SCRATCH - 1 is provably inside it; the upper half stages a held TCP
+ * message start (struct mxs_tcp_hold) for its map update.
  */
-#define MXS_SCRATCH 2048
+#define MXS_SCRATCH 4096
 struct mxs_scratch {
 	__u8 buf[MXS_SCRATCH];
 };
@@ -136,28 +173,69 @@ static __always_inline void mxs_count(__u32 reason)
 		*v += 1;
 }
 
+#define MXS_E2BIG  7  /* a preallocated hash map is full */
+#define MXS_EEXIST 17 /* BPF_NOEXIST: the key is there */
+
 /*
- * The value of key in a per-server map, inserted from the all-zero value in
- * zero on first sight (the values are too big for the stack). A full map is
- * counted as full_reason.
+ * The value of key in map, inserted all-zero on first sight. A full map is
+ * counted as full_reason, any other refusal as fail_reason; a key inserted
+ * meanwhile by another CPU is no failure.
  */
-static __always_inline void *mxs_stats_get(void *map, void *zero, const void *key,
-					   __u32 full_reason)
+static __always_inline void *mxs_value_get(void *map, const void *key, __u32 full_reason,
+					   __u32 fail_reason)
 {
 	__u32 idx = 0;
-	void *st, *z;
+	void *v, *z;
+	long r;
 
-	st = bpf_map_lookup_elem(map, key);
-	if (st)
-		return st;
-	z = bpf_map_lookup_elem(zero, &idx);
+	v = bpf_map_lookup_elem(map, key);
+	if (v)
+		return v;
+	z = bpf_map_lookup_elem(&mxs_zero, &idx);
 	if (!z)
 		return 0;
-	bpf_map_update_elem(map, key, z, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(map, key);
-	if (!st)
+	r = bpf_map_update_elem(map, key, z, BPF_NOEXIST);
+	if (r == -MXS_E2BIG) {
 		mxs_count(full_reason);
-	return st;
+		return 0;
+	}
+	if (r && r != -MXS_EEXIST) {
+		mxs_count(fail_reason);
+		return 0;
+	}
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		mxs_count(fail_reason);
+	return v;
+}
+
+/*
+ * The per-CPU counters of key in a per-server map pair, inserting the shared
+ * histogram entry first (so a server with counters always has its histogram).
+ */
+static __always_inline void *mxs_stats_get(void *map, void *hist_map, const void *key,
+					   __u32 full_reason, __u32 fail_reason)
+{
+	if (!bpf_map_lookup_elem(hist_map, key) &&
+	    !mxs_value_get(hist_map, key, full_reason, fail_reason))
+		return 0;
+	return mxs_value_get(map, key, full_reason, fail_reason);
+}
+
+/*
+ * Add one latency sample: its bucket in a histogram shared by all CPUs (atomic)
+ * and its value to the per-CPU sum. Nothing without the histogram, so the sum
+ * always belongs to the counted samples.
+ */
+static __always_inline void mxs_hist_add(__u64 *hist, __u64 *sum, __u64 ns)
+{
+	__u32 b = mxs_hist_bucket(ns);
+
+	if (!hist || !sum)
+		return;
+	*sum += ns;
+	if (b < MXS_HIST_BUCKETS)
+		__sync_fetch_and_add(&hist[b], 1);
 }
 
 #endif /* MXS_MAPS_H */

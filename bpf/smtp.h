@@ -91,18 +91,16 @@ static __always_inline __u32 mxs_smtp_slot(__u32 code)
 	return MXS_SMTP_5XX;
 }
 
-static __always_inline void mxs_hist_add(__u64 *hist, __u64 *sum, __u64 ns)
+/* The per-CPU counters of an SMTP server, inserted with its histograms on first sight. */
+static __always_inline struct mxs_smtp_stats *mxs_smtp_stats_get(const struct mxs_server_key *k)
 {
-	__u32 b = mxs_hist_bucket(ns);
-
-	*sum += ns;
-	if (b < MXS_HIST_BUCKETS)
-		hist[b]++;
+	return mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_hist, k, MXS_C_SMTP_STATS_FULL,
+			     MXS_C_SMTP_INSERT_FAIL);
 }
 
 /* One complete reply (its last line) from the server. */
 static __always_inline void mxs_smtp_reply(struct mxs_smtp_flow *f, struct mxs_smtp_stats *st,
-					   __u32 code, __u64 now)
+					   struct mxs_smtp_hist *h, __u32 code, __u64 now)
 {
 	__u32 slot = mxs_smtp_slot(code);
 
@@ -110,7 +108,8 @@ static __always_inline void mxs_smtp_reply(struct mxs_smtp_flow *f, struct mxs_s
 		f->greeted = 1;
 		if (st && slot < MXS_SMTP_CODE_MAX) {
 			st->greetings[slot]++;
-			mxs_hist_add(st->greeting_hist, &st->greeting_sum_ns, now - f->open_ts);
+			mxs_hist_add(h ? h->greeting_hist : 0, &st->greeting_sum_ns,
+				     now - f->open_ts);
 		}
 		return;
 	}
@@ -234,6 +233,7 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 {
 	struct mxs_server_key sk = {};
 	struct mxs_smtp_stats *st;
+	struct mxs_smtp_hist *h;
 	struct mxs_smtp_flow *f;
 	__u64 now;
 
@@ -271,8 +271,7 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 	if (sg->from_client) {
 		/* Most client segments are commands and message data: no statistics. */
 		if (sg->flags & (MXS_TCP_RST | MXS_TCP_FIN)) {
-			st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk,
-					   MXS_C_SMTP_STATS_FULL);
+			st = mxs_smtp_stats_get(&sk);
 			mxs_smtp_end(f, st, k);
 			return 0;
 		}
@@ -281,7 +280,8 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 		return 0;
 	}
 
-	st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk, MXS_C_SMTP_STATS_FULL);
+	st = mxs_smtp_stats_get(&sk);
+	h = bpf_map_lookup_elem(&mxs_smtp_hist, &sk);
 	if ((sg->flags & (MXS_TCP_SYN | MXS_TCP_ACK)) == (MXS_TCP_SYN | MXS_TCP_ACK)) {
 		if (f->state == MXS_SMTP_OPEN)
 			return 0; /* a retransmitted SYN-ACK */
@@ -293,7 +293,7 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 		f->srv_next = sg->seq + 1;
 		if (st && !late) {
 			st->outcomes[MXS_SMTP_ESTABLISHED]++;
-			mxs_hist_add(st->connect_hist, &st->connect_sum_ns, now - f->syn_ts);
+			mxs_hist_add(h ? h->connect_hist : 0, &st->connect_sum_ns, now - f->syn_ts);
 		}
 		return 0;
 	}
@@ -333,7 +333,7 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 				f->tls = 1;
 				if (st) {
 					st->greetings[MXS_SMTP_TLS]++;
-					mxs_hist_add(st->greeting_hist, &st->greeting_sum_ns,
+					mxs_hist_add(h ? h->greeting_hist : 0, &st->greeting_sum_ns,
 						     now - f->open_ts);
 				}
 			} else {
@@ -352,7 +352,7 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 			for (__u32 i = 0; i < MXS_SMTP_CODES; i++) {
 				if (i >= sc.ncodes)
 					break;
-				mxs_smtp_reply(f, st, sc.codes[i], now);
+				mxs_smtp_reply(f, st, h, sc.codes[i], now);
 				if (f->tls) /* after STARTTLS: what follows is TLS */
 					break;
 			}
@@ -392,7 +392,7 @@ static __always_inline void mxs_smtp_unreach(struct mxs_pkt *p, struct mxs_l4 *l
 	sk.role = f->role;
 	if (bpf_map_delete_elem(&mxs_smtp_flows, &k))
 		return;
-	st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk, MXS_C_SMTP_STATS_FULL);
+	st = mxs_smtp_stats_get(&sk);
 	if (st)
 		st->outcomes[MXS_SMTP_UNREACHABLE]++;
 }

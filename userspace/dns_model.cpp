@@ -15,7 +15,11 @@ void DnsCounters::add(const mxs_dns_stats& k) {
     truncated += k.truncated;
     unsolicited += k.unsolicited;
     mismatched += k.mismatched;
+    matched_without_question += k.matched_without_question;
     latency.sum_ns += k.latency_sum_ns;
+}
+
+void DnsCounters::add(const mxs_dns_hist& k) {
     for (std::size_t i = 0; i < latency.counts.size(); ++i)
         latency.counts[i] += k.hist[i];
 }
@@ -27,6 +31,7 @@ void DnsCounters::add(const DnsCounters& o) {
     truncated += o.truncated;
     unsolicited += o.unsolicited;
     mismatched += o.mismatched;
+    matched_without_question += o.matched_without_question;
     unanswered += o.unanswered;
     retried += o.retried;
     latency.add(o.latency);

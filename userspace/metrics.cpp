@@ -212,6 +212,11 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     Family mismatched("mxsense_dns_mismatched_responses_total",
                       "DNS responses whose question differs from the query's.",
                       MetricType::Counter);
+    Family without_question(
+        "mxsense_dns_responses_without_question_total",
+        "DNS responses matched by endpoints and id alone: the response or its query had no "
+        "readable question (e.g. NOTIMP or FORMERR with QDCOUNT=0).",
+        MetricType::Counter);
 
     for (const auto& [key, c] : snap.dns) {
         queries.counter(dns_labels(key), static_cast<double>(c.queries));
@@ -225,9 +230,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         truncated.counter(dns_labels(key), static_cast<double>(c.truncated));
         unsolicited.counter(dns_labels(key), static_cast<double>(c.unsolicited));
         mismatched.counter(dns_labels(key), static_cast<double>(c.mismatched));
+        without_question.counter(dns_labels(key), static_cast<double>(c.matched_without_question));
     }
-    for (auto* f :
-         {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited, &mismatched})
+    for (auto* f : {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited,
+                    &mismatched, &without_question})
         out.push_back(std::move(f->f));
 
     render_smtp(snap, opts, out);
@@ -282,6 +288,13 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     full.counter({{"map", "dns_inflight"}}, static_cast<double>(s.counters[MXS_C_INFLIGHT_FULL]));
     full.counter({{"map", "smtp_stats"}}, static_cast<double>(s.counters[MXS_C_SMTP_STATS_FULL]));
     full.counter({{"map", "smtp_flows"}}, static_cast<double>(s.counters[MXS_C_SMTP_FLOWS_FULL]));
+    Family insert_failed("mxsense_sensor_map_insert_failures_total",
+                         "Inserts refused for a reason other than a full map (sample lost).",
+                         MetricType::Counter);
+    insert_failed.counter({{"map", "dns_stats"}},
+                          static_cast<double>(s.counters[MXS_C_STATS_INSERT_FAIL]));
+    insert_failed.counter({{"map", "smtp_stats"}},
+                          static_cast<double>(s.counters[MXS_C_SMTP_INSERT_FAIL]));
     single("mxsense_sensor_smtp_flow_evictions_total",
            "SMTP connections forgotten after the idle timeout.",
            static_cast<double>(s.smtp_evicted_total));
@@ -303,6 +316,18 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
            "TCP segments carrying only bytes of DNS messages seen earlier (the rest of a "
            "message, or a retransmitted response).",
            static_cast<double>(s.counters[MXS_C_DNS_TCP_CONT]));
+    single("mxsense_sensor_dns_tcp_held_starts_total",
+           "DNS-over-TCP message starts (length, header or question) cut by a segment's end and "
+           "held until the next segment.",
+           static_cast<double>(s.counters[MXS_C_DNS_TCP_HELD]));
+    single("mxsense_sensor_dns_tcp_held_lost_total",
+           "Held DNS-over-TCP message starts whose next bytes did not come in order: accounted "
+           "with what was held (a header pairs by id), else lost.",
+           static_cast<double>(s.counters[MXS_C_DNS_TCP_LOST]));
+    single("mxsense_sensor_dns_edns_unread_total",
+           "Responses with additional records whose OPT record (extended rcode) was not reached "
+           "(beyond the bytes read, too many records): the header's rcode was used.",
+           static_cast<double>(s.counters[MXS_C_DNS_EDNS_UNREAD]));
     single("mxsense_sensor_dns_unsolicited_unknown_total",
            "Responses from servers never queried (no per-server entry is made for them).",
            static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));
@@ -325,7 +350,7 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
-    for (auto* f : {&packets, &parse, &full, &entries, &capacity, &attach, &build})
+    for (auto* f : {&packets, &parse, &full, &insert_failed, &entries, &capacity, &attach, &build})
         out.push_back(std::move(f->f));
 
     return prometheus::TextSerializer().Serialize(out);

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <ctime>
 #include <fmt/format.h>
+#include <fstream>
+#include <memory>
 #include <netinet/in.h>
 
 namespace mxs {
@@ -20,11 +22,13 @@ std::uint64_t monotonic_ns() {
 
 namespace {
 
-// Sums a per-CPU per-server map into Counters.
-template <class Value, class Counters>
-std::map<mxs_server_key, Counters, ServerKeyLess> read_per_server(int fd, int ncpus) {
+// Sums a per-CPU per-server map into Counters, with each server's shared histograms
+// (hist_fd, same keys, one value for all CPUs).
+template <class Value, class Hist, class Counters>
+std::map<mxs_server_key, Counters, ServerKeyLess> read_per_server(int fd, int hist_fd, int ncpus) {
     std::map<mxs_server_key, Counters, ServerKeyLess> out;
     std::vector<Value> values(ncpus);
+    auto hist = std::make_unique<Hist>();
     mxs_server_key key{}, next{};
     void* prev = nullptr;
     while (bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -32,6 +36,8 @@ std::map<mxs_server_key, Counters, ServerKeyLess> read_per_server(int fd, int nc
             auto& c = out[next];
             for (const auto& v : values)
                 c.add(v);
+            if (bpf_map_lookup_elem(hist_fd, &next, hist.get()) == 0)
+                c.add(*hist);
         }
         key = next;
         prev = &key;
@@ -83,14 +89,17 @@ Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
     for (std::size_t i = 0; i < MXS_MAX_PORTS; ++i)
         skel->rodata->mxs_dns_ports[i] = i < cfg.dns_ports.size() ? cfg.dns_ports[i] : 0;
     bpf_map__set_max_entries(skel->maps.mxs_dns_stats, cfg.stats_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_hist, cfg.stats_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_flight, cfg.inflight_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_next, cfg.tcp_stream_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_tcp_hold, cfg.tcp_stream_map_entries);
     for (std::size_t i = 0; i < MXS_MAX_SMTP_PORTS; ++i) {
         skel->rodata->mxs_smtp_ports[i] = i < cfg.smtp_ports.size() ? cfg.smtp_ports[i] : 0;
         skel->rodata->mxs_smtp_tls_ports[i] =
             i < cfg.smtp_tls_ports.size() ? cfg.smtp_tls_ports[i] : 0;
     }
     bpf_map__set_max_entries(skel->maps.mxs_smtp_stats, cfg.smtp_stats_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_smtp_hist, cfg.smtp_stats_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_smtp_flows, cfg.smtp_flow_map_entries);
     if (int err = mxsense_bpf__load(skel)) {
         mxsense_bpf__destroy(skel);
@@ -120,13 +129,13 @@ std::uint32_t Sensor::inflight_capacity() const {
 }
 
 std::map<mxs_server_key, DnsCounters, ServerKeyLess> Sensor::read_dns_stats() const {
-    return read_per_server<mxs_dns_stats, DnsCounters>(bpf_map__fd(skel_->maps.mxs_dns_stats),
-                                                       ncpus_);
+    return read_per_server<mxs_dns_stats, mxs_dns_hist, DnsCounters>(
+        bpf_map__fd(skel_->maps.mxs_dns_stats), bpf_map__fd(skel_->maps.mxs_dns_hist), ncpus_);
 }
 
 std::map<mxs_server_key, SmtpCounters, ServerKeyLess> Sensor::read_smtp_stats() const {
-    return read_per_server<mxs_smtp_stats, SmtpCounters>(bpf_map__fd(skel_->maps.mxs_smtp_stats),
-                                                         ncpus_);
+    return read_per_server<mxs_smtp_stats, mxs_smtp_hist, SmtpCounters>(
+        bpf_map__fd(skel_->maps.mxs_smtp_stats), bpf_map__fd(skel_->maps.mxs_smtp_hist), ncpus_);
 }
 
 std::array<std::uint64_t, MXS_C_MAX> Sensor::read_counters() const {
@@ -218,8 +227,9 @@ SmtpSweepResult Sensor::sweep_smtp(std::uint64_t now_ns, std::uint64_t connect_n
 
 void Sensor::clear_maps() const {
     for (bpf_map* m :
-         {skel_->maps.mxs_dns_stats, skel_->maps.mxs_dns_flight, skel_->maps.mxs_tcp_next,
-          skel_->maps.mxs_smtp_stats, skel_->maps.mxs_smtp_flows}) {
+         {skel_->maps.mxs_dns_stats, skel_->maps.mxs_dns_hist, skel_->maps.mxs_dns_flight,
+          skel_->maps.mxs_tcp_next, skel_->maps.mxs_tcp_hold, skel_->maps.mxs_smtp_stats,
+          skel_->maps.mxs_smtp_hist, skel_->maps.mxs_smtp_flows}) {
         const int fd = bpf_map__fd(m);
         std::vector<std::uint8_t> key(bpf_map__key_size(m));
         while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)
@@ -232,6 +242,19 @@ void Sensor::clear_maps() const {
         for (std::uint32_t i = 0; i < bpf_map__max_entries(m); ++i)
             bpf_map_update_elem(fd, &i, zero.data(), BPF_ANY);
     }
+}
+
+std::map<std::string, std::uint64_t> Sensor::map_memory() const {
+    std::map<std::string, std::uint64_t> out;
+    bpf_map* m = nullptr;
+    bpf_object__for_each_map(m, skel_->obj) {
+        std::ifstream in(fmt::format("/proc/self/fdinfo/{}", bpf_map__fd(m)));
+        std::string line;
+        while (std::getline(in, line))
+            if (line.rfind("memlock:", 0) == 0)
+                out[bpf_map__name(m)] = std::stoull(line.substr(8));
+    }
+    return out;
 }
 
 std::uint32_t Sensor::smtp_flow_capacity() const {

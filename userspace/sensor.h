@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 struct mxsense_bpf;
@@ -66,6 +67,8 @@ class Sensor {
     void clear_maps() const;
     std::uint32_t stats_capacity() const;
     std::uint32_t inflight_capacity() const;
+    // Kernel memory charged to each map (bytes, the kernel's `memlock` in fdinfo), by map name.
+    std::map<std::string, std::uint64_t> map_memory() const;
 
   private:
     explicit Sensor(mxsense_bpf* skel);

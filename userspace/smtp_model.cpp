@@ -9,10 +9,9 @@
 namespace mxs {
 namespace {
 
-void add_hist(FineHistogram& h, const __u64 (&k)[MXS_HIST_BUCKETS], std::uint64_t sum) {
+void add_hist(FineHistogram& h, const __u64 (&k)[MXS_HIST_BUCKETS]) {
     for (std::size_t i = 0; i < h.counts.size(); ++i)
         h.counts[i] += k[i];
-    h.sum_ns += sum;
 }
 
 template <std::size_t N, class T> void add_array(std::array<std::uint64_t, N>& a, const T& b) {
@@ -28,8 +27,13 @@ void SmtpCounters::add(const mxs_smtp_stats& k) {
     add_array(starttls, k.starttls);
     add_array(greetings, k.greetings);
     add_array(replies, k.replies);
-    add_hist(connect, k.connect_hist, k.connect_sum_ns);
-    add_hist(greeting, k.greeting_hist, k.greeting_sum_ns);
+    connect.sum_ns += k.connect_sum_ns;
+    greeting.sum_ns += k.greeting_sum_ns;
+}
+
+void SmtpCounters::add(const mxs_smtp_hist& k) {
+    add_hist(connect, k.connect_hist);
+    add_hist(greeting, k.greeting_hist);
 }
 
 void SmtpCounters::add(const SmtpCounters& o) {

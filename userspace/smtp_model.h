@@ -25,7 +25,9 @@ struct SmtpCounters {
     FineHistogram connect;
     FineHistogram greeting;
 
+    // Kernel values: the per-CPU counters of one CPU, or the shared histograms.
     void add(const mxs_smtp_stats& k);
+    void add(const mxs_smtp_hist& k);
     void add(const SmtpCounters& o);
 };
 

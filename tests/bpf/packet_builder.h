@@ -15,6 +15,7 @@ using Bytes = std::vector<std::uint8_t>;
 namespace dns {
 
 inline constexpr std::uint16_t kA = 1, kMX = 15, kAAAA = 28;
+inline constexpr std::size_t kHeader = 12; // RFC 1035 §4.1.1
 
 // Wire-format name, or a raw label sequence when the caller wants garbage.
 inline Bytes name(const std::string& n) {

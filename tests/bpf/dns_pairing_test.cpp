@@ -1,0 +1,119 @@
+// Pairing when a question cannot be read (issue 10, issue 11 item 1): a response whose header
+// is readable is paired by endpoints, protocol and id alone; a query whose header is readable is
+// tracked so that its answer pairs. Neither is ever a latency sample without a query in flight.
+#include "dns_exchange.h"
+
+namespace mxs::test {
+namespace {
+
+constexpr std::uint16_t kQR = 0x8000, kOpcode3 = 0x1800, kRD = 0x0100;
+
+class PairingTest : public ExchangeTest {};
+
+// BIND answers an opcode it does not implement with NOTIMP and no question (QDCOUNT=0); FORMERR
+// answers do the same.
+TEST_F(PairingTest, AnswerWithoutQuestionIsPairedByIdAndEndpoints) {
+    for (std::uint8_t proto : {kUdp, kTcp}) {
+        for (auto x : both_roles_both_families(proto)) {
+            sensor_->clear_maps();
+            SCOPED_TRACE(describe(x));
+            dns::Message q{0x5101, kOpcode3, 1, dns::name("example.test"), dns::kA, 1, {}};
+            query(x, q.bytes());
+            answer(x, dns_header(0x5101, kQR | kOpcode3 | 4)); // NOTIMP
+            query(x, dns::query(0x5102, "example.test"));
+            answer(x, dns_header(0x5102, kQR | kRD | 1)); // FORMERR
+            const auto c = stats(x);
+            EXPECT_EQ(c.queries, 2u);
+            EXPECT_EQ(c.responses[MXS_RCODE_NOTIMP], 1u);
+            EXPECT_EQ(c.responses[MXS_RCODE_FORMERR], 1u);
+            EXPECT_EQ(c.matched_without_question, 2u);
+            EXPECT_EQ(c.latency.count(), 2u);
+            EXPECT_EQ(c.unsolicited + c.mismatched, 0u);
+            for (auto r : {MXS_C_DNS_SHORT, MXS_C_DNS_QDCOUNT, MXS_C_DNS_NAME})
+                EXPECT_EQ(counter(r), 0u) << r;
+            // Nothing left in flight to be counted unanswered.
+            EXPECT_EQ(sensor_->sweep(monotonic_ns() + 10'000'000'000ull, 1).expired_total, 0u);
+        }
+    }
+}
+
+// A response cut inside its question (a short UDP payload): the header still pairs it.
+TEST_F(PairingTest, ResponseWithCutQuestionIsPaired) {
+    for (auto x : both_roles_both_families()) {
+        sensor_->clear_maps();
+        SCOPED_TRACE(describe(x));
+        query(x, dns::query(0x5201, "cut.example.test"));
+        auto r = dns::response(0x5201, "cut.example.test", dns::kA, 2);
+        r.resize(dns::kHeader + 6); // the qname's first label, cut
+        answer(x, r);
+        const auto c = stats(x);
+        EXPECT_EQ(c.responses[MXS_RCODE_SERVFAIL], 1u);
+        EXPECT_EQ(c.matched_without_question, 1u);
+        EXPECT_EQ(c.latency.count(), 1u);
+        EXPECT_EQ(counter(MXS_C_DNS_SHORT), 1u); // still counted as unparsed
+        EXPECT_EQ(sensor_->sweep(monotonic_ns() + 10'000'000'000ull, 1).expired_total, 0u);
+    }
+}
+
+// Queries whose question cannot be read (a compression pointer in it, two questions, a cut
+// name) are tracked by id: their answers pair, and count as matched without a question.
+TEST_F(PairingTest, QueryWithUnreadableQuestionIsTracked) {
+    for (auto x : both_roles_both_families()) {
+        sensor_->clear_maps();
+        SCOPED_TRACE(describe(x));
+        dns::Message ptr{0x5301, kRD, 1, {3, 'w', 'w', 'w', 0xc0, 0x0c}, dns::kA, 1, {}};
+        dns::Message two{0x5302, kRD, 2, dns::name("two.example.test"), dns::kA, 1, {}};
+        auto cut = dns::query(0x5303, "cut.example.test");
+        cut.resize(dns::kHeader + 3);
+        query(x, ptr.bytes());
+        query(x, two.bytes());
+        query(x, cut);
+        EXPECT_EQ(counter(MXS_C_DNS_NAME), 1u);
+        EXPECT_EQ(counter(MXS_C_DNS_QDCOUNT), 1u);
+        EXPECT_EQ(counter(MXS_C_DNS_SHORT), 1u);
+        answer(x, dns::response(0x5301, "www.example.test"));
+        answer(x, dns::response(0x5302, "two.example.test", dns::kA, 3));
+        answer(x, dns::response(0x5303, "cut.example.test", dns::kA, 5));
+        const auto c = stats(x);
+        EXPECT_EQ(c.queries, 3u);
+        EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+        EXPECT_EQ(c.responses[MXS_RCODE_NXDOMAIN], 1u);
+        EXPECT_EQ(c.responses[MXS_RCODE_REFUSED], 1u);
+        EXPECT_EQ(c.matched_without_question, 3u);
+        EXPECT_EQ(c.latency.count(), 3u);
+        EXPECT_EQ(c.unsolicited + c.mismatched, 0u);
+    }
+}
+
+// A question-less answer matches nothing in flight: unsolicited, never a sample; the query it
+// does not match stays outstanding and its real answer pairs with its question checked.
+TEST_F(PairingTest, AnswerWithoutQuestionAndNoQueryIsNoSample) {
+    for (auto x : both_roles_both_families()) {
+        sensor_->clear_maps();
+        SCOPED_TRACE(describe(x));
+        query(x, dns::query(0x5401, "q.example.test"));
+        answer(x, dns_header(0x5402, kQR | kRD | 4)); // another id
+        auto c = stats(x);
+        EXPECT_EQ(c.unsolicited, 1u);
+        EXPECT_EQ(responses(c), 0u);
+        EXPECT_EQ(c.latency.count(), 0u);
+        answer(x, dns::response(0x5401, "q.example.test"));
+        c = stats(x);
+        EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+        EXPECT_EQ(c.matched_without_question, 0u);
+        EXPECT_EQ(c.latency.count(), 1u);
+    }
+}
+
+TEST_F(PairingTest, ShorterThanAHeaderIsUnparsed) {
+    for (auto x : both_roles_both_families()) {
+        sensor_->clear_maps();
+        SCOPED_TRACE(describe(x));
+        query(x, Bytes(dns::kHeader - 1, 0));
+        EXPECT_EQ(counter(MXS_C_DNS_SHORT), 1u);
+        EXPECT_EQ(servers(), 0u);
+    }
+}
+
+} // namespace
+} // namespace mxs::test

@@ -226,8 +226,35 @@ static __always_inline void mxs_smtp_end(struct mxs_smtp_flow *f, struct mxs_smt
 }
 
 /*
+ * Moves an attempt still waiting for its answer to state `to`. True for the
+ * one caller, datapath or sweep, that did: it alone counts the outcome.
+ */
+static __always_inline int mxs_smtp_claim(struct mxs_smtp_flow *f, __u64 to)
+{
+	return f->state == MXS_SMTP_SYN_SENT &&
+	       __sync_val_compare_and_swap(&f->state, MXS_SMTP_SYN_SENT, to) == MXS_SMTP_SYN_SENT;
+}
+
+static __always_inline void mxs_smtp_server_key(struct mxs_server_key *sk,
+						const struct mxs_smtp_flow_key *k, __u8 role)
+{
+	__builtin_memcpy(sk->addr, k->server, 16);
+	sk->port = k->server_port;
+	sk->proto = MXS_IPPROTO_TCP;
+	sk->role = role;
+}
+
+/*
  * Track one segment of a connection on an SMTP port. A global function: the
  * verifier checks the reply parser's byte loop once.
+ *
+ * Every attempt (a SYN with a new sequence number) ends in exactly one outcome:
+ * established (SYN-ACK), refused (the server's RST), unreachable (ICMP, see
+ * mxs_smtp_unreach) or timeout (the agent's sweep; or a new attempt on the same
+ * 4-tuple replacing one still unanswered). What the client does meanwhile (FIN,
+ * RST: it gave up, or its answer took another path) does not end an attempt.
+ * An open connection is read until the server closes (its FIN), an RST from
+ * either side, or the idle sweep: a reply after the client's FIN still counts.
  */
 __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mxs_smtp_seg *sg,
 			      const struct mxs_scratch *s)
@@ -247,13 +274,27 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 			.syn_ts = now,
 			.last_ts = now,
 			.state = MXS_SMTP_SYN_SENT,
+			.syn_seq = sg->seq,
 			.role = sg->dir == MXS_DIR_EGRESS ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER,
 		};
 
-		if (f && (f->state == MXS_SMTP_SYN_SENT || f->state == MXS_SMTP_TIMED_OUT)) {
-			mxs_count(MXS_C_SMTP_SYN_RETRANS); /* not a new attempt */
-			f->last_ts = now;
-			return 0;
+		if (f) {
+			if (f->syn_seq == sg->seq) {
+				/* The same SYN again, whatever answered it: not a new attempt. */
+				mxs_count(MXS_C_SMTP_SYN_RETRANS);
+				if (f->state == MXS_SMTP_SYN_SENT)
+					f->syn_retrans = 1;
+				f->last_ts = now;
+				return 0;
+			}
+			/* A new attempt on this 4-tuple: one still unanswered was abandoned. */
+			if (mxs_smtp_claim(f, MXS_SMTP_DONE)) {
+				mxs_smtp_server_key(&sk, k, f->role);
+				st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk,
+						   MXS_C_SMTP_STATS_FULL);
+				if (st)
+					st->outcomes[MXS_SMTP_TIMEOUT]++;
+			}
 		}
 		if (bpf_map_update_elem(&mxs_smtp_flows, k, &nf, BPF_ANY))
 			mxs_count(MXS_C_SMTP_FLOWS_FULL);
@@ -262,15 +303,11 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 	if (!f)
 		return 0; /* a connection whose SYN we did not see */
 	f->last_ts = now;
-
-	__builtin_memcpy(sk.addr, k->server, 16);
-	sk.port = k->server_port;
-	sk.proto = MXS_IPPROTO_TCP;
-	sk.role = f->role;
+	mxs_smtp_server_key(&sk, k, f->role);
 
 	if (sg->from_client) {
 		/* Most client segments are commands and message data: no statistics. */
-		if (sg->flags & (MXS_TCP_RST | MXS_TCP_FIN)) {
+		if ((sg->flags & MXS_TCP_RST) && f->state == MXS_SMTP_OPEN) {
 			st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk,
 					   MXS_C_SMTP_STATS_FULL);
 			mxs_smtp_end(f, st, k);
@@ -283,27 +320,29 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 
 	st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk, MXS_C_SMTP_STATS_FULL);
 	if ((sg->flags & (MXS_TCP_SYN | MXS_TCP_ACK)) == (MXS_TCP_SYN | MXS_TCP_ACK)) {
-		if (f->state == MXS_SMTP_OPEN)
+		if (mxs_smtp_claim(f, MXS_SMTP_OPEN)) {
+			if (st) {
+				st->outcomes[MXS_SMTP_ESTABLISHED]++;
+				/* A SYN sent again is network loss, not the server's time. */
+				if (f->syn_retrans)
+					st->connect_retransmitted++;
+				else
+					mxs_hist_add(st->connect_hist, &st->connect_sum_ns,
+						     now - f->syn_ts);
+			}
+		} else if (f->state == MXS_SMTP_TIMED_OUT) {
+			/* Counted as a timeout already; still read the session. */
+			f->state = MXS_SMTP_OPEN;
+		} else {
 			return 0; /* a retransmitted SYN-ACK */
-		/* After a timeout the attempt is already counted; still read the session. */
-		int late = f->state == MXS_SMTP_TIMED_OUT;
-
-		f->state = MXS_SMTP_OPEN;
+		}
 		f->open_ts = now;
 		f->srv_next = sg->seq + 1;
-		if (st && !late) {
-			st->outcomes[MXS_SMTP_ESTABLISHED]++;
-			mxs_hist_add(st->connect_hist, &st->connect_sum_ns, now - f->syn_ts);
-		}
 		return 0;
 	}
 	if (sg->flags & MXS_TCP_RST) {
-		if (f->state != MXS_SMTP_OPEN) {
-			if (st && f->state == MXS_SMTP_SYN_SENT)
-				st->outcomes[MXS_SMTP_REFUSED]++;
-			bpf_map_delete_elem(&mxs_smtp_flows, k);
-			return 0;
-		}
+		if (mxs_smtp_claim(f, MXS_SMTP_DONE) && st)
+			st->outcomes[MXS_SMTP_REFUSED]++;
 		mxs_smtp_end(f, st, k);
 		return 0;
 	}
@@ -384,17 +423,44 @@ static __always_inline void mxs_smtp_unreach(struct mxs_pkt *p, struct mxs_l4 *l
 	/* The quoted packet went client -> server. */
 	mxs_orient(l4, 1, k.client, k.server, &k.client_port, &k.server_port);
 	f = bpf_map_lookup_elem(&mxs_smtp_flows, &k);
-	if (!f || f->state != MXS_SMTP_SYN_SENT)
+	if (!f || !mxs_smtp_claim(f, MXS_SMTP_DONE))
 		return;
-	__builtin_memcpy(sk.addr, k.server, 16);
-	sk.port = k.server_port;
-	sk.proto = MXS_IPPROTO_TCP;
-	sk.role = f->role;
-	if (bpf_map_delete_elem(&mxs_smtp_flows, &k))
-		return;
+	mxs_smtp_server_key(&sk, &k, f->role);
+	bpf_map_delete_elem(&mxs_smtp_flows, &k);
 	st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk, MXS_C_SMTP_STATS_FULL);
 	if (st)
 		st->outcomes[MXS_SMTP_UNREACHABLE]++;
+}
+
+/*
+ * The agent's sweep (struct mxs_smtp_expire): end a flow it found old, unless
+ * the datapath moved it on since the sweep's walk read it.
+ */
+static __always_inline void mxs_smtp_expire_one(struct mxs_smtp_expire *e)
+{
+	struct mxs_smtp_flow_key k;
+	struct mxs_smtp_flow *f;
+	__u64 was;
+
+	__builtin_memcpy(&k, &e->key, sizeof(k));
+	e->result = 0;
+	f = bpf_map_lookup_elem(&mxs_smtp_flows, &k);
+	if (!f || f->syn_ts != e->syn_ts)
+		return; /* ended, or another attempt on the same 4-tuple */
+	if (e->op == MXS_EXPIRE_CONNECT) {
+		if (mxs_smtp_claim(f, MXS_SMTP_TIMED_OUT))
+			e->result = MXS_EXPIRED_TIMEOUT;
+		return;
+	}
+	if (f->last_ts != e->last_ts)
+		return; /* a packet since the walk: not idle */
+	was = f->state;
+	if (mxs_smtp_claim(f, MXS_SMTP_DONE))
+		e->result = MXS_EXPIRED_TIMEOUT; /* a late sweep: unanswered all along */
+	else if (was == MXS_SMTP_OPEN)
+		e->result = MXS_EXPIRED_EVICTED;
+	if (!bpf_map_delete_elem(&mxs_smtp_flows, &k))
+		e->result |= MXS_EXPIRED_DELETED;
 }
 
 /* SMTP on a configured port: orient the flow, copy what the tracker reads. */

@@ -25,6 +25,7 @@ template <std::size_t N, class T> void add_array(std::array<std::uint64_t, N>& a
 void SmtpCounters::add(const mxs_smtp_stats& k) {
     add_array(outcomes, k.outcomes);
     closed_before_greeting += k.closed_before_greeting;
+    connect_retransmitted += k.connect_retransmitted;
     add_array(starttls, k.starttls);
     add_array(greetings, k.greetings);
     add_array(replies, k.replies);
@@ -35,6 +36,7 @@ void SmtpCounters::add(const mxs_smtp_stats& k) {
 void SmtpCounters::add(const SmtpCounters& o) {
     add_array(outcomes, o.outcomes);
     closed_before_greeting += o.closed_before_greeting;
+    connect_retransmitted += o.connect_retransmitted;
     add_array(starttls, o.starttls);
     add_array(greetings, o.greetings);
     add_array(replies, o.replies);

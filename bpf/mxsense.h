@@ -257,7 +257,9 @@ struct mxs_smtp_flow_key {
 enum mxs_smtp_state {
 	MXS_SMTP_SYN_SENT = 0, /* SYN seen, no answer yet */
 	MXS_SMTP_OPEN,	       /* handshake done */
-	MXS_SMTP_TIMED_OUT,    /* set by the agent's sweep: later SYNs are retransmissions */
+	MXS_SMTP_TIMED_OUT,    /* counted without a handshake (timeout, unreachable): kept so that
+				* the same SYN again is a retransmission; a late SYN-ACK opens
+				* the session without a second outcome */
 	MXS_SMTP_DONE,	       /* outcome counted, being deleted */
 };
 

@@ -410,7 +410,7 @@ fin:
 	return 0;
 }
 
-/* ICMP unreachable quoting a SYN of a connection still waiting for its answer. */
+/* ICMP unreachable quoting the SYN of an attempt still waiting for its answer. */
 static __always_inline void mxs_smtp_unreach(struct mxs_pkt *p, struct mxs_l4 *l4)
 {
 	struct mxs_smtp_flow_key k = {};
@@ -423,10 +423,13 @@ static __always_inline void mxs_smtp_unreach(struct mxs_pkt *p, struct mxs_l4 *l
 	/* The quoted packet went client -> server. */
 	mxs_orient(l4, 1, k.client, k.server, &k.client_port, &k.server_port);
 	f = bpf_map_lookup_elem(&mxs_smtp_flows, &k);
-	if (!f || !mxs_smtp_claim(f, MXS_SMTP_DONE))
+	/*
+	 * Kept, like a timed-out attempt: Linux sends the same SYN again after an
+	 * unreachable (a soft error), and that is not a second attempt.
+	 */
+	if (!f || !mxs_smtp_claim(f, MXS_SMTP_TIMED_OUT))
 		return;
 	mxs_smtp_server_key(&sk, &k, f->role);
-	bpf_map_delete_elem(&mxs_smtp_flows, &k);
 	st = mxs_stats_get(&mxs_smtp_stats, &mxs_smtp_zero, &sk, MXS_C_SMTP_STATS_FULL);
 	if (st)
 		st->outcomes[MXS_SMTP_UNREACHABLE]++;

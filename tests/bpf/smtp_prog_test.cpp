@@ -522,6 +522,50 @@ TEST_P(SmtpOutcomeTest, NewSynOnTheSameTupleIsANewAttempt) {
     EXPECT_EQ(outcomes(a), 8u);
 }
 
+// ICMP unreachable quoting the SYN (RFC 792, RFC 4443), sent by a router or the server's host
+// toward the client: it arrives in the client role and leaves in the server role.
+Bytes unreachable(const Bytes& syn, bool v6) {
+    const std::size_t ip = v6 ? 40 : 20;
+    const Bytes quoted(syn.begin() + 14, syn.begin() + 14 + ip + 8);
+    return v6 ? Packet().eth().ipv6("fd00::25", "fd00::1").icmp(1, 1, quoted).build()
+              : Packet().eth().ipv4("198.18.0.25", "198.18.0.1").icmp(3, 1, quoted).build();
+}
+
+// Linux sends the same SYN again after an ICMP unreachable (a soft error while connect() holds
+// the socket; ICMPv6 administratively prohibited from a rejecting firewall): one attempt, one
+// outcome, whatever answers the retransmission.
+TEST_P(SmtpOutcomeTest, SynRetransmittedAfterUnreachableIsOneAttempt) {
+    for (bool v6 : {false, true}) {
+        Conn c(v6, v6 ? 40019 : 40018);
+        const Bytes syn = c.from_client(SYN);
+        cli(syn);
+        srv(unreachable(syn, v6));
+        cli(syn);
+        srv(unreachable(syn, v6));
+        cli(syn);
+        sweep(kConnectTimeout + kSecond);
+        srv(c.from_server(SYN | ACK)); // it got through in the end: the session is still read
+        cli(c.from_client(ACK));
+        srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+        EXPECT_EQ(outcome(c, MXS_SMTP_UNREACHABLE), 1u) << c.server();
+        EXPECT_EQ(outcomes(c), 1u) << c.server();
+        EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u) << c.server();
+    }
+    EXPECT_EQ(counter(MXS_C_SMTP_SYN_RETRANS), 4u);
+}
+
+// A new attempt on the same 4-tuple after an unreachable one is a new attempt.
+TEST_P(SmtpOutcomeTest, NewSynAfterUnreachableIsANewAttempt) {
+    Conn a(false, 40020, 25, 1000), a2(false, 40020, 25, 900000);
+    const Bytes syn = a.from_client(SYN);
+    cli(syn);
+    srv(unreachable(syn, false));
+    connect(a2);
+    EXPECT_EQ(outcome(a, MXS_SMTP_UNREACHABLE), 1u);
+    EXPECT_EQ(outcome(a, MXS_SMTP_ESTABLISHED), 1u);
+    EXPECT_EQ(outcomes(a), 2u);
+}
+
 // The idle sweep forgets an unanswered SYN (a late sweep): it was a timeout, not nothing.
 TEST_P(SmtpOutcomeTest, IdleSweepOfAnUnansweredSynIsATimeout) {
     Conn c(false, 40014);

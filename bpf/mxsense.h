@@ -172,7 +172,7 @@ enum mxs_counter {
 	MXS_C_SMTP_STATS_FULL,	   /* SMTP per-server map full: outcome lost */
 	MXS_C_SMTP_UNPARSED,	   /* server bytes not parsed: gap, too long, bad line */
 	MXS_C_SMTP_SYN_RETRANS,	   /* retransmitted SYNs (not new attempts) */
-	MXS_C_SMTP_CODES_OVER,	   /* replies beyond what one segment's parse returns */
+	MXS_C_SMTP_CODES_OVER,	   /* unused: replies are tallied, none is dropped */
 	MXS_C_MAX,
 };
 

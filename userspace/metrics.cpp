@@ -295,9 +295,6 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     single("mxsense_sensor_smtp_syn_retransmissions_total",
            "Retransmitted SYNs (not new attempts).",
            static_cast<double>(s.counters[MXS_C_SMTP_SYN_RETRANS]));
-    single("mxsense_sensor_smtp_replies_over_limit_total",
-           "Replies beyond those read from one segment (not counted by code).",
-           static_cast<double>(s.counters[MXS_C_SMTP_CODES_OVER]));
     single("mxsense_sensor_dns_inflight_evictions_total",
            "In-flight queries removed by the timeout sweep.", static_cast<double>(s.expired_total));
     single("mxsense_sensor_dns_retransmitted_queries_total",

@@ -606,5 +606,111 @@ TEST_P(SmtpOutcomeTest, RetransmittedSynKeepsItsConnectTimeOutOfTheHistogram) {
     EXPECT_EQ(counter(MXS_C_SMTP_SYN_RETRANS), 1u);
 }
 
+// An EHLO answer listing many extensions: `lines` continuation lines, then the last.
+std::string ehlo_reply(int lines) {
+    std::string r = "250-mx.example.test\r\n";
+    for (int i = 0; i < lines; ++i)
+        r += "250-X-EXTENSION-NUMBER-" + std::to_string(1000 + i) + " with a long argument\r\n";
+    return r + "250 SMTPUTF8\r\n";
+}
+
+// Issue 11 item 5: a server segment longer than what is read from its head. Its last reply is
+// still counted, and the next segment is read from its first byte: after STARTTLS the 220 is
+// seen and the TLS bytes after it are not scanned as SMTP.
+TEST_P(SmtpOutcomeTest, LongSegmentThenStarttls) {
+    const std::string ehlo = ehlo_reply(30);
+    ASSERT_GT(ehlo.size(), 1500u); // past the head's 1024 bytes, within head and tail
+    ASSERT_LT(ehlo.size(), 2000u);
+    Conn c(false, 40021);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 mx.example.test ESMTP\r\n")));
+    cli(c.from_client(PSH | ACK, text("EHLO client\r\n")));
+    srv(c.from_server(PSH | ACK, text(ehlo)));
+    cli(c.from_client(PSH | ACK, text("STARTTLS\r\n")));
+    srv(c.from_server(PSH | ACK, text("220 2.0.0 Ready to start TLS\r\n")));
+    srv(c.from_server(PSH | ACK, Bytes{0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, 0x00})); // ServerHello
+    auto s = stats(c);
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 1u); // the EHLO answer, once
+    EXPECT_EQ(s.replies[MXS_SMTP_220], 1u);
+    EXPECT_EQ(s.starttls[MXS_STARTTLS_STARTED], 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 0u);
+}
+
+// Longer than head and tail together: the replies wholly inside the unread middle are lost
+// (counted unparsed, once), the last reply and the next segment are read.
+TEST_P(SmtpOutcomeTest, VeryLongSegmentResumesAtTheNextSegment) {
+    std::string pipelined;
+    for (int i = 0; i < 200; ++i)
+        pipelined += "250 2.1.5 Ok\r\n"; // 14 bytes each: 2800 bytes
+    pipelined += "354 go ahead\r\n";
+    Conn c(false, 40022);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    srv(c.from_server(PSH | ACK, text(pipelined)));
+    srv(c.from_server(PSH | ACK, text("250 2.0.0 queued\r\n")));
+    auto s = stats(c);
+    // Read: the head's whole replies (1024 / 14 = 73) and the tail's (the last 1023 bytes:
+    // a partial line, then 72 whole replies and the 354).
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 73u + 72u + 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_354], 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 1u);
+}
+
+// A long segment that ends inside a line: the next segment continues that line.
+TEST_P(SmtpOutcomeTest, LongSegmentEndingMidLine) {
+    Conn c(false, 40023);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    std::string ehlo = ehlo_reply(30);
+    ehlo.resize(ehlo.size() - 6); // "250 SMTP" ... "UTF8\r\n" in the next segment
+    srv(c.from_server(PSH | ACK, text(ehlo)));
+    srv(c.from_server(PSH | ACK, text("UTF8\r\n354 go\r\n")));
+    auto s = stats(c);
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_354], 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 0u);
+}
+
+// Issue 11 item 6: pipelined replies (RFC 2920) beyond 8 in one segment are each counted.
+TEST_P(SmtpOutcomeTest, ManyPipelinedRepliesInOneSegment) {
+    Conn c(false, 40024);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    // MAIL, 12 RCPT, DATA: 14 replies.
+    std::string r = "250 2.1.0 Ok\r\n";
+    for (int i = 0; i < 12; ++i)
+        r += "250 2.1.5 Ok\r\n";
+    r += "354 End data with <CR><LF>.<CR><LF>\r\n";
+    srv(c.from_server(PSH | ACK, text(r)));
+    // 70 short replies filling the head's 1024 bytes, one of each kind among them.
+    std::string many;
+    for (int i = 0; i < 66; ++i)
+        many += "250 2.1.5 Ok\r\n";
+    many += "550 5.1.1 no\r\n451 4.3.0 later\r\n452 4.5.3 full\r\n221 2.0.0 Bye\r\n";
+    ASSERT_LE(many.size(), 1024u);
+    srv(c.from_server(PSH | ACK, text(many)));
+    auto s = stats(c);
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 13u + 66u);
+    EXPECT_EQ(s.replies[MXS_SMTP_354], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_550], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_451], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_452], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_2XX], 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 0u);
+}
+
+// The greeting and later replies in one segment (a server that writes ahead): the first is
+// the greeting, the others replies.
+TEST_P(SmtpOutcomeTest, GreetingAndRepliesInOneSegment) {
+    Conn c(false, 40025);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220-mx\r\n220 hi\r\n250 ok\r\n250 ok\r\n")));
+    auto s = stats(c);
+    EXPECT_EQ(s.greetings[MXS_SMTP_220], 1u);
+    EXPECT_EQ(s.greeting.count(), 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_220], 0u);
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 2u);
+}
+
 } // namespace
 } // namespace mxs::test

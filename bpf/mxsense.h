@@ -187,7 +187,7 @@ enum mxs_counter {
 	MXS_C_SMTP_STATS_FULL,	   /* SMTP per-server map full: outcome lost */
 	MXS_C_SMTP_UNPARSED,	   /* server bytes not parsed: gap, too long, bad line */
 	MXS_C_SMTP_SYN_RETRANS,	   /* retransmitted SYNs (not new attempts) */
-	MXS_C_SMTP_CODES_OVER,	   /* replies beyond what one segment's parse returns */
+	MXS_C_SMTP_CODES_OVER,	   /* unused: replies are tallied, none is dropped */
 	MXS_C_STATS_INSERT_FAIL,   /* DNS per-server insert failed, not for lack of room */
 	MXS_C_SMTP_INSERT_FAIL,	   /* SMTP per-server insert failed, not for lack of room */
 	MXS_C_DNS_TCP_HELD,	   /* TCP DNS message starts cut by a segment end, held */
@@ -254,6 +254,11 @@ struct mxs_smtp_stats {
 	__u64 replies[MXS_SMTP_CODE_MAX];
 	__u64 connect_sum_ns;  /* of the samples in connect_hist */
 	__u64 greeting_sum_ns; /* of the samples in greeting_hist */
+	/*
+	 * Established after the SYN was sent again (network loss, Linux's 1 s
+	 * initial RTO): counted here instead of in connect_hist/connect_sum_ns.
+	 */
+	__u64 connect_retransmitted;
 };
 
 /* Latency histograms of one SMTP server, one copy for all CPUs (atomic adds). */
@@ -270,10 +275,19 @@ struct mxs_smtp_flow_key {
 	__u16 server_port;
 };
 
+/*
+ * Every attempt ends in exactly one outcome: whoever moves a flow out of
+ * SYN_SENT (the datapath on SYN-ACK, RST, ICMP or a new attempt on the same
+ * 4-tuple; the agent's sweep on timeout) does it with one atomic
+ * compare-and-swap of `state` and alone counts the outcome.
+ */
 enum mxs_smtp_state {
 	MXS_SMTP_SYN_SENT = 0, /* SYN seen, no answer yet */
 	MXS_SMTP_OPEN,	       /* handshake done */
-	MXS_SMTP_TIMED_OUT,    /* set by the agent's sweep: later SYNs are retransmissions */
+	MXS_SMTP_TIMED_OUT,    /* counted without a handshake (timeout, unreachable): kept so that
+				* the same SYN again is a retransmission; a late SYN-ACK opens
+				* the session without a second outcome */
+	MXS_SMTP_DONE,	       /* outcome counted, being deleted */
 };
 
 /* Where the reply parser stands in the server's byte stream. */
@@ -287,16 +301,44 @@ struct mxs_smtp_flow {
 	__u64 syn_ts;	/* first SYN */
 	__u64 open_ts;	/* SYN-ACK */
 	__u64 last_ts;	/* last packet, for the idle sweep */
+	__u64 state;	/* enum mxs_smtp_state; 64 bits for the atomic compare-and-swap */
 	__u32 srv_next; /* server stream: sequence number of the next unparsed byte */
+	__u32 syn_seq;	/* the SYN's sequence number: the same again is a retransmission */
 	__u16 code;	/* digits of the code read so far */
-	__u8 state;	/* enum mxs_smtp_state */
 	__u8 role;	/* enum mxs_role */
 	__u8 line;	/* enum mxs_smtp_line */
 	__u8 digits;	/* how many digits of code */
 	__u8 greeted;
-	__u8 starttls; /* client sent STARTTLS, reply pending */
-	__u8 tls;      /* encrypted from here: nothing more to parse */
+	__u8 starttls;	  /* client sent STARTTLS, reply pending */
+	__u8 tls;	  /* encrypted from here: nothing more to parse */
+	__u8 syn_retrans; /* the SYN was sent again before its answer */
 	__u8 pad[7];
+};
+
+/*
+ * The agent's sweep asks the kernel to end an SMTP flow it found old, by
+ * BPF_PROG_TEST_RUN of the syscall program mxs_smtp_expire with this as its
+ * context: the claim is the same compare-and-swap the datapath uses, so an
+ * answer that lands between the sweep's walk and its claim wins cleanly.
+ */
+enum mxs_smtp_expire_op {
+	MXS_EXPIRE_CONNECT = 0, /* unanswered past the connect timeout: mark TIMED_OUT, keep */
+	MXS_EXPIRE_IDLE,	/* idle past the idle timeout: delete */
+};
+
+enum mxs_smtp_expire_result {
+	MXS_EXPIRED_TIMEOUT = 1, /* bit: the attempt ended here as timeout (count it) */
+	MXS_EXPIRED_EVICTED = 2, /* bit: an open connection was forgotten */
+	MXS_EXPIRED_DELETED = 4, /* bit: the flow was deleted */
+};
+
+struct mxs_smtp_expire {
+	struct mxs_smtp_flow_key key;
+	__u32 op;      /* in: enum mxs_smtp_expire_op */
+	__u64 syn_ts;  /* in: the attempt the sweep judged; a newer one is left alone */
+	__u64 last_ts; /* in, MXS_EXPIRE_IDLE: deleted only if idle since then */
+	__u32 result;  /* out: enum mxs_smtp_expire_result bits; 0 = left alone */
+	__u32 pad;
 };
 
 #endif /* MXSENSE_H */

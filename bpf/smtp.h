@@ -14,7 +14,13 @@
 #define MXS_TCP_RST 0x04
 #define MXS_TCP_ACK 0x10
 
-#define MXS_SMTP_READ 1024 /* server bytes parsed per segment; the rest is counted unparsed */
+/*
+ * Server bytes read per segment: its first MXS_SMTP_READ and its last
+ * MXS_SMTP_TAIL, so that the last reply is read and the next segment starts
+ * where this one ended. Bytes between them are counted unparsed.
+ */
+#define MXS_SMTP_READ 1024
+#define MXS_SMTP_TAIL 1023 /* MXS_SMTP_READ + MXS_SMTP_TAIL < MXS_SCRATCH */
 
 #define MXS_TLS_HANDSHAKE   0x16 /* RFC 8446 §5.1 ContentType */
 #define MXS_TLS_SERVERHELLO 0x02 /* RFC 8446 §4 HandshakeType */
@@ -34,9 +40,11 @@ static __always_inline int mxs_is_smtp_tls_port(__u16 port)
 /* What the tracker needs of one TCP segment on an SMTP port. */
 struct mxs_smtp_seg {
 	__u32 seq;
-	__u32 len;    /* TCP payload length */
-	__u32 copied; /* bytes of it copied to the scratch buffer */
-	__u8 flags;   /* TCP flags */
+	__u32 len;	   /* TCP payload length */
+	__u32 copied;	   /* bytes of its head copied to scratch buf[0..) */
+	__u32 tail_off;	   /* a longer server segment: offset of its tail in the payload */
+	__u32 tail_copied; /* bytes of the tail copied to buf[MXS_SMTP_READ..) */
+	__u8 flags;	   /* TCP flags */
 	__u8 from_client;
 	__u8 dir; /* enum mxs_dir */
 	__u8 pad;
@@ -98,38 +106,6 @@ static __always_inline struct mxs_smtp_stats *mxs_smtp_stats_get(const struct mx
 			     MXS_C_SMTP_INSERT_FAIL);
 }
 
-/* One complete reply (its last line) from the server. */
-static __always_inline void mxs_smtp_reply(struct mxs_smtp_flow *f, struct mxs_smtp_stats *st,
-					   struct mxs_smtp_hist *h, __u32 code, __u64 now)
-{
-	__u32 slot = mxs_smtp_slot(code);
-
-	if (!f->greeted) {
-		f->greeted = 1;
-		if (st && slot < MXS_SMTP_CODE_MAX) {
-			st->greetings[slot]++;
-			mxs_hist_add(h ? h->greeting_hist : 0, &st->greeting_sum_ns,
-				     now - f->open_ts);
-		}
-		return;
-	}
-	if (st && slot < MXS_SMTP_CODE_MAX)
-		st->replies[slot]++;
-	if (f->starttls) {
-		f->starttls = 0;
-		if (code == 220) {
-			f->tls = 1; /* the rest is encrypted */
-			if (st)
-				st->starttls[MXS_STARTTLS_STARTED]++;
-		} else if (code == 454 || code >= 500) {
-			if (st)
-				st->starttls[MXS_STARTTLS_REFUSED]++;
-		}
-	}
-}
-
-#define MXS_SMTP_CODES 8 /* complete replies returned per segment */
-
 /*
  * Open-coded numeric iterator (kernel 6.4+): the verifier checks the loop body
  * until its state converges instead of once per byte, which a 1024-step byte
@@ -139,20 +115,56 @@ extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
 extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
 extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
 
-/* The reply parser's state, carried between segments in the flow. */
-struct mxs_smtp_scan {
-	__u32 line;   /* enum mxs_smtp_line */
-	__u32 digits; /* digits of code read so far */
-	__u32 code;
-	__u32 ncodes; /* complete replies found in this segment */
-	__u16 codes[MXS_SMTP_CODES];
-};
+#define MXS_SCAN_GREETING 0x1 /* the greeting was read: greeting holds its code */
+#define MXS_SCAN_STARTTLS 0x2 /* the reply to STARTTLS was read: starttls_code */
 
 /*
- * Scan the server's bytes b[start..n) for complete replies. The state carries
- * over between segments, so a reply split anywhere is read once; only the last
- * line of a multi-line reply ("250-...", then "250 ...") counts. A global
- * function touching no map: the verifier checks its byte loop once.
+ * The reply parser: its state, carried between segments in the flow, and what
+ * one segment's scan found. Replies are tallied by code, so a segment's
+ * replies are all counted, however many fit in the bytes read.
+ */
+struct mxs_smtp_scan {
+	__u32 line;	     /* in/out: enum mxs_smtp_line */
+	__u32 digits;	     /* in/out: digits of code read so far */
+	__u32 code;	     /* in/out */
+	__u8 greeted;	     /* in/out: the greeting was read */
+	__u8 starttls;	     /* in/out: the client sent STARTTLS, its reply pending */
+	__u8 tls;	     /* out: STARTTLS answered 220: the rest is TLS, not read */
+	__u8 events;	     /* out: MXS_SCAN_* */
+	__u16 greeting;	     /* out: the greeting's code */
+	__u16 starttls_code; /* out: the code answering STARTTLS */
+	__u16 replies[MXS_SMTP_CODE_MAX]; /* out: later replies by enum mxs_smtp_code */
+};
+
+/* One complete reply (its last line) in the server's stream. */
+static __always_inline void mxs_scan_reply(struct mxs_smtp_scan *sc)
+{
+	__u32 slot;
+
+	if (!sc->greeted) {
+		sc->greeted = 1;
+		sc->greeting = sc->code;
+		sc->events |= MXS_SCAN_GREETING;
+		return;
+	}
+	slot = mxs_smtp_slot(sc->code);
+	if (slot < MXS_SMTP_CODE_MAX)
+		sc->replies[slot]++;
+	if (sc->starttls) {
+		sc->starttls = 0;
+		sc->starttls_code = sc->code;
+		sc->events |= MXS_SCAN_STARTTLS;
+		if (sc->code == 220)
+			sc->tls = 1; /* the rest is encrypted */
+	}
+}
+
+/*
+ * Scan the server's bytes buf[start..n) for complete replies. The state
+ * carries over between segments, so a reply split anywhere is read once; only
+ * the last line of a multi-line reply ("250-...", then "250 ...") counts. Stops
+ * where TLS starts. A global function touching no map: the verifier checks its
+ * byte loop once.
  */
 __noinline int mxs_smtp_scan(struct mxs_smtp_scan *sc, const struct mxs_scratch *s, __u32 start,
 			     __u32 n)
@@ -162,8 +174,8 @@ __noinline int mxs_smtp_scan(struct mxs_smtp_scan *sc, const struct mxs_scratch 
 
 	if (!sc || !s)
 		return 0;
-	if (n > MXS_SMTP_READ)
-		n = MXS_SMTP_READ;
+	if (n > MXS_SCRATCH)
+		n = MXS_SCRATCH;
 	bpf_iter_num_new(&it, start, n);
 	while ((v = bpf_iter_num_next(&it))) {
 		__u8 c = s->buf[*v & (MXS_SCRATCH - 1)];
@@ -189,17 +201,51 @@ __noinline int mxs_smtp_scan(struct mxs_smtp_scan *sc, const struct mxs_scratch 
 			continue;
 		}
 		/* The byte after the code: '-' continues the reply, ' ' or CRLF ends it. */
+		sc->line = c == '\n' ? MXS_LINE_START : MXS_LINE_SKIP;
 		if (c == ' ' || c == '\r' || c == '\n') {
-			if (sc->ncodes < MXS_SMTP_CODES)
-				sc->codes[sc->ncodes & (MXS_SMTP_CODES - 1)] = sc->code;
-			sc->ncodes++;
+			mxs_scan_reply(sc);
+			if (sc->tls)
+				break;
 		} else if (c != '-') {
 			unparsed++;
 		}
-		sc->line = c == '\n' ? MXS_LINE_START : MXS_LINE_SKIP;
 	}
 	bpf_iter_num_destroy(&it);
 	return unparsed;
+}
+
+/* A segment's scan into the flow and the server's statistics. */
+static __always_inline void mxs_smtp_apply(struct mxs_smtp_flow *f, struct mxs_smtp_stats *st,
+					   struct mxs_smtp_hist *h, const struct mxs_smtp_scan *sc,
+					   __u64 now)
+{
+	f->line = sc->line;
+	f->digits = sc->digits;
+	f->code = sc->code;
+	f->greeted = sc->greeted;
+	f->starttls = sc->starttls;
+	if (sc->tls)
+		f->tls = 1;
+	if (!st)
+		return;
+	if (sc->events & MXS_SCAN_GREETING) {
+		__u32 slot = mxs_smtp_slot(sc->greeting);
+
+		if (slot < MXS_SMTP_CODE_MAX) {
+			st->greetings[slot]++;
+			mxs_hist_add(h ? h->greeting_hist : 0, &st->greeting_sum_ns,
+				     now - f->open_ts);
+		}
+	}
+#pragma unroll
+	for (int i = 0; i < MXS_SMTP_CODE_MAX; i++)
+		st->replies[i] += sc->replies[i];
+	if (sc->events & MXS_SCAN_STARTTLS) {
+		if (sc->starttls_code == 220)
+			st->starttls[MXS_STARTTLS_STARTED]++;
+		else if (sc->starttls_code == 454 || sc->starttls_code >= 500)
+			st->starttls[MXS_STARTTLS_REFUSED]++;
+	}
 }
 
 /* Case-insensitive "STARTTLS" at the start of a client segment (RFC 3207 §4). */
@@ -225,8 +271,35 @@ static __always_inline void mxs_smtp_end(struct mxs_smtp_flow *f, struct mxs_smt
 }
 
 /*
+ * Moves an attempt still waiting for its answer to state `to`. True for the
+ * one caller, datapath or sweep, that did: it alone counts the outcome.
+ */
+static __always_inline int mxs_smtp_claim(struct mxs_smtp_flow *f, __u64 to)
+{
+	return f->state == MXS_SMTP_SYN_SENT &&
+	       __sync_val_compare_and_swap(&f->state, MXS_SMTP_SYN_SENT, to) == MXS_SMTP_SYN_SENT;
+}
+
+static __always_inline void mxs_smtp_server_key(struct mxs_server_key *sk,
+						const struct mxs_smtp_flow_key *k, __u8 role)
+{
+	__builtin_memcpy(sk->addr, k->server, 16);
+	sk->port = k->server_port;
+	sk->proto = MXS_IPPROTO_TCP;
+	sk->role = role;
+}
+
+/*
  * Track one segment of a connection on an SMTP port. A global function: the
  * verifier checks the reply parser's byte loop once.
+ *
+ * Every attempt (a SYN with a new sequence number) ends in exactly one outcome:
+ * established (SYN-ACK), refused (the server's RST), unreachable (ICMP, see
+ * mxs_smtp_unreach) or timeout (the agent's sweep; or a new attempt on the same
+ * 4-tuple replacing one still unanswered). What the client does meanwhile (FIN,
+ * RST: it gave up, or its answer took another path) does not end an attempt.
+ * An open connection is read until the server closes (its FIN), an RST from
+ * either side, or the idle sweep: a reply after the client's FIN still counts.
  */
 __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mxs_smtp_seg *sg,
 			      const struct mxs_scratch *s)
@@ -247,13 +320,26 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 			.syn_ts = now,
 			.last_ts = now,
 			.state = MXS_SMTP_SYN_SENT,
+			.syn_seq = sg->seq,
 			.role = sg->dir == MXS_DIR_EGRESS ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER,
 		};
 
-		if (f && (f->state == MXS_SMTP_SYN_SENT || f->state == MXS_SMTP_TIMED_OUT)) {
-			mxs_count(MXS_C_SMTP_SYN_RETRANS); /* not a new attempt */
-			f->last_ts = now;
-			return 0;
+		if (f) {
+			if (f->syn_seq == sg->seq) {
+				/* The same SYN again, whatever answered it: not a new attempt. */
+				mxs_count(MXS_C_SMTP_SYN_RETRANS);
+				if (f->state == MXS_SMTP_SYN_SENT)
+					f->syn_retrans = 1;
+				f->last_ts = now;
+				return 0;
+			}
+			/* A new attempt on this 4-tuple: one still unanswered was abandoned. */
+			if (mxs_smtp_claim(f, MXS_SMTP_DONE)) {
+				mxs_smtp_server_key(&sk, k, f->role);
+				st = mxs_smtp_stats_get(&sk);
+				if (st)
+					st->outcomes[MXS_SMTP_TIMEOUT]++;
+			}
 		}
 		if (bpf_map_update_elem(&mxs_smtp_flows, k, &nf, BPF_ANY))
 			mxs_count(MXS_C_SMTP_FLOWS_FULL);
@@ -262,15 +348,11 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 	if (!f)
 		return 0; /* a connection whose SYN we did not see */
 	f->last_ts = now;
-
-	__builtin_memcpy(sk.addr, k->server, 16);
-	sk.port = k->server_port;
-	sk.proto = MXS_IPPROTO_TCP;
-	sk.role = f->role;
+	mxs_smtp_server_key(&sk, k, f->role);
 
 	if (sg->from_client) {
 		/* Most client segments are commands and message data: no statistics. */
-		if (sg->flags & (MXS_TCP_RST | MXS_TCP_FIN)) {
+		if ((sg->flags & MXS_TCP_RST) && f->state == MXS_SMTP_OPEN) {
 			st = mxs_smtp_stats_get(&sk);
 			mxs_smtp_end(f, st, k);
 			return 0;
@@ -283,27 +365,29 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 	st = mxs_smtp_stats_get(&sk);
 	h = bpf_map_lookup_elem(&mxs_smtp_hist, &sk);
 	if ((sg->flags & (MXS_TCP_SYN | MXS_TCP_ACK)) == (MXS_TCP_SYN | MXS_TCP_ACK)) {
-		if (f->state == MXS_SMTP_OPEN)
+		if (mxs_smtp_claim(f, MXS_SMTP_OPEN)) {
+			if (st) {
+				st->outcomes[MXS_SMTP_ESTABLISHED]++;
+				/* A SYN sent again is network loss, not the server's time. */
+				if (f->syn_retrans)
+					st->connect_retransmitted++;
+				else
+					mxs_hist_add(h ? h->connect_hist : 0, &st->connect_sum_ns,
+						     now - f->syn_ts);
+			}
+		} else if (f->state == MXS_SMTP_TIMED_OUT) {
+			/* Counted as a timeout already; still read the session. */
+			f->state = MXS_SMTP_OPEN;
+		} else {
 			return 0; /* a retransmitted SYN-ACK */
-		/* After a timeout the attempt is already counted; still read the session. */
-		int late = f->state == MXS_SMTP_TIMED_OUT;
-
-		f->state = MXS_SMTP_OPEN;
+		}
 		f->open_ts = now;
 		f->srv_next = sg->seq + 1;
-		if (st && !late) {
-			st->outcomes[MXS_SMTP_ESTABLISHED]++;
-			mxs_hist_add(h ? h->connect_hist : 0, &st->connect_sum_ns, now - f->syn_ts);
-		}
 		return 0;
 	}
 	if (sg->flags & MXS_TCP_RST) {
-		if (f->state != MXS_SMTP_OPEN) {
-			if (st && f->state == MXS_SMTP_SYN_SENT)
-				st->outcomes[MXS_SMTP_REFUSED]++;
-			bpf_map_delete_elem(&mxs_smtp_flows, k);
-			return 0;
-		}
+		if (mxs_smtp_claim(f, MXS_SMTP_DONE) && st)
+			st->outcomes[MXS_SMTP_REFUSED]++;
 		mxs_smtp_end(f, st, k);
 		return 0;
 	}
@@ -340,29 +424,38 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 				mxs_count(MXS_C_SMTP_UNPARSED);
 			}
 		} else {
-			struct mxs_smtp_scan sc = {
-				.line = f->line, .digits = f->digits, .code = f->code};
-			int bad = mxs_smtp_scan(&sc, s, start, sg->copied);
+			struct mxs_smtp_scan sc = {.line = f->line,
+						   .digits = f->digits,
+						   .code = f->code,
+						   .greeted = f->greeted,
+						   .starttls = f->starttls};
+			__u32 read_to = start > sg->copied ? start : sg->copied;
+			int bad = 0;
 
+			/* The head: payload [start, copied) in buf[0..). */
+			if (start < sg->copied)
+				bad += mxs_smtp_scan(&sc, s, start, sg->copied);
+			if (sg->tail_copied && !sc.tls) {
+				/* The tail: payload [tail_off, len) in buf[MXS_SMTP_READ..). */
+				__u32 from = 0;
+
+				if (read_to < sg->tail_off) {
+					/* Unread between head and tail: resume at a line start. */
+					bad++;
+					sc.line = MXS_LINE_SKIP;
+				} else {
+					from = read_to - sg->tail_off;
+				}
+				bad += mxs_smtp_scan(&sc, s, MXS_SMTP_READ + from,
+						     MXS_SMTP_READ + sg->tail_copied);
+			} else if (read_to < sg->len && !sc.tls) {
+				/* The tail could not be read: resume at the next line start. */
+				bad++;
+				sc.line = MXS_LINE_SKIP;
+			}
 			if (bad)
 				mxs_count(MXS_C_SMTP_UNPARSED);
-			f->line = sc.line;
-			f->digits = sc.digits;
-			f->code = sc.code;
-			for (__u32 i = 0; i < MXS_SMTP_CODES; i++) {
-				if (i >= sc.ncodes)
-					break;
-				mxs_smtp_reply(f, st, h, sc.codes[i], now);
-				if (f->tls) /* after STARTTLS: what follows is TLS */
-					break;
-			}
-			if (sc.ncodes > MXS_SMTP_CODES)
-				mxs_count(MXS_C_SMTP_CODES_OVER);
-			if (sg->copied < sg->len) {
-				/* Past what was copied: unread, resume at the next line. */
-				mxs_count(MXS_C_SMTP_UNPARSED);
-				f->line = MXS_LINE_SKIP;
-			}
+			mxs_smtp_apply(f, st, h, &sc, now);
 		}
 	}
 fin:
@@ -371,7 +464,7 @@ fin:
 	return 0;
 }
 
-/* ICMP unreachable quoting a SYN of a connection still waiting for its answer. */
+/* ICMP unreachable quoting the SYN of an attempt still waiting for its answer. */
 static __always_inline void mxs_smtp_unreach(struct mxs_pkt *p, struct mxs_l4 *l4)
 {
 	struct mxs_smtp_flow_key k = {};
@@ -384,17 +477,47 @@ static __always_inline void mxs_smtp_unreach(struct mxs_pkt *p, struct mxs_l4 *l
 	/* The quoted packet went client -> server. */
 	mxs_orient(l4, 1, k.client, k.server, &k.client_port, &k.server_port);
 	f = bpf_map_lookup_elem(&mxs_smtp_flows, &k);
-	if (!f || f->state != MXS_SMTP_SYN_SENT)
+	/*
+	 * Kept, like a timed-out attempt: Linux sends the same SYN again after an
+	 * unreachable (a soft error), and that is not a second attempt.
+	 */
+	if (!f || !mxs_smtp_claim(f, MXS_SMTP_TIMED_OUT))
 		return;
-	__builtin_memcpy(sk.addr, k.server, 16);
-	sk.port = k.server_port;
-	sk.proto = MXS_IPPROTO_TCP;
-	sk.role = f->role;
-	if (bpf_map_delete_elem(&mxs_smtp_flows, &k))
-		return;
+	mxs_smtp_server_key(&sk, &k, f->role);
 	st = mxs_smtp_stats_get(&sk);
 	if (st)
 		st->outcomes[MXS_SMTP_UNREACHABLE]++;
+}
+
+/*
+ * The agent's sweep (struct mxs_smtp_expire): end a flow it found old, unless
+ * the datapath moved it on since the sweep's walk read it.
+ */
+static __always_inline void mxs_smtp_expire_one(struct mxs_smtp_expire *e)
+{
+	struct mxs_smtp_flow_key k;
+	struct mxs_smtp_flow *f;
+	__u64 was;
+
+	__builtin_memcpy(&k, &e->key, sizeof(k));
+	e->result = 0;
+	f = bpf_map_lookup_elem(&mxs_smtp_flows, &k);
+	if (!f || f->syn_ts != e->syn_ts)
+		return; /* ended, or another attempt on the same 4-tuple */
+	if (e->op == MXS_EXPIRE_CONNECT) {
+		if (mxs_smtp_claim(f, MXS_SMTP_TIMED_OUT))
+			e->result = MXS_EXPIRED_TIMEOUT;
+		return;
+	}
+	if (f->last_ts != e->last_ts)
+		return; /* a packet since the walk: not idle */
+	was = f->state;
+	if (mxs_smtp_claim(f, MXS_SMTP_DONE))
+		e->result = MXS_EXPIRED_TIMEOUT; /* a late sweep: unanswered all along */
+	else if (was == MXS_SMTP_OPEN)
+		e->result = MXS_EXPIRED_EVICTED;
+	if (!bpf_map_delete_elem(&mxs_smtp_flows, &k))
+		e->result |= MXS_EXPIRED_DELETED;
 }
 
 /* SMTP on a configured port: orient the flow, copy what the tracker reads. */
@@ -437,6 +560,19 @@ static __always_inline void mxs_smtp(struct mxs_pkt *p, struct mxs_l4 *l4)
 	n &= MXS_SCRATCH - 1;
 	if (n && !mxs_load(p, l4->payload_off, s->buf, n))
 		sg.copied = n;
+	if (!sg.from_client && sg.copied && sg.len > sg.copied) {
+		/* A longer server segment: its last bytes too. */
+		__u32 t = sg.len - sg.copied;
+
+		if (t > MXS_SMTP_TAIL)
+			t = MXS_SMTP_TAIL;
+		asm volatile("" : "+r"(t));
+		t &= MXS_SMTP_TAIL;
+		if (t && !mxs_load(p, l4->payload_off + sg.len - t, s->buf + MXS_SMTP_READ, t)) {
+			sg.tail_off = sg.len - t;
+			sg.tail_copied = t;
+		}
+	}
 	mxs_smtp_track(&k, &sg, s);
 }
 

@@ -13,9 +13,10 @@ static_assert(sizeof(mxs_dns_flow_key) == 40);
 static_assert(sizeof(mxs_dns_inflight) == 24);
 static_assert(sizeof(mxs_if_stats) == 16);
 static_assert(sizeof(mxs_smtp_flow_key) == 36);
-static_assert(sizeof(mxs_smtp_flow) == 48);
+static_assert(sizeof(mxs_smtp_flow) == 56);
+static_assert(sizeof(mxs_smtp_expire) == 64);
 static_assert(sizeof(mxs_smtp_stats) ==
-              8 * (MXS_SMTP_OUTCOME_MAX + 1 + MXS_STARTTLS_MAX + 2 * MXS_SMTP_CODE_MAX + 2));
+              8 * (MXS_SMTP_OUTCOME_MAX + 1 + MXS_STARTTLS_MAX + 2 * MXS_SMTP_CODE_MAX + 3));
 static_assert(sizeof(mxs_smtp_hist) == 8 * 2 * MXS_HIST_BUCKETS);
 static_assert(sizeof(mxs_dns_stats) == 8 * (6 + MXS_RCODE_MAX));
 static_assert(sizeof(mxs_dns_hist) == 8 * MXS_HIST_BUCKETS);

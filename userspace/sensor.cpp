@@ -189,38 +189,56 @@ SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const 
 
 SmtpSweepResult Sensor::sweep_smtp(std::uint64_t now_ns, std::uint64_t connect_ns,
                                    std::uint64_t idle_ns) const {
-    SmtpSweepResult r;
-    const int fd = bpf_map__fd(skel_->maps.mxs_smtp_flows);
-    std::vector<std::pair<mxs_smtp_flow_key, mxs_smtp_flow>> old;
+    return smtp_sweep_claim(smtp_sweep_candidates(now_ns, connect_ns, idle_ns));
+}
+
+SmtpSweepCandidates Sensor::smtp_sweep_candidates(std::uint64_t now_ns, std::uint64_t connect_ns,
+                                                  std::uint64_t idle_ns) const {
+    SmtpSweepCandidates c;
     auto age = [now_ns](std::uint64_t ts) { return now_ns > ts ? now_ns - ts : 0; };
-    std::vector<std::pair<mxs_smtp_flow_key, mxs_smtp_flow>> unanswered;
     for_each_entry<mxs_smtp_flow_key, mxs_smtp_flow>(
-        fd, [&](const mxs_smtp_flow_key& k, const mxs_smtp_flow& f) {
+        bpf_map__fd(skel_->maps.mxs_smtp_flows),
+        [&](const mxs_smtp_flow_key& k, const mxs_smtp_flow& f) {
             if (age(f.last_ts) >= idle_ns)
-                old.emplace_back(k, f);
+                c.flows.push_back({k, f, true});
             else if (f.state == MXS_SMTP_SYN_SENT && age(f.syn_ts) >= connect_ns)
-                unanswered.emplace_back(k, f);
+                c.flows.push_back({k, f, false});
             else
-                ++r.remaining;
+                ++c.remaining;
         });
-    for (const auto& [k, f] : old) {
-        // Idle: forgotten. A timed-out attempt was already counted.
-        if (bpf_map_delete_elem(fd, &k) == 0 && f.state == MXS_SMTP_OPEN)
+    return c;
+}
+
+SmtpSweepResult Sensor::smtp_sweep_claim(const SmtpSweepCandidates& c) const {
+    SmtpSweepResult r;
+    r.remaining = c.remaining;
+    const int prog = bpf_program__fd(skel_->progs.mxs_smtp_expire);
+    for (const auto& [k, f, idle] : c.flows) {
+        // The kernel ends the flow with the datapath's own compare-and-swap: an answer that
+        // landed since the walk wins, and the attempt is counted once either way.
+        mxs_smtp_expire e{};
+        e.key = k;
+        e.op = idle ? MXS_EXPIRE_IDLE : MXS_EXPIRE_CONNECT;
+        e.syn_ts = f.syn_ts;
+        e.last_ts = f.last_ts;
+        // A syscall program's context is written back to ctx_in (ctx_out must stay unset).
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &e, .ctx_size_in = sizeof(e));
+        if (bpf_prog_test_run_opts(prog, &opts) != 0) {
+            ++r.remaining; // left alone; the next sweep tries again
+            continue;
+        }
+        if (!(e.result & MXS_EXPIRED_DELETED))
+            ++r.remaining;
+        if (e.result & MXS_EXPIRED_EVICTED)
             ++r.evicted;
-    }
-    for (auto [k, f] : unanswered) {
-        // Kept, marked, so that the kernel's later SYN retries stay one attempt.
-        // (A SYN-ACK landing between the read and this write is lost: a narrow race.)
-        f.state = MXS_SMTP_TIMED_OUT;
-        if (bpf_map_update_elem(fd, &k, &f, BPF_EXIST) != 0)
-            continue; // the datapath ended it first
-        ++r.remaining;
-        mxs_server_key sk{};
-        std::memcpy(sk.addr, k.server, sizeof(sk.addr));
-        sk.port = k.server_port;
-        sk.proto = IPPROTO_TCP;
-        sk.role = f.role;
-        ++r.timeouts[sk];
+        if (e.result & MXS_EXPIRED_TIMEOUT) {
+            mxs_server_key sk{};
+            std::memcpy(sk.addr, k.server, sizeof(sk.addr));
+            sk.port = k.server_port;
+            sk.proto = IPPROTO_TCP;
+            sk.role = f.role;
+            ++r.timeouts[sk];
+        }
     }
     return r;
 }

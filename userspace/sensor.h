@@ -34,6 +34,18 @@ struct SmtpSweepResult {
     std::uint64_t remaining = 0; // flows still tracked
 };
 
+// A flow the SMTP sweep's walk found old: past the connect timeout unanswered, or idle.
+struct SmtpSweepCandidate {
+    mxs_smtp_flow_key key;
+    mxs_smtp_flow flow; // as the walk read it
+    bool idle;          // idle past the idle timeout (else: unanswered past the connect timeout)
+};
+
+struct SmtpSweepCandidates {
+    std::vector<SmtpSweepCandidate> flows;
+    std::uint64_t remaining = 0; // flows the walk left alone
+};
+
 struct SweepResult {
     std::map<mxs_server_key, std::uint64_t, ServerKeyLess> expired; // per server
     std::uint64_t expired_total = 0;
@@ -60,8 +72,15 @@ class Sensor {
     std::map<mxs_server_key, SmtpCounters, ServerKeyLess> read_smtp_stats() const;
     // Removes connections whose SYN went unanswered for connect_ns (timeouts)
     // and connections idle for idle_ns (evictions).
+    // Equals smtp_sweep_claim(smtp_sweep_candidates(...)).
     SmtpSweepResult sweep_smtp(std::uint64_t now_ns, std::uint64_t connect_ns,
                                std::uint64_t idle_ns) const;
+    // The sweep's two halves, apart so that tests can put packets between them: the walk
+    // (reads only), then the claim of each candidate, which ends it only if the datapath has
+    // not answered it since.
+    SmtpSweepCandidates smtp_sweep_candidates(std::uint64_t now_ns, std::uint64_t connect_ns,
+                                              std::uint64_t idle_ns) const;
+    SmtpSweepResult smtp_sweep_claim(const SmtpSweepCandidates& c) const;
     std::uint32_t smtp_flow_capacity() const;
     // Empties every map, as if freshly loaded (tests and benchmarks reuse one load).
     void clear_maps() const;

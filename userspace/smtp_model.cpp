@@ -24,6 +24,7 @@ template <std::size_t N, class T> void add_array(std::array<std::uint64_t, N>& a
 void SmtpCounters::add(const mxs_smtp_stats& k) {
     add_array(outcomes, k.outcomes);
     closed_before_greeting += k.closed_before_greeting;
+    connect_retransmitted += k.connect_retransmitted;
     add_array(starttls, k.starttls);
     add_array(greetings, k.greetings);
     add_array(replies, k.replies);

@@ -16,8 +16,7 @@ namespace mxs {
 struct SmtpCounters {
     std::array<std::uint64_t, MXS_SMTP_OUTCOME_MAX> outcomes{};
     std::uint64_t closed_before_greeting = 0;
-    // Handshakes whose SYN was retransmitted (network loss; their connect latency
-    // is not in `connect`). Filled by the kernel once bpf/mxsense.h carries it.
+    // Established after the SYN was sent again: network loss, kept out of `connect`.
     std::uint64_t connect_retransmitted = 0;
     std::array<std::uint64_t, MXS_STARTTLS_MAX> starttls{};
     std::array<std::uint64_t, MXS_SMTP_CODE_MAX> greetings{};

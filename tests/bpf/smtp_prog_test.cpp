@@ -1,6 +1,8 @@
 // The sensor's SMTP path, fed crafted TCP segments through both programs.
 #include "bpf_fixture.h"
 
+#include <map>
+
 namespace mxs::test {
 namespace {
 
@@ -13,8 +15,8 @@ Bytes text(const std::string& s) {
 // One SMTP connection between a client and a server, both address families.
 class Conn {
   public:
-    Conn(bool v6, std::uint16_t cport, std::uint16_t sport = 25)
-        : v6_(v6), cport_(cport), sport_(sport) {}
+    Conn(bool v6, std::uint16_t cport, std::uint16_t sport = 25, std::uint32_t isn = 1000)
+        : v6_(v6), cport_(cport), sport_(sport), cseq_(isn) {}
     Bytes from_client(std::uint8_t flags, const Bytes& payload = {}) {
         Bytes f = pkt(true).tcp(cport_, sport_, flags, cseq_).payload(payload).build();
         cseq_ += static_cast<std::uint32_t>(payload.size()) + ((flags & (SYN | FIN)) ? 1 : 0);
@@ -26,6 +28,8 @@ class Conn {
         return f;
     }
     std::uint32_t server_seq() const { return sseq_; }
+    // The client's next sequence number jumps (bytes this capture never showed).
+    void skip_client(std::uint32_t n) { cseq_ += n; }
     void rewind_server(std::uint32_t seq) { sseq_ = seq; }
     const std::string server() const { return v6_ ? "fd00::25" : "198.18.0.25"; }
 
@@ -42,7 +46,7 @@ class Conn {
     }
     bool v6_;
     std::uint16_t cport_, sport_;
-    std::uint32_t cseq_ = 1000, sseq_ = 70000;
+    std::uint32_t cseq_, sseq_ = 70000;
 };
 
 class SmtpTest : public SensorFixture {
@@ -264,10 +268,448 @@ TEST_F(SmtpTest, IcmpUnreachableForASyn) {
     EXPECT_TRUE(r.timeouts.empty());
 }
 
+TEST_F(SmtpTest, ClientFinThenIcmpUnreachableIsUnreachable) {
+    Conn c(false, 41019);
+    const Bytes syn = c.from_client(SYN);
+    out(syn);
+    out(c.from_client(FIN | ACK)); // the client gave up before any answer
+    in(Packet().eth().ipv4("198.18.0.254", "198.18.0.1").icmp(3, 1, quote(syn, false)).build());
+    EXPECT_EQ(smtp(c.server(), MXS_ROLE_CLIENT).outcomes[MXS_SMTP_UNREACHABLE], 1u);
+    auto r = sensor_->sweep_smtp(monotonic_ns() + 11'000'000'000ull, 10'000'000'000ull,
+                                 60'000'000'000ull);
+    EXPECT_TRUE(r.timeouts.empty());
+}
+
 TEST_F(SmtpTest, MidStreamConnectionsAreIgnored) {
     Conn c(false, 41015);
     in(c.from_server(PSH | ACK, text("250 ok\r\n"))); // no SYN seen
     EXPECT_EQ(sensor_->read_smtp_stats().size(), 0u);
+}
+
+constexpr std::uint64_t kSecond = 1'000'000'000ull;
+constexpr std::uint64_t kConnectTimeout = 10 * kSecond, kIdleTimeout = 60 * kSecond;
+
+// Every attempt ends in exactly one outcome, in both roles: role client = this host's segments
+// leave through TC and the server's arrive at XDP; role server = the other way round.
+class SmtpOutcomeTest : public SmtpTest, public ::testing::WithParamInterface<std::uint8_t> {
+  protected:
+    std::uint8_t role() const { return GetParam(); }
+    void cli(const Bytes& f) { role() == MXS_ROLE_CLIENT ? egress(f) : ingress(f); }
+    void srv(const Bytes& f) { role() == MXS_ROLE_CLIENT ? ingress(f) : egress(f); }
+    void connect(Conn& c) {
+        cli(c.from_client(SYN));
+        srv(c.from_server(SYN | ACK));
+        cli(c.from_client(ACK));
+    }
+    // The agent's sweep, `later` ns from now; its timeouts are added to what outcome() reports.
+    SmtpSweepResult sweep(std::uint64_t later) {
+        auto r = sensor_->sweep_smtp(monotonic_ns() + later, kConnectTimeout, kIdleTimeout);
+        for (const auto& [k, n] : r.timeouts)
+            if (k.role == role())
+                swept_[addr_to_string(k.addr)] += n;
+        return r;
+    }
+    SmtpCounters stats(const Conn& c) { return smtp(c.server(), role()); }
+    // Kernel outcomes plus the sweep's timeouts, as the agent exports them.
+    std::uint64_t outcome(const Conn& c, std::uint32_t o) {
+        std::uint64_t n = stats(c).outcomes[o];
+        if (o == MXS_SMTP_TIMEOUT)
+            n += swept_[c.server()];
+        return n;
+    }
+    std::uint64_t outcomes(const Conn& c) {
+        std::uint64_t n = 0;
+        for (std::uint32_t o = 0; o < MXS_SMTP_OUTCOME_MAX; ++o)
+            n += outcome(c, o);
+        return n;
+    }
+    std::map<std::string, std::uint64_t> swept_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Roles, SmtpOutcomeTest,
+                         ::testing::Values(std::uint8_t{MXS_ROLE_CLIENT},
+                                           std::uint8_t{MXS_ROLE_SERVER}),
+                         [](const auto& info) {
+                             return info.param == MXS_ROLE_CLIENT ? "client" : "server";
+                         });
+
+// Field case min_smtp_quit_fin_then_221.pcap: QUIT, the client's FIN, then the server's 221.
+TEST_P(SmtpOutcomeTest, ReplyAfterClientFinIsRead) {
+    Conn c(false, 40000);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 mx.example.test ESMTP\r\n")));
+    cli(c.from_client(ACK));
+    cli(c.from_client(PSH | ACK, text("QUIT\r\n")));
+    cli(c.from_client(FIN | ACK));
+    srv(c.from_server(PSH | ACK, text("221 2.0.0 Bye\r\n")));
+    srv(c.from_server(FIN | ACK));
+    auto s = stats(c);
+    EXPECT_EQ(s.outcomes[MXS_SMTP_ESTABLISHED], 1u);
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(s.greetings[MXS_SMTP_220], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_2XX], 1u);
+    EXPECT_EQ(s.closed_before_greeting, 0u);
+    EXPECT_EQ(sweep(0).remaining, 0u); // the server's FIN ended the flow
+}
+
+// Field case min_smtp_quit_221_control.pcap: only the server closes, after its 221.
+TEST_P(SmtpOutcomeTest, ServerClosesAfter221) {
+    Conn c(false, 40000);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 mx.example.test ESMTP\r\n")));
+    cli(c.from_client(ACK));
+    cli(c.from_client(PSH | ACK, text("QUIT\r\n")));
+    srv(c.from_server(PSH | ACK, text("221 2.0.0 Bye\r\n")));
+    srv(c.from_server(FIN | ACK));
+    auto s = stats(c);
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(s.outcomes[MXS_SMTP_ESTABLISHED], 1u);
+    EXPECT_EQ(s.greetings[MXS_SMTP_220], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_2XX], 1u);
+    EXPECT_EQ(sweep(0).remaining, 0u);
+}
+
+// After the client's FIN the flow lives until the server closes or the idle sweep.
+TEST_P(SmtpOutcomeTest, ClientFinAloneLeavesTheFlowToTheIdleSweep) {
+    Conn c(false, 40001);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    cli(c.from_client(FIN | ACK));
+    EXPECT_EQ(sweep(kConnectTimeout + kSecond).remaining, 1u);
+    auto r = sweep(kIdleTimeout + kSecond);
+    EXPECT_EQ(r.evicted, 1u);
+    EXPECT_EQ(r.remaining, 0u);
+    EXPECT_EQ(outcomes(c), 1u);
+}
+
+// An RST from either side ends an open flow.
+TEST_P(SmtpOutcomeTest, RstFromEitherSideEndsTheFlow) {
+    Conn a(false, 40002), b(false, 40003);
+    connect(a);
+    srv(a.from_server(PSH | ACK, text("220 hi\r\n")));
+    cli(a.from_client(FIN | ACK));
+    cli(a.from_client(RST));
+    connect(b);
+    srv(b.from_server(RST | ACK));
+    EXPECT_EQ(sweep(0).remaining, 0u);
+    EXPECT_EQ(stats(a).outcomes[MXS_SMTP_ESTABLISHED], 2u);
+    EXPECT_EQ(stats(a).closed_before_greeting, 1u); // b
+    EXPECT_EQ(outcomes(a), 2u);
+}
+
+// Field case min_smtp_syn_then_fin.pcap: a SYN, then the client's FIN (its SYN-ACK took another
+// path); nothing from the server. One outcome: timeout, after the connect timeout.
+TEST_P(SmtpOutcomeTest, SynThenClientFinTimesOutOnce) {
+    Conn c(false, 57722, 25, 2534527891u);
+    cli(c.from_client(SYN));
+    c.skip_client(18530);
+    cli(c.from_client(FIN | ACK));
+    EXPECT_EQ(outcomes(c), 0u);
+    EXPECT_EQ(sweep(kConnectTimeout - kSecond).timeouts.size(), 0u);
+    EXPECT_EQ(sweep(kConnectTimeout + kSecond).timeouts.size(), 1u);
+    sweep(kConnectTimeout + 2 * kSecond);
+    sweep(kIdleTimeout + kSecond);
+    EXPECT_EQ(outcome(c, MXS_SMTP_TIMEOUT), 1u);
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(sweep(0).remaining, 0u);
+}
+
+TEST_P(SmtpOutcomeTest, ClientRstBeforeAnyAnswerTimesOut) {
+    Conn c(false, 40004);
+    cli(c.from_client(SYN));
+    cli(c.from_client(RST));
+    sweep(kConnectTimeout + kSecond);
+    sweep(kIdleTimeout + kSecond);
+    EXPECT_EQ(outcome(c, MXS_SMTP_TIMEOUT), 1u);
+    EXPECT_EQ(outcomes(c), 1u);
+}
+
+// The client's FIN and the server's SYN-ACK cross: the server answered, established.
+TEST_P(SmtpOutcomeTest, ClientFinCrossingSynAckIsEstablished) {
+    Conn c(false, 40005);
+    cli(c.from_client(SYN));
+    cli(c.from_client(FIN | ACK));
+    srv(c.from_server(SYN | ACK));
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    srv(c.from_server(FIN | ACK));
+    sweep(kConnectTimeout + kSecond);
+    EXPECT_EQ(outcome(c, MXS_SMTP_ESTABLISHED), 1u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u);
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(sweep(0).remaining, 0u);
+}
+
+// The client gave up (RST), the server's SYN-ACK still came within the connect timeout and the
+// client's host answers it with RST: one outcome, established.
+TEST_P(SmtpOutcomeTest, SynAckAfterClientGaveUpWithinTimeout) {
+    Conn c(false, 40006);
+    cli(c.from_client(SYN));
+    cli(c.from_client(RST));
+    srv(c.from_server(SYN | ACK));
+    cli(c.from_client(RST));
+    sweep(kConnectTimeout + kSecond);
+    sweep(kIdleTimeout + kSecond);
+    EXPECT_EQ(outcome(c, MXS_SMTP_ESTABLISHED), 1u);
+    EXPECT_EQ(outcomes(c), 1u);
+}
+
+// A SYN-ACK after the sweep's timeout: still one outcome (timeout); the session is still read.
+TEST_P(SmtpOutcomeTest, SynAckAfterTimeoutIsNotASecondOutcome) {
+    Conn c(false, 40007);
+    cli(c.from_client(SYN));
+    sweep(kConnectTimeout + kSecond);
+    srv(c.from_server(SYN | ACK));
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    EXPECT_EQ(outcome(c, MXS_SMTP_TIMEOUT), 1u);
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u);
+}
+
+// The server's RST after the timeout: no second outcome.
+TEST_P(SmtpOutcomeTest, RstAfterTimeoutIsNotASecondOutcome) {
+    Conn c(false, 40008);
+    cli(c.from_client(SYN));
+    sweep(kConnectTimeout + kSecond);
+    srv(c.from_server(RST | ACK));
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(sweep(0).remaining, 0u);
+}
+
+// A SYN-ACK lost after this host saw it: the client sends the same SYN again. One attempt.
+TEST_P(SmtpOutcomeTest, SameSynAfterSynAckIsNotANewAttempt) {
+    Conn c(false, 40009);
+    const Bytes syn = c.from_client(SYN);
+    cli(syn);
+    const Bytes synack = c.from_server(SYN | ACK);
+    srv(synack);
+    cli(syn);
+    srv(synack);
+    cli(c.from_client(ACK));
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u);
+}
+
+// The 4-tuple used again (TIME_WAIT reuse, port reuse): a SYN with another initial sequence
+// number is a new attempt, whatever is left of the old one.
+TEST_P(SmtpOutcomeTest, NewSynOnTheSameTupleIsANewAttempt) {
+    // After a closed session.
+    Conn a(false, 40010, 25, 1000), a2(false, 40010, 25, 900000);
+    connect(a);
+    srv(a.from_server(PSH | ACK, text("220 hi\r\n")));
+    cli(a.from_client(FIN | ACK));
+    srv(a.from_server(FIN | ACK));
+    connect(a2);
+    // After an open session whose end this host never saw.
+    Conn b(false, 40011, 25, 1000), b2(false, 40011, 25, 900000);
+    connect(b);
+    connect(b2);
+    EXPECT_EQ(outcome(a, MXS_SMTP_ESTABLISHED), 4u);
+    // After a timed-out attempt.
+    Conn c(false, 40012, 25, 1000), c2(false, 40012, 25, 900000);
+    cli(c.from_client(SYN));
+    sweep(kConnectTimeout + kSecond);
+    connect(c2);
+    EXPECT_EQ(outcome(a, MXS_SMTP_ESTABLISHED), 5u);
+    EXPECT_EQ(outcome(a, MXS_SMTP_TIMEOUT), 1u);
+    // While an attempt is unanswered: the client abandoned it; it ends as a timeout.
+    Conn d(false, 40013, 25, 1000), d2(false, 40013, 25, 900000);
+    cli(d.from_client(SYN));
+    connect(d2);
+    EXPECT_EQ(outcome(a, MXS_SMTP_ESTABLISHED), 6u);
+    EXPECT_EQ(outcome(a, MXS_SMTP_TIMEOUT), 2u);
+    sweep(kConnectTimeout + kSecond);
+    EXPECT_EQ(outcomes(a), 8u);
+}
+
+// ICMP unreachable quoting the SYN (RFC 792, RFC 4443), sent by a router or the server's host
+// toward the client: it arrives in the client role and leaves in the server role.
+Bytes unreachable(const Bytes& syn, bool v6) {
+    const std::size_t ip = v6 ? 40 : 20;
+    const Bytes quoted(syn.begin() + 14, syn.begin() + 14 + ip + 8);
+    return v6 ? Packet().eth().ipv6("fd00::25", "fd00::1").icmp(1, 1, quoted).build()
+              : Packet().eth().ipv4("198.18.0.25", "198.18.0.1").icmp(3, 1, quoted).build();
+}
+
+// Linux sends the same SYN again after an ICMP unreachable (a soft error while connect() holds
+// the socket; ICMPv6 administratively prohibited from a rejecting firewall): one attempt, one
+// outcome, whatever answers the retransmission.
+TEST_P(SmtpOutcomeTest, SynRetransmittedAfterUnreachableIsOneAttempt) {
+    for (bool v6 : {false, true}) {
+        Conn c(v6, v6 ? 40019 : 40018);
+        const Bytes syn = c.from_client(SYN);
+        cli(syn);
+        srv(unreachable(syn, v6));
+        cli(syn);
+        srv(unreachable(syn, v6));
+        cli(syn);
+        sweep(kConnectTimeout + kSecond);
+        srv(c.from_server(SYN | ACK)); // it got through in the end: the session is still read
+        cli(c.from_client(ACK));
+        srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+        EXPECT_EQ(outcome(c, MXS_SMTP_UNREACHABLE), 1u) << c.server();
+        EXPECT_EQ(outcomes(c), 1u) << c.server();
+        EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u) << c.server();
+    }
+    EXPECT_EQ(counter(MXS_C_SMTP_SYN_RETRANS), 4u);
+}
+
+// A new attempt on the same 4-tuple after an unreachable one is a new attempt.
+TEST_P(SmtpOutcomeTest, NewSynAfterUnreachableIsANewAttempt) {
+    Conn a(false, 40020, 25, 1000), a2(false, 40020, 25, 900000);
+    const Bytes syn = a.from_client(SYN);
+    cli(syn);
+    srv(unreachable(syn, false));
+    connect(a2);
+    EXPECT_EQ(outcome(a, MXS_SMTP_UNREACHABLE), 1u);
+    EXPECT_EQ(outcome(a, MXS_SMTP_ESTABLISHED), 1u);
+    EXPECT_EQ(outcomes(a), 2u);
+}
+
+// The idle sweep forgets an unanswered SYN (a late sweep): it was a timeout, not nothing.
+TEST_P(SmtpOutcomeTest, IdleSweepOfAnUnansweredSynIsATimeout) {
+    Conn c(false, 40014);
+    cli(c.from_client(SYN));
+    auto r = sweep(kIdleTimeout + kSecond);
+    EXPECT_EQ(r.remaining, 0u);
+    EXPECT_EQ(outcome(c, MXS_SMTP_TIMEOUT), 1u);
+    EXPECT_EQ(outcomes(c), 1u);
+}
+
+// The SYN-ACK lands between the sweep's walk and its claim: one outcome, established.
+TEST_P(SmtpOutcomeTest, SynAckRacingTheSweepCountsOnce) {
+    Conn c(false, 40015);
+    cli(c.from_client(SYN));
+    const std::uint64_t later = monotonic_ns() + kConnectTimeout + kSecond;
+    auto candidates = sensor_->smtp_sweep_candidates(later, kConnectTimeout, kIdleTimeout);
+    srv(c.from_server(SYN | ACK));
+    auto r = sensor_->smtp_sweep_claim(candidates);
+    EXPECT_TRUE(r.timeouts.empty());
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(stats(c).outcomes[MXS_SMTP_ESTABLISHED], 1u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u); // the session is still read
+}
+
+// A SYN sent again before its SYN-ACK is network loss: the connect time is not the server's.
+TEST_P(SmtpOutcomeTest, RetransmittedSynKeepsItsConnectTimeOutOfTheHistogram) {
+    Conn a(false, 40016), b(false, 40017);
+    const Bytes syn = a.from_client(SYN);
+    cli(syn);
+    cli(syn);
+    srv(a.from_server(SYN | ACK));
+    connect(b);
+    auto s = stats(a);
+    EXPECT_EQ(s.outcomes[MXS_SMTP_ESTABLISHED], 2u);
+    EXPECT_EQ(s.connect.count(), 1u); // b only
+    EXPECT_EQ(s.connect_retransmitted, 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_SYN_RETRANS), 1u);
+}
+
+// An EHLO answer listing many extensions: `lines` continuation lines, then the last.
+std::string ehlo_reply(int lines) {
+    std::string r = "250-mx.example.test\r\n";
+    for (int i = 0; i < lines; ++i)
+        r += "250-X-EXTENSION-NUMBER-" + std::to_string(1000 + i) + " with a long argument\r\n";
+    return r + "250 SMTPUTF8\r\n";
+}
+
+// Issue 11 item 5: a server segment longer than what is read from its head. Its last reply is
+// still counted, and the next segment is read from its first byte: after STARTTLS the 220 is
+// seen and the TLS bytes after it are not scanned as SMTP.
+TEST_P(SmtpOutcomeTest, LongSegmentThenStarttls) {
+    const std::string ehlo = ehlo_reply(30);
+    ASSERT_GT(ehlo.size(), 1500u); // past the head's 1024 bytes, within head and tail
+    ASSERT_LT(ehlo.size(), 2000u);
+    Conn c(false, 40021);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 mx.example.test ESMTP\r\n")));
+    cli(c.from_client(PSH | ACK, text("EHLO client\r\n")));
+    srv(c.from_server(PSH | ACK, text(ehlo)));
+    cli(c.from_client(PSH | ACK, text("STARTTLS\r\n")));
+    srv(c.from_server(PSH | ACK, text("220 2.0.0 Ready to start TLS\r\n")));
+    srv(c.from_server(PSH | ACK, Bytes{0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, 0x00})); // ServerHello
+    auto s = stats(c);
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 1u); // the EHLO answer, once
+    EXPECT_EQ(s.replies[MXS_SMTP_220], 1u);
+    EXPECT_EQ(s.starttls[MXS_STARTTLS_STARTED], 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 0u);
+}
+
+// Longer than head and tail together: the replies wholly inside the unread middle are lost
+// (counted unparsed, once), the last reply and the next segment are read.
+TEST_P(SmtpOutcomeTest, VeryLongSegmentResumesAtTheNextSegment) {
+    std::string pipelined;
+    for (int i = 0; i < 200; ++i)
+        pipelined += "250 2.1.5 Ok\r\n"; // 14 bytes each: 2800 bytes
+    pipelined += "354 go ahead\r\n";
+    Conn c(false, 40022);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    srv(c.from_server(PSH | ACK, text(pipelined)));
+    srv(c.from_server(PSH | ACK, text("250 2.0.0 queued\r\n")));
+    auto s = stats(c);
+    // Read: the head's whole replies (1024 / 14 = 73) and the tail's (the last 1023 bytes:
+    // a partial line, then 72 whole replies and the 354).
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 73u + 72u + 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_354], 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 1u);
+}
+
+// A long segment that ends inside a line: the next segment continues that line.
+TEST_P(SmtpOutcomeTest, LongSegmentEndingMidLine) {
+    Conn c(false, 40023);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    std::string ehlo = ehlo_reply(30);
+    ehlo.resize(ehlo.size() - 6); // "250 SMTP" ... "UTF8\r\n" in the next segment
+    srv(c.from_server(PSH | ACK, text(ehlo)));
+    srv(c.from_server(PSH | ACK, text("UTF8\r\n354 go\r\n")));
+    auto s = stats(c);
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_354], 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 0u);
+}
+
+// Issue 11 item 6: pipelined replies (RFC 2920) beyond 8 in one segment are each counted.
+TEST_P(SmtpOutcomeTest, ManyPipelinedRepliesInOneSegment) {
+    Conn c(false, 40024);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    // MAIL, 12 RCPT, DATA: 14 replies.
+    std::string r = "250 2.1.0 Ok\r\n";
+    for (int i = 0; i < 12; ++i)
+        r += "250 2.1.5 Ok\r\n";
+    r += "354 End data with <CR><LF>.<CR><LF>\r\n";
+    srv(c.from_server(PSH | ACK, text(r)));
+    // 70 short replies filling the head's 1024 bytes, one of each kind among them.
+    std::string many;
+    for (int i = 0; i < 66; ++i)
+        many += "250 2.1.5 Ok\r\n";
+    many += "550 5.1.1 no\r\n451 4.3.0 later\r\n452 4.5.3 full\r\n221 2.0.0 Bye\r\n";
+    ASSERT_LE(many.size(), 1024u);
+    srv(c.from_server(PSH | ACK, text(many)));
+    auto s = stats(c);
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 13u + 66u);
+    EXPECT_EQ(s.replies[MXS_SMTP_354], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_550], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_451], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_452], 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_2XX], 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 0u);
+}
+
+// The greeting and later replies in one segment (a server that writes ahead): the first is
+// the greeting, the others replies.
+TEST_P(SmtpOutcomeTest, GreetingAndRepliesInOneSegment) {
+    Conn c(false, 40025);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220-mx\r\n220 hi\r\n250 ok\r\n250 ok\r\n")));
+    auto s = stats(c);
+    EXPECT_EQ(s.greetings[MXS_SMTP_220], 1u);
+    EXPECT_EQ(s.greeting.count(), 1u);
+    EXPECT_EQ(s.replies[MXS_SMTP_220], 0u);
+    EXPECT_EQ(s.replies[MXS_SMTP_250], 2u);
 }
 
 } // namespace

@@ -10,6 +10,8 @@ Server addresses, one behaviour each, all on port 25:
   .7            a real Postfix smtpd offering STARTTLS (self-signed certificate)
 Expected figures come from the clients' own counts or from a capture of the server's link.
 """
+import os
+import signal
 import time
 import unittest
 
@@ -51,6 +53,40 @@ class SmtpLab(unittest.TestCase):
     def scrape_both(self):
         return L.scrape(self.lab.client, CLIENT_PORT), L.scrape(self.lab.server, SERVER_PORT)
 
+    def assertNothingLost(self, before, after):
+        """A count the sensor could not store is lost: say so instead of a bare mismatch."""
+        for m in ("smtp_stats", "smtp_flows"):
+            self.assertEqual(L.delta(before, after, "mxsense_sensor_map_full_total", map=m), 0,
+                             f"the sensor failed to insert into {m}: the counts are short")
+
+    def wire(self, bpf_filter):
+        """tcpdump on the client's link, running once it listens; read() stops it once
+        tshark finds `until` in it and returns tshark's fields of the frames matching a filter."""
+        lab = self.lab
+        path = os.path.join(lab.tmp, f"wire-{len(lab.procs)}.pcap")
+        p = lab.start(lab.client, "tcpdump", "-i", lab.client_if, "-nn", "-U", "--immediate-mode",
+                      "-w", path, bpf_filter)
+        deadline = time.time() + 10
+        while "listening on" not in lab.log(p):
+            self.assertLess(time.time(), deadline, "tcpdump did not start")
+            time.sleep(0.05)
+
+        def fields(display_filter, *names):
+            r = L.run("tshark", "-r", path, "-Y", display_filter, "-T", "fields",
+                      *[a for n in names for a in ("-e", n)], check=False)
+            return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+        class Wire:
+            def read(self, until, display_filter, *names):
+                deadline = time.time() + 10
+                while not fields(until, "frame.number"):
+                    if time.time() > deadline:
+                        raise AssertionError(f"no {until!r} on the wire")
+                    time.sleep(0.05)
+                lab.stop(p, signal.SIGINT)
+                return fields(display_filter, *names)
+        return Wire()
+
     def synacks(self, server):
         return self.lab.start_capture(
             self.lab.server, self.lab.server_if,
@@ -69,6 +105,7 @@ class SmtpLab(unittest.TestCase):
         self.assertEqual(sessions, messages)  # smtp-source: one session per message
         for before, after, role in ((c0, c1, "client"), (s0, s1, "server")):
             with self.subTest(role=role):
+                self.assertNothingLost(before, after)
                 l = dict(server=OK4, role=role)
                 self.assertEqual(L.delta(before, after, "mxsense_smtp_connections_total",
                                          outcome="established", **l), sessions)
@@ -87,11 +124,104 @@ class SmtpLab(unittest.TestCase):
                                          **l), 0)
         self.assertEqual(L.delta(c0, c1, "mxsense_sensor_parse_errors_total", reason="smtp_unparsed"), 0)
 
+    def test_reply_after_client_fin(self):
+        # The client's FIN before the server's 221 (field case min_smtp_quit_fin_then_221): the
+        # 221 is a reply like any other. Corked, QUIT and FIN leave in one segment, so the FIN
+        # is on the wire before smtp-sink can answer.
+        script = f"""
+import socket
+s = socket.create_connection(("{OK4}", 25), timeout=5)
+f = s.makefile("rb")
+f.readline()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+s.sendall(b"QUIT\\r\\n")
+s.shutdown(socket.SHUT_WR)
+print(f.readline().decode().strip())
+"""
+        wire = self.wire(f"host {OK4} and tcp port 25")
+        c0, s0 = self.scrape_both()
+        r = self.lab.client.run("/usr/bin/python3", "-c", script, check=False)
+        self.assertTrue(r.stdout.startswith("221"), r.stdout + r.stderr)
+        frames = wire.read("tcp.srcport == 25 && tcp.flags.fin == 1",
+                           "(tcp.dstport == 25 && tcp.flags.fin == 1) || smtp.response.code == 221",
+                           "frame.number", "tcp.dstport")
+        c1, s1 = self.scrape_both()
+        # The wire: the client's FIN, then the server's 221 (frames in capture order).
+        self.assertEqual([port == "25" for _, port in frames], [True, False], frames)
+        replies_221 = sum(port != "25" for _, port in frames)
+        for before, after, role in ((c0, c1, "client"), (s0, s1, "server")):
+            with self.subTest(role=role):
+                self.assertNothingLost(before, after)
+                l = dict(server=OK4, role=role)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_connections_total",
+                                         outcome="established", **l), 1)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_greetings_total", code="220",
+                                         **l), 1)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_replies_total", code="2xx",
+                                         **l), replies_221)
+
+    def test_lost_syn_is_not_connect_latency(self):
+        # The server drops the first SYN; the client's kernel sends it again after its 1 s
+        # initial RTO. One connection, established, its connect time network loss.
+        script = f"""
+import socket, time
+t = time.monotonic()
+s = socket.create_connection(("{OK4}", 25), timeout=5)
+print(f"{{time.monotonic() - t:.3f}}")
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"QUIT\\r\\n")
+f.readline()
+"""
+        srv = self.lab.server
+        rule = ["INPUT", "-p", "tcp", "-d", OK4, "--dport", "25", "--syn", "-j", "DROP"]
+        srv.run("iptables", "-I", *rule)
+        wire = self.wire(f"host {OK4} and tcp port 25 and tcp[tcpflags] & tcp-syn != 0")
+        try:
+            c0, s0 = self.scrape_both()
+            client = self.lab.client.popen("/usr/bin/python3", "-c", script)
+            deadline = time.time() + 10
+            while self.dropped(srv) < 1:
+                self.assertLess(time.time(), deadline, "the first SYN never reached the rule")
+                time.sleep(0.02)
+        finally:
+            srv.run("iptables", "-D", *rule, check=False)
+        out, _ = client.communicate(timeout=30)
+        self.assertEqual(client.returncode, 0, out)
+        syns = wire.read("tcp.flags.syn == 1 && tcp.flags.ack == 1", "tcp.flags.syn == 1",
+                         "tcp.dstport", "tcp.seq_raw")
+        c1, s1 = self.scrape_both()
+        sent = [seq for port, seq in syns if port == "25"]
+        self.assertEqual(len(sent), 2, syns)  # the SYN and its retransmission
+        self.assertEqual(len(set(sent)), 1, syns)  # same sequence number: one attempt
+        self.assertEqual(len(syns) - len(sent), 1, syns)  # one SYN-ACK
+        print(f"\nlost SYN: the client waited {out.strip()} s to connect")
+        for before, after, role in ((c0, c1, "client"), (s0, s1, "server")):
+            with self.subTest(role=role):
+                self.assertNothingLost(before, after)
+                l = dict(server=OK4, role=role)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_connections_total",
+                                         outcome="established", **l), 1)
+                self.assertEqual(L.delta(before, after, "mxsense_smtp_connect_retransmitted_total",
+                                         **l), 1)
+                self.assertEqual(L.delta(before, after,
+                                         "mxsense_smtp_connect_duration_seconds_count", **l), 0)
+
+    @staticmethod
+    def dropped(host):
+        """Packets the first INPUT rule (the SYN drop) has matched."""
+        lines = host.run("iptables", "-L", "INPUT", "-v", "-x", "-n", "--line-numbers").stdout
+        for line in lines.splitlines():
+            if line.startswith("1 "):
+                return int(line.split()[1])
+        return 0
+
     def test_ipv6_session(self):
         c0, _ = self.scrape_both()
         r = swaks(self.lab.client, OK6)
         self.assertEqual(r.returncode, 0, r.stdout)
         c1, _ = self.scrape_both()
+        self.assertNothingLost(c0, c1)
         l = dict(server=OK6, role="client")
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 1)
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_greetings_total", code="220", **l), 1)
@@ -101,6 +231,7 @@ class SmtpLab(unittest.TestCase):
         for _ in range(3):
             self.assertNotEqual(swaks(self.lab.client, BUSY4).returncode, 0)
         c1, _ = self.scrape_both()
+        self.assertNothingLost(c0, c1)
         l = dict(server=BUSY4, role="client")
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 3)
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_greetings_total", code="421", **l), 3)
@@ -111,6 +242,7 @@ class SmtpLab(unittest.TestCase):
         for _ in range(3):
             self.assertNotEqual(swaks(self.lab.client, CLOSED4).returncode, 0)
         c1, _ = self.scrape_both()
+        self.assertNothingLost(c0, c1)
         l = dict(server=CLOSED4, role="client")
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="refused", **l), 3)
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 0)
@@ -121,6 +253,7 @@ class SmtpLab(unittest.TestCase):
         self.assertNotEqual(swaks(self.lab.client, BLACKHOLE4).returncode, 0)
         time.sleep(CONNECT_TIMEOUT_S)
         c1, _ = self.scrape_both()
+        self.assertNothingLost(c0, c1)
         l = dict(server=BLACKHOLE4, role="client")
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="timeout", **l), 1)
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 0)
@@ -132,6 +265,7 @@ class SmtpLab(unittest.TestCase):
         for _ in range(2):
             self.assertNotEqual(swaks(self.lab.client, REJECT4).returncode, 0)
         c1, _ = self.scrape_both()
+        self.assertNothingLost(c0, c1)
         self.assertEqual(cap.count(), 2)
         l = dict(server=REJECT4, role="client")
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="unreachable", **l), 2)
@@ -146,6 +280,7 @@ class SmtpLab(unittest.TestCase):
         c1, s1 = self.scrape_both()
         for before, after, role in ((c0, c1, "client"), (s0, s1, "server")):
             with self.subTest(role=role):
+                self.assertNothingLost(before, after)
                 l = dict(server=POSTFIX4, role=role)
                 self.assertEqual(L.delta(before, after, "mxsense_smtp_starttls_total",
                                          result="started", **l), 2)
@@ -175,6 +310,7 @@ for cmd in (b"EHLO client.example.test", b"STARTTLS", b"QUIT"):
         r = self.lab.client.run("/usr/bin/python3", "-c", script, check=False)
         self.assertIn("500", r.stdout, r.stderr)
         c1, _ = self.scrape_both()
+        self.assertNothingLost(c0, c1)
         l = dict(server=OK4, role="client")
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_starttls_total", result="refused", **l), 1)
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_starttls_total", result="started", **l), 0)
@@ -191,6 +327,7 @@ for cmd in (b"EHLO client.example.test", b"STARTTLS", b"QUIT"):
             for _ in range(5):
                 self.assertEqual(swaks(self.lab.client, OK4, "--quit-after", "EHLO").returncode, 0)
             c1, _ = self.scrape_both()
+            self.assertNothingLost(c0, c1)
         finally:
             srv.run("iptables", "-D", *rule, check=False)
         median = L.histogram_quantile(c0, c1, "mxsense_smtp_connect_duration_seconds", 0.5,

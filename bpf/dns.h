@@ -363,11 +363,16 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			.qclass = q->qclass,
 			.role = sk.role,
 			.flags = q->noq ? MXS_INFLIGHT_NOQ : 0,
+			.dir = dir,
 		};
 
 		r = bpf_map_update_elem(&mxs_dns_flight, &fk, &v, BPF_NOEXIST);
 		if (r == -17 /* EEXIST: a retransmission, not a new query */) {
 			mxs_count(MXS_C_DUP_QUERY);
+			/* Its answer's time includes the client's retry timer. */
+			in = bpf_map_lookup_elem(&mxs_dns_flight, &fk);
+			if (in && in->dir == dir)
+				in->flags |= MXS_INFLIGHT_RETRIED;
 			return 0;
 		}
 		if (r)
@@ -392,6 +397,15 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			mxs_count(MXS_C_UNSOLICITED_UNKNOWN);
 		return 0;
 	}
+	/*
+	 * A response travels opposite to its query: one in the query's direction
+	 * (e.g. forged with this host as its source, arriving) is no answer, and the
+	 * query stays outstanding for the real one.
+	 */
+	if (in->dir == dir) {
+		mxs_count(MXS_C_DNS_SAME_DIR);
+		return 0;
+	}
 	/* Without a question on either side, endpoints and id alone match. */
 	int unchecked = q->noq || (in->flags & MXS_INFLIGHT_NOQ);
 
@@ -403,6 +417,7 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		return 0;
 	}
 	__u64 lat = bpf_ktime_get_ns() - in->ts_ns;
+	__u8 in_flags = in->flags;
 	/* Whoever deletes the entry owns it: the sweeper already counted it unanswered. */
 	if (bpf_map_delete_elem(&mxs_dns_flight, &fk)) {
 		mxs_count(MXS_C_LATE_RESPONSE);
@@ -419,7 +434,10 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		st->truncated++;
 	if (unchecked)
 		st->matched_without_question++;
-	mxs_hist_add(h ? h->hist : 0, &st->latency_sum_ns, lat);
+	if (in_flags & MXS_INFLIGHT_RETRIED)
+		st->retried++; /* the client's timer, not the server's time */
+	else
+		mxs_hist_add(h ? h->hist : 0, &st->latency_sum_ns, lat);
 	return 0;
 }
 

@@ -121,6 +121,11 @@ struct mxs_dns_stats {
 	__u64 mismatched;		/* id matched, question differed */
 	__u64 latency_sum_ns;		/* of the samples in mxs_dns_hist */
 	__u64 matched_without_question; /* matched by endpoints and id alone */
+	/*
+	 * Answers to a query the client sent again (same endpoints and id): their
+	 * time includes the client's retry timer, so they are no latency sample.
+	 */
+	__u64 retried;
 };
 
 /*
@@ -143,7 +148,8 @@ struct mxs_dns_flow_key {
 };
 
 /* mxs_dns_inflight.flags */
-#define MXS_INFLIGHT_NOQ 0x01 /* the query's question was not read: match by id alone */
+#define MXS_INFLIGHT_NOQ     0x01 /* the query's question was not read: match by id alone */
+#define MXS_INFLIGHT_RETRIED 0x02 /* the query was seen again before its answer */
 
 struct mxs_dns_inflight {
 	__u64 ts_ns;	  /* bpf_ktime_get_ns() when the query was seen */
@@ -152,7 +158,8 @@ struct mxs_dns_inflight {
 	__u16 qclass;
 	__u8 role;
 	__u8 flags; /* MXS_INFLIGHT_* */
-	__u8 pad[2];
+	__u8 dir;   /* enum mxs_dir the query travelled: its answer travels the other way */
+	__u8 pad;
 };
 
 /*
@@ -193,6 +200,7 @@ enum mxs_counter {
 	MXS_C_DNS_TCP_HELD,	   /* TCP DNS message starts cut by a segment end, held */
 	MXS_C_DNS_TCP_LOST,	   /* held message starts whose next bytes were lost */
 	MXS_C_DNS_EDNS_UNREAD,	   /* responses whose OPT record was not reached */
+	MXS_C_DNS_SAME_DIR,	   /* "responses" travelling the way their query did */
 	MXS_C_MAX,
 };
 

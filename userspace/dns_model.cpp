@@ -16,6 +16,7 @@ void DnsCounters::add(const mxs_dns_stats& k) {
     unsolicited += k.unsolicited;
     mismatched += k.mismatched;
     matched_without_question += k.matched_without_question;
+    retried += k.retried;
     latency.sum_ns += k.latency_sum_ns;
 }
 

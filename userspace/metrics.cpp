@@ -224,6 +224,11 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         "DNS responses matched by endpoints and id alone: the response or its query had no "
         "readable question (e.g. NOTIMP or FORMERR with QDCOUNT=0).",
         MetricType::Counter);
+    Family retried("mxsense_dns_retried_responses_total",
+                   "Matched DNS responses to a query the client sent again (same endpoints and "
+                   "id): network loss, no latency sample (their time includes the client's retry "
+                   "timer). Also in mxsense_dns_responses_total.",
+                   MetricType::Counter);
 
     for (const auto& [key, c] : snap.dns) {
         queries.counter(dns_labels(key), static_cast<double>(c.queries));
@@ -238,9 +243,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         unsolicited.counter(dns_labels(key), static_cast<double>(c.unsolicited));
         mismatched.counter(dns_labels(key), static_cast<double>(c.mismatched));
         without_question.counter(dns_labels(key), static_cast<double>(c.matched_without_question));
+        retried.counter(dns_labels(key), static_cast<double>(c.retried));
     }
     for (auto* f : {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited,
-                    &mismatched, &without_question})
+                    &mismatched, &without_question, &retried})
         out.push_back(std::move(f->f));
 
     render_smtp(snap, opts, out);
@@ -332,6 +338,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
            "Responses with additional records whose OPT record (extended rcode) was not reached "
            "(beyond the bytes read, too many records): the header's rcode was used.",
            static_cast<double>(s.counters[MXS_C_DNS_EDNS_UNREAD]));
+    single("mxsense_sensor_dns_same_direction_responses_total",
+           "DNS responses travelling the way their query did (e.g. forged with this host as "
+           "their source): no answer, never a latency sample; the query stays outstanding.",
+           static_cast<double>(s.counters[MXS_C_DNS_SAME_DIR]));
     single("mxsense_sensor_dns_unsolicited_unknown_total",
            "Responses from servers never queried (no per-server entry is made for them).",
            static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));

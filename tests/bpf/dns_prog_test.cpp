@@ -291,6 +291,72 @@ TEST_F(SensorFixture, MismatchedQuestionKeepsQueryOutstanding) {
     EXPECT_EQ(c.latency.count(), 1u);
 }
 
+// A query sent again before its answer (glibc after 5 s, same port and id): the answer is
+// counted, but its time is the client's retry timer, so it is no latency sample. Both roles.
+TEST_F(SensorFixture, AnswerToARetransmittedQueryIsNoSample) {
+    for (std::uint8_t role : {MXS_ROLE_CLIENT, MXS_ROLE_SERVER}) {
+        const bool client = role == MXS_ROLE_CLIENT;
+        const auto q = udp4(kHost4, kDns4, 40030, 53, dns::query(0x5151, "again.example.test"));
+        const auto r = udp4(kDns4, kHost4, 53, 40030, dns::response(0x5151, "again.example.test"));
+        client ? egress(q) : ingress(q);
+        client ? egress(q) : ingress(q);
+        client ? ingress(r) : egress(r);
+        auto c = server(kDns4, role, kUdp);
+        EXPECT_EQ(c.queries, 1u) << int(role);
+        EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u) << int(role);
+        EXPECT_EQ(c.retried, 1u) << int(role);
+        EXPECT_EQ(c.latency.count(), 0u) << int(role);
+        EXPECT_EQ(c.latency.sum_ns, 0u) << int(role);
+        // The next query on the same flow is measured as usual.
+        const auto q2 = udp4(kHost4, kDns4, 40030, 53, dns::query(0x5152, "again.example.test"));
+        const auto r2 = udp4(kDns4, kHost4, 53, 40030, dns::response(0x5152, "again.example.test"));
+        client ? egress(q2) : ingress(q2);
+        client ? ingress(r2) : egress(r2);
+        c = server(kDns4, role, kUdp);
+        EXPECT_EQ(c.retried, 1u) << int(role);
+        EXPECT_EQ(c.latency.count(), 1u) << int(role);
+    }
+}
+
+// A response travels opposite to its query. Someone queries this host; a forged "answer"
+// then arrives with this host as its source (same direction as the query): no sample, and
+// the real answer leaving the host still pairs. And the client-side mirror image.
+TEST_F(SensorFixture, SameDirectionAnswerIsNotAMatch) {
+    const auto q = udp4(kDns4, kHost4, 40031, 53, dns::query(0x6161, "forge.example.test"));
+    const auto r = udp4(kHost4, kDns4, 53, 40031, dns::response(0x6161, "forge.example.test"));
+    ingress(q);
+    ingress(r); // forged: arrives, claiming to come from this host
+    auto c = server(kHost4, MXS_ROLE_SERVER, kUdp);
+    EXPECT_EQ(responses(c), 0u);
+    EXPECT_EQ(c.latency.count(), 0u);
+    EXPECT_EQ(server(kHost4, MXS_ROLE_CLIENT, kUdp).latency.count(), 0u);
+    EXPECT_EQ(counter(MXS_C_DNS_SAME_DIR), 1u);
+    egress(r); // the real answer leaves
+    c = server(kHost4, MXS_ROLE_SERVER, kUdp);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+    EXPECT_EQ(c.latency.count(), 1u);
+    EXPECT_EQ(c.unsolicited, 0u);
+
+    const auto q6 = Packet()
+                        .eth()
+                        .ipv6(kHost6, kDns6)
+                        .udp(40032, 53)
+                        .payload(dns::query(0x6262, "forge.example.test"))
+                        .build();
+    const auto r6 = Packet()
+                        .eth()
+                        .ipv6(kDns6, kHost6)
+                        .udp(53, 40032)
+                        .payload(dns::response(0x6262, "forge.example.test"))
+                        .build();
+    egress(q6);
+    egress(r6); // leaves the way the query did: no answer
+    EXPECT_EQ(server(kDns6, MXS_ROLE_CLIENT, kUdp).latency.count(), 0u);
+    EXPECT_EQ(counter(MXS_C_DNS_SAME_DIR), 2u);
+    ingress(r6);
+    EXPECT_EQ(server(kDns6, MXS_ROLE_CLIENT, kUdp).latency.count(), 1u);
+}
+
 TEST_F(SensorFixture, WrongPortOrIdIsNotAMatch) {
     egress(udp4(kHost4, kDns4, 40022, 53, dns::query(0x4444, "p.example.test")));
     ingress(udp4(kDns4, kHost4, 53, 40023, dns::response(0x4444, "p.example.test")));

@@ -8,9 +8,12 @@ sensor's counters to that reading, frame by frame in capture order:
   the same key again while it is in flight is a retransmission, not a new query.
 - A response pairs with the query in flight with the same key whose frame travelled the other
   way (a response travels opposite to its query) and whose question is the same (RFC 5452);
-  an answer without a question section (QDCOUNT=0, RFC 1035) pairs by id and endpoints alone.
+  an answer without a question section (QDCOUNT=0, RFC 1035), or to a query whose question
+  could not be read, pairs by id and endpoints alone (and counts as without question). A
+  "response" travelling the query's own way is no answer (counted as same-direction).
   Its rcode is the full 12-bit RCODE: the OPT record's EXTENDED-RCODE is the upper 8 bits (RFC
-  6891 §6.1.3). A pair is one latency sample.
+  6891 §6.1.3). A pair is one latency sample, unless the query was sent again before the
+  answer (the answer counts as retried: its time is the client's retry timer).
 - A response whose query is past the timeout is late (and its query unanswered); a response with
   nothing to pair with is unsolicited (per server, or "unknown" for a server never queried: the
   two are compared as one sum, the split depends on what the agent saw before).
@@ -186,6 +189,7 @@ def expected_deltas(frames, role, dns_ports=(53,), smtp_ports=(25, 465, 587), tl
     watched interface; 'server': they arrive on it)."""
     e = Expected()
     inflight = {}  # key -> (time, question, server_side, frames)
+    retried = set()  # keys of queries sent again while in flight
     smtp = {}      # (client, cport, server, sport) -> state
     margin = 0.3   # seconds either side of the timeout where the outcome depends on timers
 
@@ -217,26 +221,36 @@ def expected_deltas(frames, role, dns_ports=(53,), smtp_ports=(25, 465, 587), tl
         # ---- DNS
         for m in f.dns:
             if m["qr"] == 0 and f.dport in dns_ports:
-                if m["qdcount"] != 1 or m["question"] is None:
-                    continue  # not a query the sensor can read: a parse error, not a query
+                # A query whose question cannot be read (QDCOUNT != 1, cut) is still tracked
+                # by its header: its answer pairs by id and endpoints alone.
                 key = (f.proto, f.src, f.sport, f.dst, f.dport, m["id"])
                 e.servers.add(f.dst)
                 if key in inflight:
-                    continue  # a retransmission
-                inflight[key] = (f.time, m["question"], f.server_side, f.segment_frames)
+                    if inflight[key][2] == f.server_side:
+                        retried.add(key)  # sent again: its answer's time is the client's timer
+                    continue
+                question = m["question"] if m["qdcount"] == 1 else None
+                inflight[key] = (f.time, question, f.server_side, f.segment_frames)
                 e.dns_queries += 1
                 e.add("mxsense_dns_queries_total", server=f.dst, role=role, proto=f.proto)
             elif m["qr"] == 1 and f.sport in dns_ports:
                 key = (f.proto, f.dst, f.dport, f.src, f.sport, m["id"])
                 q = inflight.get(key)
-                if q is None or q[2] == f.server_side:
+                if q is None:
                     e.add("unsolicited_any")
                     continue
-                if m["question"] is not None and m["question"] != q[1]:
+                if q[2] == f.server_side:
+                    # The query's own direction: no answer; the query stays in flight.
+                    e.add("mxsense_sensor_dns_same_direction_responses_total")
+                    continue
+                answer_q = m["question"] if m["qdcount"] == 1 else None
+                if answer_q is not None and q[1] is not None and answer_q != q[1]:
                     e.add("mxsense_dns_mismatched_responses_total", server=f.src, role=role,
                           proto=f.proto)
                     continue
                 del inflight[key]
+                was_retried = key in retried
+                retried.discard(key)
                 gap = f.time - q[0]
                 if abs(gap - dns_timeout) < margin + sweep_interval:
                     raise CaseError(f"frame {f.n}: answer {gap:.3f}s after its query, too near "
@@ -247,12 +261,20 @@ def expected_deltas(frames, role, dns_ports=(53,), smtp_ports=(25, 465, 587), tl
                     continue
                 e.add("mxsense_dns_responses_total", server=f.src, role=role, proto=f.proto,
                       rcode=rcode_label(m["rcode"]))
-                e.add("mxsense_dns_response_duration_seconds_count", server=f.src, role=role,
-                      proto=f.proto)
+                if was_retried:
+                    e.add("mxsense_dns_retried_responses_total", server=f.src, role=role,
+                          proto=f.proto)
+                else:
+                    e.add("mxsense_dns_response_duration_seconds_count", server=f.src, role=role,
+                          proto=f.proto)
+                if answer_q is None or q[1] is None:
+                    e.add("mxsense_dns_responses_without_question_total", server=f.src,
+                          role=role, proto=f.proto)
                 if m["tc"]:
                     e.add("mxsense_dns_truncated_responses_total", server=f.src, role=role,
                           proto=f.proto)
-                e.dns_samples.append((f.src, f.proto, q[3], f.segment_frames))
+                if not was_retried:
+                    e.dns_samples.append((f.src, f.proto, q[3], f.segment_frames))
         # ---- SMTP
         if f.proto == "tcp" and (f.dport in smtp_ports or f.sport in smtp_ports):
             _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports)

@@ -22,6 +22,7 @@ TOLERANCE_S = 0.003  # per latency sample: kernel hook time vs the observer's ti
 COMPARED_PREFIXES = ("mxsense_dns_", "mxsense_smtp_")
 COMPARED_GLOBAL = {
     "mxsense_sensor_dns_late_responses_total": {},
+    "mxsense_sensor_dns_same_direction_responses_total": {},
     "mxsense_sensor_parse_errors_total": {"reason": "ipv6_extension_headers"},
 }
 NOT_COMPARED_SUFFIXES = ("_bucket", "_sum")

@@ -363,6 +363,7 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			.qclass = q->qclass,
 			.role = sk.role,
 			.flags = q->noq ? MXS_INFLIGHT_NOQ : 0,
+			.dir = dir,
 		};
 
 		r = bpf_map_update_elem(&mxs_dns_flight, &fk, &v, BPF_NOEXIST);
@@ -390,6 +391,15 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			st->unsolicited++;
 		else
 			mxs_count(MXS_C_UNSOLICITED_UNKNOWN);
+		return 0;
+	}
+	/*
+	 * A response travels opposite to its query: one going the same way (a
+	 * forged answer sent as if from this host, or towards it as if from the
+	 * server it asked) is no match; the real answer still pairs.
+	 */
+	if (in->dir == dir) {
+		mxs_count(MXS_C_DNS_SAME_DIR);
 		return 0;
 	}
 	/* Without a question on either side, endpoints and id alone match. */
@@ -588,6 +598,7 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 	__builtin_memcpy(tf.dst, l4->dst, 16);
 	tf.sport = l4->sport;
 	tf.dport = l4->dport;
+	tf.dir = p->dir;
 	h = bpf_map_lookup_elem(&mxs_tcp_hold, &tf);
 	if (h) {
 		struct mxs_tcp_pos at = {.dir = p->dir};

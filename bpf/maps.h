@@ -44,12 +44,18 @@ struct {
 	__type(value, struct mxs_dns_inflight);
 } mxs_dns_flight SEC(".maps");
 
-/* A TCP DNS stream whose last message continues past the segment it began in. */
+/*
+ * A TCP DNS stream whose last message continues past the segment it began in,
+ * with the direction it is seen in: a segment forged in the other direction
+ * cannot touch the real stream's state.
+ */
 struct mxs_tcp_flow {
 	__u8 src[16];
 	__u8 dst[16];
 	__u16 sport;
 	__u16 dport;
+	__u8 dir; /* enum mxs_dir */
+	__u8 pad[3];
 };
 
 /*

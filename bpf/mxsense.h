@@ -152,7 +152,8 @@ struct mxs_dns_inflight {
 	__u16 qclass;
 	__u8 role;
 	__u8 flags; /* MXS_INFLIGHT_* */
-	__u8 pad[2];
+	__u8 dir;   /* enum mxs_dir the query travelled: its response must travel the other */
+	__u8 pad;
 };
 
 /*
@@ -193,6 +194,7 @@ enum mxs_counter {
 	MXS_C_DNS_TCP_HELD,	   /* TCP DNS message starts cut by a segment end, held */
 	MXS_C_DNS_TCP_LOST,	   /* held message starts whose next bytes were lost */
 	MXS_C_DNS_EDNS_UNREAD,	   /* responses whose OPT record was not reached */
+	MXS_C_DNS_SAME_DIR,	   /* "responses" travelling the way their query did */
 	MXS_C_MAX,
 };
 

@@ -328,6 +328,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
            "Responses with additional records whose OPT record (extended rcode) was not reached "
            "(beyond the bytes read, too many records): the header's rcode was used.",
            static_cast<double>(s.counters[MXS_C_DNS_EDNS_UNREAD]));
+    single("mxsense_sensor_dns_same_direction_responses_total",
+           "DNS responses travelling the same way as the query they would match (forged): no "
+           "match, no sample.",
+           static_cast<double>(s.counters[MXS_C_DNS_SAME_DIR]));
     single("mxsense_sensor_dns_unsolicited_unknown_total",
            "Responses from servers never queried (no per-server entry is made for them).",
            static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));

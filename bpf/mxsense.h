@@ -179,7 +179,7 @@ enum mxs_counter {
 	MXS_C_FRAGMENTS,	   /* IPv4/IPv6 fragments seen */
 	MXS_C_FRAG_SKIPPED,	   /* non-first fragments (never parsed as DNS) */
 	MXS_C_STATS_FULL,	   /* per-server stats map full: sample lost */
-	MXS_C_INFLIGHT_FULL,	   /* in-flight map full: query not tracked */
+	MXS_C_INFLIGHT_FULL,	   /* client-role in-flight map full: query not tracked */
 	MXS_C_DUP_QUERY,	   /* query already in flight (retransmission) */
 	MXS_C_LATE_RESPONSE,	   /* matched a query the agent had just expired */
 	MXS_C_DNS_TCP_CONT,	   /* TCP segments wholly inside a message already seen */
@@ -195,6 +195,7 @@ enum mxs_counter {
 	MXS_C_DNS_TCP_LOST,	   /* held message starts whose next bytes were lost */
 	MXS_C_DNS_EDNS_UNREAD,	   /* responses whose OPT record was not reached */
 	MXS_C_DNS_SAME_DIR,	   /* "responses" travelling the way their query did */
+	MXS_C_INFLIGHT_SRV_FULL,   /* server-role in-flight map full: query not tracked */
 	MXS_C_MAX,
 };
 

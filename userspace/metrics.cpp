@@ -286,6 +286,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                 MetricType::Counter);
     full.counter({{"map", "dns_stats"}}, static_cast<double>(s.counters[MXS_C_STATS_FULL]));
     full.counter({{"map", "dns_inflight"}}, static_cast<double>(s.counters[MXS_C_INFLIGHT_FULL]));
+    full.counter({{"map", "dns_inflight_server"}},
+                 static_cast<double>(s.counters[MXS_C_INFLIGHT_SRV_FULL]));
     full.counter({{"map", "smtp_stats"}}, static_cast<double>(s.counters[MXS_C_SMTP_STATS_FULL]));
     full.counter({{"map", "smtp_flows"}}, static_cast<double>(s.counters[MXS_C_SMTP_FLOWS_FULL]));
     Family insert_failed("mxsense_sensor_map_insert_failures_total",
@@ -337,11 +339,14 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
            static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));
     Family entries("mxsense_sensor_map_entries", "Entries in a sensor map.", MetricType::Gauge);
     entries.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_entries));
+    entries.gauge({{"map", "dns_inflight_server"}}, static_cast<double>(s.inflight_server_entries));
     entries.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_entries));
     entries.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_entries));
     Family capacity("mxsense_sensor_map_capacity", "Maximum entries of a sensor map.",
                     MetricType::Gauge);
     capacity.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_capacity));
+    capacity.gauge({{"map", "dns_inflight_server"}},
+                   static_cast<double>(s.inflight_server_capacity));
     capacity.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_capacity));
     capacity.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_capacity));
     Family attach("mxsense_sensor_attach_mode",

@@ -394,7 +394,15 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		};
 
 		r = mxs_flight_insert(sk.role, &fk, &v);
-		if (r == -MXS_EEXIST /* a retransmission, not a new query */) {
+		if (r == -MXS_EEXIST) {
+			/*
+			 * A retransmission, not a new query. Its answer's latency
+			 * would include the client's retry timer: marked, so that
+			 * the answer counts as retried and gives no sample.
+			 */
+			in = mxs_flight_lookup(sk.role, &fk);
+			if (in)
+				in->flags |= MXS_INFLIGHT_RETRIED;
 			mxs_count(MXS_C_DUP_QUERY);
 			return 0;
 		}
@@ -447,6 +455,7 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		return 0;
 	}
 	__u64 lat = bpf_ktime_get_ns() - in->ts_ns;
+	int retried = in->flags & MXS_INFLIGHT_RETRIED;
 	/* Whoever deletes the entry owns it: the sweeper already counted it unanswered. */
 	if (mxs_flight_delete(sk.role, &fk)) {
 		mxs_count(MXS_C_LATE_RESPONSE);
@@ -463,6 +472,10 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		st->truncated++;
 	if (unchecked)
 		st->matched_without_question++;
+	if (retried) {
+		st->retried++; /* the time since the first copy is the client's, not the server's */
+		return 0;
+	}
 	mxs_hist_add(h ? h->hist : 0, &st->latency_sum_ns, lat);
 	return 0;
 }

@@ -121,6 +121,7 @@ struct mxs_dns_stats {
 	__u64 mismatched;		/* id matched, question differed */
 	__u64 latency_sum_ns;		/* of the samples in mxs_dns_hist */
 	__u64 matched_without_question; /* matched by endpoints and id alone */
+	__u64 retried; /* matched responses to retransmitted queries (no latency sample) */
 };
 
 /*
@@ -143,7 +144,8 @@ struct mxs_dns_flow_key {
 };
 
 /* mxs_dns_inflight.flags */
-#define MXS_INFLIGHT_NOQ 0x01 /* the query's question was not read: match by id alone */
+#define MXS_INFLIGHT_NOQ     0x01 /* the query's question was not read: match by id alone */
+#define MXS_INFLIGHT_RETRIED 0x02 /* the query was sent again while in flight */
 
 struct mxs_dns_inflight {
 	__u64 ts_ns;	  /* bpf_ktime_get_ns() when the query was seen */

@@ -16,6 +16,7 @@ void DnsCounters::add(const mxs_dns_stats& k) {
     unsolicited += k.unsolicited;
     mismatched += k.mismatched;
     matched_without_question += k.matched_without_question;
+    retried += k.retried;
     latency.sum_ns += k.latency_sum_ns;
 }
 
@@ -32,6 +33,7 @@ void DnsCounters::add(const DnsCounters& o) {
     unsolicited += o.unsolicited;
     mismatched += o.mismatched;
     matched_without_question += o.matched_without_question;
+    retried += o.retried;
     unanswered += o.unanswered;
     latency.add(o.latency);
 }

@@ -217,6 +217,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         "DNS responses matched by endpoints and id alone: the response or its query had no "
         "readable question (e.g. NOTIMP or FORMERR with QDCOUNT=0).",
         MetricType::Counter);
+    Family retried("mxsense_dns_retried_responses_total",
+                   "DNS responses to queries retransmitted while in flight: counted by rcode, no "
+                   "latency sample (it would include the client's retry timer).",
+                   MetricType::Counter);
 
     for (const auto& [key, c] : snap.dns) {
         queries.counter(dns_labels(key), static_cast<double>(c.queries));
@@ -231,9 +235,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         unsolicited.counter(dns_labels(key), static_cast<double>(c.unsolicited));
         mismatched.counter(dns_labels(key), static_cast<double>(c.mismatched));
         without_question.counter(dns_labels(key), static_cast<double>(c.matched_without_question));
+        retried.counter(dns_labels(key), static_cast<double>(c.retried));
     }
     for (auto* f : {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited,
-                    &mismatched, &without_question})
+                    &mismatched, &without_question, &retried})
         out.push_back(std::move(f->f));
 
     render_smtp(snap, opts, out);

@@ -324,6 +324,33 @@ static __always_inline __u32 mxs_rcode_slot(__u16 rcode)
 }
 
 /*
+ * The in-flight map of a role: each role has its own budget, so a flood of
+ * (spoofed) queries to this host cannot starve the tracking of its own.
+ */
+static __always_inline struct mxs_dns_inflight *mxs_flight_lookup(__u32 role,
+								  const struct mxs_dns_flow_key *k)
+{
+	if (role == MXS_ROLE_SERVER)
+		return bpf_map_lookup_elem(&mxs_dns_flight_srv, k);
+	return bpf_map_lookup_elem(&mxs_dns_flight, k);
+}
+
+static __always_inline long mxs_flight_insert(__u32 role, const struct mxs_dns_flow_key *k,
+					      const struct mxs_dns_inflight *v)
+{
+	if (role == MXS_ROLE_SERVER)
+		return bpf_map_update_elem(&mxs_dns_flight_srv, k, v, BPF_NOEXIST);
+	return bpf_map_update_elem(&mxs_dns_flight, k, v, BPF_NOEXIST);
+}
+
+static __always_inline long mxs_flight_delete(__u32 role, const struct mxs_dns_flow_key *k)
+{
+	if (role == MXS_ROLE_SERVER)
+		return bpf_map_delete_elem(&mxs_dns_flight_srv, k);
+	return bpf_map_delete_elem(&mxs_dns_flight, k);
+}
+
+/*
  * Account one DNS message whose header was read. A query is tracked even when
  * its question was not read; a response is paired by endpoints, protocol and id,
  * and also by question when both sides have one (else it counts as
@@ -366,17 +393,22 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			.dir = dir,
 		};
 
-		r = bpf_map_update_elem(&mxs_dns_flight, &fk, &v, BPF_NOEXIST);
-		if (r == -17 /* EEXIST: a retransmission, not a new query */) {
-			mxs_count(MXS_C_DUP_QUERY);
-			/* Its answer's time includes the client's retry timer. */
-			in = bpf_map_lookup_elem(&mxs_dns_flight, &fk);
-			if (in && in->dir == dir)
+		r = mxs_flight_insert(sk.role, &fk, &v);
+		if (r == -MXS_EEXIST) {
+			/*
+			 * A retransmission, not a new query. Its answer's latency
+			 * would include the client's retry timer: marked, so that
+			 * the answer counts as retried and gives no sample.
+			 */
+			in = mxs_flight_lookup(sk.role, &fk);
+			if (in)
 				in->flags |= MXS_INFLIGHT_RETRIED;
+			mxs_count(MXS_C_DUP_QUERY);
 			return 0;
 		}
-		if (r)
-			mxs_count(MXS_C_INFLIGHT_FULL);
+		if (r) /* counted where the flood happens: per role */
+			mxs_count(sk.role == MXS_ROLE_SERVER ? MXS_C_INFLIGHT_SRV_FULL
+							     : MXS_C_INFLIGHT_FULL);
 		st = mxs_server_stats(&sk);
 		if (st)
 			st->queries++;
@@ -389,8 +421,13 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 	 * counted apart.
 	 */
 	st = bpf_map_lookup_elem(&mxs_dns_stats, &sk);
-	in = bpf_map_lookup_elem(&mxs_dns_flight, &fk);
+	in = mxs_flight_lookup(sk.role, &fk);
 	if (!in) {
+		/* A query of the other role went this same way: a forged answer. */
+		if (mxs_flight_lookup(!sk.role, &fk)) {
+			mxs_count(MXS_C_DNS_SAME_DIR);
+			return 0;
+		}
 		if (st)
 			st->unsolicited++;
 		else
@@ -398,9 +435,10 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		return 0;
 	}
 	/*
-	 * A response travels opposite to its query: one in the query's direction
-	 * (e.g. forged with this host as its source, arriving) is no answer, and the
-	 * query stays outstanding for the real one.
+	 * A response travels opposite to its query: one going the same way (a
+	 * forged answer sent as if from this host, or towards it as if from the
+	 * server it asked) is no match; the real answer still pairs. (The role
+	 * maps already keep them apart; the direction says so explicitly.)
 	 */
 	if (in->dir == dir) {
 		mxs_count(MXS_C_DNS_SAME_DIR);
@@ -417,9 +455,9 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		return 0;
 	}
 	__u64 lat = bpf_ktime_get_ns() - in->ts_ns;
-	__u8 in_flags = in->flags;
+	int retried = in->flags & MXS_INFLIGHT_RETRIED;
 	/* Whoever deletes the entry owns it: the sweeper already counted it unanswered. */
-	if (bpf_map_delete_elem(&mxs_dns_flight, &fk)) {
+	if (mxs_flight_delete(sk.role, &fk)) {
 		mxs_count(MXS_C_LATE_RESPONSE);
 		return 0;
 	}
@@ -434,10 +472,11 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		st->truncated++;
 	if (unchecked)
 		st->matched_without_question++;
-	if (in_flags & MXS_INFLIGHT_RETRIED)
-		st->retried++; /* the client's timer, not the server's time */
-	else
-		mxs_hist_add(h ? h->hist : 0, &st->latency_sum_ns, lat);
+	if (retried) {
+		st->retried++; /* the time since the first copy is the client's, not the server's */
+		return 0;
+	}
+	mxs_hist_add(h ? h->hist : 0, &st->latency_sum_ns, lat);
 	return 0;
 }
 
@@ -606,6 +645,7 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 	__builtin_memcpy(tf.dst, l4->dst, 16);
 	tf.sport = l4->sport;
 	tf.dport = l4->dport;
+	tf.dir = p->dir;
 	h = bpf_map_lookup_elem(&mxs_tcp_hold, &tf);
 	if (h) {
 		struct mxs_tcp_pos at = {.dir = p->dir};

@@ -32,24 +32,40 @@ struct {
 } mxs_dns_hist SEC(".maps");
 
 /*
- * Queries in flight. Inserted on a query, deleted by the datapath on its
+ * Queries in flight, one map per role, each its own budget: a flood of
+ * (spoofed) queries to this host cannot starve the tracking of the host's own
+ * queries, nor the reverse. Inserted on a query, deleted by the datapath on its
  * response or by the agent's sweeper after the timeout (counted unanswered).
  * A plain hash, not LRU: LRU would evict silently; here a full map refuses the
- * insert and MXS_C_INFLIGHT_FULL counts it. Bound: default 65536 queries.
+ * insert and MXS_C_INFLIGHT_FULL / MXS_C_INFLIGHT_SRV_FULL count it. Bound:
+ * default 65536 queries each.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct mxs_dns_flow_key);
 	__type(value, struct mxs_dns_inflight);
-} mxs_dns_flight SEC(".maps");
+} mxs_dns_flight SEC(".maps"); /* MXS_ROLE_CLIENT: this host's queries */
 
-/* A TCP DNS stream whose last message continues past the segment it began in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct mxs_dns_flow_key);
+	__type(value, struct mxs_dns_inflight);
+} mxs_dns_flight_srv SEC(".maps"); /* MXS_ROLE_SERVER: queries to this host */
+
+/*
+ * A TCP DNS stream whose last message continues past the segment it began in,
+ * with the direction it is seen in: a segment forged in the other direction
+ * cannot touch the real stream's state.
+ */
 struct mxs_tcp_flow {
 	__u8 src[16];
 	__u8 dst[16];
 	__u16 sport;
 	__u16 dport;
+	__u8 dir; /* enum mxs_dir */
+	__u8 pad[3];
 };
 
 /*

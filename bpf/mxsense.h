@@ -121,11 +121,7 @@ struct mxs_dns_stats {
 	__u64 mismatched;		/* id matched, question differed */
 	__u64 latency_sum_ns;		/* of the samples in mxs_dns_hist */
 	__u64 matched_without_question; /* matched by endpoints and id alone */
-	/*
-	 * Answers to a query the client sent again (same endpoints and id): their
-	 * time includes the client's retry timer, so they are no latency sample.
-	 */
-	__u64 retried;
+	__u64 retried; /* matched responses to retransmitted queries (no latency sample) */
 };
 
 /*
@@ -149,7 +145,7 @@ struct mxs_dns_flow_key {
 
 /* mxs_dns_inflight.flags */
 #define MXS_INFLIGHT_NOQ     0x01 /* the query's question was not read: match by id alone */
-#define MXS_INFLIGHT_RETRIED 0x02 /* the query was seen again before its answer */
+#define MXS_INFLIGHT_RETRIED 0x02 /* the query was sent again while in flight */
 
 struct mxs_dns_inflight {
 	__u64 ts_ns;	  /* bpf_ktime_get_ns() when the query was seen */
@@ -158,7 +154,7 @@ struct mxs_dns_inflight {
 	__u16 qclass;
 	__u8 role;
 	__u8 flags; /* MXS_INFLIGHT_* */
-	__u8 dir;   /* enum mxs_dir the query travelled: its answer travels the other way */
+	__u8 dir;   /* enum mxs_dir the query travelled: its response must travel the other */
 	__u8 pad;
 };
 
@@ -185,7 +181,7 @@ enum mxs_counter {
 	MXS_C_FRAGMENTS,	   /* IPv4/IPv6 fragments seen */
 	MXS_C_FRAG_SKIPPED,	   /* non-first fragments (never parsed as DNS) */
 	MXS_C_STATS_FULL,	   /* per-server stats map full: sample lost */
-	MXS_C_INFLIGHT_FULL,	   /* in-flight map full: query not tracked */
+	MXS_C_INFLIGHT_FULL,	   /* client-role in-flight map full: query not tracked */
 	MXS_C_DUP_QUERY,	   /* query already in flight (retransmission) */
 	MXS_C_LATE_RESPONSE,	   /* matched a query the agent had just expired */
 	MXS_C_DNS_TCP_CONT,	   /* TCP segments wholly inside a message already seen */
@@ -201,6 +197,7 @@ enum mxs_counter {
 	MXS_C_DNS_TCP_LOST,	   /* held message starts whose next bytes were lost */
 	MXS_C_DNS_EDNS_UNREAD,	   /* responses whose OPT record was not reached */
 	MXS_C_DNS_SAME_DIR,	   /* "responses" travelling the way their query did */
+	MXS_C_INFLIGHT_SRV_FULL,   /* server-role in-flight map full: query not tracked */
 	MXS_C_MAX,
 };
 

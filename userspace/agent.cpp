@@ -92,6 +92,7 @@ bool Agent::setup() {
     cfg.dns_ports = opts_.dns_ports;
     cfg.stats_map_entries = opts_.stats_map_entries;
     cfg.inflight_map_entries = opts_.inflight_map_entries;
+    cfg.inflight_server_map_entries = opts_.inflight_server_map_entries;
     cfg.tcp_stream_map_entries = opts_.tcp_stream_map_entries;
     cfg.smtp_ports = opts_.smtp_ports;
     cfg.smtp_tls_ports = opts_.smtp_tls_ports;
@@ -393,7 +394,8 @@ void Agent::sweep() {
         dns_.add_unanswered(key, n);
     auto& s = snapshot_.sensor;
     s.expired_total += r.expired_total;
-    s.inflight_entries = r.remaining;
+    s.inflight_entries = r.remaining_client;
+    s.inflight_server_entries = r.remaining_server;
     auto sr = sensor_->sweep_smtp(monotonic_ns(),
                                   static_cast<std::uint64_t>(opts_.smtp_connect_timeout_s * 1e9),
                                   static_cast<std::uint64_t>(opts_.smtp_idle_timeout_s * 1e9));
@@ -417,6 +419,7 @@ void Agent::refresh() {
     s.smtp_flow_capacity = sensor_->smtp_flow_capacity();
     s.counters = sensor_->read_counters();
     s.inflight_capacity = sensor_->inflight_capacity();
+    s.inflight_server_capacity = sensor_->inflight_server_capacity();
     s.stats_capacity = sensor_->stats_capacity();
     s.interfaces.clear();
     s.attachments.clear();

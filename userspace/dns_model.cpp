@@ -33,8 +33,8 @@ void DnsCounters::add(const DnsCounters& o) {
     unsolicited += o.unsolicited;
     mismatched += o.mismatched;
     matched_without_question += o.matched_without_question;
-    unanswered += o.unanswered;
     retried += o.retried;
+    unanswered += o.unanswered;
     latency.add(o.latency);
 }
 

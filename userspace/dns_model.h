@@ -23,10 +23,10 @@ struct DnsCounters {
     std::uint64_t mismatched = 0;
     // Responses paired by endpoints and id alone: no question to compare on one side.
     std::uint64_t matched_without_question = 0;
-    std::uint64_t unanswered = 0;
-    // Answers to queries that were retransmitted (network loss; no latency
-    // sample). Filled by the kernel once bpf/mxsense.h carries it.
+    // Responses to queries retransmitted while in flight: in `responses`, but no latency
+    // sample (the time since the first copy includes the client's retry timer).
     std::uint64_t retried = 0;
+    std::uint64_t unanswered = 0;
     FineHistogram latency;
 
     // Kernel values: the per-CPU counters of one CPU, or the shared histogram.

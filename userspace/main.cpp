@@ -63,7 +63,11 @@ struct Cli {
             ->capture_default_str();
         agent
             ->add_option("--inflight-map-size", o.inflight_map_entries,
-                         "In-flight queries map entries")
+                         "In-flight queries map entries for this host's own queries (client role)")
+            ->capture_default_str();
+        agent
+            ->add_option("--inflight-server-map-size", o.inflight_server_map_entries,
+                         "In-flight queries map entries for queries to this host (server role)")
             ->capture_default_str();
         agent
             ->add_option("--tcp-stream-map-size", o.tcp_stream_map_entries,

@@ -225,9 +225,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         "readable question (e.g. NOTIMP or FORMERR with QDCOUNT=0).",
         MetricType::Counter);
     Family retried("mxsense_dns_retried_responses_total",
-                   "Matched DNS responses to a query the client sent again (same endpoints and "
-                   "id): network loss, no latency sample (their time includes the client's retry "
-                   "timer). Also in mxsense_dns_responses_total.",
+                   "DNS responses to queries retransmitted while in flight: counted by rcode, no "
+                   "latency sample (it would include the client's retry timer).",
                    MetricType::Counter);
 
     for (const auto& [key, c] : snap.dns) {
@@ -299,6 +298,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                 MetricType::Counter);
     full.counter({{"map", "dns_stats"}}, static_cast<double>(s.counters[MXS_C_STATS_FULL]));
     full.counter({{"map", "dns_inflight"}}, static_cast<double>(s.counters[MXS_C_INFLIGHT_FULL]));
+    full.counter({{"map", "dns_inflight_server"}},
+                 static_cast<double>(s.counters[MXS_C_INFLIGHT_SRV_FULL]));
     full.counter({{"map", "smtp_stats"}}, static_cast<double>(s.counters[MXS_C_SMTP_STATS_FULL]));
     full.counter({{"map", "smtp_flows"}}, static_cast<double>(s.counters[MXS_C_SMTP_FLOWS_FULL]));
     Family insert_failed("mxsense_sensor_map_insert_failures_total",
@@ -339,19 +340,22 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
            "(beyond the bytes read, too many records): the header's rcode was used.",
            static_cast<double>(s.counters[MXS_C_DNS_EDNS_UNREAD]));
     single("mxsense_sensor_dns_same_direction_responses_total",
-           "DNS responses travelling the way their query did (e.g. forged with this host as "
-           "their source): no answer, never a latency sample; the query stays outstanding.",
+           "DNS responses travelling the same way as the query they would match (forged): no "
+           "match, no sample.",
            static_cast<double>(s.counters[MXS_C_DNS_SAME_DIR]));
     single("mxsense_sensor_dns_unsolicited_unknown_total",
            "Responses from servers never queried (no per-server entry is made for them).",
            static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));
     Family entries("mxsense_sensor_map_entries", "Entries in a sensor map.", MetricType::Gauge);
     entries.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_entries));
+    entries.gauge({{"map", "dns_inflight_server"}}, static_cast<double>(s.inflight_server_entries));
     entries.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_entries));
     entries.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_entries));
     Family capacity("mxsense_sensor_map_capacity", "Maximum entries of a sensor map.",
                     MetricType::Gauge);
     capacity.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_capacity));
+    capacity.gauge({{"map", "dns_inflight_server"}},
+                   static_cast<double>(s.inflight_server_capacity));
     capacity.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_capacity));
     capacity.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_capacity));
     Family attach("mxsense_sensor_attach_mode",

@@ -91,6 +91,7 @@ Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
     bpf_map__set_max_entries(skel->maps.mxs_dns_stats, cfg.stats_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_hist, cfg.stats_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_flight, cfg.inflight_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_flight_srv, cfg.inflight_server_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_next, cfg.tcp_stream_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_hold, cfg.tcp_stream_map_entries);
     for (std::size_t i = 0; i < MXS_MAX_SMTP_PORTS; ++i) {
@@ -126,6 +127,9 @@ std::uint32_t Sensor::stats_capacity() const {
 }
 std::uint32_t Sensor::inflight_capacity() const {
     return bpf_map__max_entries(skel_->maps.mxs_dns_flight);
+}
+std::uint32_t Sensor::inflight_server_capacity() const {
+    return bpf_map__max_entries(skel_->maps.mxs_dns_flight_srv);
 }
 
 std::map<mxs_server_key, DnsCounters, ServerKeyLess> Sensor::read_dns_stats() const {
@@ -163,27 +167,32 @@ mxs_if_stats Sensor::read_ifstats(std::uint32_t ifindex) const {
 
 SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const {
     SweepResult r;
-    const int fd = bpf_map__fd(skel_->maps.mxs_dns_flight);
-    std::vector<std::pair<mxs_dns_flow_key, mxs_dns_inflight>> old;
-    auto visit = [&](const mxs_dns_flow_key& k, const mxs_dns_inflight& v) {
-        if (now_ns > v.ts_ns && now_ns - v.ts_ns >= timeout_ns)
-            old.emplace_back(k, v);
-        else
-            ++r.remaining;
-    };
-    // Collect first, delete after: deleting while walking would restart the walk.
-    for_each_entry<mxs_dns_flow_key, mxs_dns_inflight>(fd, visit);
-    for (const auto& [k, v] : old) {
-        if (bpf_map_delete_elem(fd, &k) != 0)
-            continue; // the response won
-        mxs_server_key sk{};
-        std::memcpy(sk.addr, k.server, sizeof(sk.addr));
-        sk.port = k.server_port;
-        sk.proto = k.proto;
-        sk.role = v.role;
-        ++r.expired[sk];
-        ++r.expired_total;
+    for (bpf_map* m : {skel_->maps.mxs_dns_flight, skel_->maps.mxs_dns_flight_srv}) {
+        const int fd = bpf_map__fd(m);
+        std::uint64_t& remaining =
+            m == skel_->maps.mxs_dns_flight ? r.remaining_client : r.remaining_server;
+        std::vector<std::pair<mxs_dns_flow_key, mxs_dns_inflight>> old;
+        auto visit = [&](const mxs_dns_flow_key& k, const mxs_dns_inflight& v) {
+            if (now_ns > v.ts_ns && now_ns - v.ts_ns >= timeout_ns)
+                old.emplace_back(k, v);
+            else
+                ++remaining;
+        };
+        // Collect first, delete after: deleting while walking would restart the walk.
+        for_each_entry<mxs_dns_flow_key, mxs_dns_inflight>(fd, visit);
+        for (const auto& [k, v] : old) {
+            if (bpf_map_delete_elem(fd, &k) != 0)
+                continue; // the response won
+            mxs_server_key sk{};
+            std::memcpy(sk.addr, k.server, sizeof(sk.addr));
+            sk.port = k.server_port;
+            sk.proto = k.proto;
+            sk.role = v.role;
+            ++r.expired[sk];
+            ++r.expired_total;
+        }
     }
+    r.remaining = r.remaining_client + r.remaining_server;
     return r;
 }
 
@@ -246,8 +255,8 @@ SmtpSweepResult Sensor::smtp_sweep_claim(const SmtpSweepCandidates& c) const {
 void Sensor::clear_maps() const {
     for (bpf_map* m :
          {skel_->maps.mxs_dns_stats, skel_->maps.mxs_dns_hist, skel_->maps.mxs_dns_flight,
-          skel_->maps.mxs_tcp_next, skel_->maps.mxs_tcp_hold, skel_->maps.mxs_smtp_stats,
-          skel_->maps.mxs_smtp_hist, skel_->maps.mxs_smtp_flows}) {
+          skel_->maps.mxs_dns_flight_srv, skel_->maps.mxs_tcp_next, skel_->maps.mxs_tcp_hold,
+          skel_->maps.mxs_smtp_stats, skel_->maps.mxs_smtp_hist, skel_->maps.mxs_smtp_flows}) {
         const int fd = bpf_map__fd(m);
         std::vector<std::uint8_t> key(bpf_map__key_size(m));
         while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)

@@ -20,7 +20,8 @@ namespace mxs {
 struct SensorConfig {
     std::vector<std::uint16_t> dns_ports = {53};
     std::uint32_t stats_map_entries = 1024;
-    std::uint32_t inflight_map_entries = 65536;
+    std::uint32_t inflight_map_entries = 65536;        // client role: this host's queries
+    std::uint32_t inflight_server_map_entries = 65536; // server role: queries to this host
     std::uint32_t tcp_stream_map_entries = 4096;
     std::vector<std::uint16_t> smtp_ports = {25, 465, 587};
     std::vector<std::uint16_t> smtp_tls_ports = {465};
@@ -49,7 +50,9 @@ struct SmtpSweepCandidates {
 struct SweepResult {
     std::map<mxs_server_key, std::uint64_t, ServerKeyLess> expired; // per server
     std::uint64_t expired_total = 0;
-    std::uint64_t remaining = 0; // entries still in flight
+    std::uint64_t remaining = 0;        // entries still in flight, both roles
+    std::uint64_t remaining_client = 0; // of which this host's own queries
+    std::uint64_t remaining_server = 0; // of which queries to this host
 };
 
 class Sensor {
@@ -66,8 +69,8 @@ class Sensor {
     std::map<mxs_server_key, DnsCounters, ServerKeyLess> read_dns_stats() const;
     std::array<std::uint64_t, MXS_C_MAX> read_counters() const;
     mxs_if_stats read_ifstats(std::uint32_t ifindex) const;
-    // Removes queries older than timeout_ns; a query counts as expired only if
-    // this delete won the race against the datapath's.
+    // Removes queries older than timeout_ns from both roles' in-flight maps; a
+    // query counts as expired only if this delete won the race against the datapath's.
     SweepResult sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const;
     std::map<mxs_server_key, SmtpCounters, ServerKeyLess> read_smtp_stats() const;
     // Removes connections whose SYN went unanswered for connect_ns (timeouts)
@@ -85,7 +88,8 @@ class Sensor {
     // Empties every map, as if freshly loaded (tests and benchmarks reuse one load).
     void clear_maps() const;
     std::uint32_t stats_capacity() const;
-    std::uint32_t inflight_capacity() const;
+    std::uint32_t inflight_capacity() const;        // client role
+    std::uint32_t inflight_server_capacity() const; // server role
     // Kernel memory charged to each map (bytes, the kernel's `memlock` in fdinfo), by map name.
     std::map<std::string, std::uint64_t> map_memory() const;
 

@@ -31,8 +31,10 @@ struct SensorSnapshot {
     std::array<std::uint64_t, MXS_C_MAX> counters{};
     std::vector<InterfaceCounters> interfaces;
     std::vector<Attachment> attachments;
-    std::uint64_t inflight_entries = 0;
+    std::uint64_t inflight_entries = 0; // client role (this host's queries)
     std::uint64_t inflight_capacity = 0;
+    std::uint64_t inflight_server_entries = 0; // server role (queries to this host)
+    std::uint64_t inflight_server_capacity = 0;
     std::uint64_t stats_entries = 0;
     std::uint64_t stats_capacity = 0;
     std::uint64_t expired_total = 0; // in-flight queries the sweeper removed

@@ -144,6 +144,41 @@ TEST(Metrics, RendersCountersAndCumulativeHistogram) {
         EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n---\n" << text;
 }
 
+// The kernel counters of issue 10: each under its own name or reason label.
+TEST(Metrics, RendersPairingRetryDirectionAndMapCounters) {
+    Snapshot snap;
+    auto& c = snap.dns[SeriesKey{"198.18.0.2", "server", "tcp"}];
+    c.matched_without_question = 3;
+    c.retried = 4;
+    auto& k = snap.sensor.counters;
+    k[MXS_C_STATS_INSERT_FAIL] = 5;
+    k[MXS_C_SMTP_INSERT_FAIL] = 6;
+    k[MXS_C_INFLIGHT_FULL] = 7;
+    k[MXS_C_INFLIGHT_SRV_FULL] = 8;
+    k[MXS_C_DNS_SAME_DIR] = 9;
+    k[MXS_C_DNS_EDNS_UNREAD] = 10;
+    k[MXS_C_DNS_TCP_HELD] = 11;
+    k[MXS_C_DNS_TCP_LOST] = 12;
+    snap.sensor.inflight_server_entries = 13;
+    snap.sensor.inflight_server_capacity = 14;
+    const auto text = render_metrics(snap, MetricsOptions{{0.001}});
+    const std::string l = "server=\"198.18.0.2\",role=\"server\",proto=\"tcp\"";
+    for (const std::string& line :
+         std::vector<std::string>{"mxsense_dns_responses_without_question_total{" + l + "} 3",
+                                  "mxsense_dns_retried_responses_total{" + l + "} 4",
+                                  "mxsense_sensor_map_insert_failures_total{map=\"dns_stats\"} 5",
+                                  "mxsense_sensor_map_insert_failures_total{map=\"smtp_stats\"} 6",
+                                  "mxsense_sensor_map_full_total{map=\"dns_inflight\"} 7",
+                                  "mxsense_sensor_map_full_total{map=\"dns_inflight_server\"} 8",
+                                  "mxsense_sensor_dns_same_direction_responses_total 9",
+                                  "mxsense_sensor_dns_edns_unread_total 10",
+                                  "mxsense_sensor_dns_tcp_held_starts_total 11",
+                                  "mxsense_sensor_dns_tcp_held_lost_total 12",
+                                  "mxsense_sensor_map_entries{map=\"dns_inflight_server\"} 13",
+                                  "mxsense_sensor_map_capacity{map=\"dns_inflight_server\"} 14"})
+        EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n---\n" << text;
+}
+
 TEST(Metrics, RendersSmtpOutcomesCodesAndHistograms) {
     Snapshot snap;
     auto& c = snap.smtp[SmtpSeriesKey{"198.18.0.25", "server"}];

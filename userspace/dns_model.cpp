@@ -16,6 +16,7 @@ void DnsCounters::add(const mxs_dns_stats& k) {
     unsolicited += k.unsolicited;
     mismatched += k.mismatched;
     matched_without_question += k.matched_without_question;
+    unreachable += k.unreachable;
     latency.sum_ns += k.latency_sum_ns;
 }
 
@@ -33,6 +34,7 @@ void DnsCounters::add(const DnsCounters& o) {
     mismatched += o.mismatched;
     matched_without_question += o.matched_without_question;
     unanswered += o.unanswered;
+    unreachable += o.unreachable;
     latency.add(o.latency);
 }
 

@@ -24,6 +24,8 @@ struct DnsCounters {
     // Responses paired by endpoints and id alone: no question to compare on one side.
     std::uint64_t matched_without_question = 0;
     std::uint64_t unanswered = 0;
+    // Queries ended by an ICMP/ICMPv6 destination unreachable (not also unanswered).
+    std::uint64_t unreachable = 0;
     FineHistogram latency;
 
     // Kernel values: the per-CPU counters of one CPU, or the shared histogram.

@@ -30,7 +30,8 @@ WindowEvidence dns_evidence(const DnsCounters& before, const DnsCounters& after)
     e.attempts = d(before.queries, after.queries);
     e.errors = d(before.responses[MXS_RCODE_SERVFAIL], after.responses[MXS_RCODE_SERVFAIL]) +
                d(before.responses[MXS_RCODE_REFUSED], after.responses[MXS_RCODE_REFUSED]);
-    e.timeouts = d(before.unanswered, after.unanswered);
+    // An ICMP unreachable answering a query is a failure like a timeout (issue 11 item 3).
+    e.timeouts = d(before.unanswered, after.unanswered) + d(before.unreachable, after.unreachable);
     e.p99_s = p99(histogram_delta(before.latency, after.latency));
     return e;
 }

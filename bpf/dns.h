@@ -351,6 +351,26 @@ static __always_inline long mxs_flight_delete(__u32 role, const struct mxs_dns_f
 }
 
 /*
+ * A response that missed the in-flight map: was its query expired by the
+ * agent's sweep (mxs_dns_swept)? Then it is late, counted once
+ * (MXS_C_LATE_RESPONSE; the sweep counted the query unanswered) and never
+ * unsolicited: the entry is deleted, so a duplicate answer is not late twice
+ * (whoever deletes it owns it). It must travel opposite to its query.
+ * Returns 1 when late.
+ */
+static __always_inline int mxs_dns_late(const struct mxs_dns_flow_key *fk, __u32 role, __u32 dir)
+{
+	struct mxs_dns_swept *sw = bpf_map_lookup_elem(&mxs_dns_swept, fk);
+
+	if (!sw || sw->role != role || sw->dir == dir)
+		return 0;
+	if (bpf_map_delete_elem(&mxs_dns_swept, fk))
+		return 0; /* another CPU's copy of the answer took it */
+	mxs_count(MXS_C_LATE_RESPONSE);
+	return 1;
+}
+
+/*
  * Account one DNS message whose header was read. A query is tracked even when
  * its question was not read; a response is paired by endpoints, protocol and id,
  * and also by question when both sides have one (else it counts as
@@ -428,6 +448,9 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			mxs_count(MXS_C_DNS_SAME_DIR);
 			return 0;
 		}
+		/* A query the sweep expired (already unanswered): its late answer. */
+		if (mxs_dns_late(&fk, sk.role, dir))
+			return 0;
 		if (st)
 			st->unsolicited++;
 		else
@@ -603,6 +626,60 @@ __noinline int mxs_dns_tcp_unhold(struct mxs_tcp_hold *h, struct mxs_scratch *s,
 	if (q.hdr)
 		mxs_dns_account(l4, &q, at->dir);
 	return 0;
+}
+
+#define MXS_ICMP_FRAG_NEEDED 4 /* RFC 792 code 4: path MTU (RFC 1191), not unreachability */
+
+/*
+ * ICMP/ICMPv6 destination unreachable (RFC 792: net, host, port, admin
+ * prohibited...; RFC 4443 §3.1: no route, admin prohibited, address, port...)
+ * quoting a UDP DNS query in flight ends it at once as unreachable, not
+ * unanswered. It must travel opposite to the query (it comes back from where the
+ * query went): arriving for this host's queries, leaving for queries to it.
+ * Matched by endpoints and the DNS id, which the quote carries when it goes 2
+ * bytes past the UDP header (Linux quotes up to 576/1280 bytes; RFC 792's
+ * minimum is 8): without the id there is no match (the query times out as
+ * before) and the ICMP is counted (MXS_C_DNS_UNREACH_NOID) — an id-less quote
+ * would let anyone who knows the 4-tuple end queries. ICMPv4 "fragmentation
+ * needed" is ignored. Whoever deletes the in-flight entry owns it.
+ */
+static __always_inline void mxs_dns_unreach(struct mxs_pkt *p, struct mxs_l4 *l4)
+{
+	struct mxs_dns_flow_key fk = {};
+	struct mxs_server_key sk = {};
+	struct mxs_dns_inflight *in;
+	struct mxs_dns_stats *st;
+	__u8 id[2];
+	__u32 role;
+
+	if (l4->proto != MXS_IPPROTO_UDP || !mxs_is_dns_port(l4->dport))
+		return;
+	if (!l4->ipv6 && l4->icmp_code == MXS_ICMP_FRAG_NEEDED)
+		return;
+	if (mxs_l4_addrs(p, l4))
+		return;
+	if (mxs_load(p, l4->payload_off, id, sizeof(id))) {
+		mxs_count(MXS_C_DNS_UNREACH_NOID);
+		return;
+	}
+	/* The quoted packet is the query: client -> server. */
+	mxs_orient(l4, 1, fk.client, fk.server, &fk.client_port, &fk.server_port);
+	fk.dns_id = (__u16)id[0] << 8 | id[1];
+	fk.proto = MXS_IPPROTO_UDP;
+	/* Coming back in: this host asked; going out: it was asked. */
+	role = p->dir == MXS_DIR_INGRESS ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER;
+	in = mxs_flight_lookup(role, &fk);
+	if (!in || in->dir == p->dir)
+		return;
+	if (mxs_flight_delete(role, &fk))
+		return; /* the sweep or the answer owns it */
+	__builtin_memcpy(sk.addr, fk.server, 16);
+	sk.port = fk.server_port;
+	sk.proto = MXS_IPPROTO_UDP;
+	sk.role = role;
+	st = mxs_server_stats(&sk);
+	if (st)
+		st->unreachable++;
 }
 
 /* DNS over UDP or TCP (RFC 7766 §8: each message behind a 2-byte length). */

@@ -55,6 +55,21 @@ struct {
 } mxs_dns_flight_srv SEC(".maps"); /* MXS_ROLE_SERVER: queries to this host */
 
 /*
+ * Queries the agent's sweep expired (counted unanswered), written by the agent
+ * just before it deletes the in-flight entry, read and deleted by the datapath
+ * when a response misses the in-flight map: a hit is a late answer, counted
+ * once (MXS_C_LATE_RESPONSE), never unsolicited. LRU: only the most recently
+ * swept queries are remembered; an evicted one's late answer counts as
+ * unsolicited. Bound: default 4096 queries (both roles).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mxs_dns_flow_key);
+	__type(value, struct mxs_dns_swept);
+} mxs_dns_swept SEC(".maps");
+
+/*
  * A TCP DNS stream whose last message continues past the segment it began in,
  * with the direction it is seen in: a segment forged in the other direction
  * cannot touch the real stream's state.

@@ -33,6 +33,7 @@ static __always_inline void mxs_handle(struct mxs_pkt *p)
 		mxs_smtp(p, &l4);
 		break;
 	case MXS_PARSE_UNREACH:
+		mxs_dns_unreach(p, &l4);
 		mxs_smtp_unreach(p, &l4);
 		break;
 	}

@@ -121,7 +121,8 @@ struct mxs_dns_stats {
 	__u64 mismatched;		/* id matched, question differed */
 	__u64 latency_sum_ns;		/* of the samples in mxs_dns_hist */
 	__u64 matched_without_question; /* matched by endpoints and id alone */
-	__u64 retried; /* matched responses to retransmitted queries (no latency sample) */
+	__u64 retried;	   /* matched responses to retransmitted queries (no latency sample) */
+	__u64 unreachable; /* queries ended by an ICMP/ICMPv6 destination unreachable */
 };
 
 /*
@@ -156,6 +157,17 @@ struct mxs_dns_inflight {
 	__u8 flags; /* MXS_INFLIGHT_* */
 	__u8 dir;   /* enum mxs_dir the query travelled: its response must travel the other */
 	__u8 pad;
+};
+
+/*
+ * A query the agent's sweep expired (counted unanswered), remembered so that
+ * its late answer is known as late, not unsolicited (mxs_dns_swept, LRU).
+ */
+struct mxs_dns_swept {
+	__u64 expired_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the sweep */
+	__u8 role;	  /* enum mxs_role */
+	__u8 dir;	  /* enum mxs_dir the query travelled */
+	__u8 pad[6];
 };
 
 /*
@@ -198,6 +210,7 @@ enum mxs_counter {
 	MXS_C_DNS_EDNS_UNREAD,	   /* responses whose OPT record was not reached */
 	MXS_C_DNS_SAME_DIR,	   /* "responses" travelling the way their query did */
 	MXS_C_INFLIGHT_SRV_FULL,   /* server-role in-flight map full: query not tracked */
+	MXS_C_DNS_UNREACH_NOID,	   /* ICMP unreachable quoting a DNS query without its id */
 	MXS_C_MAX,
 };
 

@@ -40,7 +40,8 @@ struct mxs_l4 {
 	__u8 dst[16];
 	__u32 l3_off; /* IP header, from the start of the frame */
 	__u8 ipv6;
-	__u8 pad2[3];
+	__u8 icmp_code; /* MXS_PARSE_UNREACH: the ICMP/ICMPv6 code */
+	__u8 pad2[2];
 	__u16 sport;
 	__u16 dport;
 	__u8 proto;
@@ -213,7 +214,8 @@ static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4
 /*
  * An ICMP or ICMPv6 destination unreachable quotes the IP header and the first
  * 8 bytes of the packet that failed (RFC 792, RFC 4443 §3.1): describe that
- * packet in l4 (addresses via l3_off, ports), so it can be matched to its flow.
+ * packet in l4 (addresses via l3_off, ports, payload_off: the byte after its
+ * 8-byte UDP header, which may be missing), so it can be matched to its flow.
  */
 static __always_inline int mxs_parse_unreach(const struct mxs_pkt *p, struct mxs_cursor *c,
 					     struct mxs_l4 *l4, __u8 proto)
@@ -226,6 +228,7 @@ static __always_inline int mxs_parse_unreach(const struct mxs_pkt *p, struct mxs
 	if (proto == MXS_IPPROTO_ICMP ? icmp[0] != MXS_ICMP_DEST_UNREACH
 				      : icmp[0] != MXS_ICMPV6_DEST_UNREACH)
 		return MXS_PARSE_SKIP;
+	l4->icmp_code = icmp[1];
 	c->pos = icmp + 8;
 	if (proto == MXS_IPPROTO_ICMP) {
 		struct iphdr *ip = c->pos;
@@ -253,6 +256,7 @@ static __always_inline int mxs_parse_unreach(const struct mxs_pkt *p, struct mxs
 		return MXS_PARSE_SKIP;
 	l4->sport = bpf_ntohs(ports[0]);
 	l4->dport = bpf_ntohs(ports[1]);
+	l4->payload_off = (__u32)((void *)ports - p->data) + 8;
 	return MXS_PARSE_UNREACH;
 }
 

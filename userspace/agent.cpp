@@ -93,6 +93,7 @@ bool Agent::setup() {
     cfg.stats_map_entries = opts_.stats_map_entries;
     cfg.inflight_map_entries = opts_.inflight_map_entries;
     cfg.inflight_server_map_entries = opts_.inflight_server_map_entries;
+    cfg.late_map_entries = opts_.late_map_entries;
     cfg.tcp_stream_map_entries = opts_.tcp_stream_map_entries;
     cfg.smtp_ports = opts_.smtp_ports;
     cfg.smtp_tls_ports = opts_.smtp_tls_ports;

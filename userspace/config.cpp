@@ -330,6 +330,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                             {{"dns_stats", u32(o.stats_map_entries)},
                              {"dns_inflight", u32(o.inflight_map_entries)},
                              {"dns_inflight_server", u32(o.inflight_server_map_entries)},
+                             {"dns_late", u32(o.late_map_entries)},
                              {"tcp_streams", u32(o.tcp_stream_map_entries)},
                              {"smtp_stats", u32(o.smtp_stats_map_entries)},
                              {"smtp_flows", u32(o.smtp_flow_map_entries)}});

@@ -17,6 +17,7 @@ void DnsCounters::add(const mxs_dns_stats& k) {
     mismatched += k.mismatched;
     matched_without_question += k.matched_without_question;
     retried += k.retried;
+    unreachable += k.unreachable;
     latency.sum_ns += k.latency_sum_ns;
 }
 
@@ -35,6 +36,7 @@ void DnsCounters::add(const DnsCounters& o) {
     matched_without_question += o.matched_without_question;
     retried += o.retried;
     unanswered += o.unanswered;
+    unreachable += o.unreachable;
     latency.add(o.latency);
 }
 

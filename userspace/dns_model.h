@@ -27,6 +27,8 @@ struct DnsCounters {
     // sample (the time since the first copy includes the client's retry timer).
     std::uint64_t retried = 0;
     std::uint64_t unanswered = 0;
+    // Queries ended by an ICMP/ICMPv6 destination unreachable (not also unanswered).
+    std::uint64_t unreachable = 0;
     FineHistogram latency;
 
     // Kernel values: the per-CPU counters of one CPU, or the shared histogram.

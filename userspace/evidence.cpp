@@ -47,14 +47,18 @@ WindowEvidence dns_evidence(const DnsCounters& before, const DnsCounters& after)
     for (std::size_t r = 0; r < MXS_RCODE_MAX; ++r)
         e.attempts += d(before.responses[r], after.responses[r]);
     e.attempts += d(before.unanswered, after.unanswered);
+    // An ICMP unreachable answering a query ends it: a failure like a timeout (issue 11 item 3).
+    const auto unreachable = d(before.unreachable, after.unreachable);
+    e.attempts += unreachable;
     const auto servfail =
         d(before.responses[MXS_RCODE_SERVFAIL], after.responses[MXS_RCODE_SERVFAIL]);
     const auto refused = d(before.responses[MXS_RCODE_REFUSED], after.responses[MXS_RCODE_REFUSED]);
     e.errors = servfail + refused;
-    e.timeouts = d(before.unanswered, after.unanswered);
+    e.timeouts = d(before.unanswered, after.unanswered) + unreachable;
     cause(e, "queries answered SERVFAIL", servfail);
     cause(e, "queries answered REFUSED", refused);
-    cause(e, "queries unanswered (timeouts)", e.timeouts);
+    cause(e, "queries unanswered (timeouts)", e.timeouts - unreachable);
+    cause(e, "queries answered by ICMP unreachable", unreachable);
     e.retransmitted = std::min(e.attempts, d(before.retried, after.retried));
     with_latency(e, before.latency, after.latency);
     return e;

@@ -70,6 +70,10 @@ struct Cli {
                          "In-flight queries map entries for queries to this host (server role)")
             ->capture_default_str();
         agent
+            ->add_option("--late-map-size", o.late_map_entries,
+                         "Swept (unanswered) queries remembered to recognise late answers (LRU)")
+            ->capture_default_str();
+        agent
             ->add_option("--tcp-stream-map-size", o.tcp_stream_map_entries,
                          "TCP DNS streams whose last message spans segments (LRU)")
             ->capture_default_str();

@@ -228,6 +228,9 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                    "DNS responses to queries retransmitted while in flight: counted by rcode, no "
                    "latency sample (it would include the client's retry timer).",
                    MetricType::Counter);
+    Family unreachable("mxsense_dns_unreachable_total",
+                       "DNS queries (UDP) ended by an ICMP/ICMPv6 destination unreachable.",
+                       MetricType::Counter);
 
     for (const auto& [key, c] : snap.dns) {
         queries.counter(dns_labels(key), static_cast<double>(c.queries));
@@ -243,9 +246,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         mismatched.counter(dns_labels(key), static_cast<double>(c.mismatched));
         without_question.counter(dns_labels(key), static_cast<double>(c.matched_without_question));
         retried.counter(dns_labels(key), static_cast<double>(c.retried));
+        unreachable.counter(dns_labels(key), static_cast<double>(c.unreachable));
     }
     for (auto* f : {&queries, &responses, &duration, &unanswered, &truncated, &unsolicited,
-                    &mismatched, &without_question, &retried})
+                    &mismatched, &without_question, &retried, &unreachable})
         out.push_back(std::move(f->f));
 
     render_smtp(snap, opts, out);
@@ -343,6 +347,10 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
            "DNS responses travelling the same way as the query they would match (forged): no "
            "match, no sample.",
            static_cast<double>(s.counters[MXS_C_DNS_SAME_DIR]));
+    single("mxsense_sensor_dns_unreachable_without_id_total",
+           "ICMP/ICMPv6 destination unreachables quoting a DNS query without its id (8-byte "
+           "quotes): not matched, the query times out.",
+           static_cast<double>(s.counters[MXS_C_DNS_UNREACH_NOID]));
     single("mxsense_sensor_dns_unsolicited_unknown_total",
            "Responses from servers never queried (no per-server entry is made for them).",
            static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));

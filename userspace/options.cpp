@@ -174,7 +174,8 @@ std::optional<std::string> validate(const AgentOptions& o) {
     if (o.max_labelled_servers == 0)
         return std::string("--max-servers: must be at least 1");
     if (o.stats_map_entries == 0 || o.inflight_map_entries == 0 ||
-        o.inflight_server_map_entries == 0 || o.tcp_stream_map_entries == 0)
+        o.inflight_server_map_entries == 0 || o.late_map_entries == 0 ||
+        o.tcp_stream_map_entries == 0)
         return std::string("map sizes must be at least 1");
     if (o.latency_buckets_s.empty())
         return std::string("--latency-buckets: at least one bound");

@@ -92,6 +92,7 @@ Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
     bpf_map__set_max_entries(skel->maps.mxs_dns_hist, cfg.stats_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_flight, cfg.inflight_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_flight_srv, cfg.inflight_server_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_swept, cfg.late_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_next, cfg.tcp_stream_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_hold, cfg.tcp_stream_map_entries);
     for (std::size_t i = 0; i < MXS_MAX_SMTP_PORTS; ++i) {
@@ -167,6 +168,7 @@ mxs_if_stats Sensor::read_ifstats(std::uint32_t ifindex) const {
 
 SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const {
     SweepResult r;
+    const int swept_fd = bpf_map__fd(skel_->maps.mxs_dns_swept);
     for (bpf_map* m : {skel_->maps.mxs_dns_flight, skel_->maps.mxs_dns_flight_srv}) {
         const int fd = bpf_map__fd(m);
         std::uint64_t& remaining =
@@ -181,8 +183,15 @@ SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const 
         // Collect first, delete after: deleting while walking would restart the walk.
         for_each_entry<mxs_dns_flow_key, mxs_dns_inflight>(fd, visit);
         for (const auto& [k, v] : old) {
-            if (bpf_map_delete_elem(fd, &k) != 0)
+            // Remembered first, so that an answer arriving between the two steps is
+            // late, not unsolicited; forgotten again when the response won.
+            const mxs_dns_swept sw{.expired_ns = now_ns, .role = v.role, .dir = v.dir, .pad = {}};
+            const bool remembered = bpf_map_update_elem(swept_fd, &k, &sw, BPF_ANY) == 0;
+            if (bpf_map_delete_elem(fd, &k) != 0) {
+                if (remembered)
+                    bpf_map_delete_elem(swept_fd, &k);
                 continue; // the response won
+            }
             mxs_server_key sk{};
             std::memcpy(sk.addr, k.server, sizeof(sk.addr));
             sk.port = k.server_port;
@@ -255,8 +264,9 @@ SmtpSweepResult Sensor::smtp_sweep_claim(const SmtpSweepCandidates& c) const {
 void Sensor::clear_maps() const {
     for (bpf_map* m :
          {skel_->maps.mxs_dns_stats, skel_->maps.mxs_dns_hist, skel_->maps.mxs_dns_flight,
-          skel_->maps.mxs_dns_flight_srv, skel_->maps.mxs_tcp_next, skel_->maps.mxs_tcp_hold,
-          skel_->maps.mxs_smtp_stats, skel_->maps.mxs_smtp_hist, skel_->maps.mxs_smtp_flows}) {
+          skel_->maps.mxs_dns_flight_srv, skel_->maps.mxs_dns_swept, skel_->maps.mxs_tcp_next,
+          skel_->maps.mxs_tcp_hold, skel_->maps.mxs_smtp_stats, skel_->maps.mxs_smtp_hist,
+          skel_->maps.mxs_smtp_flows}) {
         const int fd = bpf_map__fd(m);
         std::vector<std::uint8_t> key(bpf_map__key_size(m));
         while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)

@@ -31,6 +31,7 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_EQ(c->stats_map_entries, 2048u);
     EXPECT_EQ(c->inflight_map_entries, 131072u);
     EXPECT_EQ(c->inflight_server_map_entries, 16384u);
+    EXPECT_EQ(c->late_map_entries, 2048u);
     EXPECT_EQ(c->tcp_stream_map_entries, 8192u);
     EXPECT_EQ(c->smtp_stats_map_entries, 512u);
     EXPECT_EQ(c->smtp_flow_map_entries, 32768u);

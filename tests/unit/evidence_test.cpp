@@ -24,14 +24,17 @@ TEST(Evidence, DnsWindow) {
     after.responses[MXS_RCODE_NXDOMAIN] = 40; // an answer, not an error
     before.unanswered = 2;
     after.unanswered = 12;
+    before.unreachable = 1;
+    after.unreachable = 4; // ICMP unreachable: failures like timeouts
     after.latency.counts[mxs_hist_bucket(2'000'000)] = 99;  // 2 ms
     after.latency.counts[mxs_hist_bucket(900'000'000)] = 1; // 900 ms
     const auto e = dns_evidence(before, after);
-    EXPECT_EQ(e.attempts, 58u); // outcomes: 48 answers and 10 unanswered (42 still in flight)
+    // Outcomes: 48 answers, 10 unanswered, 3 unreachable (39 still in flight).
+    EXPECT_EQ(e.attempts, 61u);
     EXPECT_EQ(e.errors, 8u);
-    EXPECT_EQ(e.timeouts, 10u);
+    EXPECT_EQ(e.timeouts, 13u); // 10 unanswered + 3 unreachable
     EXPECT_NEAR(e.p99_s, 0.002, 0.002 * 0.04);
-    EXPECT_EQ(judge(e, Thresholds{}), TargetState::Degraded); // 18% failures
+    EXPECT_EQ(judge(e, Thresholds{}), TargetState::Degraded); // 21% failures
 }
 
 TEST(Evidence, SmtpWindow) {

@@ -118,6 +118,7 @@ TEST(Metrics, RendersCountersAndCumulativeHistogram) {
     c.queries = 3;
     c.responses[MXS_RCODE_NXDOMAIN] = 2;
     c.unanswered = 1;
+    c.unreachable = 5;
     c.latency.counts[mxs_hist_bucket(2'000'000)] = 2; // 2 ms
     c.latency.sum_ns = 4'000'000;
     snap.sensor.counters[MXS_C_DNS_SHORT] = 7;
@@ -130,6 +131,7 @@ TEST(Metrics, RendersCountersAndCumulativeHistogram) {
              "mxsense_dns_responses_total{" + l + ",rcode=\"NXDOMAIN\"} 2",
              "mxsense_dns_responses_total{" + l + ",rcode=\"NOERROR\"} 0",
              "mxsense_dns_unanswered_total{" + l + "} 1",
+             "mxsense_dns_unreachable_total{" + l + "} 5",
              "mxsense_dns_response_duration_seconds_bucket{" + l + ",le=\"0.001\"} 0",
              "mxsense_dns_response_duration_seconds_bucket{" + l + ",le=\"0.0025\"} 2",
              "mxsense_dns_response_duration_seconds_bucket{" + l + ",le=\"+Inf\"} 2",

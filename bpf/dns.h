@@ -87,7 +87,8 @@ static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 
 /*
  * What a message's first bytes say. hdr: the 12-byte header was read (id,
- * flags); noq: the question was not (absent, cut, malformed, or more than one).
+ * flags) and is fit to pair by; noq: the question was not read (absent, or cut
+ * short by the end of the bytes present).
  */
 struct mxs_question {
 	__u64 hash;
@@ -205,10 +206,13 @@ __noinline int mxs_dns_opt(const struct mxs_scratch *s, struct mxs_rr_walk *w)
 /*
  * Decode the header and question from the first n bytes of a message copied to
  * s->buf at base. Returns 0, or a counter reason; q->hdr tells whether the
- * header was read even so. QDCOUNT=0 is no error (NOTIMP and FORMERR answers,
- * RFC 1035 §4.1.2; cookie-only queries, RFC 7873 §5.4): the message has a
- * header and no question. A global function: the verifier checks its 255-step
- * name walk once, not once per message of a TCP segment.
+ * header may pair even so: when the question is absent (QDCOUNT=0 is no error:
+ * NOTIMP and FORMERR answers, RFC 1035 §4.1.2; cookie-only queries, RFC 7873
+ * §5.4) or cut short by the end of the bytes present. QDCOUNT > 1 or a
+ * malformed name says the bytes are no DNS message (or not one we understand,
+ * e.g. stream bytes read out of step): never used. A global function: the
+ * verifier checks its 255-step name walk once, not once per message of a TCP
+ * segment.
  */
 __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 base, __u32 n,
 			      struct mxs_question *q)
@@ -233,8 +237,10 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 base, __u32 n,
 		end = MXS_DNS_HDR;
 		goto records;
 	}
-	if (MXS_B(4) != 0 || MXS_B(5) != 1)
+	if (MXS_B(4) != 0 || MXS_B(5) != 1) {
+		q->hdr = 0;
 		return MXS_C_DNS_QDCOUNT;
+	}
 
 	/* Walk the qname one byte at a time: labels, lower-cased, hashed. */
 	for (i = 0; i < MXS_DNS_NAME_MAX; i++) {
@@ -249,8 +255,10 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 base, __u32 n,
 				end = pos + 1;
 				break;
 			}
-			if (c & 0xc0) /* compression or extended label: not in a question */
+			if (c & 0xc0) { /* compression or extended label: not in a question */
+				q->hdr = 0;
 				return MXS_C_DNS_NAME;
+			}
 			rem = c;
 		} else {
 			if (c >= 'A' && c <= 'Z')
@@ -259,8 +267,10 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 base, __u32 n,
 		}
 		h = (h ^ c) * MXS_FNV_PRIME;
 	}
-	if (!end)
+	if (!end) {
+		q->hdr = 0;
 		return MXS_C_DNS_NAME;
+	}
 	if (end + 4 > n)
 		return MXS_C_DNS_SHORT;
 	q->hash = h;

@@ -14,7 +14,7 @@
 
 #define MXS_MAX_PORTS	 8    /* configurable DNS ports (mxs_dns_ports) */
 #define MXS_MAX_IFINDEX	 4096 /* mxs_ifstats slots, a power of two */
-#define MXS_MAX_TCP_MSGS 8    /* DNS messages parsed per TCP segment */
+#define MXS_MAX_TCP_MSGS 32   /* DNS messages parsed per TCP segment */
 
 enum mxs_dir {
 	MXS_DIR_INGRESS = 0, /* XDP */

@@ -489,9 +489,13 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 	}
 	__u64 lat = bpf_ktime_get_ns() - in->ts_ns;
 	int retried = in->flags & MXS_INFLIGHT_RETRIED;
-	/* Whoever deletes the entry owns it: the sweeper already counted it unanswered. */
+	/*
+	 * Whoever deletes the entry owns it: the sweeper already counted it
+	 * unanswered and recorded it as swept (before its delete), so the answer is
+	 * late, once: taking the swept record keeps a duplicate from being late again.
+	 */
 	if (mxs_flight_delete(sk.role, &fk)) {
-		mxs_count(MXS_C_LATE_RESPONSE);
+		mxs_dns_late(&fk, sk.role, dir);
 		return 0;
 	}
 	if (!st)

@@ -415,7 +415,10 @@ void Agent::refresh() {
     s.stats_entries = totals.size();
     dns_.set_kernel_totals(std::move(totals));
     snapshot_.dns = dns_.series();
-    smtp_.set_kernel_totals(sensor_->read_smtp_stats());
+    auto smtp_totals = sensor_->read_smtp_stats();
+    s.smtp_stats_entries = smtp_totals.size();
+    s.smtp_stats_capacity = sensor_->smtp_stats_capacity();
+    smtp_.set_kernel_totals(std::move(smtp_totals));
     snapshot_.smtp = smtp_.series();
     s.smtp_flow_capacity = sensor_->smtp_flow_capacity();
     s.counters = sensor_->read_counters();

@@ -294,6 +294,9 @@ std::map<std::string, std::uint64_t> Sensor::map_memory() const {
     return out;
 }
 
+std::uint32_t Sensor::smtp_stats_capacity() const {
+    return bpf_map__max_entries(skel_->maps.mxs_smtp_stats);
+}
 std::uint32_t Sensor::smtp_flow_capacity() const {
     return bpf_map__max_entries(skel_->maps.mxs_smtp_flows);
 }

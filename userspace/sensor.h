@@ -87,6 +87,8 @@ class Sensor {
                                               std::uint64_t idle_ns) const;
     SmtpSweepResult smtp_sweep_claim(const SmtpSweepCandidates& c) const;
     std::uint32_t smtp_flow_capacity() const;
+    // Maximum SMTP servers (entries of the per-server SMTP statistics map).
+    std::uint32_t smtp_stats_capacity() const;
     // Empties every map, as if freshly loaded (tests and benchmarks reuse one load).
     void clear_maps() const;
     std::uint32_t stats_capacity() const;

@@ -41,6 +41,8 @@ struct SensorSnapshot {
     std::uint64_t sweeps_total = 0;
     std::uint64_t smtp_flow_entries = 0;
     std::uint64_t smtp_flow_capacity = 0;
+    std::uint64_t smtp_stats_entries = 0; // SMTP servers with statistics in the kernel
+    std::uint64_t smtp_stats_capacity = 0;
     std::uint64_t smtp_evicted_total = 0; // idle connections the sweeper removed
 };
 

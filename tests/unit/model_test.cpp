@@ -163,6 +163,8 @@ TEST(Metrics, RendersPairingRetryDirectionAndMapCounters) {
     k[MXS_C_DNS_TCP_LOST] = 12;
     snap.sensor.inflight_server_entries = 13;
     snap.sensor.inflight_server_capacity = 14;
+    snap.sensor.smtp_stats_entries = 15;
+    snap.sensor.smtp_stats_capacity = 16;
     const auto text = render_metrics(snap, MetricsOptions{{0.001}});
     const std::string l = "server=\"198.18.0.2\",role=\"server\",proto=\"tcp\"";
     for (const std::string& line :
@@ -177,7 +179,9 @@ TEST(Metrics, RendersPairingRetryDirectionAndMapCounters) {
                                   "mxsense_sensor_dns_tcp_held_starts_total 11",
                                   "mxsense_sensor_dns_tcp_held_lost_total 12",
                                   "mxsense_sensor_map_entries{map=\"dns_inflight_server\"} 13",
-                                  "mxsense_sensor_map_capacity{map=\"dns_inflight_server\"} 14"})
+                                  "mxsense_sensor_map_capacity{map=\"dns_inflight_server\"} 14",
+                                  "mxsense_sensor_map_entries{map=\"smtp_stats\"} 15",
+                                  "mxsense_sensor_map_capacity{map=\"smtp_stats\"} 16"})
         EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n---\n" << text;
 }
 

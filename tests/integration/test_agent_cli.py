@@ -1,5 +1,6 @@
 """The agent's life cycle and its errors: one clear line and a non-zero exit, never a crash;
 SIGTERM and SIGKILL leave nothing attached."""
+import json
 import os
 import signal
 import subprocess
@@ -57,11 +58,28 @@ class AgentLifecycle(unittest.TestCase):
     def errors(self, r):
         return [line for line in r.stderr.splitlines() if " error " in line]
 
-    def attached(self):
-        """XDP on the interface, or any sensor program still loaded (a live tcx link holds one)."""
+    @staticmethod
+    def programs_of(p):
+        """IDs of the BPF programs the agent process holds (from its fds' fdinfo)."""
+        ids = set()
+        fd_dir = f"/proc/{p.pid}/fdinfo"
+        for fd in os.listdir(fd_dir):
+            try:
+                with open(os.path.join(fd_dir, fd)) as f:
+                    for line in f:
+                        if line.startswith("prog_id:"):
+                            ids.add(int(line.split()[1]))
+            except OSError:
+                pass
+        return ids
+
+    def attached(self, programs=()):
+        """XDP on the interface, or one of `programs` (the agent's own, taken while it ran)
+        still loaded: a live tcx link would hold its program. Other agents on the machine
+        (other tests, a soak) have programs of the same names: only these IDs count."""
         link = self.lab.client.run("ip", "-d", "link", "show", "dev", self.lab.client_if).stdout
-        progs = L.run("bpftool", "prog", "show").stdout
-        return "prog/xdp" in link or "mxs_tc_egress" in progs or "mxs_xdp" in progs
+        loaded = {p["id"] for p in json.loads(L.run("bpftool", "-j", "prog", "show").stdout)}
+        return "prog/xdp" in link or bool(loaded & set(programs))
 
     def test_unknown_interface(self):
         r = self.in_client("agent", "--interface", "nosuch0")
@@ -162,20 +180,26 @@ class AgentLifecycle(unittest.TestCase):
 
     def test_sigterm_detaches_and_exits_zero(self):
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10063)
-        self.assertTrue(self.attached())
+        progs = self.programs_of(p)
+        self.assertGreaterEqual(len(progs), 2, progs)  # XDP and TC at least
+        self.assertTrue(self.attached(progs))
         self.assertEqual(self.lab.stop(p, signal.SIGTERM), 0)
         self.assertIn("detached from every interface", self.lab.log(p))
-        self.assertFalse(self.attached())
+        self.assertFalse(self.attached(progs))
 
     def test_sigkill_leaves_nothing_the_next_start_cannot_replace(self):
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10064)
+        killed = self.programs_of(p)
         self.lab.stop(p, signal.SIGKILL)
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10064)
+        progs = self.programs_of(p)
         try:
-            self.assertTrue(self.attached())
+            self.assertTrue(self.attached(progs))
+            self.assertFalse(killed & {q["id"] for q in json.loads(
+                L.run("bpftool", "-j", "prog", "show").stdout)}, "the killed agent's programs")
         finally:
             self.assertEqual(self.lab.stop(p), 0)
-        self.assertFalse(self.attached())
+        self.assertFalse(self.attached(progs))
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ struct mxs_l4 {
 	__u8 dst[16];
 	__u32 l3_off; /* IP header, from the start of the frame */
 	__u8 ipv6;
-	__u8 icmp_code; /* MXS_PARSE_UNREACH: the ICMP/ICMPv6 code */
-	__u8 pad2[2];
+	__u8 icmp_code;	 /* MXS_PARSE_UNREACH: the ICMP/ICMPv6 code */
+	__u8 quoted_seq; /* MXS_PARSE_UNREACH: the quote holds a TCP sequence number (in seq) */
+	__u8 pad2;
 	__u16 sport;
 	__u16 dport;
 	__u8 proto;
@@ -257,6 +258,12 @@ static __always_inline int mxs_parse_unreach(const struct mxs_pkt *p, struct mxs
 	l4->sport = bpf_ntohs(ports[0]);
 	l4->dport = bpf_ntohs(ports[1]);
 	l4->payload_off = (__u32)((void *)ports - p->data) + 8;
+	/* The quoted TCP sequence number ties the error to one SYN (RFC 5927 §4.1). */
+	l4->quoted_seq = 0;
+	if ((void *)ports + 8 <= c->end) {
+		l4->seq = bpf_ntohl(*(__be32 *)((void *)ports + 4));
+		l4->quoted_seq = 1;
+	}
 	return MXS_PARSE_UNREACH;
 }
 

@@ -481,7 +481,18 @@ static __always_inline void mxs_smtp_unreach(struct mxs_pkt *p, struct mxs_l4 *l
 	 * Kept, like a timed-out attempt: Linux sends the same SYN again after an
 	 * unreachable (a soft error), and that is not a second attempt.
 	 */
-	if (!f || !mxs_smtp_claim(f, MXS_SMTP_TIMED_OUT))
+	if (!f)
+		return;
+	/*
+	 * Only an error about this attempt's SYN ends it (as Linux's tcp_v4_err
+	 * checks): the quote must carry the SYN's sequence number, and the error
+	 * travels back towards the client, opposite to the SYN. Otherwise anyone
+	 * who guesses a client port could book an MX host unreachable.
+	 */
+	if (!l4->quoted_seq || l4->seq != f->syn_seq ||
+	    (p->dir == MXS_DIR_INGRESS) != (f->role == MXS_ROLE_CLIENT))
+		return;
+	if (!mxs_smtp_claim(f, MXS_SMTP_TIMED_OUT))
 		return;
 	mxs_smtp_server_key(&sk, &k, f->role);
 	st = mxs_smtp_stats_get(&sk);

@@ -554,6 +554,29 @@ TEST_P(SmtpOutcomeTest, SynRetransmittedAfterUnreachableIsOneAttempt) {
     EXPECT_EQ(counter(MXS_C_SMTP_SYN_RETRANS), 4u);
 }
 
+// A forged ICMP unreachable must not end an attempt: it needs the SYN's sequence number in the
+// quote (a guessed client port is not enough) and must travel back towards the client. The
+// real SYN-ACK that follows establishes the connection.
+TEST_P(SmtpOutcomeTest, ForgedUnreachableDoesNotEndTheAttempt) {
+    for (bool v6 : {false, true}) {
+        Conn c(v6, v6 ? 40031 : 40030);
+        const Bytes syn = c.from_client(SYN);
+        const std::size_t seq_at = 14 + (v6 ? 40 : 20) + 4;
+        Bytes wrong_seq = syn;
+        wrong_seq[seq_at] ^= 0xff; // the attacker does not know the SYN's sequence number
+        Bytes ports_only = unreachable(syn, v6);
+        ports_only.resize(ports_only.size() - 4); // quotes only the ports
+        cli(syn);
+        srv(unreachable(wrong_seq, v6));
+        srv(ports_only);
+        cli(unreachable(syn, v6)); // the SYN's own direction
+        EXPECT_EQ(outcome(c, MXS_SMTP_UNREACHABLE), 0u) << c.server();
+        srv(c.from_server(SYN | ACK));
+        EXPECT_EQ(outcome(c, MXS_SMTP_ESTABLISHED), 1u) << c.server();
+        EXPECT_EQ(outcomes(c), 1u) << c.server();
+    }
+}
+
 // A new attempt on the same 4-tuple after an unreachable one is a new attempt.
 TEST_P(SmtpOutcomeTest, NewSynAfterUnreachableIsANewAttempt) {
     Conn a(false, 40020, 25, 1000), a2(false, 40020, 25, 900000);

@@ -1,19 +1,13 @@
 // Window evidence from counter snapshots, then judged.
 #include "evidence.h"
+#include "window_evidence.h"
 
 #include <gtest/gtest.h>
 
 namespace mxs {
 namespace {
 
-// attempts, errors and timeouts of one window.
-WindowEvidence ev(std::uint64_t attempts, std::uint64_t errors, std::uint64_t timeouts) {
-    WindowEvidence e;
-    e.attempts = attempts;
-    e.errors = errors;
-    e.timeouts = timeouts;
-    return e;
-}
+using test::ev;
 
 TEST(Evidence, DnsWindow) {
     DnsCounters before, after;

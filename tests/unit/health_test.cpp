@@ -3,20 +3,14 @@
 // unhealthy backup.
 #include "health.h"
 #include "kernel_types.h"
+#include "window_evidence.h"
 
 #include <gtest/gtest.h>
 
 namespace mxs {
 namespace {
 
-// attempts, errors and timeouts of one window.
-WindowEvidence ev(std::uint64_t attempts, std::uint64_t errors, std::uint64_t timeouts) {
-    WindowEvidence e;
-    e.attempts = attempts;
-    e.errors = errors;
-    e.timeouts = timeouts;
-    return e;
-}
+using test::ev;
 
 const std::string A = "198.18.0.10", B = "198.18.0.11", R = "198.18.0.53";
 

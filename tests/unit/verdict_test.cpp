@@ -1,6 +1,7 @@
 // The verdict engine over scripted evidence.
 #include "kernel_types.h"
 #include "verdict.h"
+#include "window_evidence.h"
 
 #include <deque>
 #include <gtest/gtest.h>
@@ -9,14 +10,7 @@
 namespace mxs {
 namespace {
 
-// attempts, errors and timeouts of one window.
-WindowEvidence ev(std::uint64_t attempts, std::uint64_t errors, std::uint64_t timeouts) {
-    WindowEvidence e;
-    e.attempts = attempts;
-    e.errors = errors;
-    e.timeouts = timeouts;
-    return e;
-}
+using test::ev;
 
 using S = TargetState;
 constexpr S H = S::Healthy, D = S::Down, G = S::Degraded, U = S::Unknown;

@@ -99,7 +99,8 @@ struct mxs_question {
 	__u16 rcode; /* the full rcode: the OPT record's EXTENDED-RCODE << 4 | the header's */
 	__u8 hdr;
 	__u8 noq;
-	__u8 pad[4];
+	__u8 qd0; /* QDCOUNT=0: the message has no question section at all */
+	__u8 pad[3];
 };
 
 /*
@@ -226,6 +227,7 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 base, __u32 n,
 	b = s->buf;
 	q->hdr = 0;
 	q->noq = 1;
+	q->qd0 = 0;
 	if (n < MXS_DNS_HDR || n > MXS_DNS_COPY || base > 2)
 		return MXS_C_DNS_SHORT;
 #define MXS_B(i) mxs_byte(b, base + (i))
@@ -234,6 +236,7 @@ __noinline int mxs_dns_decode(const struct mxs_scratch *s, __u32 base, __u32 n,
 	q->rcode = q->flags & 0xf;
 	q->hdr = 1;
 	if (MXS_B(4) == 0 && MXS_B(5) == 0) {
+		q->qd0 = 1;
 		end = MXS_DNS_HDR;
 		goto records;
 	}
@@ -479,6 +482,21 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 	}
 	/* Without a question on either side, endpoints and id alone match. */
 	int unchecked = q->noq || (in->flags & MXS_INFLIGHT_NOQ);
+
+	/*
+	 * An answer may leave out the question only where the server could not
+	 * read it (FORMERR), does not implement the opcode (NOTIMP; RFC 1035
+	 * §4.1.1), or answers an EDNS/TSIG error from the header (extended rcodes,
+	 * 16 and up: RFC 6891, RFC 8945). Any other answer without a question to a
+	 * query that had one is not paired: else whoever guesses an id could answer
+	 * any query with QDCOUNT=0 and the real answer would be unsolicited.
+	 */
+	if (q->qd0 && !(in->flags & MXS_INFLIGHT_NOQ) && q->rcode != MXS_RCODE_FORMERR &&
+	    q->rcode != MXS_RCODE_NOTIMP && q->rcode < 16) {
+		if (st)
+			st->mismatched++;
+		return 0;
+	}
 
 	if (!unchecked &&
 	    (in->qname_hash != q->hash || in->qtype != q->qtype || in->qclass != q->qclass)) {

@@ -37,6 +37,29 @@ TEST_F(PairingTest, AnswerWithoutQuestionIsPairedByIdAndEndpoints) {
     }
 }
 
+// Only FORMERR and NOTIMP may leave the question out (RFC 1035 §4.1.1). A QDCOUNT=0 "answer"
+// with another rcode to a query that had a question is forged or broken: not paired (counted
+// mismatched), so it is no sample and the real answer still pairs.
+TEST_F(PairingTest, AnswerWithoutQuestionOtherRcodeIsNotPaired) {
+    for (auto x : both_roles_both_families()) {
+        sensor_->clear_maps();
+        SCOPED_TRACE(describe(x));
+        query(x, dns::query(0x5401, "victim.example.test"));
+        answer(x, dns_header(0x5401, kQR | kRD | 0)); // NOERROR, no question
+        answer(x, dns_header(0x5401, kQR | kRD | 3)); // NXDOMAIN, no question
+        auto c = stats(x);
+        EXPECT_EQ(c.mismatched, 2u);
+        EXPECT_EQ(c.latency.count(), 0u);
+        answer(x, dns::response(0x5401, "victim.example.test"));
+        c = stats(x);
+        EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
+        EXPECT_EQ(c.responses[MXS_RCODE_NXDOMAIN], 0u);
+        EXPECT_EQ(c.matched_without_question, 0u);
+        EXPECT_EQ(c.latency.count(), 1u);
+        EXPECT_EQ(c.unsolicited, 0u);
+    }
+}
+
 // A response cut inside its question (a short UDP payload): the header still pairs it.
 TEST_F(PairingTest, ResponseWithCutQuestionIsPaired) {
     for (auto x : both_roles_both_families()) {

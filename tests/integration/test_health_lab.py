@@ -154,10 +154,16 @@ domains:
         agent = lab.start_agent_config(lab.client, cfg, PORT)
         load = lab.start_smtp_load(lab.client, MX1, self.DURATION + 6, interval=0.05)
         try:
-            time.sleep(3)  # HEALTHY first
-            m = L.scrape(lab.client, PORT)
-            self.assertEqual(L.value(m, "mxsense_target_state", target="mx1.example.test",
-                                     state="HEALTHY"), 1, lab.log(agent)[-2000:])
+            def healthy():  # HEALTHY first
+                m = L.scrape(lab.client, PORT)
+                ok = L.value(m, "mxsense_target_state", target="mx1.example.test",
+                             state="HEALTHY") == 1
+                return m if ok else None
+
+            try:
+                m = L.until(healthy, 15, "mx1 HEALTHY before the fault")
+            except AssertionError as e:
+                self.fail(f"{e}\n{lab.log(agent)[-2000:]}")
             before = L.value(m, "mxsense_target_transitions_total", target="mx1.example.test")
             end, on = time.time() + self.DURATION, False
             try:

@@ -251,10 +251,13 @@ f.readline()
         c0, _ = self.scrape_both()
         # swaks waits 4 s: the kernel sends the SYN, then retries it after about 1 s and 3 s.
         self.assertNotEqual(swaks(self.lab.client, BLACKHOLE4).returncode, 0)
-        time.sleep(CONNECT_TIMEOUT_S)
+        l = dict(server=BLACKHOLE4, role="client")
+        # The sweep books the timeout once the connect timeout has passed.
+        L.until(lambda: L.delta(c0, L.scrape(self.lab.client, CLIENT_PORT),
+                                "mxsense_smtp_connections_total", outcome="timeout", **l) >= 1,
+                CONNECT_TIMEOUT_S + 10, "the dropped SYNs booked as a timeout")
         c1, _ = self.scrape_both()
         self.assertNothingLost(c0, c1)
-        l = dict(server=BLACKHOLE4, role="client")
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="timeout", **l), 1)
         self.assertEqual(L.delta(c0, c1, "mxsense_smtp_connections_total", outcome="established", **l), 0)
         self.assertGreaterEqual(L.delta(c0, c1, "mxsense_sensor_smtp_syn_retransmissions_total"), 1)

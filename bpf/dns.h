@@ -373,11 +373,12 @@ static __always_inline long mxs_flight_delete(__u32 role, const struct mxs_dns_f
  */
 static __always_inline int mxs_dns_late(const struct mxs_dns_flow_key *fk, __u32 role, __u32 dir)
 {
-	struct mxs_dns_swept *sw = bpf_map_lookup_elem(&mxs_dns_swept, fk);
+	void *map = role == MXS_ROLE_SERVER ? (void *)&mxs_dns_swept_srv : (void *)&mxs_dns_swept;
+	struct mxs_dns_swept *sw = bpf_map_lookup_elem(map, fk);
 
 	if (!sw || sw->role != role || sw->dir == dir)
 		return 0;
-	if (bpf_map_delete_elem(&mxs_dns_swept, fk))
+	if (bpf_map_delete_elem(map, fk))
 		return 0; /* another CPU's copy of the answer took it */
 	mxs_count(MXS_C_LATE_RESPONSE);
 	return 1;

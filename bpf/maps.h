@@ -60,14 +60,23 @@ struct {
  * when a response misses the in-flight map: a hit is a late answer, counted
  * once (MXS_C_LATE_RESPONSE), never unsolicited. LRU: only the most recently
  * swept queries are remembered; an evicted one's late answer counts as
- * unsolicited. Bound: default 4096 queries (both roles).
+ * unsolicited. One map per role, like the in-flight maps: spoofed queries to
+ * this host, swept unanswered by the thousand, must not evict the records of
+ * this host's own queries. Bound: default 4096 queries per role.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct mxs_dns_flow_key);
 	__type(value, struct mxs_dns_swept);
-} mxs_dns_swept SEC(".maps");
+} mxs_dns_swept SEC(".maps"); /* MXS_ROLE_CLIENT */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mxs_dns_flow_key);
+	__type(value, struct mxs_dns_swept);
+} mxs_dns_swept_srv SEC(".maps"); /* MXS_ROLE_SERVER */
 
 /*
  * A TCP DNS stream whose last message continues past the segment it began in,

@@ -93,6 +93,7 @@ Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
     bpf_map__set_max_entries(skel->maps.mxs_dns_flight, cfg.inflight_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_flight_srv, cfg.inflight_server_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_swept, cfg.late_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_swept_srv, cfg.late_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_next, cfg.tcp_stream_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_hold, cfg.tcp_stream_map_entries);
     for (std::size_t i = 0; i < MXS_MAX_SMTP_PORTS; ++i) {
@@ -168,9 +169,12 @@ mxs_if_stats Sensor::read_ifstats(std::uint32_t ifindex) const {
 
 SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const {
     SweepResult r;
-    const int swept_fd = bpf_map__fd(skel_->maps.mxs_dns_swept);
     for (bpf_map* m : {skel_->maps.mxs_dns_flight, skel_->maps.mxs_dns_flight_srv}) {
         const int fd = bpf_map__fd(m);
+        // Each role remembers its swept queries apart (a flood of one cannot evict the other's).
+        const int swept_fd =
+            bpf_map__fd(m == skel_->maps.mxs_dns_flight ? skel_->maps.mxs_dns_swept
+                                                        : skel_->maps.mxs_dns_swept_srv);
         std::uint64_t& remaining =
             m == skel_->maps.mxs_dns_flight ? r.remaining_client : r.remaining_server;
         std::vector<std::pair<mxs_dns_flow_key, mxs_dns_inflight>> old;
@@ -264,9 +268,9 @@ SmtpSweepResult Sensor::smtp_sweep_claim(const SmtpSweepCandidates& c) const {
 void Sensor::clear_maps() const {
     for (bpf_map* m :
          {skel_->maps.mxs_dns_stats, skel_->maps.mxs_dns_hist, skel_->maps.mxs_dns_flight,
-          skel_->maps.mxs_dns_flight_srv, skel_->maps.mxs_dns_swept, skel_->maps.mxs_tcp_next,
-          skel_->maps.mxs_tcp_hold, skel_->maps.mxs_smtp_stats, skel_->maps.mxs_smtp_hist,
-          skel_->maps.mxs_smtp_flows}) {
+          skel_->maps.mxs_dns_flight_srv, skel_->maps.mxs_dns_swept, skel_->maps.mxs_dns_swept_srv,
+          skel_->maps.mxs_tcp_next, skel_->maps.mxs_tcp_hold, skel_->maps.mxs_smtp_stats,
+          skel_->maps.mxs_smtp_hist, skel_->maps.mxs_smtp_flows}) {
         const int fd = bpf_map__fd(m);
         std::vector<std::uint8_t> key(bpf_map__key_size(m));
         while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)

@@ -22,7 +22,8 @@ struct SensorConfig {
     std::uint32_t stats_map_entries = 1024;
     std::uint32_t inflight_map_entries = 65536;        // client role: this host's queries
     std::uint32_t inflight_server_map_entries = 65536; // server role: queries to this host
-    // Queries the sweep expired, remembered (LRU) so their late answers are late.
+    // Queries the sweep expired, remembered (LRU, this many per role) so their late answers
+    // are late.
     std::uint32_t late_map_entries = 4096;
     std::uint32_t tcp_stream_map_entries = 4096;
     std::vector<std::uint16_t> smtp_ports = {25, 465, 587};

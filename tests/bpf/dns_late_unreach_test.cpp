@@ -45,6 +45,27 @@ TEST_F(LateTest, AnswerAfterSweepIsLateNotUnsolicited) {
         }
 }
 
+// The roles remember swept queries apart: a flood of spoofed queries to this host (server
+// role), all swept unanswered, does not evict the record of this host's own query, whose late
+// answer is still late. Small maps, so the flood overflows the server role's.
+TEST_F(LateTest, ServerRoleFloodDoesNotEvictClientRecords) {
+    SensorConfig cfg;
+    cfg.late_map_entries = 8;
+    load(cfg);
+    Exchange mine; // client role: this host's query
+    query(mine, dns::query(0x9201, "mine.example.test"));
+    for (int i = 0; i < 64; ++i) {
+        Exchange spoof;
+        spoof.role = MXS_ROLE_SERVER;
+        spoof.client_port = static_cast<std::uint16_t>(20000 + i);
+        query(spoof, dns::query(static_cast<std::uint16_t>(0xa000 + i), "x.example.test"));
+    }
+    EXPECT_EQ(sweep_all().expired_total, 65u);
+    answer(mine, dns::response(0x9201, "mine.example.test"));
+    EXPECT_EQ(counter(MXS_C_LATE_RESPONSE), 1u);
+    EXPECT_EQ(unsolicited_anywhere(mine), 0u);
+}
+
 // A late "answer" travelling the query's way (forged, as if from the server) is not late; the
 // real one still is.
 TEST_F(LateTest, SameDirectionLateAnswerIsNotLate) {

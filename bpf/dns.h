@@ -695,6 +695,11 @@ static __always_inline void mxs_dns_unreach(struct mxs_pkt *p, struct mxs_l4 *l4
 		mxs_count(MXS_C_DNS_UNREACH_NOID);
 		return;
 	}
+	/* A quoted response (QR=1) is no query of ours, whatever its id. */
+	__u8 flags_hi;
+
+	if (!mxs_load(p, l4->payload_off + 2, &flags_hi, 1) && (flags_hi & 0x80))
+		return;
 	/* The quoted packet is the query: client -> server. */
 	mxs_orient(l4, 1, fk.client, fk.server, &fk.client_port, &fk.server_port);
 	fk.dns_id = (__u16)id[0] << 8 | id[1];

@@ -240,6 +240,9 @@ static __always_inline int mxs_parse_unreach(const struct mxs_pkt *p, struct mxs
 		hlen = ip->ihl * 4;
 		if (hlen < sizeof(*ip) || c->pos + hlen + 4 > c->end)
 			return MXS_PARSE_SKIP;
+		/* A quoted non-first fragment carries no L4 header to match. */
+		if (ip->frag_off & bpf_htons(0x1fff))
+			return MXS_PARSE_SKIP;
 		l4->proto = ip->protocol;
 		l4->ipv6 = 0;
 		ports = c->pos + hlen;

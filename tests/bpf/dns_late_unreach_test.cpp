@@ -168,7 +168,15 @@ TEST_F(UnreachTest, UnmatchedUnreachableLeavesTheQueryInFlight) {
         unreach(x, qf, x.v6 ? 4 : 3, ip + 8); // RFC 792's minimum quote
         EXPECT_EQ(counter(MXS_C_DNS_UNREACH_NOID), 1u);
         if (!x.v6)
-            unreach(x, qf, 4); // fragmentation needed (RFC 1191)
+            unreach(x, qf, 4);  // fragmentation needed (RFC 1191)
+        Bytes as_response = qf; // the same id, but the quoted message is a response (QR=1)
+        as_response[14 + ip + 8 + 2] |= 0x80;
+        unreach(x, as_response, x.v6 ? 4 : 3);
+        if (!x.v6) {
+            Bytes later_fragment = qf; // a quoted non-first fragment: no UDP header in it
+            later_fragment[14 + 7] = 0x10;
+            unreach(x, later_fragment, 3);
+        }
         EXPECT_EQ(stats(x).unreachable, 0u);
         EXPECT_EQ(sweep_all().expired_total, 1u); // still in flight until the timeout
     }

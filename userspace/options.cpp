@@ -164,8 +164,6 @@ std::optional<std::string> validate(const AgentOptions& o) {
         return fmt::format("--smtp-idle-timeout {}: must exceed the connect timeout and be at "
                            "most 86400 seconds",
                            o.smtp_idle_timeout_s);
-    if (o.smtp_stats_map_entries == 0 || o.smtp_flow_map_entries == 0)
-        return std::string("map sizes must be at least 1");
     if (!(o.dns_timeout_s > 0 && o.dns_timeout_s <= 3600))
         return fmt::format("--dns-timeout {}: must be in (0, 3600] seconds", o.dns_timeout_s);
     if (!(o.sweep_interval_s >= 0.05 && o.sweep_interval_s <= 60))
@@ -173,10 +171,20 @@ std::optional<std::string> validate(const AgentOptions& o) {
                            o.sweep_interval_s);
     if (o.max_labelled_servers == 0)
         return std::string("--max-servers: must be at least 1");
-    if (o.stats_map_entries == 0 || o.inflight_map_entries == 0 ||
-        o.inflight_server_map_entries == 0 || o.late_map_entries == 0 ||
-        o.tcp_stream_map_entries == 0)
-        return std::string("map sizes must be at least 1");
+    // Each map by its YAML key and flag; above 2^24 entries the kernel refuses the map (or the
+    // memory) with an errno that names nothing.
+    constexpr std::uint32_t kMaxMapEntries = 1u << 24;
+    const std::pair<const char*, std::uint32_t> maps[] = {
+        {"maps.dns_stats (--stats-map-size)", o.stats_map_entries},
+        {"maps.dns_inflight (--inflight-map-size)", o.inflight_map_entries},
+        {"maps.dns_inflight_server (--inflight-server-map-size)", o.inflight_server_map_entries},
+        {"maps.dns_late (--late-map-size)", o.late_map_entries},
+        {"maps.tcp_streams (--tcp-stream-map-size)", o.tcp_stream_map_entries},
+        {"maps.smtp_stats (--smtp-stats-map-size)", o.smtp_stats_map_entries},
+        {"maps.smtp_flows (--smtp-flow-map-size)", o.smtp_flow_map_entries}};
+    for (const auto& [name, n] : maps)
+        if (n == 0 || n > kMaxMapEntries)
+            return fmt::format("{} {}: must be from 1 to {} entries", name, n, kMaxMapEntries);
     if (o.latency_buckets_s.empty())
         return std::string("--latency-buckets: at least one bound");
     for (std::size_t i = 0; i < o.latency_buckets_s.size(); ++i) {

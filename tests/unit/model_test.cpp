@@ -94,6 +94,11 @@ TEST(Options, ErrorsNameTheOption) {
             o.latency_buckets_s = {0.1, 0.01};
         },
         "--latency-buckets: bounds must be strictly increasing");
+    check([](AgentOptions& o) { o.late_map_entries = 0; },
+          "maps.dns_late (--late-map-size) 0: must be from 1 to 16777216 entries");
+    check([](AgentOptions& o) { o.inflight_server_map_entries = 4294967295u; },
+          "maps.dns_inflight_server (--inflight-server-map-size) 4294967295: must be from 1 to "
+          "16777216 entries");
     check([](AgentOptions& o) { o.xdp_mode = "fast"; },
           "--xdp-mode 'fast': expected auto, native or generic");
     check([](AgentOptions& o) { o.smtp_tls_ports = {2465}; },

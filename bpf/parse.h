@@ -49,6 +49,7 @@ struct mxs_l4 {
 	__u8 tcp_flags;
 	__u16 pad;
 	__u32 seq;	   /* TCP sequence number, host order */
+	__u32 ack;	   /* TCP acknowledgment number, host order (meaningful with ACK set) */
 	__u32 payload_off; /* from the start of the frame */
 	__u32 payload_len; /* L4 payload, per the IP length fields */
 };
@@ -327,6 +328,7 @@ static __always_inline int mxs_parse(const struct mxs_pkt *p, struct mxs_l4 *l4)
 		l4->dport = bpf_ntohs(tcp->dest);
 		l4->tcp_flags = ((__u8 *)tcp)[13];
 		l4->seq = bpf_ntohl(tcp->seq);
+		l4->ack = bpf_ntohl(tcp->ack_seq);
 		l4->payload_off = (__u32)(c.pos - p->data) + hlen;
 		l4->payload_len = l4len - hlen;
 		return MXS_PARSE_OK;

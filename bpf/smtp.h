@@ -9,11 +9,6 @@
 
 #include "dns.h"
 
-#define MXS_TCP_FIN 0x01
-#define MXS_TCP_SYN 0x02
-#define MXS_TCP_RST 0x04
-#define MXS_TCP_ACK 0x10
-
 /*
  * Server bytes read per segment: its first MXS_SMTP_READ and its last
  * MXS_SMTP_TAIL, so that the last reply is read and the next segment starts
@@ -40,6 +35,7 @@ static __always_inline int mxs_is_smtp_tls_port(__u16 port)
 /* What the tracker needs of one TCP segment on an SMTP port. */
 struct mxs_smtp_seg {
 	__u32 seq;
+	__u32 ack;
 	__u32 len;	   /* TCP payload length */
 	__u32 copied;	   /* bytes of its head copied to scratch buf[0..) */
 	__u32 tail_off;	   /* a longer server segment: offset of its tail in the payload */
@@ -289,6 +285,13 @@ static __always_inline void mxs_smtp_server_key(struct mxs_server_key *sk,
 	sk->role = role;
 }
 
+/* A segment the receiving end's TCP would drop (bpf/tcp.h): counted, never evidence. */
+static __always_inline int mxs_smtp_reject(__u8 reason)
+{
+	mxs_count(MXS_C_SMTP_REJ_RST + (reason & 3));
+	return 0;
+}
+
 /*
  * Track one segment of a connection on an SMTP port. A global function: the
  * verifier checks the reply parser's byte loop once.
@@ -300,6 +303,12 @@ static __always_inline void mxs_smtp_server_key(struct mxs_server_key *sk,
  * RST: it gave up, or its answer took another path) does not end an attempt.
  * An open connection is read until the server closes (its FIN), an RST from
  * either side, or the idle sweep: a reply after the client's FIN still counts.
+ *
+ * Only segments the receiving end's TCP would accept count (bpf/tcp.h): a
+ * SYN-ACK or an RST answering the SYN must acknowledge it; after the handshake
+ * an RST must sit exactly at the receive point, and data and FIN within the
+ * window bound with a plausible ACK. Rejected segments are counted by reason
+ * and change nothing, not even the flow's idle time.
  */
 __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mxs_smtp_seg *sg,
 			      const struct mxs_scratch *s)
@@ -308,7 +317,9 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 	struct mxs_smtp_stats *st;
 	struct mxs_smtp_hist *h;
 	struct mxs_smtp_flow *f;
+	struct mxs_tcp_in in = {};
 	__u64 now;
+	int v;
 
 	if (!k || !sg || !s)
 		return 0;
@@ -341,30 +352,49 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 					st->outcomes[MXS_SMTP_TIMEOUT]++;
 			}
 		}
+		mxs_tcp_syn(&nf.tcp, sg->seq, sg->len);
 		if (bpf_map_update_elem(&mxs_smtp_flows, k, &nf, BPF_ANY))
 			mxs_count(MXS_C_SMTP_FLOWS_FULL);
 		return 0;
 	}
 	if (!f)
 		return 0; /* a connection whose SYN we did not see */
-	f->last_ts = now;
 	mxs_smtp_server_key(&sk, k, f->role);
+	in.seq = sg->seq;
+	in.ack = sg->ack;
+	in.len = sg->len;
+	in.flags = sg->flags;
+	in.from_client = sg->from_client;
+	in.egress = sg->dir == MXS_DIR_EGRESS;
 
 	if (sg->from_client) {
 		/* Most client segments are commands and message data: no statistics. */
+		v = mxs_tcp_judge(&f->tcp, &in);
+		if (v == MXS_SEG_REJECT)
+			return mxs_smtp_reject(in.reject);
+		f->last_ts = now;
+		if (in.resynced && f->state == MXS_SMTP_OPEN) {
+			/* This host received server bytes the sensor did not read. */
+			mxs_count(MXS_C_SMTP_UNPARSED);
+			f->line = MXS_LINE_SKIP;
+		}
 		if ((sg->flags & MXS_TCP_RST) && f->state == MXS_SMTP_OPEN) {
 			st = mxs_smtp_stats_get(&sk);
 			mxs_smtp_end(f, st, k);
 			return 0;
 		}
-		if (f->state == MXS_SMTP_OPEN && !f->tls && mxs_is_starttls(s->buf, sg->copied))
+		if (f->state == MXS_SMTP_OPEN && !f->tls && v == MXS_SEG_NEW && !in.start &&
+		    mxs_is_starttls(s->buf, sg->copied))
 			f->starttls = 1;
 		return 0;
 	}
 
-	st = mxs_smtp_stats_get(&sk);
-	h = bpf_map_lookup_elem(&mxs_smtp_hist, &sk);
 	if ((sg->flags & (MXS_TCP_SYN | MXS_TCP_ACK)) == (MXS_TCP_SYN | MXS_TCP_ACK)) {
+		if (!mxs_tcp_acks_syn(&f->tcp, sg->flags, sg->ack))
+			return mxs_smtp_reject(MXS_TCP_REJ_SYNACK);
+		f->last_ts = now;
+		st = mxs_smtp_stats_get(&sk);
+		h = bpf_map_lookup_elem(&mxs_smtp_hist, &sk);
 		if (mxs_smtp_claim(f, MXS_SMTP_OPEN)) {
 			if (st) {
 				st->outcomes[MXS_SMTP_ESTABLISHED]++;
@@ -382,10 +412,18 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 			return 0; /* a retransmitted SYN-ACK */
 		}
 		f->open_ts = now;
-		f->srv_next = sg->seq + 1;
+		mxs_tcp_synack(&f->tcp, sg->seq);
 		return 0;
 	}
 	if (sg->flags & MXS_TCP_RST) {
+		/* Answering the SYN: it must acknowledge it; later: at the receive point. */
+		if (f->state == MXS_SMTP_SYN_SENT || f->state == MXS_SMTP_TIMED_OUT) {
+			if (!mxs_tcp_acks_syn(&f->tcp, sg->flags, sg->ack))
+				return mxs_smtp_reject(MXS_TCP_REJ_RST);
+		} else if (mxs_tcp_judge(&f->tcp, &in) == MXS_SEG_REJECT) {
+			return mxs_smtp_reject(in.reject);
+		}
+		st = mxs_smtp_stats_get(&sk);
 		if (mxs_smtp_claim(f, MXS_SMTP_DONE) && st)
 			st->outcomes[MXS_SMTP_REFUSED]++;
 		mxs_smtp_end(f, st, k);
@@ -393,21 +431,23 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 	}
 	if (f->state != MXS_SMTP_OPEN)
 		return 0;
+	v = mxs_tcp_judge(&f->tcp, &in);
+	if (v == MXS_SEG_REJECT)
+		return mxs_smtp_reject(in.reject);
+	f->last_ts = now;
+	if (v == MXS_SEG_OLD)
+		return 0; /* all of it seen before: a retransmission */
+	st = mxs_smtp_stats_get(&sk);
+	h = bpf_map_lookup_elem(&mxs_smtp_hist, &sk);
 
 	if (sg->len && !f->tls) {
-		__s32 delta = (__s32)(sg->seq - f->srv_next);
-		__u32 start = 0;
+		__u32 start = in.start; /* bytes at its head seen before */
 
-		if (delta < 0) {
-			if ((__u32)-delta >= sg->len)
-				goto fin; /* all of it seen before: a retransmission */
-			start = -delta;
-		} else if (delta > 0) {
+		if (in.gap) {
 			/* Bytes we never saw: resume at the next line start. */
 			mxs_count(MXS_C_SMTP_UNPARSED);
 			f->line = MXS_LINE_SKIP;
 		}
-		f->srv_next = sg->seq + sg->len;
 		if (!f->greeted && mxs_is_smtp_tls_port(k->server_port)) {
 			/* Implicit TLS (RFC 8314): the ServerHello is the greeting. */
 			if (sg->copied >= start + 6 &&
@@ -458,8 +498,7 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 			mxs_smtp_apply(f, st, h, &sc, now);
 		}
 	}
-fin:
-	if (sg->flags & MXS_TCP_FIN)
+	if (in.fin)
 		mxs_smtp_end(f, st, k);
 	return 0;
 }
@@ -553,6 +592,7 @@ static __always_inline void mxs_smtp(struct mxs_pkt *p, struct mxs_l4 *l4)
 
 	mxs_orient(l4, sg.from_client, k.client, k.server, &k.client_port, &k.server_port);
 	sg.seq = l4->seq;
+	sg.ack = l4->ack;
 	sg.flags = l4->tcp_flags;
 	sg.dir = p->dir;
 

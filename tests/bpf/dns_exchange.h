@@ -32,7 +32,13 @@ struct Exchange {
     std::string client() const { return role == MXS_ROLE_CLIENT ? host() : peer(); }
 
     // A frame from the client to the server (query) or back (response), with a raw L4 payload.
+    // TCP: PSH|ACK, acknowledging all the other side sent.
     Bytes frame(bool from_client, const Bytes& payload, std::uint32_t seq) const {
+        return segment(from_client, 0x18, seq, from_client ? server_seq : client_seq, payload);
+    }
+    // A TCP segment with the given flags, sequence and acknowledgment numbers (or a UDP datagram).
+    Bytes segment(bool from_client, std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+                  const Bytes& payload = {}) const {
         Packet p;
         p.eth();
         const std::string src = from_client ? client() : server();
@@ -43,7 +49,7 @@ struct Exchange {
         if (proto == kUdp)
             p.udp(sp, dp);
         else
-            p.tcp(sp, dp, 0x18, seq);
+            p.tcp(sp, dp, flags, seq, ack);
         return p.payload(payload).build();
     }
     // Whether a frame from the client leaves this host (egress) or arrives (ingress).
@@ -61,10 +67,20 @@ class ExchangeTest : public SensorFixture {
         std::uint32_t& seq = from_client ? x.client_seq : x.server_seq;
         const Bytes f = x.frame(from_client, payload, seq);
         seq += static_cast<std::uint32_t>(payload.size());
+        deliver(x, from_client, f);
+    }
+    // A frame from the client or the server, through the program of its direction.
+    void deliver(const Exchange& x, bool from_client, const Bytes& f) {
         if (from_client == x.client_frames_leave())
             egress(f);
         else
             ingress(f);
+    }
+    // TCP: the three-way handshake (RFC 9293 §3.5), moving both sequence numbers.
+    void handshake(Exchange& x) {
+        deliver(x, true, x.segment(true, 0x02, x.client_seq++, 0));
+        deliver(x, false, x.segment(false, 0x12, x.server_seq++, x.client_seq));
+        deliver(x, true, x.segment(true, 0x10, x.client_seq, x.server_seq));
     }
     void query(Exchange& x, const Bytes& msg) { send(x, true, msg); }
     void answer(Exchange& x, const Bytes& msg) { send(x, false, msg); }

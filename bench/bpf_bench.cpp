@@ -146,25 +146,29 @@ int main(int argc, char** argv) {
         for (unsigned i = 0; i < pairs; ++i) {
             const auto port = static_cast<std::uint16_t>(10000 + i % 50000);
             const auto client = "198.18." + std::to_string(1 + i / 50000) + ".1";
-            auto c2s = [&](std::uint8_t flags, std::uint32_t seq, const Bytes& p) {
+            // Sequence and acknowledgment numbers of a real session: the sensor reads only
+            // segments the receiving TCP would accept (bpf/tcp.h).
+            auto c2s = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+                           const Bytes& p) {
                 return Packet()
                     .eth()
                     .ipv4(client, "198.18.0.25")
-                    .tcp(port, 25, flags, seq)
+                    .tcp(port, 25, flags, seq, ack)
                     .payload(p)
                     .build();
             };
-            auto s2c = [&](std::uint8_t flags, std::uint32_t seq, const Bytes& p) {
+            auto s2c = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+                           const Bytes& p) {
                 return Packet()
                     .eth()
                     .ipv4("198.18.0.25", client)
-                    .tcp(25, port, flags, seq)
+                    .tcp(25, port, flags, seq, ack)
                     .payload(p)
                     .build();
             };
-            const Bytes f_syn = c2s(0x02, 100, {}), f_synack = s2c(0x12, 500, {});
-            const Bytes f_greet = s2c(0x18, 501, Bytes(greeting.begin(), greeting.end()));
-            const Bytes f_data = c2s(0x18, 101, body);
+            const Bytes f_syn = c2s(0x02, 100, 0, {}), f_synack = s2c(0x12, 500, 101, {});
+            const Bytes f_greet = s2c(0x18, 501, 101, Bytes(greeting.begin(), greeting.end()));
+            const Bytes f_data = c2s(0x18, 101, 501 + greeting.size(), body);
             syn.push_back(repeated(tc.sensor, f_syn, 1));
             synack.push_back(repeated(xdp.sensor, f_synack, 1));
             greet.push_back(repeated(xdp.sensor, f_greet, 1));

@@ -105,7 +105,8 @@ static __always_inline void mxs_tcp_synack(struct mxs_tcp_seq *t, __u32 seq)
  *   client segment before the server's SYN-ACK.
  * - The sequence number: from the stream's floor up to MXS_TCP_WINDOW - 1
  *   bytes past its receive point. Before the receive point with nothing new:
- *   a retransmission (MXS_SEG_OLD). Further out, or before the floor: rejected.
+ *   a retransmission or a keep-alive (MXS_SEG_OLD; from the floor - 1 on).
+ *   Further out, or before the floor: rejected.
  *
  * A global function, verified once for all callers.
  */
@@ -158,10 +159,15 @@ __noinline int mxs_tcp_judge(struct mxs_tcp_seq *t, struct mxs_tcp_in *in)
 	if (d >= MXS_TCP_WINDOW)
 		return MXS_SEG_REJECT;
 	if (d < 0) {
+		if ((__s32)(end - *next) <= 0) {
+			/* Nothing new: a retransmission, or a keep-alive at SND.NXT - 1
+			 * (RFC 9293 §3.8.4), which for an idle stream is its ISS. */
+			if ((__s32)(in->seq - *floor) < -1)
+				return MXS_SEG_REJECT;
+			return MXS_SEG_OLD;
+		}
 		if ((__s32)(in->seq - *floor) < 0)
 			return MXS_SEG_REJECT;
-		if ((__s32)(end - *next) <= 0)
-			return MXS_SEG_OLD;
 		in->start = -d;
 	} else if (d > 0) {
 		in->gap = 1;

@@ -973,6 +973,22 @@ TEST_P(SmtpForgeTest, OutOfWindowClientCommandIsNotEvidence) {
     EXPECT_EQ(stats(c).starttls[MXS_STARTTLS_STARTED], 1u);
 }
 
+// Keep-alives (RFC 9293 §3.8.4: SND.NXT - 1, no data or one garbage byte) are old bytes, not
+// forgeries, also before a side sent anything (then at its ISS, one before its first byte).
+TEST_P(SmtpForgeTest, KeepAlivesAreNotRejected) {
+    Conn c(false, 40113);
+    connect(c);
+    srv(c.forged_from_server(ACK, c.server_seq() - 1, c.client_seq()));
+    cli(c.forged_from_client(ACK, c.client_seq() - 1, c.server_seq()));
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    srv(c.forged_from_server(ACK, c.server_seq() - 1, c.client_seq(), text("\n")));
+    cli(c.forged_from_client(ACK, c.client_seq() - 1, c.server_seq(), text("x")));
+    EXPECT_EQ(rejected_total(), 0u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u);
+    EXPECT_EQ(stats(c).replies[MXS_SMTP_2XX] + stats(c).replies[MXS_SMTP_220], 0u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 0u);
+}
+
 // The receive points follow the server's stream through TLS, so the server's RST after TLS
 // records is at the receive point (and one elsewhere is not).
 TEST_P(SmtpForgeTest, ReceivePointFollowsTlsBytes) {

@@ -226,8 +226,10 @@ class TcpStreams:
         if d >= TCP_WINDOW:
             return "window"
         end = f.seq + f.tcp_len + (1 if f.fin else 0)
-        if d < 0 and _diff(f.seq, self.floor[side]) < 0:
-            return "window"
+        if d < 0:
+            nothing_new = _diff(end, self.next[side]) <= 0  # a retransmission, a keep-alive
+            if _diff(f.seq, self.floor[side]) < (-1 if nothing_new else 0):
+                return "window"
         self._advance(side, end)
         return None
 

@@ -153,14 +153,19 @@ class Lab:
 
     # ---- real servers ------------------------------------------------------
 
-    def start_knot(self, zone_text, origin="example.test.", also_listen=()):
+    def start_knot(self, zone_text, origin="example.test.", also_listen=(), host=None,
+                   addresses=None):
+        """A real Knot serving origin's zone_text in host (the server) on addresses (SERVER4,
+        SERVER6 and also_listen), once it answers the zone's SOA from the client."""
+        host = host or self.server
+        addresses = addresses or (self.SERVER4, self.SERVER6, *also_listen)
         d = os.path.join(self.tmp, "knot")
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, f"{origin}zone"), "w") as f:
             f.write(zone_text)
         conf = os.path.join(d, "knot.conf")
-        self.knot = (conf, os.path.join(d, f"{origin}zone"), origin)
-        listen = ", ".join(f"{a}@53" for a in (self.SERVER4, self.SERVER6, *also_listen))
+        self.knot = (conf, os.path.join(d, f"{origin}zone"), origin, host)
+        listen = ", ".join(f"{a}@53" for a in addresses)
         with open(conf, "w") as f:
             f.write(f"""server:
     rundir: "{d}"
@@ -182,11 +187,11 @@ log:
 """)
 
         def answers():
-            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{self.SERVER4}", origin, "SOA",
+            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{addresses[0]}", origin, "SOA",
                                 check=False)
             return "status: NOERROR" in r.stdout
 
-        return self.start(self.server, "knotd", "-c", conf, ready=answers)
+        return self.start(host, "knotd", "-c", conf, ready=answers)
 
     def tsig_key(self, name="mxsense-switchover", tag="key"):
         """A TSIG key file (BIND syntax) made by tsig-keygen; a new tag makes another secret."""
@@ -266,10 +271,10 @@ zone "{origin}" {{
 
     def reload_knot(self, zone_text):
         """Replace the zone of start_knot and have Knot load it (bump the SOA serial)."""
-        conf, path, origin = self.knot
+        conf, path, origin, host = self.knot
         with open(path, "w") as f:
             f.write(zone_text)
-        self.server.run("knotc", "-c", conf, "zone-reload", origin)
+        host.run("knotc", "-c", conf, "zone-reload", origin)
 
     def start_postfix(self, host, addr):
         """A real Postfix smtpd on addr:25 offering STARTTLS with a self-signed certificate."""

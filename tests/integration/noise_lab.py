@@ -139,12 +139,9 @@ class NoiseLab(L.Lab):
         for short, a in (("m1", MX1), ("m2", MX2)):
             self.start_listener(self.hosts[short], f"{a}:25", "smtp-sink", "-u", "nobody",
                                 f"{a}:25", "100")
-        d = os.path.join(self.tmp, "knot")
-        os.makedirs(d)
         hosts = "".join(f"host{i} A 198.18.1.{i + 1}\nhost{i} AAAA fd00::1:{i + 1:x}\n"
                         for i in range(50))
-        with open(os.path.join(d, f"{DOMAIN}.zone"), "w") as f:
-            f.write(f"""$ORIGIN {DOMAIN}.
+        self.start_knot(f"""$ORIGIN {DOMAIN}.
 $TTL 300
 @ SOA ns hostmaster 1 3600 600 86400 300
 @ NS ns
@@ -153,34 +150,7 @@ $TTL 300
 ns A {DNS}
 mx1 A {MX1}
 mx2 A {MX2}
-{hosts}""")
-        conf = os.path.join(d, "knot.conf")
-        with open(conf, "w") as f:
-            f.write(f"""server:
-    rundir: "{d}"
-    listen: [ {DNS}@53 ]
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{d}/db"
-template:
-  - id: default
-    storage: "{d}"
-    file: "%s.zone"
-zone:
-  - domain: {DOMAIN}.
-log:
-  - target: stderr
-    any: warning
-""")
-
-        def answers():
-            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{DNS}", f"{DOMAIN}.", "SOA",
-                                check=False)
-            return "status: NOERROR" in r.stdout
-
-        self.start(self.hosts["d"], "knotd", "-c", conf, ready=answers)
+{hosts}""", origin=f"{DOMAIN}.", host=self.hosts["d"], addresses=(DNS,))
 
     # ---- noise ---------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 Hosts get addresses from 198.18.0.0/15 and fd00::/8 only; nothing leaves the namespaces.
 """
 import atexit
+import json
 import os
 import re
 import shutil
@@ -105,13 +106,13 @@ class Lab:
         p.log_path = log_path
         self.procs.append(p)
         if ready:
-            deadline = time.time() + timeout
-            while not ready():
+            def started():
+                if ready():
+                    return True
                 if p.poll() is not None:
                     raise RuntimeError(f"{cmd[0]} exited early: {self.log(p)}")
-                if time.time() > deadline:
-                    raise RuntimeError(f"{cmd[0]} not ready after {timeout}s")
-                time.sleep(0.1)
+                return False
+            until(started, timeout, f"{cmd[0]} ready", detail=lambda: self.log(p)[-2000:])
         return p
 
     @staticmethod
@@ -379,16 +380,30 @@ _LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-def until(check, seconds, what, interval=0.1):
-    """Poll check() until it returns a true value (returned) or `seconds` pass (AssertionError)."""
+def until(check, seconds, what, interval=0.1, detail=None):
+    """Poll check() every `interval` s until it returns a true value (returned); when `seconds`
+    have passed first, AssertionError naming `what` (what did not happen) and, if given,
+    detail()'s text (the state the caller can show: a status document, a log's tail)."""
     end = time.time() + seconds
     while True:
         got = check()
         if got:
             return got
-        if time.time() > end:
-            raise AssertionError(f"not within {seconds} s: {what}")
         time.sleep(interval)
+        if time.time() > end:  # every check began within the deadline
+            raise AssertionError(f"not within {round(seconds, 1)} s: {what}" +
+                                 (f"\n{detail()}" if detail else ""))
+
+
+def status(host, port):
+    """The agent's /api/v1/status document, or None while it does not answer."""
+    r = host.run("curl", "-sf", f"http://127.0.0.1:{port}/api/v1/status", check=False)
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def target(doc, name):
+    """The entry of target `name` in a status document, or None."""
+    return next((t for t in doc["targets"] if t["target"] == name), None)
 
 
 def parse_metrics(text):

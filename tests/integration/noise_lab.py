@@ -29,7 +29,6 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import time
 
 import lab as L
@@ -367,17 +366,15 @@ def run_soak(lab, duration, noise=None, seed=1, outage=None, failback_hold=None,
     lab.start_driver(port, smtp_rate, dns_rate)
     schedules = {link: noise.schedule(duration, rng) for link in lab.LINKS}
 
-    deadline = time.time() + warmup_timeout
-    while True:
-        doc = lab.last_status()
-        if doc and set(_states(doc).values()) == {"HEALTHY"} and \
-                _effective(doc) == MX_ORDER[0] and len(doc["targets"]) == 3:
-            break
-        if time.time() > deadline:
-            raise RuntimeError(f"targets not HEALTHY within {warmup_timeout} s: {doc}")
+    def warmed_up():
         if agent.poll() is not None or lab.driver.poll() is not None:
             raise RuntimeError("agent or driver died during warm-up")
-        time.sleep(1)
+        doc = lab.last_status()  # the driver polls the agent every second
+        return doc and set(_states(doc).values()) == {"HEALTHY"} and \
+            _effective(doc) == MX_ORDER[0] and len(doc["targets"]) == 3
+
+    L.until(warmed_up, warmup_timeout, f"every target HEALTHY, {MX_ORDER[0]} effective",
+            interval=1, detail=lambda: f"last status: {lab.last_status()}")
     log(f"warm-up done: every target HEALTHY, effective MX {MX_ORDER[0]}; noise for "
         f"{duration:.0f} s (seed {seed})")
 

@@ -67,23 +67,18 @@ domains:
 
     @classmethod
     def status(cls):
-        r = cls.lab.client.run("curl", "-sf", f"http://127.0.0.1:{PORT}/api/v1/status",
-                               check=False)
-        return json.loads(r.stdout) if r.returncode == 0 else None
+        return L.status(cls.lab.client, PORT)
 
     def until(self, what, check, seconds=15):
-        end = time.time() + seconds
-        while time.time() < end:
+        """The status document once check(document) holds (lab.until)."""
+        def met():
             s = self.status()
-            if check(s):
-                return s
-            time.sleep(0.3)
-        self.fail(f"not within {seconds} s: {what}; status: {json.dumps(self.status())}\n"
-                  f"agent log: {self.lab.log(self.agent)[-3000:]}")
+            return s if s and check(s) else None
+        return L.until(met, seconds, what, interval=0.3, detail=lambda: (
+            f"status: {json.dumps(self.status())}\n"
+            f"agent log: {self.lab.log(self.agent)[-3000:]}"))
 
-    @staticmethod
-    def target(s, name):
-        return next((t for t in s["targets"] if t["target"] == name), None)
+    target = staticmethod(L.target)
 
     def states(self, s):
         return {t["target"]: t["state"] for t in s["targets"]}

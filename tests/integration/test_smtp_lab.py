@@ -78,11 +78,8 @@ class SmtpLab(unittest.TestCase):
 
         class Wire:
             def read(self, until, display_filter, *names):
-                deadline = time.time() + 10
-                while not fields(until, "frame.number"):
-                    if time.time() > deadline:
-                        raise AssertionError(f"no {until!r} on the wire")
-                    time.sleep(0.05)
+                L.until(lambda: fields(until, "frame.number"), 10, f"{until!r} on the wire",
+                        interval=0.05)
                 lab.stop(p, signal.SIGINT)
                 return fields(display_filter, *names)
         return Wire()
@@ -180,10 +177,8 @@ f.readline()
         try:
             c0, s0 = self.scrape_both()
             client = self.lab.client.popen("/usr/bin/python3", "-c", script)
-            deadline = time.time() + 10
-            while self.dropped(srv) < 1:
-                self.assertLess(time.time(), deadline, "the first SYN never reached the rule")
-                time.sleep(0.02)
+            L.until(lambda: self.dropped(srv) >= 1, 10, "the first SYN reached the DROP rule",
+                    interval=0.02)
         finally:
             srv.run("iptables", "-D", *rule, check=False)
         out, _ = client.communicate(timeout=30)

@@ -61,12 +61,9 @@ class SwitchoverLab(unittest.TestCase):
         return int(self.dig(server, "SOA")[0][4].split()[2])
 
     def wait_in_sync(self, seconds=10):
-        end = time.time() + seconds
-        while time.time() < end:
-            if self.serial(NS1) == self.serial(NS2) and self.mx(NS1) == self.mx(NS2):
-                return
-            time.sleep(0.2)
-        self.fail(f"secondary not in sync: {self.serial(NS1)} {self.serial(NS2)}")
+        L.until(lambda: self.serial(NS1) == self.serial(NS2) and self.mx(NS1) == self.mx(NS2),
+                seconds, "the secondary in sync with the primary", interval=0.2,
+                detail=lambda: f"serials {self.serial(NS1)} {self.serial(NS2)}")
 
     def switchover(self, *args, env=None, key=None):
         cmd = [SWITCHOVER, "--zone", "example.test", "--server", NS1, "--key-file",
@@ -278,12 +275,8 @@ hooks:
         return sorted((int(p), h) for p, h in (line.split() for line in r.stdout.splitlines()))
 
     def until(self, what, check, seconds=30):
-        end = time.time() + seconds
-        while time.time() < end:
-            if check():
-                return
-            time.sleep(0.2)
-        self.fail(f"not within {seconds} s: {what}\n{self.lab.log(self.agent)[-4000:]}")
+        return L.until(check, seconds, what, interval=0.2,
+                       detail=lambda: self.lab.log(self.agent)[-4000:])
 
     def test_fault_switchover_recovery_failback(self):
         m = lambda: L.scrape(self.lab.client, self.PORT)

@@ -44,23 +44,18 @@ class VerdictLabBase(unittest.TestCase):
 
     @classmethod
     def status(cls):
-        r = cls.lab.client.run("curl", "-sf", f"http://127.0.0.1:{cls.PORT}/api/v1/status",
-                               check=False)
-        return json.loads(r.stdout) if r.returncode == 0 else None
+        return L.status(cls.lab.client, cls.PORT)
 
     def until(self, what, check, seconds):
-        end = time.time() + seconds
-        while time.time() < end:
+        """The status document once check(document) holds (lab.until)."""
+        def met():
             s = self.status()
-            if s and check(s):
-                return s
-            time.sleep(0.5)
-        self.fail(f"not within {seconds} s: {what}; status: {json.dumps(self.status())}\n"
-                  f"agent log: {self.lab.log(self.agent)[-4000:]}")
+            return s if s and check(s) else None
+        return L.until(met, seconds, what, interval=0.5, detail=lambda: (
+            f"status: {json.dumps(self.status())}\n"
+            f"agent log: {self.lab.log(self.agent)[-4000:]}"))
 
-    @staticmethod
-    def target(s, name):
-        return next((t for t in s["targets"] if t["target"] == name), None)
+    target = staticmethod(L.target)
 
 
 class DefaultConfigLab(VerdictLabBase):

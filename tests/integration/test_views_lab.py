@@ -8,7 +8,6 @@ page is rendered by headless Chromium (screenshot kept in the build tree).
 import json
 import os
 import re
-import shutil
 import time
 import unittest
 import urllib.parse
@@ -140,14 +139,11 @@ scrape_configs:
                 for a in self.prom("alerts")["alerts"] if a["state"] == "firing"}
 
     def until(self, what, check, seconds=60):
-        end = time.time() + seconds
-        while time.time() < end:
-            if check():
-                return
-            time.sleep(0.5)
-        log = "\n".join(line for line in self.lab.log(self.agent).splitlines()
-                        if "webhook" in line or "hook" in line)
-        self.fail(f"not within {seconds} s: {what}; firing: {sorted(self.firing())}\n{log}")
+        def detail():
+            log = "\n".join(line for line in self.lab.log(self.agent).splitlines()
+                            if "webhook" in line or "hook" in line)
+            return f"firing: {sorted(self.firing())}\n{log}"
+        return L.until(check, seconds, what, interval=0.5, detail=detail)
 
     def post(self, body, token=TOKEN):
         args = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5", "-X", "POST",

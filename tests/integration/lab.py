@@ -16,6 +16,8 @@ import unittest
 BUILD = os.environ.get("MXSENSE_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
 MXSENSE = os.path.join(BUILD, "mxsense")
 NFQ_DELAY = os.path.join(BUILD, "tests", "nfq_delay")
+# tcpdump's answer to SIGUSR1.
+_TCPDUMP_STATS = re.compile(r"(\d+) packets? captured, (\d+) packets? received by filter")
 
 
 def require_root(testcase):
@@ -119,6 +121,11 @@ class Lab:
     def log(p):
         with open(p.log_path) as f:
             return f.read()
+
+    @staticmethod
+    def children(p):
+        """The pids of p's child processes (an agent's hooks while they run)."""
+        return run("pgrep", "-P", str(p.pid), check=False).stdout.split()
 
     def stop(self, p, sig=signal.SIGTERM, timeout=10):
         """Signal a started process group; return its exit code."""
@@ -326,22 +333,42 @@ meta_directory = /etc/postfix
         return host.run("curl", "-sf", f"http://127.0.0.1:{port}/metrics",
                         check=False).returncode == 0
 
+    def start_tcpdump(self, host, ifname, path, bpf_filter):
+        """tcpdump writing every packet of ifname that bpf_filter takes to path, each at once;
+        returned once it listens (its filter is on the socket: no later packet is missed)."""
+        return self.start(host, "tcpdump", "-i", ifname, "-nn", "-U", "--immediate-mode",
+                          "-w", path, bpf_filter,
+                          ready=lambda: "listening on" in self.log(self.procs[-1]))
+
+    def tcpdump_caught_up(self, p):
+        """Whether tcpdump p (start_tcpdump) has written every packet its socket took in, by its
+        own statistics: asks for them (SIGUSR1) and reads its answer on the next call. Never
+        true on a loopback, whose outgoing copies libpcap counts and then drops."""
+        answers = _TCPDUMP_STATS.findall(self.log(p))
+        asked = getattr(p, "stats_asked", 0)
+        if len(answers) < asked:
+            return False  # not answered yet
+        if asked and answers[-1][0] == answers[-1][1]:
+            return True
+        p.stats_asked = asked + 1
+        os.kill(p.pid, signal.SIGUSR1)
+        return False
+
     def start_capture(self, host, ifname, bpf_filter):
         """tcpdump into a file; count() stops it and returns the number of packets."""
         path = os.path.join(self.tmp, f"capture-{len(self.procs)}.pcap")
-        p = self.start(host, "tcpdump", "-i", ifname, "-nn", "-U", "--immediate-mode", "-w", path,
-                       bpf_filter,
-                       ready=lambda: os.path.exists(path))
+        p = self.start_tcpdump(host, ifname, path, bpf_filter)
         lab = self
 
         class Capture:
             def count(self):
-                time.sleep(0.3)  # let tcpdump write what it has received
+                until(lambda: lab.tcpdump_caught_up(p), 10,
+                      "tcpdump to write every packet its filter took in",
+                      detail=lambda: lab.log(p))
                 lab.stop(p, signal.SIGINT)
                 r = run("tcpdump", "-nn", "-r", path, check=False)
                 return len([line for line in r.stdout.splitlines() if line.strip()])
 
-        time.sleep(0.3)  # tcpdump opens the file before it has the socket
         return Capture()
 
     def start_listener(self, host, addr_port, *cmd):
@@ -370,7 +397,7 @@ while time.time() < end:
             s.recv(512)
     except OSError:
         pass
-    time.sleep(float(sys.argv[3]))
+    time.sleep(float(sys.argv[3]))  # the load's pace
 """
 
 

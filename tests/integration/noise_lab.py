@@ -434,6 +434,8 @@ def run_soak(lab, duration, noise=None, seed=1, outage=None, failback_hold=None,
             log(f"  {now:7.1f} s  failback seen: run ends")
             break
         nxt = events[i][0] if i < len(events) else duration
+        # The schedule is the scenario: sleep until the next planned event, at most 1 s so
+        # that a dead agent or delayer is seen.
         time.sleep(max(0.0, min(1.0, nxt - (time.time() - t0))))
     t_end = time.time()
     m1 = L.scrape(lab.client, port)

@@ -12,7 +12,6 @@ Expected figures come from the clients' own counts or from a capture of the serv
 """
 import os
 import signal
-import time
 import unittest
 
 import lab as L
@@ -64,12 +63,7 @@ class SmtpLab(unittest.TestCase):
         tshark finds `until` in it and returns tshark's fields of the frames matching a filter."""
         lab = self.lab
         path = os.path.join(lab.tmp, f"wire-{len(lab.procs)}.pcap")
-        p = lab.start(lab.client, "tcpdump", "-i", lab.client_if, "-nn", "-U", "--immediate-mode",
-                      "-w", path, bpf_filter)
-        deadline = time.time() + 10
-        while "listening on" not in lab.log(p):
-            self.assertLess(time.time(), deadline, "tcpdump did not start")
-            time.sleep(0.05)
+        p = lab.start_tcpdump(lab.client, lab.client_if, path, bpf_filter)
 
         def fields(display_filter, *names):
             r = L.run("tshark", "-r", path, "-Y", display_filter, "-T", "fields",

@@ -75,11 +75,8 @@ class DefaultConfigLab(VerdictLabBase):
         lab.resolv_conf(lab.client, RES)  # the agent's resolver, as on a real host
         # Every query the client sends over UDP, as tcpdump reads it (RD shows as '+').
         cls.capture = os.path.join(lab.tmp, "dns.pcap")
-        cls.tcpdump = lab.start(srv, "tcpdump", "-i", lab.server_if, "-nn", "-U",
-                                "--immediate-mode", "-w", cls.capture,
-                                f"src host {lab.CLIENT4} and udp dst port 53",
-                                ready=lambda: os.path.exists(cls.capture))
-        time.sleep(0.3)  # tcpdump opens the file before it has the socket
+        cls.tcpdump = lab.start_tcpdump(srv, lab.server_if, cls.capture,
+                                        f"src host {lab.CLIENT4} and udp dst port 53")
         cfg = os.path.join(lab.tmp, "agent.yaml")
         # Only where the agent listens and what it watches; probes and verdicts as shipped.
         with open(cfg, "w") as f:
@@ -199,10 +196,9 @@ hooks:
                                      f"src host {RES} and tcp src port 53 and "
                                      "tcp[tcpflags] & tcp-rst != 0")
         before = L.scrape(self.lab.client, self.PORT)
-        time.sleep(6)
+        time.sleep(6)  # the scenario: three probe intervals of RSTs, counted on both sides
         after = L.scrape(self.lab.client, self.PORT)
-        time.sleep(0.5)
-        rsts = cap.count()
+        rsts = cap.count()  # once tcpdump has written every RST it took in
         refused = L.delta(before, after, "mxsense_probe_runs_total", kind="dns_tcp", target=RES,
                           result="refused")
         self.assertGreaterEqual(refused, 2)
@@ -223,9 +219,9 @@ hooks:
         self.assertRegex(reason, r"udp: (\d+)/\1 queries unanswered \(timeouts\)")
         self.assertRegex(reason, r"tcp: (\d+)/\1 connections timed out")
         self.assertEqual(self.target(s, RES)["state"], "DEGRADED")  # still: not DOWN
-        end = time.time() + 10
-        while not self.hook_runs() and time.time() < end:
-            time.sleep(0.2)
+        L.until(lambda: self.hook_runs() and not self.lab.children(self.agent), 10,
+                "the target_down hook has run and ended", interval=0.2,
+                detail=lambda: self.lab.log(self.agent)[-4000:])
         runs = self.hook_runs()
         self.assertEqual(len(runs), 1, runs)
         env = dict(line.split("=", 1) for line in runs[0])

@@ -122,6 +122,16 @@ class Lab:
         with open(p.log_path) as f:
             return f.read()
 
+    def until_status(self, host, port, agent, check, seconds, what, interval=0.5):
+        """The agent's status document once check(document) holds (until); a failure shows the
+        last document and the agent's log."""
+        def met():
+            s = status(host, port)
+            return s if s and check(s) else None
+        return until(met, seconds, what, interval=interval, detail=lambda: (
+            f"status: {json.dumps(status(host, port))}\n"
+            f"agent log: {self.log(agent)[-4000:]}"))
+
     @staticmethod
     def children(p):
         """The pids of p's child processes (an agent's hooks while they run)."""

@@ -4,7 +4,6 @@ own probes when nothing else talks to them (SMTP dialogue with STARTTLS to a rea
 UDP and TCP) sent out of the watched interface even where a route points elsewhere, leaves
 targets with passive traffic alone, and follows the zone when it changes.
 """
-import json
 import time
 import unittest
 
@@ -65,18 +64,9 @@ domains:
 """)
         cls.agent = lab.start_agent_config(lab.client, cfg, PORT)
 
-    @classmethod
-    def status(cls):
-        return L.status(cls.lab.client, PORT)
-
     def until(self, what, check, seconds=15):
-        """The status document once check(document) holds (lab.until)."""
-        def met():
-            s = self.status()
-            return s if s and check(s) else None
-        return L.until(met, seconds, what, interval=0.3, detail=lambda: (
-            f"status: {json.dumps(self.status())}\n"
-            f"agent log: {self.lab.log(self.agent)[-3000:]}"))
+        return self.lab.until_status(self.lab.client, PORT, self.agent, check, seconds, what,
+                                     interval=0.3)
 
     target = staticmethod(L.target)
 

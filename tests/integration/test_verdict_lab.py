@@ -11,7 +11,6 @@ RST) is DEGRADED with a reason naming TCP, not DOWN; one that drops everything i
 reason naming timeouts. The reasons are checked in the status API, `mxsense status`, the status
 page and a hook's MXSENSE_REASON; the probe's "refused" count equals the RSTs on the wire.
 """
-import json
 import os
 import re
 import signal
@@ -42,18 +41,8 @@ mx2  A   {MX2}
 class VerdictLabBase(unittest.TestCase):
     PORT = 0
 
-    @classmethod
-    def status(cls):
-        return L.status(cls.lab.client, cls.PORT)
-
     def until(self, what, check, seconds):
-        """The status document once check(document) holds (lab.until)."""
-        def met():
-            s = self.status()
-            return s if s and check(s) else None
-        return L.until(met, seconds, what, interval=0.5, detail=lambda: (
-            f"status: {json.dumps(self.status())}\n"
-            f"agent log: {self.lab.log(self.agent)[-4000:]}"))
+        return self.lab.until_status(self.lab.client, self.PORT, self.agent, check, seconds, what)
 
     target = staticmethod(L.target)
 

@@ -34,10 +34,7 @@ struct Exchange {
     // A frame from the client to the server (query) or back (response), with a raw L4 payload.
     Bytes frame(bool from_client, const Bytes& payload, std::uint32_t seq) const {
         Packet p;
-        p.eth();
-        const std::string src = from_client ? client() : server();
-        const std::string dst = from_client ? server() : client();
-        v6 ? p.ipv6(src, dst) : p.ipv4(src, dst);
+        p.eth().ip(v6, from_client ? client() : server(), from_client ? server() : client());
         const std::uint16_t sp = from_client ? client_port : 53;
         const std::uint16_t dp = from_client ? 53 : client_port;
         if (proto == kUdp)
@@ -61,7 +58,12 @@ class ExchangeTest : public SensorFixture {
         std::uint32_t& seq = from_client ? x.client_seq : x.server_seq;
         const Bytes f = x.frame(from_client, payload, seq);
         seq += static_cast<std::uint32_t>(payload.size());
-        if (from_client == x.client_frames_leave())
+        pass(x, from_client, f);
+    }
+    // A frame travels the client's frames' way (client_way) or the server's: through the TC
+    // program where that way leaves this host, else through XDP.
+    void pass(const Exchange& x, bool client_way, const Bytes& f) {
+        if (client_way == x.client_frames_leave())
             egress(f);
         else
             ingress(f);

@@ -8,8 +8,6 @@ namespace {
 
 class LateTest : public ExchangeTest {
   protected:
-    // Expire everything in flight, as the agent's sweep does after the timeout.
-    SweepResult sweep_all() { return sensor_->sweep(monotonic_ns() + 10'000'000'000ull, 1); }
     std::uint64_t unsolicited_anywhere(const Exchange& x) {
         return server(x.server(), MXS_ROLE_CLIENT, x.proto).unsolicited +
                server(x.server(), MXS_ROLE_SERVER, x.proto).unsolicited +
@@ -74,11 +72,7 @@ TEST_F(LateTest, SameDirectionLateAnswerIsNotLate) {
         SCOPED_TRACE(describe(x));
         query(x, dns::query(0x9102, "slow.example.test"));
         EXPECT_EQ(sweep_all().expired_total, 1u);
-        const Bytes forged = x.frame(false, dns::response(0x9102, "slow.example.test"), 0);
-        if (x.client_frames_leave())
-            egress(forged);
-        else
-            ingress(forged);
+        pass(x, true, x.frame(false, dns::response(0x9102, "slow.example.test"), 0));
         EXPECT_EQ(counter(MXS_C_LATE_RESPONSE), 0u);
         answer(x, dns::response(0x9102, "slow.example.test"));
         EXPECT_EQ(counter(MXS_C_LATE_RESPONSE), 1u);
@@ -109,22 +103,13 @@ class UnreachTest : public LateTest {
             q.resize(quoted_len);
         // From the server's address (this host's in the server role).
         const std::string from = x.server(), to = x.client();
-        Packet p;
-        p.eth();
-        x.v6 ? p.ipv6(from, to) : p.ipv4(from, to);
-        const Bytes f = p.icmp(x.v6 ? 1 : 3, code, q).build();
+        const Bytes f = Packet().eth().ip(x.v6, from, to).icmp(x.v6 ? 1 : 3, code, q).build();
         // The ICMP comes back the way the answer would: into this host when it asked.
-        if (x.client_frames_leave() != reverse)
-            ingress(f);
-        else
-            egress(f);
+        pass(x, reverse, f);
     }
     Bytes send_query(Exchange& x, std::uint16_t id) {
         const Bytes f = x.frame(true, dns::query(id, "www.example.test"), x.client_seq);
-        if (x.client_frames_leave())
-            egress(f);
-        else
-            ingress(f);
+        pass(x, true, f);
         return f;
     }
 };

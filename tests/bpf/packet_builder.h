@@ -111,6 +111,10 @@ class Packet {
         inet_pton(AF_INET6, dst.c_str(), dst_);
         return *this;
     }
+    // IPv6 or IPv4 between the two addresses.
+    Packet& ip(bool v6, const std::string& src, const std::string& dst) {
+        return v6 ? ipv6(src, dst) : ipv4(src, dst);
+    }
     // IPv4: flags/offset field as on the wire (0x2000 = MF, low 13 bits = offset/8).
     Packet& ipv4_frag(std::uint16_t frag_field) {
         frag4_ = frag_field;

@@ -7,6 +7,8 @@ namespace mxs::test {
 namespace {
 
 constexpr std::uint8_t FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10;
+constexpr std::uint64_t kSecond = 1'000'000'000ull;
+constexpr std::uint64_t kConnectTimeout = 10 * kSecond, kIdleTimeout = 60 * kSecond;
 
 Bytes text(const std::string& s) {
     return Bytes(s.begin(), s.end());
@@ -35,14 +37,9 @@ class Conn {
 
   private:
     Packet pkt(bool client_to_server) const {
-        Packet p;
-        p.eth();
         const std::string c = v6_ ? "fd00::1" : "198.18.0.1";
-        if (client_to_server)
-            v6_ ? p.ipv6(c, server()) : p.ipv4(c, server());
-        else
-            v6_ ? p.ipv6(server(), c) : p.ipv4(server(), c);
-        return p;
+        return Packet().eth().ip(v6_, client_to_server ? c : server(),
+                                 client_to_server ? server() : c);
     }
     bool v6_;
     std::uint16_t cport_, sport_;
@@ -58,6 +55,10 @@ class SmtpTest : public SensorFixture {
         out(c.from_client(SYN));
         in(c.from_server(SYN | ACK));
         out(c.from_client(ACK));
+    }
+    // The agent's SMTP sweep `later` ns from now (10 s connect, 60 s idle timeout).
+    SmtpSweepResult sweep_after(std::uint64_t later) {
+        return sensor_->sweep_smtp(monotonic_ns() + later, kConnectTimeout, kIdleTimeout);
     }
 };
 
@@ -220,8 +221,7 @@ TEST_F(SmtpTest, SweepTimesOutUnansweredSynsAndEvictsIdleFlows) {
     out(syn);
     handshake(b);
     // 11 s later, with a 10 s connect timeout and a 60 s idle timeout.
-    auto r = sensor_->sweep_smtp(monotonic_ns() + 11'000'000'000ull, 10'000'000'000ull,
-                                 60'000'000'000ull);
+    auto r = sweep_after(11 * kSecond);
     EXPECT_EQ(r.timeouts.size(), 1u);
     EXPECT_EQ(r.timeouts.begin()->second, 1u);
     EXPECT_EQ(addr_to_string(r.timeouts.begin()->first.addr), a.server());
@@ -230,11 +230,9 @@ TEST_F(SmtpTest, SweepTimesOutUnansweredSynsAndEvictsIdleFlows) {
     // The kernel retries the SYN later: still the same attempt, no second timeout.
     out(syn);
     EXPECT_EQ(counter(MXS_C_SMTP_SYN_RETRANS), 1u);
-    r = sensor_->sweep_smtp(monotonic_ns() + 11'000'000'000ull, 10'000'000'000ull,
-                            60'000'000'000ull);
+    r = sweep_after(11 * kSecond);
     EXPECT_TRUE(r.timeouts.empty());
-    r = sensor_->sweep_smtp(monotonic_ns() + 61'000'000'000ull, 10'000'000'000ull,
-                            60'000'000'000ull);
+    r = sweep_after(61 * kSecond);
     EXPECT_EQ(r.evicted, 1u);
     EXPECT_EQ(r.remaining, 0u);
 }
@@ -263,8 +261,7 @@ TEST_F(SmtpTest, IcmpUnreachableForASyn) {
     EXPECT_EQ(smtp(b.server(), MXS_ROLE_CLIENT).outcomes[MXS_SMTP_UNREACHABLE], 1u);
     EXPECT_EQ(smtp(a.server(), MXS_ROLE_CLIENT).outcomes[MXS_SMTP_ESTABLISHED], 1u); // c only
     // Both failed attempts are finished: nothing left for the sweep to time out.
-    auto r = sensor_->sweep_smtp(monotonic_ns() + 11'000'000'000ull, 10'000'000'000ull,
-                                 60'000'000'000ull);
+    auto r = sweep_after(11 * kSecond);
     EXPECT_TRUE(r.timeouts.empty());
 }
 
@@ -275,8 +272,7 @@ TEST_F(SmtpTest, ClientFinThenIcmpUnreachableIsUnreachable) {
     out(c.from_client(FIN | ACK)); // the client gave up before any answer
     in(Packet().eth().ipv4("198.18.0.254", "198.18.0.1").icmp(3, 1, quote(syn, false)).build());
     EXPECT_EQ(smtp(c.server(), MXS_ROLE_CLIENT).outcomes[MXS_SMTP_UNREACHABLE], 1u);
-    auto r = sensor_->sweep_smtp(monotonic_ns() + 11'000'000'000ull, 10'000'000'000ull,
-                                 60'000'000'000ull);
+    auto r = sweep_after(11 * kSecond);
     EXPECT_TRUE(r.timeouts.empty());
 }
 
@@ -285,9 +281,6 @@ TEST_F(SmtpTest, MidStreamConnectionsAreIgnored) {
     in(c.from_server(PSH | ACK, text("250 ok\r\n"))); // no SYN seen
     EXPECT_EQ(sensor_->read_smtp_stats().size(), 0u);
 }
-
-constexpr std::uint64_t kSecond = 1'000'000'000ull;
-constexpr std::uint64_t kConnectTimeout = 10 * kSecond, kIdleTimeout = 60 * kSecond;
 
 // Every attempt ends in exactly one outcome, in both roles: role client = this host's segments
 // leave through TC and the server's arrive at XDP; role server = the other way round.
@@ -303,7 +296,7 @@ class SmtpOutcomeTest : public SmtpTest, public ::testing::WithParamInterface<st
     }
     // The agent's sweep, `later` ns from now; its timeouts are added to what outcome() reports.
     SmtpSweepResult sweep(std::uint64_t later) {
-        auto r = sensor_->sweep_smtp(monotonic_ns() + later, kConnectTimeout, kIdleTimeout);
+        auto r = sweep_after(later);
         for (const auto& [k, n] : r.timeouts)
             if (k.role == role())
                 swept_[addr_to_string(k.addr)] += n;
@@ -525,8 +518,7 @@ TEST_P(SmtpOutcomeTest, NewSynOnTheSameTupleIsANewAttempt) {
 // ICMP unreachable quoting the SYN (RFC 792, RFC 4443), sent by a router or the server's host
 // toward the client: it arrives in the client role and leaves in the server role.
 Bytes unreachable(const Bytes& syn, bool v6) {
-    const std::size_t ip = v6 ? 40 : 20;
-    const Bytes quoted(syn.begin() + 14, syn.begin() + 14 + ip + 8);
+    const Bytes quoted = quote(syn, v6);
     return v6 ? Packet().eth().ipv6("fd00::25", "fd00::1").icmp(1, 1, quoted).build()
               : Packet().eth().ipv4("198.18.0.25", "198.18.0.1").icmp(3, 1, quoted).build();
 }

@@ -61,12 +61,9 @@ class SwitchoverLab(unittest.TestCase):
         return int(self.dig(server, "SOA")[0][4].split()[2])
 
     def wait_in_sync(self, seconds=10):
-        end = time.time() + seconds
-        while time.time() < end:
-            if self.serial(NS1) == self.serial(NS2) and self.mx(NS1) == self.mx(NS2):
-                return
-            time.sleep(0.2)
-        self.fail(f"secondary not in sync: {self.serial(NS1)} {self.serial(NS2)}")
+        L.until(lambda: self.serial(NS1) == self.serial(NS2) and self.mx(NS1) == self.mx(NS2),
+                seconds, "the secondary in sync with the primary", interval=0.2,
+                detail=lambda: f"serials {self.serial(NS1)} {self.serial(NS2)}")
 
     def switchover(self, *args, env=None, key=None):
         cmd = [SWITCHOVER, "--zone", "example.test", "--server", NS1, "--key-file",
@@ -157,17 +154,26 @@ class SwitchoverLab(unittest.TestCase):
         self.assert_unchanged(serial)
 
     def test_stale_prerequisite_is_refused(self):
-        p = subprocess.Popen(["ip", "netns", "exec", self.lab.client.name, SWITCHOVER, "--zone",
-                              "example.test", "--server", NS1, "--key-file", self.key,
-                              "--state-dir", self.state, "--pause-after-read", "2", "promote",
-                              "mx2.example.test"], stderr=subprocess.PIPE, text=True)
-        time.sleep(1)  # the script has read the RRset; someone else changes it
+        err_path = os.path.join(self.lab.tmp, "stale-prerequisite.err")
+        with open(err_path, "w") as err_file:
+            p = subprocess.Popen(["ip", "netns", "exec", self.lab.client.name, SWITCHOVER,
+                                  "--zone", "example.test", "--server", NS1, "--key-file",
+                                  self.key, "--state-dir", self.state, "--pause-after-read", "2",
+                                  "promote", "mx2.example.test"], stderr=err_file)
+
+        def stderr_text():
+            with open(err_path) as f:
+                return f.read()
+        # The script has read the RRset (it says so, then pauses 2 s); someone else changes it.
+        L.until(lambda: "read from" in stderr_text() or p.poll() is not None, 10,
+                "mx-switchover read the RRset", detail=stderr_text)
         concurrent = [(10, "mx1.example.test."), (30, "mx2.example.test.")]
         self.assertEqual(self.signed_update("update delete example.test. MX 20 mx2.example.test.",
                                             "update add example.test. 300 MX 30 mx2.example.test."
                                             ).returncode, 0)
         serial = self.serial(NS1)
-        _, err = p.communicate(timeout=60)
+        p.wait(timeout=60)
+        err = stderr_text()
         try:
             self.assertEqual(p.returncode, 4, err)
             self.assertIn("prerequisite failed", err)
@@ -278,12 +284,8 @@ hooks:
         return sorted((int(p), h) for p, h in (line.split() for line in r.stdout.splitlines()))
 
     def until(self, what, check, seconds=30):
-        end = time.time() + seconds
-        while time.time() < end:
-            if check():
-                return
-            time.sleep(0.2)
-        self.fail(f"not within {seconds} s: {what}\n{self.lab.log(self.agent)[-4000:]}")
+        return L.until(check, seconds, what, interval=0.2,
+                       detail=lambda: self.lab.log(self.agent)[-4000:])
 
     def test_fault_switchover_recovery_failback(self):
         m = lambda: L.scrape(self.lab.client, self.PORT)
@@ -305,8 +307,16 @@ hooks:
             log = self.lab.log(self.agent)
             self.assertIn(f"hook switchover: | mx-switchover: example.test: verified on "
                           f"ns2.example.test. ({NS2})", log)
-            time.sleep(3)  # the switched DNS is read back: the agent must not take it as
-            # the operator's new order (no failback to mx2, no second failover)
+            # The switched DNS is read back: the agent must not take it as the operator's new
+            # order (no failback to mx2, no second failover). A discovery round counts when it
+            # begins, so at two more than now one whole round began after the switch, and the
+            # next began a refresh interval (2 s: two verdict windows) after it.
+            lookups = lambda: L.value(m(), "mxsense_discovery_lookups_total")
+            rounds = lookups()
+            self.until("the agent read the switched MX records back",
+                       lambda: lookups() >= rounds + 2)
+            self.assertRegex(self.lab.log(self.agent),
+                             r"discovery of example\.test: MX mx2\.example\.test ")
             self.assertEqual(L.value(m(), "mxsense_domain_failover_active",
                                      domain="example.test"), 1)
             self.assertEqual(self.mx(NS1), SWAPPED)
@@ -314,8 +324,12 @@ hooks:
             # domain is failed over from mx1. No second failover; the failback still comes.
             self.assertEqual(self.lab.stop(self.agent), 0)
             WholeLoopLab.agent = self.start_agent()
-            time.sleep(4)
+            # A second failover would be decided in the window that judges mx1 DOWN.
+            self.until("the restarted agent judged mx1 DOWN",
+                       lambda: L.value(m(), "mxsense_target_state", target="mx1.example.test",
+                                       state="DOWN") == 1)
             m2 = m()
+            self.assertEqual(self.lab.children(self.agent), [])  # no hook running either
             self.assertEqual(L.value(m2, "mxsense_domain_failover_active",
                                      domain="example.test"), 1)
             self.assertEqual(L.value(m2, "mxsense_hook_runs_total", hook="switchover"), 0)

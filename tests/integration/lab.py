@@ -222,7 +222,7 @@ log:
         MX and TXT at the apex and at _mxsense (mx-switchover's record); NOTIFY to secondaries,
         transfers to the lab's addresses."""
         d = os.path.join(self.tmp, f"knot-{addr}")
-        os.makedirs(d)
+        os.makedirs(os.path.join(d, "db"))  # the journal, which updates need
         with open(os.path.join(d, f"{origin}.zone"), "w") as f:
             f.write(zone_text)
         with open(key_file) as f:

@@ -38,6 +38,14 @@ mx3     A   {MX3}
 """
 
 
+def fields_mx(fields, key):
+    """The MX records of one kind in the record's TXT strings ('original=10 mx1.example.test.'),
+    after checking its first string names the format."""
+    assert fields and fields[0] == "mxsense-switchover=1", fields
+    return sorted((int(v.split()[0]), v.split()[1]) for f in fields if f.startswith(key + "=")
+                  for v in [f[len(key) + 1:]])
+
+
 class SwitchoverTests:
     """The tests, for a primary that start_primary() starts on NS1 (BIND or Knot)."""
 
@@ -59,6 +67,8 @@ class SwitchoverTests:
         self.wait_in_sync()
 
     def tearDown(self):
+        if self.mx(NS1) != ORIGINAL or self.record(NS1) is not None:
+            self.put_back()  # a failed test leaves no change for the next one
         for d in ("state", "agent-a", "agent-b"):
             shutil.rmtree(os.path.join(self.lab.tmp, d), ignore_errors=True)
 
@@ -84,10 +94,7 @@ class SwitchoverTests:
         """(original, set) of the record, read with dig."""
         fields = self.record(server)
         self.assertIsNotNone(fields, f"no record at {RECORD} on {server}")
-        self.assertEqual(fields[0], "mxsense-switchover=1")
-        pick = lambda k: sorted((int(v.split()[0]), v.split()[1]) for f in fields
-                                for v in [f[len(k) + 1:]] if f.startswith(k + "="))
-        return pick("original"), pick("set")
+        return fields_mx(fields, "original"), fields_mx(fields, "set")
 
     def mx_ttl(self, server):
         return {int(f[1]) for f in self.dig(server, "MX")}
@@ -248,31 +255,32 @@ class SwitchoverTests:
         """A promotes mx2, B promotes mx3, A fails back, then B: the original set, no record.
         (The old script: B saved A's failover as its original and put it back at the end.)"""
         three = ORIGINAL + [(30, "mx3.example.test.")]
-        try:
-            self.operator_sets(three)
-            self.hook("agent-a", "domain_failover", "mx2.example.test")
-            a_set = [(10, "mx2.example.test."), (20, "mx1.example.test."),
-                     (30, "mx3.example.test.")]
-            for s in (NS1, NS2):
-                self.assertEqual(self.mx(s), a_set, s)
-                self.assertEqual(self.recorded(s), (three, a_set), s)
-            self.hook("agent-b", "domain_failover", "mx3.example.test")
-            b_set = [(10, "mx3.example.test."), (20, "mx2.example.test."),
-                     (30, "mx1.example.test.")]
-            for s in (NS1, NS2):  # the original stays the one A recorded
-                self.assertEqual(self.mx(s), b_set, s)
-                self.assertEqual(self.recorded(s), (three, b_set), s)
-            self.hook("agent-a", "domain_failback")
-            for s in (NS1, NS2):
-                self.assertEqual(self.mx(s), three, s)
-                self.assertIsNone(self.record(s), s)
-            serial = self.serial(NS1)
-            r = self.hook("agent-b", "domain_failback")
-            self.assertIn("nothing to restore", r.stderr)
-            self.assert_unchanged(serial, three)
-            self.assertIsNone(self.record(NS2))
-        finally:
-            self.put_back()
+        a_set = [(10, "mx2.example.test."), (20, "mx1.example.test."), (30, "mx3.example.test.")]
+        b_set = [(10, "mx3.example.test."), (20, "mx2.example.test."), (30, "mx1.example.test.")]
+        self.operator_sets(three)
+        records = {}  # asserted after the outcome, so the old script fails on the outcome
+        self.hook("agent-a", "domain_failover", "mx2.example.test")
+        for s in (NS1, NS2):
+            self.assertEqual(self.mx(s), a_set, s)
+        records["after A"] = self.record(NS2)
+        self.hook("agent-b", "domain_failover", "mx3.example.test")
+        for s in (NS1, NS2):
+            self.assertEqual(self.mx(s), b_set, s)
+        records["after B"] = self.record(NS2)
+        self.hook("agent-a", "domain_failback")
+        for s in (NS1, NS2):
+            self.assertEqual(self.mx(s), three, s)
+        serial = self.serial(NS1)
+        r = self.hook("agent-b", "domain_failback")
+        self.assert_unchanged(serial, three)
+        self.assertIn("nothing to restore", r.stderr)
+        for s in (NS1, NS2):
+            self.assertIsNone(self.record(s), s)
+        # On the way: A recorded the original; B kept it and recorded its own set.
+        for step, made in (("after A", a_set), ("after B", b_set)):
+            fields = records[step] or []
+            self.assertEqual((fields_mx(fields, "original"), fields_mx(fields, "set")),
+                             (three, made), step)
 
     def test_restore_never_overwrites_a_change_it_did_not_make(self):
         r = self.switchover("promote", "mx2.example.test")

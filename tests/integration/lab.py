@@ -199,7 +199,8 @@ log:
     def start_bind(self, addr, origin="example.test", zone_text=None, key_file=None,
                    primary=None, secondaries=()):
         """A real BIND 9 on addr: the zone's primary (zone_text; MX updates at the apex and TXT
-        at _mxsense (mx-switchover's record) granted to the key of key_file; NOTIFY to secondaries) or, with primary=ADDR, a secondary fed by IXFR."""
+        at _mxsense (mx-switchover's record) granted to the key of key_file; NOTIFY to
+        secondaries) or, with primary=ADDR, a secondary fed by IXFR."""
         d = self._bind_dir(addr)
         zone = os.path.join(d, f"{origin}.zone")
         if primary is None:

@@ -179,6 +179,14 @@ class SwitchoverTests:
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.mx_ttl(NS1), {300})
         self.assertEqual(self.mx_ttl(NS2), {300})
+        # set ends a failover with the recorded TTL too
+        r = self.switchover("promote", "mx2.example.test", "--failover-ttl", "30")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.switchover("set", "10 mx1.example.test, 20 mx2.example.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_in_sync()
+        self.assertEqual(self.mx_ttl(NS2), {300})
+        self.assertIsNone(self.record(NS2))
 
     def test_dry_run_prints_the_update_and_changes_nothing(self):
         serial = self.serial(NS1)

@@ -221,8 +221,9 @@ log:
 
     def start_bind(self, addr, origin="example.test", zone_text=None, key_file=None,
                    primary=None, secondaries=()):
-        """A real BIND 9 on addr: the zone's primary (zone_text; MX updates granted to the key
-        of key_file; NOTIFY to secondaries) or, with primary=ADDR, a secondary fed by IXFR."""
+        """A real BIND 9 on addr: the zone's primary (zone_text; MX updates at the apex and TXT
+        at _mxsense (mx-switchover's record) granted to the key of key_file; NOTIFY to
+        secondaries) or, with primary=ADDR, a secondary fed by IXFR."""
         d = self._bind_dir(addr)
         zone = os.path.join(d, f"{origin}.zone")
         if primary is None:
@@ -232,11 +233,78 @@ log:
                 key_name = re.search(r'key "([^"]+)"', f.read()).group(1)
             notify = " ".join(f"{a};" for a in secondaries)
             zone_conf = f"""type primary; file "{zone}";
-    update-policy {{ grant {key_name} name {origin}. MX; }};
+    update-policy {{ grant {key_name} name {origin}. MX;
+                     grant {key_name} name _mxsense.{origin}. TXT; }};
     notify explicit; also-notify {{ {notify} }};"""
             return self._named(d, addr, origin, zone_conf, f'include "{key_file}";')
         return self._named(d, addr, origin,
                            f'type secondary; file "{zone}"; primaries {{ {primary}; }};')
+
+    def start_knot_primary(self, addr, zone_text, key_file, origin="example.test",
+                           secondaries=()):
+        """A real Knot on addr, the zone's primary: the key of key_file (BIND syntax) may update
+        MX and TXT at the apex and at _mxsense (mx-switchover's record); NOTIFY to secondaries,
+        transfers to the lab's addresses."""
+        d = os.path.join(self.tmp, f"knot-{addr}")
+        os.makedirs(os.path.join(d, "db"))  # the journal, which updates need
+        with open(os.path.join(d, f"{origin}.zone"), "w") as f:
+            f.write(zone_text)
+        with open(key_file) as f:
+            key = f.read()
+        name = re.search(r'key "([^"]+)"', key).group(1)
+        alg = re.search(r"algorithm ([\w-]+);", key).group(1)
+        secret = re.search(r'secret "([^"]+)";', key).group(1)
+        remotes = "".join(f"""  - id: secondary{i}
+    address: {a}@53
+    via: {addr}
+""" for i, a in enumerate(secondaries))
+        conf = os.path.join(d, "knot.conf")
+        with open(conf, "w") as f:
+            f.write(f"""server:
+    rundir: "{d}"
+    listen: [ {addr}@53 ]
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{d}/db"
+key:
+  - id: {name}
+    algorithm: {alg}
+    secret: {secret}
+{"remote:" if secondaries else ""}
+{remotes}
+acl:
+  - id: update
+    key: {name}
+    action: update
+    update-type: [MX, TXT]
+    update-owner: name
+    update-owner-match: equal
+    update-owner-name: [{origin}., _mxsense.{origin}.]
+  - id: transfer
+    address: 198.18.0.0/15
+    action: transfer
+template:
+  - id: default
+    storage: "{d}"
+    file: "%s.zone"
+zone:
+  - domain: {origin}.
+    acl: [update, transfer]
+    {"notify: [" + ", ".join(f"secondary{i}" for i in range(len(secondaries))) + "]"
+     if secondaries else ""}
+log:
+  - target: stderr
+    any: warning
+""")
+
+        def answers():
+            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{addr}", origin, "SOA",
+                                check=False)
+            return "status: NOERROR" in r.stdout
+
+        return self.start(self.server, "knotd", "-c", conf, ready=answers)
 
     def start_bind_resolver(self, addr, origin, servers):
         """A real BIND 9 resolver on addr that reaches origin through its servers (static-stub):

@@ -121,8 +121,8 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
 
 /*
  * The reply parser: its state, carried between segments in the flow, and what
- * one segment's scan found. Replies are tallied by code, so a segment's
- * replies are all counted, however many fit in the bytes read.
+ * one segment's scan found. Replies are tallied by code, so every reply of a
+ * segment is counted, however many it holds.
  */
 struct mxs_smtp_scan {
 	__u32 line;	     /* in/out: enum mxs_smtp_line */

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write the generated replay captures (tests/replay/captures/gen_*.pcap) with scapy.
 
-Each capture is one *kind* of input from issue 10 (items 3, 4, 7, 9) or issue 11 (items 1-4),
+Each capture is one *kind* of input from issue 10 (items 3, 4, 7, 9) or issue 11 (items 1-7),
 written the way real DNS and SMTP software writes it on the wire. Deterministic: the same script
 writes the same bytes (fixed timestamps, ports, ids, sequence numbers), so the files are committed
 and never made at test time. Run it again after changing it: `tests/replay/make_captures.py`.
@@ -381,6 +381,43 @@ def smtp_pipelined_14():
     return smtp_session("gen_smtp_pipelined_14_replies", steps)
 
 
+def smtp_pipelined_64k():
+    """Issue 11 items 5 and 6 at the IP maximum: a client pipelines (RFC 2920) MAIL, 1250 RCPT
+    and DATA in MSS-sized segments; the server's 1252 replies leave in one 64 KB segment, as its
+    stack hands it to TSO/GSO (and a TC hook sees it) or as GRO or a jumbo-MTU link delivers it:
+    sendmail-style "250 2.1.5 <user>... Recipient ok", every tenth recipient "550 5.1.1 ...
+    User unknown", the last 20 "452 4.5.3 Too many recipients", then 354. The next segment's 250
+    to the message and the 221 must be read as well."""
+    def steps(c):
+        c.seg("c", b"EHLO client.example.test\r\n", gap=0.005)
+        c.seg("s", b"250-mx.example.test\r\n250-PIPELINING\r\n250 SIZE 10240000\r\n", gap=0.005)
+        n = 1250
+        cmds = b"MAIL FROM:<a@client.example.test>\r\n" + b"".join(
+            f"RCPT TO:<user{i:04d}@example.test>\r\n".encode() for i in range(n)) + b"DATA\r\n"
+        for off in range(0, len(cmds), 1448):
+            c.seg("c", cmds[off:off + 1448], gap=0.0001)
+        replies = [b"250 2.1.0 <a@client.example.test>... Sender ok"]
+        for i in range(n):
+            rcpt = f"<user{i:04d}@example.test>".encode()
+            if i >= n - 20:
+                replies.append(b"452 4.5.3 Too many recipients")
+            elif i % 10 == 9:
+                replies.append(b"550 5.1.1 " + rcpt + b"... User unknown")
+            else:
+                replies.append(b"250 2.1.5 " + rcpt + b"... Recipient ok")
+        replies.append(b"354 Enter mail, end with \".\" on a line by itself")
+        burst = b"".join(r + b"\r\n" for r in replies)
+        assert 60000 < len(burst) <= 65535 - 40 and len(burst) + 54 <= 65535, len(burst)
+        c.seg("s", burst, gap=0.005)
+        c.seg("c", b"Subject: many\r\n\r\nhello\r\n.\r\n", gap=0.005)
+        c.seg("s", b"250 2.0.0 5BJ0aB1x012345 Message accepted for delivery\r\n", gap=0.005)
+        c.seg("c", b"QUIT\r\n", gap=0.005)
+        c.seg("s", b"221 2.0.0 mx.example.test closing connection\r\n", flags="FPA", gap=0.005)
+        c.seg("c", flags="FA")
+        c.seg("s", flags="A")
+    return smtp_session("gen_smtp_pipelined_64k", steps)
+
+
 def smtp_syn_icmp_retransmit(v6):
     """A SYN answered by destination unreachable, administratively prohibited (what a rejecting
     firewall rule on the server sends); Linux sends the same SYN again, answered the same way:
@@ -549,6 +586,7 @@ def all_captures():
     caps.append(icmp_unreach("gen_dns_icmp6_addr_unreachable_router", True, 3, True))
     for n in range(8):
         caps.append(ipv6_ext(n))
+    caps.append(smtp_pipelined_64k())
     return caps
 
 

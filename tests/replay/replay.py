@@ -78,6 +78,7 @@ class Bench:
     """A namespace with a veth pair and the agent on one end (see the module's text)."""
 
     AGENT_PORT = 10053
+    MTU = 65535
 
     def __init__(self, role, agent_options):
         assert role in ("client", "server")
@@ -101,6 +102,9 @@ class Bench:
         nsx = ("ip", "netns", "exec", self.ns)
         for ifname in (self.watched, self.peer):
             L.run(*nsx, "sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1")
+            # Frames up to the IP maximum (a 64 KB segment as TSO/GSO or GRO make them); set
+            # before the agent attaches XDP, which then takes multi-buffer frames (xdp.frags).
+            L.run("ip", "-n", self.ns, "link", "set", ifname, "mtu", str(self.MTU))
             L.run("ip", "-n", self.ns, "link", "set", ifname, "up")
         L.run("ip", "-n", self.ns, "link", "set", "lo", "up")
         self.mac = {i: self._mac(i) for i in (self.watched, self.peer)}
@@ -268,7 +272,7 @@ probes: {{enabled: false}}
         stray = []
         try:
             while True:
-                stray.append(self.sock.recv(65536))
+                stray.append(self.sock.recv(self.MTU + 64))
         except BlockingIOError:
             pass
         finally:
@@ -282,7 +286,7 @@ probes: {{enabled: false}}
         self.sock.settimeout(timeout)
         try:
             while len(seen) < n:
-                data, anc, _, addr = self.sock.recvmsg(65536, socket.CMSG_SPACE(16))
+                data, anc, _, addr = self.sock.recvmsg(self.MTU + 64, socket.CMSG_SPACE(16))
                 ts = None
                 for level, kind, value in anc:
                     if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:

@@ -89,7 +89,7 @@ hooks:
             self.assertEqual(mx1["last_transition"]["to"], "DOWN")
             self.assertEqual(doc["domains"], [{"domain": "example.test",
                                                "effective_mx": "mx2.example.test",
-                                               "failover_active": True,
+                                               "failover_active": True, "failover_held": "",
                                                "mx": ["mx1.example.test",
                                                       "mx2.example.test"]}])
             table = self.lab.client.run(L.MXSENSE, "status", "--agent",

@@ -367,6 +367,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     entries.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_entries));
     entries.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_entries));
     entries.gauge({{"map", "smtp_stats"}}, static_cast<double>(s.smtp_stats_entries));
+    for (const auto& [name, u] : s.counted_maps)
+        entries.gauge({{"map", name}}, static_cast<double>(u.entries));
     Family capacity("mxsense_sensor_map_capacity", "Maximum entries of a sensor map.",
                     MetricType::Gauge);
     capacity.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_capacity));
@@ -375,6 +377,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     capacity.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_capacity));
     capacity.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_capacity));
     capacity.gauge({{"map", "smtp_stats"}}, static_cast<double>(s.smtp_stats_capacity));
+    for (const auto& [name, u] : s.counted_maps)
+        capacity.gauge({{"map", name}}, static_cast<double>(u.capacity));
     Family attach("mxsense_sensor_attach_mode",
                   "How each program is attached (1 for the mode in use).", MetricType::Gauge);
     for (const auto& a : s.attachments)

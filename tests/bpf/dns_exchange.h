@@ -24,6 +24,8 @@ struct Exchange {
     std::uint8_t proto = kUdp;
     std::uint16_t client_port = 40000;
     std::uint32_t client_seq = 1000, server_seq = 50000;
+    // IPv6 extension headers (type, length) on every frame of the exchange (Packet::ipv6_ext).
+    std::vector<std::pair<std::uint8_t, std::size_t>> ext;
 
     std::string host() const { return v6 ? "fd00::1" : "198.18.0.1"; }
     std::string peer() const { return v6 ? "fd00::53" : "198.18.0.53"; }
@@ -34,7 +36,12 @@ struct Exchange {
     // A frame from the client to the server (query) or back (response), with a raw L4 payload.
     Bytes frame(bool from_client, const Bytes& payload, std::uint32_t seq) const {
         Packet p;
-        p.eth().ip(v6, from_client ? client() : server(), from_client ? server() : client());
+        p.eth();
+        const std::string src = from_client ? client() : server();
+        const std::string dst = from_client ? server() : client();
+        v6 ? p.ipv6(src, dst) : p.ipv4(src, dst);
+        for (const auto& [type, len] : ext)
+            p.ipv6_ext(type, len);
         const std::uint16_t sp = from_client ? client_port : 53;
         const std::uint16_t dp = from_client ? 53 : client_port;
         if (proto == kUdp)

@@ -137,6 +137,15 @@ class Packet {
         hopopts_ = true;
         return *this;
     }
+    // IPv6: one more extension header of this type (RFC 8200 §4) and total length in bytes,
+    // chained in the order added (after ipv6_hopopts, before ipv6_frag): hop-by-hop (0) and
+    // destination options (60) padded with PadN, routing (43) of the experimental type 253
+    // with no segments left, a first fragment (44, offset 0, M set; len 8), AH (51; RFC 4302:
+    // len a multiple of 4, at least 12, its Payload Len (len / 4) - 2).
+    Packet& ipv6_ext(std::uint8_t type, std::size_t len) {
+        exts_.push_back({type, len});
+        return *this;
+    }
     Packet& udp(std::uint16_t sport, std::uint16_t dport) {
         l4_ = 17;
         sport_ = sport;
@@ -185,6 +194,11 @@ class Packet {
     bool frag6_ = false;
     std::uint16_t frag6_field_ = 0;
     bool hopopts_ = false;
+    struct Ext {
+        std::uint8_t type;
+        std::size_t len;
+    };
+    std::vector<Ext> exts_;
     std::uint8_t l4_ = 17;
     std::uint16_t sport_ = 0, dport_ = 0;
     std::uint8_t tcp_flags_ = 0x18;

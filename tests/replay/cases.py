@@ -176,5 +176,19 @@ CASES += [
          "63448-byte server segment, then 250 and 221", "11.5, 11.6", roles=("client",)),
 ]
 
+# ---- issue 11 items 2 and 3, remainders: late answers checked against their question; quotes --
+CASES += [
+    _gen("dns_late_answer_wrong_question_udp", "UDP: 1.5 s after the query an answer for another "
+         "name (mismatched, not late), then the real answer (late)", "11.2",
+         needs=("dns_timeout", "sweep_interval")),
+    _gen("dns_late_answer_wrong_question_tcp", "TCP: 1.5 s after the query an answer for another "
+         "name (mismatched, not late), then the real answer (late)", "11.2",
+         needs=("dns_timeout", "sweep_interval")),
+    _gen("dns_icmp6_unreachable_ext_quote", "ICMPv6 port unreachable quoting a query behind "
+         "hop-by-hop, fragment and AH headers", "11.3"),
+    _gen("dns_tcp_query_icmp_unreachable", "TCP: ICMP port unreachable quoting the query's segment "
+         "(length and id), the answer 5 ms later (control: the ICMP ends nothing)", "11.3"),
+]
+
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES)

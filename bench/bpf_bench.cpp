@@ -136,52 +136,80 @@ int main(int argc, char** argv) {
         }
     }
     // SMTP: one connection per round, client role (client segments on TC, server's on XDP):
-    // SYN, SYN-ACK, the greeting, and a client data segment.
+    // SYN, SYN-ACK, the greeting, a client data segment, then one server segment of pipelined
+    // "250 2.1.5 Ok" replies (2 KiB; 64 KiB every 16th round: what TSO/GSO or GRO can hand
+    // over). Server role (server segments on TC): the greeting.
     {
         const auto& xdp = progs[0];
         const auto& tc = progs[1];
-        std::vector<double> syn, synack, greet, data, e_syn, e_synack, e_greet, e_data;
+        std::vector<double> syn, synack, greet, data, big2k, big64k, greet_tc;
+        std::vector<double> e_syn, e_synack, e_greet, e_data, e_big2k, e_big64k, e_greet_tc;
         const Bytes body(512, 'x');
         const std::string greeting = "220 mx.example.test ESMTP\r\n";
+        auto pipelined = [](std::size_t size) {
+            std::string s;
+            while (s.size() + 14 <= size)
+                s += "250 2.1.5 Ok\r\n";
+            return Bytes(s.begin(), s.end());
+        };
+        const Bytes r2k = pipelined(2048), r64k = pipelined(65000);
         for (unsigned i = 0; i < pairs; ++i) {
             const auto port = static_cast<std::uint16_t>(10000 + i % 50000);
             const auto client = "198.18." + std::to_string(1 + i / 50000) + ".1";
             // Sequence and acknowledgment numbers of a real session: the sensor reads only
             // segments the receiving TCP would accept (bpf/tcp.h).
-            auto c2s = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
-                           const Bytes& p) {
+            auto c2s = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, const Bytes& p,
+                           const std::string& srv = "198.18.0.25") {
                 return Packet()
                     .eth()
-                    .ipv4(client, "198.18.0.25")
+                    .ipv4(client, srv)
                     .tcp(port, 25, flags, seq, ack)
                     .payload(p)
                     .build();
             };
-            auto s2c = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
-                           const Bytes& p) {
+            auto s2c = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, const Bytes& p,
+                           const std::string& srv = "198.18.0.25") {
                 return Packet()
                     .eth()
-                    .ipv4("198.18.0.25", client)
+                    .ipv4(srv, client)
                     .tcp(25, port, flags, seq, ack)
                     .payload(p)
                     .build();
             };
+            const auto after_greet = static_cast<std::uint32_t>(501 + greeting.size());
             const Bytes f_syn = c2s(0x02, 100, 0, {}), f_synack = s2c(0x12, 500, 101, {});
             const Bytes f_greet = s2c(0x18, 501, 101, Bytes(greeting.begin(), greeting.end()));
-            const Bytes f_data = c2s(0x18, 101, 501 + greeting.size(), body);
+            const Bytes f_data = c2s(0x18, 101, after_greet, body);
+            const bool long_round = i % 16 == 0;
+            const Bytes f_big =
+                s2c(0x18, after_greet, 101 + static_cast<std::uint32_t>(body.size()),
+                    long_round ? r64k : r2k);
             syn.push_back(repeated(tc.sensor, f_syn, 1));
             synack.push_back(repeated(xdp.sensor, f_synack, 1));
             greet.push_back(repeated(xdp.sensor, f_greet, 1));
             data.push_back(repeated(tc.sensor, f_data, 1));
+            (long_round ? big64k : big2k).push_back(repeated(xdp.sensor, f_big, 1));
             e_syn.push_back(repeated(tc.empty, f_syn, 1));
             e_synack.push_back(repeated(xdp.empty, f_synack, 1));
             e_greet.push_back(repeated(xdp.empty, f_greet, 1));
             e_data.push_back(repeated(tc.empty, f_data, 1));
+            (long_round ? e_big64k : e_big2k).push_back(repeated(xdp.empty, f_big, 1));
+            // Server role: this host is the MX at another address.
+            const std::string mx = "198.18.0.26";
+            repeated(xdp.sensor, c2s(0x02, 100, 0, {}, mx), 1);
+            repeated(tc.sensor, s2c(0x12, 500, 101, {}, mx), 1);
+            const Bytes f_greet_tc =
+                s2c(0x18, 501, 101, Bytes(greeting.begin(), greeting.end()), mx);
+            greet_tc.push_back(repeated(tc.sensor, f_greet_tc, 1));
+            e_greet_tc.push_back(repeated(tc.empty, f_greet_tc, 1));
         }
         row("tc", "SMTP SYN", median(syn), median(e_syn));
         row("xdp", "SMTP SYN-ACK", median(synack), median(e_synack));
         row("xdp", "SMTP greeting", median(greet), median(e_greet));
+        row("tc", "SMTP greeting (server)", median(greet_tc), median(e_greet_tc));
         row("tc", "SMTP client data (512 B)", median(data), median(e_data));
+        row("xdp", "SMTP 2 KiB, 146 replies", median(big2k), median(e_big2k));
+        row("xdp", "SMTP 64 KiB, 4642 replies", median(big64k), median(e_big64k));
     }
     bench_empty__destroy(empty);
     return 0;

@@ -18,12 +18,18 @@ struct mxs_pkt {
 	__u32 dir; /* enum mxs_dir */
 };
 
+/* Copy len bytes at offset off (from the start of the frame) of the hook's ctx into dst. */
+static __always_inline int mxs_load_ctx(void *ctx, __u32 dir, __u32 off, void *dst, __u32 len)
+{
+	if (dir == MXS_DIR_INGRESS)
+		return bpf_xdp_load_bytes((struct xdp_md *)ctx, off, dst, len);
+	return bpf_skb_load_bytes(ctx, off, dst, len);
+}
+
 /* Copy len bytes at offset off (from the start of the frame) into dst. */
 static __always_inline int mxs_load(const struct mxs_pkt *p, __u32 off, void *dst, __u32 len)
 {
-	if (p->dir == MXS_DIR_INGRESS)
-		return bpf_xdp_load_bytes((struct xdp_md *)p->ctx, off, dst, len);
-	return bpf_skb_load_bytes(p->ctx, off, dst, len);
+	return mxs_load_ctx(p->ctx, p->dir, off, dst, len);
 }
 
 /*

@@ -363,25 +363,63 @@ static __always_inline long mxs_flight_delete(__u32 role, const struct mxs_dns_f
 	return bpf_map_delete_elem(&mxs_dns_flight, k);
 }
 
+#define MXS_Q_MISMATCH	0   /* the answer's question differs: no match (RFC 5452 §9.1) */
+#define MXS_Q_MATCH	0x1 /* matched */
+#define MXS_Q_UNCHECKED 0x2 /* with MXS_Q_MATCH: by endpoints and id alone (no question) */
+
+/*
+ * Whether an answer q fits its query, by what the query's in-flight entry (or
+ * its swept record) keeps: the question's hash, QTYPE, QCLASS and
+ * MXS_INFLIGHT_NOQ. Without a question on either side, endpoints and id alone
+ * match. An answer may leave out the question (QDCOUNT=0) only where the
+ * server could not read it (FORMERR), does not implement the opcode (NOTIMP;
+ * RFC 1035 §4.1.1), or answers an EDNS/TSIG error from the header (extended
+ * rcodes, 16 and up: RFC 6891, RFC 8945). Any other answer without a question
+ * to a query that had one does not fit: else whoever guesses an id could
+ * answer any query with QDCOUNT=0 and the real answer would be unsolicited.
+ * One rule for answers in time and late ones.
+ */
+static __always_inline int mxs_question_fits(const struct mxs_question *q, __u64 hash, __u16 qtype,
+					     __u16 qclass, __u8 flags)
+{
+	if (q->qd0 && !(flags & MXS_INFLIGHT_NOQ) && q->rcode != MXS_RCODE_FORMERR &&
+	    q->rcode != MXS_RCODE_NOTIMP && q->rcode < 16)
+		return MXS_Q_MISMATCH;
+	if (q->noq || (flags & MXS_INFLIGHT_NOQ))
+		return MXS_Q_MATCH | MXS_Q_UNCHECKED;
+	if (hash != q->hash || qtype != q->qtype || qclass != q->qclass)
+		return MXS_Q_MISMATCH;
+	return MXS_Q_MATCH;
+}
+
+#define MXS_LATE_NONE	  0    /* no swept query of this key: not late */
+#define MXS_LATE	  1    /* late, counted */
+#define MXS_LATE_MISMATCH (-1) /* a swept query's key, but another question: no match */
+
 /*
  * A response that missed the in-flight map: was its query expired by the
- * agent's sweep (mxs_dns_swept)? Then it is late, counted once
- * (MXS_C_LATE_RESPONSE; the sweep counted the query unanswered) and never
- * unsolicited: the entry is deleted, so a duplicate answer is not late twice
- * (whoever deletes it owns it). It must travel opposite to its query.
- * Returns 1 when late.
+ * agent's sweep (mxs_dns_swept)? Then, if it travels opposite to its query and
+ * fits the query's question as an answer in time must (mxs_question_fits), it
+ * is late, counted once (MXS_C_LATE_RESPONSE; the sweep counted the query
+ * unanswered) and never unsolicited: the entry is deleted, so a duplicate
+ * answer is not late twice (whoever deletes it owns it). One with another
+ * question is MXS_LATE_MISMATCH (the caller counts it as mismatched, like an
+ * answer in time) and leaves the record for the real answer.
  */
-static __always_inline int mxs_dns_late(const struct mxs_dns_flow_key *fk, __u32 role, __u32 dir)
+static __always_inline int mxs_dns_late(const struct mxs_dns_flow_key *fk, __u32 role, __u32 dir,
+					const struct mxs_question *q)
 {
 	void *map = role == MXS_ROLE_SERVER ? (void *)&mxs_dns_swept_srv : (void *)&mxs_dns_swept;
 	struct mxs_dns_swept *sw = bpf_map_lookup_elem(map, fk);
 
 	if (!sw || sw->role != role || sw->dir == dir)
-		return 0;
+		return MXS_LATE_NONE;
+	if (!mxs_question_fits(q, sw->qname_hash, sw->qtype, sw->qclass, sw->flags))
+		return MXS_LATE_MISMATCH;
 	if (bpf_map_delete_elem(map, fk))
-		return 0; /* another CPU's copy of the answer took it */
+		return MXS_LATE_NONE; /* another CPU's copy of the answer took it */
 	mxs_count(MXS_C_LATE_RESPONSE);
-	return 1;
+	return MXS_LATE;
 }
 
 /*
@@ -463,8 +501,15 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			return 0;
 		}
 		/* A query the sweep expired (already unanswered): its late answer. */
-		if (mxs_dns_late(&fk, sk.role, dir))
+		r = mxs_dns_late(&fk, sk.role, dir, q);
+		if (r == MXS_LATE)
 			return 0;
+		if (r == MXS_LATE_MISMATCH) {
+			/* Another question: as an answer in time would be, mismatched. */
+			if (st)
+				st->mismatched++;
+			return 0;
+		}
 		if (st)
 			st->unsolicited++;
 		else
@@ -481,31 +526,14 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 		mxs_count(MXS_C_DNS_SAME_DIR);
 		return 0;
 	}
-	/* Without a question on either side, endpoints and id alone match. */
-	int unchecked = q->noq || (in->flags & MXS_INFLIGHT_NOQ);
-
-	/*
-	 * An answer may leave out the question only where the server could not
-	 * read it (FORMERR), does not implement the opcode (NOTIMP; RFC 1035
-	 * §4.1.1), or answers an EDNS/TSIG error from the header (extended rcodes,
-	 * 16 and up: RFC 6891, RFC 8945). Any other answer without a question to a
-	 * query that had one is not paired: else whoever guesses an id could answer
-	 * any query with QDCOUNT=0 and the real answer would be unsolicited.
-	 */
-	if (q->qd0 && !(in->flags & MXS_INFLIGHT_NOQ) && q->rcode != MXS_RCODE_FORMERR &&
-	    q->rcode != MXS_RCODE_NOTIMP && q->rcode < 16) {
-		if (st)
-			st->mismatched++;
-		return 0;
-	}
-
-	if (!unchecked &&
-	    (in->qname_hash != q->hash || in->qtype != q->qtype || in->qclass != q->qclass)) {
+	r = mxs_question_fits(q, in->qname_hash, in->qtype, in->qclass, in->flags);
+	if (!r) {
 		/* RFC 5452 §9.1: discard, the query stays outstanding. */
 		if (st)
 			st->mismatched++;
 		return 0;
 	}
+	int unchecked = r & MXS_Q_UNCHECKED;
 	__u64 lat = bpf_ktime_get_ns() - in->ts_ns;
 	int retried = in->flags & MXS_INFLIGHT_RETRIED;
 	/*
@@ -514,7 +542,7 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 	 * late, once: taking the swept record keeps a duplicate from being late again.
 	 */
 	if (mxs_flight_delete(sk.role, &fk)) {
-		mxs_dns_late(&fk, sk.role, dir);
+		mxs_dns_late(&fk, sk.role, dir, q);
 		return 0;
 	}
 	if (!st)

@@ -161,13 +161,20 @@ struct mxs_dns_inflight {
 
 /*
  * A query the agent's sweep expired (counted unanswered), remembered so that
- * its late answer is known as late, not unsolicited (mxs_dns_swept, LRU).
+ * its late answer is known as late, not unsolicited (mxs_dns_swept, LRU). It
+ * keeps what its in-flight entry held for the question check (qname_hash,
+ * qtype, qclass, MXS_INFLIGHT_NOQ), so a late answer is checked against its
+ * question as an answer in time is.
  */
 struct mxs_dns_swept {
 	__u64 expired_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the sweep */
-	__u8 role;	  /* enum mxs_role */
-	__u8 dir;	  /* enum mxs_dir the query travelled */
-	__u8 pad[6];
+	__u64 qname_hash; /* as mxs_dns_inflight */
+	__u16 qtype;
+	__u16 qclass;
+	__u8 role;  /* enum mxs_role */
+	__u8 dir;   /* enum mxs_dir the query travelled */
+	__u8 flags; /* the in-flight entry's MXS_INFLIGHT_* */
+	__u8 pad;
 };
 
 /*

@@ -140,7 +140,6 @@ static __always_inline int mxs_parse_ip4(struct mxs_cursor *c, struct mxs_l4 *l4
 	return MXS_PARSE_OK;
 }
 
-/* IPv6 with a bounded walk over hop-by-hop, routing, fragment, AH and destination options. */
 /* The extension headers the walk follows (RFC 8200 §4; AH: RFC 4302). */
 static __always_inline int mxs_ip6_is_ext(__u8 nh)
 {
@@ -148,69 +147,136 @@ static __always_inline int mxs_ip6_is_ext(__u8 nh)
 	       nh == MXS_IPPROTO_FRAGMENT || nh == MXS_IPPROTO_AH || nh == MXS_IPPROTO_DSTOPTS;
 }
 
-static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4, __u8 *l4proto,
-					 __u32 *l4len)
+#define MXS_L4_OFF_MAX 0x3fff /* upper-layer header offsets walked to (6 x 2048 + headers) */
+
+/*
+ * Where the walk over an IPv6 packet's extension headers stands: in memory,
+ * so that one global function (verified once, whatever the caller's state)
+ * walks for the packet and for the packet an ICMPv6 error quotes.
+ */
+struct mxs_ip6_chain {
+	__u32 off;  /* in: frame offset after the fixed header; out: of the upper-layer header */
+	__u32 end;  /* in: bytes of the frame's linear part: no header is read past it */
+	__u32 plen; /* in: the fixed header's Payload Length; out: the upper layer's length */
+	__u8 nh;    /* in: its Next Header; out: the upper-layer protocol */
+	__u8 count; /* in: 1: the packet's own walk (failures, fragments counted); 0: a quote's */
+	__u8 pad[2];
+};
+
+/*
+ * The bounded walk over an IPv6 packet's extension headers (hop-by-hop,
+ * routing, fragment, AH, destination options; at most MXS_IP6_EXT_MAX of them).
+ * MXS_PARSE_SKIP: a non-first fragment; MXS_PARSE_ERR: a chain too long, or a
+ * header cut short by the end of the linear part or of the payload length.
+ * Lengths: (Hdr Ext Len + 1) * 8 bytes (RFC 8200 §4.3), the fragment header's
+ * fixed 8, AH's (Payload Len + 2) * 4 (RFC 4302 §2.2). Every extension header
+ * is at least 8 bytes, so its first 4 are read whole.
+ */
+static __always_inline int mxs_ip6_walk(void *ctx, __u32 dir, struct mxs_ip6_chain *w)
+{
+	__u32 off = w->off, end = w->end, left = w->plen;
+	__u8 n = w->nh, h[4];
+
+#pragma unroll
+	for (int i = 0; i < MXS_IP6_EXT_MAX; i++) {
+		__u32 len;
+
+		if (!mxs_ip6_is_ext(n))
+			break;
+		if (off > MXS_L4_OFF_MAX || off + 8 > end || mxs_load_ctx(ctx, dir, off, h, 4))
+			goto bad;
+		if (n == MXS_IPPROTO_FRAGMENT) {
+			if (w->count)
+				mxs_count(MXS_C_FRAGMENTS);
+			if (((__u16)h[2] << 8 | h[3]) & 0xfff8) {
+				if (w->count)
+					mxs_count(MXS_C_FRAG_SKIPPED);
+				return MXS_PARSE_SKIP;
+			}
+			len = 8;
+		} else if (n == MXS_IPPROTO_AH) {
+			len = ((__u32)h[1] + 2) * 4; /* RFC 4302 §2.2 */
+		} else {
+			len = ((__u32)h[1] + 1) * 8; /* RFC 8200 §4.3 */
+		}
+		if (len > left || off + len > end)
+			goto bad;
+		n = h[0];
+		left -= len;
+		off += len;
+	}
+	/* Up to MXS_IP6_EXT_MAX headers walked: what follows the last one may be the L4 header. */
+	if (mxs_ip6_is_ext(n) || off > MXS_L4_OFF_MAX)
+		goto bad;
+	w->off = off;
+	w->plen = left;
+	w->nh = n;
+	return MXS_PARSE_OK;
+bad:
+	if (w->count)
+		mxs_count(MXS_C_IP6_EXT);
+	return MXS_PARSE_ERR;
+}
+
+/* The walk for each hook: global functions take their hook's own context. */
+__noinline int mxs_ip6_walk_xdp(struct xdp_md *ctx, struct mxs_ip6_chain *w)
+{
+	if (!ctx || !w)
+		return MXS_PARSE_ERR;
+	return mxs_ip6_walk(ctx, MXS_DIR_INGRESS, w);
+}
+
+__noinline int mxs_ip6_walk_tc(struct __sk_buff *skb, struct mxs_ip6_chain *w)
+{
+	if (!skb || !w)
+		return MXS_PARSE_ERR;
+	return mxs_ip6_walk(skb, MXS_DIR_EGRESS, w);
+}
+
+/*
+ * Walk the extension headers of the IPv6 header at ip6 (its fixed 40 bytes
+ * inside the linear part) and return in *l4 a pointer to its upper-layer
+ * header (not yet checked against the end), in *nh its protocol and in *plen
+ * its length. count: the packet's own walk (1) or a quote's (0).
+ */
+static __always_inline int mxs_ip6_chain(const struct mxs_pkt *p, struct ipv6hdr *ip6, void **l4,
+					 __u8 *nh, __u32 *plen, int count)
+{
+	struct mxs_ip6_chain w = {
+		.off = (__u32)((void *)(ip6 + 1) - p->data),
+		.end = (__u32)(p->data_end - p->data),
+		.plen = bpf_ntohs(ip6->payload_len),
+		.nh = ip6->nexthdr,
+		.count = count,
+	};
+	int r;
+
+	if (!mxs_ip6_is_ext(w.nh)) {
+		*l4 = ip6 + 1;
+		*nh = w.nh;
+		*plen = w.plen;
+		return MXS_PARSE_OK;
+	}
+	r = p->dir == MXS_DIR_INGRESS ? mxs_ip6_walk_xdp(p->ctx, &w) : mxs_ip6_walk_tc(p->ctx, &w);
+	if (r != MXS_PARSE_OK)
+		return r;
+	*l4 = p->data + (w.off & MXS_L4_OFF_MAX);
+	*nh = w.nh;
+	*plen = w.plen;
+	return MXS_PARSE_OK;
+}
+
+/* IPv6: its extension headers walked (mxs_ip6_walk), the L4 protocol and length. */
+static __always_inline int mxs_parse_ip6(const struct mxs_pkt *p, struct mxs_cursor *c,
+					 __u8 *l4proto, __u32 *l4len)
 {
 	struct ipv6hdr *ip6 = c->pos;
-	__u32 plen;
-	__u8 nh;
 
 	if ((void *)(ip6 + 1) > c->end) {
 		mxs_count(MXS_C_IP6_TRUNC);
 		return MXS_PARSE_ERR;
 	}
-	nh = ip6->nexthdr;
-	plen = bpf_ntohs(ip6->payload_len);
-	c->pos = ip6 + 1;
-
-#pragma unroll
-	for (int i = 0; i < MXS_IP6_EXT_MAX; i++) {
-		struct ipv6_opt_hdr *oh = c->pos;
-		__u32 len;
-
-		if (!mxs_ip6_is_ext(nh)) {
-			*l4proto = nh;
-			*l4len = plen;
-			return MXS_PARSE_OK;
-		}
-		if ((void *)(oh + 1) > c->end) {
-			mxs_count(MXS_C_IP6_EXT);
-			return MXS_PARSE_ERR;
-		}
-		if (nh == MXS_IPPROTO_FRAGMENT) {
-			struct frag_hdr *fh = c->pos;
-
-			if ((void *)(fh + 1) > c->end) {
-				mxs_count(MXS_C_IP6_EXT);
-				return MXS_PARSE_ERR;
-			}
-			mxs_count(MXS_C_FRAGMENTS);
-			if (bpf_ntohs(fh->frag_off) & 0xfff8) {
-				mxs_count(MXS_C_FRAG_SKIPPED);
-				return MXS_PARSE_SKIP;
-			}
-			len = sizeof(*fh);
-		} else if (nh == MXS_IPPROTO_AH) {
-			len = (oh->hdrlen + 2) * 4; /* RFC 4302 §2.2 */
-		} else {
-			len = (oh->hdrlen + 1) * 8; /* RFC 8200 §4.3 */
-		}
-		if (len > plen || c->pos + len > c->end) {
-			mxs_count(MXS_C_IP6_EXT);
-			return MXS_PARSE_ERR;
-		}
-		nh = oh->nexthdr;
-		plen -= len;
-		c->pos += len;
-	}
-	/* Up to MXS_IP6_EXT_MAX headers walked: what follows the last one may be the L4 header. */
-	if (!mxs_ip6_is_ext(nh)) {
-		*l4proto = nh;
-		*l4len = plen;
-		return MXS_PARSE_OK;
-	}
-	mxs_count(MXS_C_IP6_EXT);
-	return MXS_PARSE_ERR;
+	return mxs_ip6_chain(p, ip6, &c->pos, l4proto, l4len, 1);
 }
 
 /*
@@ -218,6 +284,9 @@ static __always_inline int mxs_parse_ip6(struct mxs_cursor *c, struct mxs_l4 *l4
  * 8 bytes of the packet that failed (RFC 792, RFC 4443 §3.1): describe that
  * packet in l4 (addresses via l3_off, ports, payload_off: the byte after its
  * 8-byte UDP header, which may be missing), so it can be matched to its flow.
+ * A quoted IPv6 packet's extension headers are walked as its own passage walked
+ * them (mxs_ip6_walk: the same headers, bound and lengths); a quote of a
+ * non-first fragment, of a chain too long, or cut inside it, matches nothing.
  */
 static __always_inline int mxs_parse_unreach(const struct mxs_pkt *p, struct mxs_cursor *c,
 					     struct mxs_l4 *l4, __u8 proto)
@@ -249,12 +318,18 @@ static __always_inline int mxs_parse_unreach(const struct mxs_pkt *p, struct mxs
 		ports = c->pos + hlen;
 	} else {
 		struct ipv6hdr *ip6 = c->pos;
+		void *q;
+		__u32 plen;
+		__u8 nh;
 
-		if ((void *)(ip6 + 1) + 4 > c->end)
+		if ((void *)(ip6 + 1) > c->end)
 			return MXS_PARSE_SKIP;
-		l4->proto = ip6->nexthdr; /* quoted extension headers are not walked */
+		/* The quoted packet's extension headers, by the walk its own passage took. */
+		if (mxs_ip6_chain(p, ip6, &q, &nh, &plen, 0) != MXS_PARSE_OK || q + 4 > c->end)
+			return MXS_PARSE_SKIP;
+		l4->proto = nh;
 		l4->ipv6 = 1;
-		ports = (void *)(ip6 + 1);
+		ports = q;
 	}
 	l4->l3_off = (__u32)(c->pos - p->data);
 	if (l4->l3_off > MXS_L3_OFF_MAX)
@@ -291,7 +366,7 @@ static __always_inline int mxs_parse(const struct mxs_pkt *p, struct mxs_l4 *l4)
 	if (eproto == MXS_ETH_P_IP)
 		r = mxs_parse_ip4(&c, l4, &proto, &l4len);
 	else if (eproto == MXS_ETH_P_IPV6)
-		r = mxs_parse_ip6(&c, l4, &proto, &l4len);
+		r = mxs_parse_ip6(p, &c, &proto, &l4len);
 	else
 		return MXS_PARSE_SKIP;
 	if (r != MXS_PARSE_OK)

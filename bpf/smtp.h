@@ -10,12 +10,15 @@
 #include "dns.h"
 
 /*
- * Server bytes read per segment: its first MXS_SMTP_READ and its last
- * MXS_SMTP_TAIL, so that the last reply is read and the next segment starts
- * where this one ended. Bytes between them are counted unparsed.
+ * A server segment is read whole, MXS_SMTP_CHUNK bytes at a time copied to the
+ * scratch buffer, up to MXS_SMTP_CHUNKS copies: 64 KiB, more than any IPv4 or
+ * IPv6 length field allows a TCP payload to be (a TSO/GSO segment at TC egress,
+ * a multi-buffer frame at XDP). No reply in a segment is left unread.
  */
-#define MXS_SMTP_READ 1024
-#define MXS_SMTP_TAIL 1023 /* MXS_SMTP_READ + MXS_SMTP_TAIL < MXS_SCRATCH */
+#define MXS_SMTP_CHUNK	2048 /* < MXS_SCRATCH: a length masked with MXS_SCRATCH - 1 fits */
+#define MXS_SMTP_CHUNKS 32
+_Static_assert(65535 < MXS_SMTP_CHUNK * MXS_SMTP_CHUNKS,
+	       "a TCP payload (its length from a 16-bit IP length field) is read whole");
 
 #define MXS_TLS_HANDSHAKE   0x16 /* RFC 8446 §5.1 ContentType */
 #define MXS_TLS_SERVERHELLO 0x02 /* RFC 8446 §4 HandshakeType */
@@ -36,11 +39,9 @@ static __always_inline int mxs_is_smtp_tls_port(__u16 port)
 struct mxs_smtp_seg {
 	__u32 seq;
 	__u32 ack;
-	__u32 len;	   /* TCP payload length */
-	__u32 copied;	   /* bytes of its head copied to scratch buf[0..) */
-	__u32 tail_off;	   /* a longer server segment: offset of its tail in the payload */
-	__u32 tail_copied; /* bytes of the tail copied to buf[MXS_SMTP_READ..) */
-	__u8 flags;	   /* TCP flags */
+	__u32 len;  /* TCP payload length: the IP header's, then what the packet holds */
+	__u32 off;  /* the payload's offset in the frame */
+	__u8 flags; /* TCP flags */
 	__u8 from_client;
 	__u8 dir; /* enum mxs_dir */
 	__u8 pad;
@@ -116,8 +117,8 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
 
 /*
  * The reply parser: its state, carried between segments in the flow, and what
- * one segment's scan found. Replies are tallied by code, so a segment's
- * replies are all counted, however many fit in the bytes read.
+ * one segment's scan found. Replies are tallied by code, so every reply of a
+ * segment is counted, however many it holds.
  */
 struct mxs_smtp_scan {
 	__u32 line;	     /* in/out: enum mxs_smtp_line */
@@ -293,8 +294,93 @@ static __always_inline int mxs_smtp_reject(__u8 reason)
 }
 
 /*
- * Track one segment of a connection on an SMTP port. A global function: the
- * verifier checks the reply parser's byte loop once.
+ * Copy the server's payload bytes [off, off + MXS_SMTP_CHUNK) of this segment
+ * to the scratch buffer and scan those from `start` on. True if some could not
+ * be read as replies. (A flag, not a count: one value per outcome keeps the
+ * verifier's chunk loop converging.)
+ */
+static __always_inline int mxs_smtp_chunk(const struct mxs_pkt *p, struct mxs_smtp_scan *sc,
+					  struct mxs_scratch *s, const struct mxs_smtp_seg *sg,
+					  __u32 start, __u32 off)
+{
+	__u32 n, from;
+
+	if (off >= sg->len)
+		return 0;
+	n = sg->len - off;
+	if (n > MXS_SMTP_CHUNK)
+		n = MXS_SMTP_CHUNK;
+	from = start > off ? start - off : 0;
+	if (from >= n)
+		return 0;
+	/* Keep clang from passing the unclamped length to the helper. */
+	asm volatile("" : "+r"(n));
+	n &= MXS_SCRATCH - 1;
+	if (!n || mxs_load(p, sg->off + off, s->buf, n)) {
+		/* Not readable (within the segment's length it always is): skip to a line start. */
+		sc->line = MXS_LINE_SKIP;
+		return 1;
+	}
+	return mxs_smtp_scan(sc, s, from, n) != 0;
+}
+
+/*
+ * Read a server segment's payload [start, len) for replies, chunk by chunk,
+ * until its end or the start of TLS. True if some could not be read as replies.
+ */
+static __always_inline int mxs_smtp_read(const struct mxs_pkt *p, struct mxs_smtp_scan *sc,
+					 struct mxs_scratch *s, const struct mxs_smtp_seg *sg,
+					 __u32 start)
+{
+	struct bpf_iter_num it;
+	__u32 first = start / MXS_SMTP_CHUNK;
+	int bad, *v;
+
+	/* The chunk holding `start`: for the usual short segment, the only one. */
+	if (first >= MXS_SMTP_CHUNKS)
+		return 0;
+	bad = mxs_smtp_chunk(p, sc, s, sg, start, first * MXS_SMTP_CHUNK);
+	if ((first + 1) * MXS_SMTP_CHUNK >= sg->len || sc->tls)
+		return bad;
+	bpf_iter_num_new(&it, first + 1, MXS_SMTP_CHUNKS);
+	while ((v = bpf_iter_num_next(&it))) {
+		__u32 off = (__u32)*v * MXS_SMTP_CHUNK;
+
+		if (off >= sg->len || sc->tls)
+			break;
+		bad |= mxs_smtp_chunk(p, sc, s, sg, start, off);
+	}
+	bpf_iter_num_destroy(&it);
+	return bad;
+}
+
+/* mxs_smtp_read for the XDP program: a global function, its chunk loop verified once. */
+__noinline int mxs_smtp_read_xdp(struct xdp_md *ctx, struct mxs_smtp_scan *sc,
+				 struct mxs_scratch *s, const struct mxs_smtp_seg *sg, __u32 start)
+{
+	struct mxs_pkt p = {.ctx = ctx, .dir = MXS_DIR_INGRESS};
+
+	if (!sc || !s || !sg)
+		return 0;
+	return mxs_smtp_read(&p, sc, s, sg, start);
+}
+
+/* mxs_smtp_read for the TC program. */
+__noinline int mxs_smtp_read_tc(struct __sk_buff *ctx, struct mxs_smtp_scan *sc,
+				struct mxs_scratch *s, const struct mxs_smtp_seg *sg, __u32 start)
+{
+	struct mxs_pkt p = {.ctx = ctx, .dir = MXS_DIR_EGRESS};
+
+	if (!sc || !s || !sg)
+		return 0;
+	return mxs_smtp_read(&p, sc, s, sg, start);
+}
+
+/*
+ * Track one segment of a connection on an SMTP port; ctx is the program's
+ * context, dir its constant direction (enum mxs_dir), so that each program
+ * keeps only its own load helper. Inlined into one global function per
+ * program: the verifier checks it once.
  *
  * Every attempt (a SYN with a new sequence number) ends in exactly one outcome:
  * established (SYN-ACK), refused (the server's RST), unreachable (ICMP, see
@@ -310,19 +396,30 @@ static __always_inline int mxs_smtp_reject(__u8 reason)
  * window bound with a plausible ACK. Rejected segments are counted by reason
  * and change nothing, not even the flow's idle time.
  */
-__noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mxs_smtp_seg *sg,
-			      const struct mxs_scratch *s)
+static __always_inline int mxs_smtp_track(void *ctx, __u32 dir, const struct mxs_smtp_flow_key *k,
+					  struct mxs_smtp_seg *sg)
 {
+	struct mxs_pkt p = {.ctx = ctx, .dir = dir};
 	struct mxs_server_key sk = {};
 	struct mxs_smtp_stats *st;
 	struct mxs_smtp_hist *h;
 	struct mxs_smtp_flow *f;
 	struct mxs_tcp_in in = {};
+	struct mxs_scratch *s;
+	__u32 zero = 0, len;
 	__u64 now;
 	int v;
 
-	if (!k || !sg || !s)
+	if (!k || !sg)
 		return 0;
+	if (dir == MXS_DIR_EGRESS)
+		p.len = ((struct __sk_buff *)ctx)->len;
+	/* The payload is what the IP length says, cut to what the packet holds. */
+	len = mxs_pkt_len(&p);
+	if (sg->off >= len)
+		sg->len = 0;
+	else if (sg->len > len - sg->off)
+		sg->len = len - sg->off;
 	now = bpf_ktime_get_ns();
 	f = bpf_map_lookup_elem(&mxs_smtp_flows, k);
 
@@ -383,9 +480,15 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 			mxs_smtp_end(f, st, k);
 			return 0;
 		}
+		/* Of the client's commands only the first 8 bytes (STARTTLS) matter, and only in
+		 * a segment that starts new bytes. */
 		if (f->state == MXS_SMTP_OPEN && !f->tls && v == MXS_SEG_NEW && !in.start &&
-		    mxs_is_starttls(s->buf, sg->copied))
-			f->starttls = 1;
+		    sg->len >= 8) {
+			__u8 cmd[8];
+
+			if (!mxs_load(&p, sg->off, cmd, sizeof(cmd)) && mxs_is_starttls(cmd, 8))
+				f->starttls = 1;
+		}
 		return 0;
 	}
 
@@ -439,6 +542,9 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 		return 0; /* all of it seen before: a retransmission */
 	st = mxs_smtp_stats_get(&sk);
 	h = bpf_map_lookup_elem(&mxs_smtp_hist, &sk);
+	s = bpf_map_lookup_elem(&mxs_scratch, &zero);
+	if (!s)
+		return 0;
 
 	if (sg->len && !f->tls) {
 		__u32 start = in.start; /* bytes at its head seen before */
@@ -450,9 +556,11 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 		}
 		if (!f->greeted && mxs_is_smtp_tls_port(k->server_port)) {
 			/* Implicit TLS (RFC 8314): the ServerHello is the greeting. */
-			if (sg->copied >= start + 6 &&
-			    s->buf[start & (MXS_SCRATCH - 1)] == MXS_TLS_HANDSHAKE &&
-			    s->buf[(start + 5) & (MXS_SCRATCH - 1)] == MXS_TLS_SERVERHELLO) {
+			__u8 rec[6];
+
+			if (sg->len >= start + 6 &&
+			    !mxs_load(&p, sg->off + start, rec, sizeof(rec)) &&
+			    rec[0] == MXS_TLS_HANDSHAKE && rec[5] == MXS_TLS_SERVERHELLO) {
 				f->greeted = 1;
 				f->tls = 1;
 				if (st) {
@@ -469,31 +577,9 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 						   .code = f->code,
 						   .greeted = f->greeted,
 						   .starttls = f->starttls};
-			__u32 read_to = start > sg->copied ? start : sg->copied;
-			int bad = 0;
 
-			/* The head: payload [start, copied) in buf[0..). */
-			if (start < sg->copied)
-				bad += mxs_smtp_scan(&sc, s, start, sg->copied);
-			if (sg->tail_copied && !sc.tls) {
-				/* The tail: payload [tail_off, len) in buf[MXS_SMTP_READ..). */
-				__u32 from = 0;
-
-				if (read_to < sg->tail_off) {
-					/* Unread between head and tail: resume at a line start. */
-					bad++;
-					sc.line = MXS_LINE_SKIP;
-				} else {
-					from = read_to - sg->tail_off;
-				}
-				bad += mxs_smtp_scan(&sc, s, MXS_SMTP_READ + from,
-						     MXS_SMTP_READ + sg->tail_copied);
-			} else if (read_to < sg->len && !sc.tls) {
-				/* The tail could not be read: resume at the next line start. */
-				bad++;
-				sc.line = MXS_LINE_SKIP;
-			}
-			if (bad)
+			if (dir == MXS_DIR_INGRESS ? mxs_smtp_read_xdp(ctx, &sc, s, sg, start)
+						   : mxs_smtp_read_tc(ctx, &sc, s, sg, start))
 				mxs_count(MXS_C_SMTP_UNPARSED);
 			mxs_smtp_apply(f, st, h, &sc, now);
 		}
@@ -501,6 +587,20 @@ __noinline int mxs_smtp_track(const struct mxs_smtp_flow_key *k, const struct mx
 	if (in.fin)
 		mxs_smtp_end(f, st, k);
 	return 0;
+}
+
+/* mxs_smtp_track for the XDP program (ingress). */
+__noinline int mxs_smtp_track_xdp(struct xdp_md *ctx, const struct mxs_smtp_flow_key *k,
+				  struct mxs_smtp_seg *sg)
+{
+	return mxs_smtp_track(ctx, MXS_DIR_INGRESS, k, sg);
+}
+
+/* mxs_smtp_track for the TC program (egress). */
+__noinline int mxs_smtp_track_tc(struct __sk_buff *ctx, const struct mxs_smtp_flow_key *k,
+				 struct mxs_smtp_seg *sg)
+{
+	return mxs_smtp_track(ctx, MXS_DIR_EGRESS, k, sg);
 }
 
 /* ICMP unreachable quoting the SYN of an attempt still waiting for its answer. */
@@ -570,13 +670,11 @@ static __always_inline void mxs_smtp_expire_one(struct mxs_smtp_expire *e)
 		e->result |= MXS_EXPIRED_DELETED;
 }
 
-/* SMTP on a configured port: orient the flow, copy what the tracker reads. */
+/* SMTP on a configured port: orient the flow; the tracker reads the rest. */
 static __always_inline void mxs_smtp(struct mxs_pkt *p, struct mxs_l4 *l4)
 {
 	struct mxs_smtp_flow_key k = {};
 	struct mxs_smtp_seg sg = {};
-	struct mxs_scratch *s;
-	__u32 zero = 0, len, n;
 
 	if (l4->proto != MXS_IPPROTO_TCP)
 		return;
@@ -586,45 +684,18 @@ static __always_inline void mxs_smtp(struct mxs_pkt *p, struct mxs_l4 *l4)
 		return;
 	if (mxs_l4_addrs(p, l4))
 		return;
-	s = bpf_map_lookup_elem(&mxs_scratch, &zero);
-	if (!s)
-		return;
 
 	mxs_orient(l4, sg.from_client, k.client, k.server, &k.client_port, &k.server_port);
 	sg.seq = l4->seq;
 	sg.ack = l4->ack;
 	sg.flags = l4->tcp_flags;
 	sg.dir = p->dir;
-
-	len = mxs_pkt_len(p);
+	sg.off = l4->payload_off;
 	sg.len = l4->payload_len;
-	if (l4->payload_off >= len)
-		sg.len = 0;
-	else if (sg.len > len - l4->payload_off)
-		sg.len = len - l4->payload_off;
-	/* The client's commands: only the first 8 bytes (STARTTLS) matter. */
-	n = sg.from_client ? (sg.len < 8 ? sg.len : 8) : sg.len;
-	if (n > MXS_SMTP_READ)
-		n = MXS_SMTP_READ;
-	/* Keep clang from passing the unclamped length to the helper. */
-	asm volatile("" : "+r"(n));
-	n &= MXS_SCRATCH - 1;
-	if (n && !mxs_load(p, l4->payload_off, s->buf, n))
-		sg.copied = n;
-	if (!sg.from_client && sg.copied && sg.len > sg.copied) {
-		/* A longer server segment: its last bytes too. */
-		__u32 t = sg.len - sg.copied;
-
-		if (t > MXS_SMTP_TAIL)
-			t = MXS_SMTP_TAIL;
-		asm volatile("" : "+r"(t));
-		t &= MXS_SMTP_TAIL;
-		if (t && !mxs_load(p, l4->payload_off + sg.len - t, s->buf + MXS_SMTP_READ, t)) {
-			sg.tail_off = sg.len - t;
-			sg.tail_copied = t;
-		}
-	}
-	mxs_smtp_track(&k, &sg, s);
+	if (p->dir == MXS_DIR_INGRESS)
+		mxs_smtp_track_xdp(p->ctx, &k, &sg);
+	else
+		mxs_smtp_track_tc(p->ctx, &k, &sg);
 }
 
 #endif /* MXS_SMTP_H */

@@ -425,6 +425,7 @@ void Agent::refresh() {
     s.inflight_capacity = sensor_->inflight_capacity();
     s.inflight_server_capacity = sensor_->inflight_server_capacity();
     s.stats_capacity = sensor_->stats_capacity();
+    s.counted_maps = sensor_->map_usage();
     s.interfaces.clear();
     s.attachments.clear();
     for (const auto& w : watched_) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 namespace mxs {
@@ -89,7 +90,7 @@ void HealthMonitor::set_targets(const std::vector<Domain>& domains,
             domains_.push_back(it->second.first);
             primary_up_since_.push_back(it->second.second);
         } else {
-            domains_.push_back({d.name, std::nullopt, false, {}, {}});
+            domains_.push_back({d.name, std::nullopt, false, {}, {}, {}});
             primary_up_since_.push_back(0);
         }
         domain_targets_.emplace_back();
@@ -152,6 +153,15 @@ void HealthMonitor::window(const Window& w) {
             j.reason.empty() ? "no traffic and no probe answers in this window" : j.reason;
         judged.push_back(j.state);
         reasons.push_back(j.reason);
+        auto& tr = tracks_[i];
+        if (j.state != TargetState::Unknown) {
+            if (j.state == TargetState::Down && tr.last_judged != TargetState::Down)
+                tr.down_run_start = windows_;
+            else if (j.state != TargetState::Down)
+                tr.down_run_start = 0;
+            tr.last_judged = j.state;
+            tr.last_judged_window = windows_;
+        }
     }
     // Every target with evidence DOWN in the same window: suspect our own network.
     std::vector<TargetState> with_evidence;
@@ -194,6 +204,12 @@ void HealthMonitor::window(const Window& w) {
         domain_window(d, windows_);
 }
 
+bool HealthMonitor::healthy_since_primary_failed(std::size_t b, std::size_t p) const {
+    const Track& bt = tracks_[b];
+    return bt.last_judged == TargetState::Healthy &&
+           bt.last_judged_window > tracks_[p].down_run_start;
+}
+
 void HealthMonitor::domain_window(std::size_t di, std::uint64_t window_index) {
     auto& dom = domains_[di];
     const auto& idx = domain_targets_[di];
@@ -232,8 +248,25 @@ void HealthMonitor::domain_window(std::size_t di, std::uint64_t window_index) {
             e ? std::optional<std::string>(targets_[idx[order[*e]]].name) : std::nullopt;
     };
     if (!dom.failover_active) {
-        // Fail over only away from a DOWN primary and only to a HEALTHY backup.
-        if (const auto to = failover_target(states)) {
+        // Fail over only away from a DOWN primary and only to a HEALTHY backup that
+        // showed its health after the primary began failing.
+        std::vector<TargetState> proven = states;
+        std::vector<std::string> stale;
+        for (std::size_t k = 1; k < idx.size(); ++k)
+            if (proven[k] == TargetState::Healthy &&
+                !healthy_since_primary_failed(idx[k], idx[0])) {
+                proven[k] = TargetState::Unknown;
+                stale.push_back(targets_[idx[k]].name);
+            }
+        std::string held;
+        if (primary == TargetState::Down && !failover_target(proven) && !stale.empty())
+            held = fmt::format("{} HEALTHY only before {} began failing: waiting for evidence "
+                               "(the fault may be on this host's path to every MX host)",
+                               fmt::join(stale, ", "), primary_name);
+        if (held != dom.failover_held && !held.empty())
+            spdlog::warn("domain {}: no failover yet: {}", dom.name, held);
+        dom.failover_held = held;
+        if (const auto to = failover_target(proven)) {
             const std::string& backup = targets_[idx[*to]].name;
             const auto reason =
                 fmt::format("{} DOWN ({}); {} HEALTHY", primary_name, pt.reason, backup);

@@ -53,6 +53,9 @@ struct DomainStatus {
     bool failover_active = false;
     std::string failed_over_to;  // the backup chosen at failover
     std::vector<std::string> mx; // MX hosts in preference order (configured or discovered)
+    // Why a DOWN primary is not failed over this window (empty when it is not DOWN or
+    // when it failed over), e.g. "mx2.example.test HEALTHY only before mx1 failed".
+    std::string failover_held;
 };
 
 class HealthMonitor {
@@ -98,7 +101,19 @@ class HealthMonitor {
         TargetVerdict verdict;
         std::map<std::string, std::deque<WindowEvidence>> history;
         std::map<std::string, Judgement> previous; // the last window's, by transport
+        // The latest window judged with evidence (not UNKNOWN) and its judgement.
+        TargetState last_judged = TargetState::Unknown;
+        std::uint64_t last_judged_window = 0;
+        // The first window of the current run of DOWN judgements (0: not judged DOWN last).
+        std::uint64_t down_run_start = 0;
     };
+
+    // Whether backup target `b` showed health after primary `p` began failing: its
+    // latest judgement with evidence is HEALTHY and from a window after the first
+    // window of the primary's run of DOWN judgements. A backup judged HEALTHY only
+    // before the primary failed (an idle backup whose probe has not come back yet)
+    // is not proof: the failure may be on the sensor's own path to both.
+    bool healthy_since_primary_failed(std::size_t b, std::size_t p) const;
 
     void domain_window(std::size_t di, std::uint64_t window_index);
     TransitionPolicy policy() const;

@@ -20,5 +20,5 @@ static_assert(sizeof(mxs_smtp_stats) ==
               8 * (MXS_SMTP_OUTCOME_MAX + 1 + MXS_STARTTLS_MAX + 2 * MXS_SMTP_CODE_MAX + 3));
 static_assert(sizeof(mxs_smtp_hist) == 8 * 2 * MXS_HIST_BUCKETS);
 static_assert(sizeof(mxs_dns_stats) == 8 * (8 + MXS_RCODE_MAX));
-static_assert(sizeof(mxs_dns_swept) == 16);
+static_assert(sizeof(mxs_dns_swept) == 24);
 static_assert(sizeof(mxs_dns_hist) == 8 * MXS_HIST_BUCKETS);

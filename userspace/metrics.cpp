@@ -197,12 +197,6 @@ const char* counter_reason(std::uint32_t c) {
 
 std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     std::vector<MetricFamily> out;
-    // A metric family with one unlabelled counter.
-    auto single = [&out](std::string name, std::string help, double v) {
-        Family f(std::move(name), std::move(help), MetricType::Counter);
-        f.counter({}, v);
-        out.push_back(std::move(f.f));
-    };
     Family queries("mxsense_dns_queries_total", "DNS queries seen, per server.",
                    MetricType::Counter);
     Family responses("mxsense_dns_responses_total",
@@ -274,10 +268,68 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                      MetricType::Gauge);
     reload_ok.gauge({}, snap.config_reload_ok ? 1 : 0);
     out.push_back(std::move(reload_ok.f));
-    single("mxsense_config_reloads_total", "Successful configuration reloads.",
-           static_cast<double>(snap.config_reloads));
-
+    // Unlabelled counters, a family each, in the order the exposition has them.
     const auto& s = snap.sensor;
+    const auto kernel = [&s](std::uint32_t c) { return static_cast<double>(s.counters[c]); };
+    const struct {
+        const char* name;
+        const char* help;
+        double value;
+    } singles[] = {
+        {"mxsense_config_reloads_total", "Successful configuration reloads.",
+         static_cast<double>(snap.config_reloads)},
+        {"mxsense_sensor_fragments_total", "IP fragments seen.", kernel(MXS_C_FRAGMENTS)},
+        {"mxsense_sensor_fragments_skipped_total", "Non-first IP fragments, never parsed as DNS.",
+         kernel(MXS_C_FRAG_SKIPPED)},
+        {"mxsense_sensor_smtp_flow_evictions_total",
+         "SMTP connections forgotten after the idle timeout.",
+         static_cast<double>(s.smtp_evicted_total)},
+        {"mxsense_sensor_smtp_syn_retransmissions_total", "Retransmitted SYNs (not new attempts).",
+         kernel(MXS_C_SMTP_SYN_RETRANS)},
+        {"mxsense_sensor_dns_inflight_evictions_total",
+         "In-flight queries removed by the timeout sweep.", static_cast<double>(s.expired_total)},
+        {"mxsense_sensor_dns_retransmitted_queries_total",
+         "Queries already in flight (retransmissions), not counted again.",
+         kernel(MXS_C_DUP_QUERY)},
+        {"mxsense_sensor_dns_late_responses_total",
+         "Responses to queries the sweep had already counted unanswered.",
+         kernel(MXS_C_LATE_RESPONSE)},
+        {"mxsense_sensor_dns_tcp_continuations_total",
+         "TCP segments carrying only bytes of DNS messages seen earlier (the rest of a message, or "
+         "a retransmitted response).",
+         kernel(MXS_C_DNS_TCP_CONT)},
+        {"mxsense_sensor_dns_tcp_held_starts_total",
+         "DNS-over-TCP message starts (length, header or question) cut by a segment's end and held "
+         "until the next segment.",
+         kernel(MXS_C_DNS_TCP_HELD)},
+        {"mxsense_sensor_dns_tcp_held_lost_total",
+         "Held DNS-over-TCP message starts whose next bytes did not come in order: accounted with "
+         "what was held (a header pairs by id), else lost.",
+         kernel(MXS_C_DNS_TCP_LOST)},
+        {"mxsense_sensor_dns_edns_unread_total",
+         "Responses with additional records whose OPT record (extended rcode) was not reached "
+         "(beyond the bytes read, too many records): the header's rcode was used.",
+         kernel(MXS_C_DNS_EDNS_UNREAD)},
+        {"mxsense_sensor_dns_same_direction_responses_total",
+         "DNS responses travelling the same way as the query they would match (forged): no match, "
+         "no sample.",
+         kernel(MXS_C_DNS_SAME_DIR)},
+        {"mxsense_sensor_dns_unreachable_without_id_total",
+         "ICMP/ICMPv6 destination unreachables quoting a DNS query without its id (8-byte quotes): "
+         "not matched, the query times out.",
+         kernel(MXS_C_DNS_UNREACH_NOID)},
+        {"mxsense_sensor_dns_unsolicited_unknown_total",
+         "Responses from servers never queried (no per-server entry is made for them).",
+         kernel(MXS_C_UNSOLICITED_UNKNOWN)},
+        {"mxsense_sensor_sweeps_total", "Timeout sweeps of the in-flight queries.",
+         static_cast<double>(s.sweeps_total)},
+    };
+    for (const auto& m : singles) {
+        Family f(m.name, m.help, MetricType::Counter);
+        f.counter({}, m.value);
+        out.push_back(std::move(f.f));
+    }
+
     Family packets("mxsense_sensor_packets_total", "Packets seen by the sensor.",
                    MetricType::Counter);
     for (const auto& i : s.interfaces) {
@@ -305,10 +357,6 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         rejected.counter({{"protocol", "dns"}, {"reason", kRejectReason[r]}},
                          static_cast<double>(s.counters[MXS_C_DNS_TCP_REJ_RST + r]));
     }
-    single("mxsense_sensor_fragments_total", "IP fragments seen.",
-           static_cast<double>(s.counters[MXS_C_FRAGMENTS]));
-    single("mxsense_sensor_fragments_skipped_total", "Non-first IP fragments, never parsed as DNS.",
-           static_cast<double>(s.counters[MXS_C_FRAG_SKIPPED]));
     Family full("mxsense_sensor_map_full_total",
                 "Inserts refused because a map was full (sample or query lost).",
                 MetricType::Counter);
@@ -325,53 +373,14 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
                           static_cast<double>(s.counters[MXS_C_STATS_INSERT_FAIL]));
     insert_failed.counter({{"map", "smtp_stats"}},
                           static_cast<double>(s.counters[MXS_C_SMTP_INSERT_FAIL]));
-    single("mxsense_sensor_smtp_flow_evictions_total",
-           "SMTP connections forgotten after the idle timeout.",
-           static_cast<double>(s.smtp_evicted_total));
-    single("mxsense_sensor_smtp_syn_retransmissions_total",
-           "Retransmitted SYNs (not new attempts).",
-           static_cast<double>(s.counters[MXS_C_SMTP_SYN_RETRANS]));
-    single("mxsense_sensor_dns_inflight_evictions_total",
-           "In-flight queries removed by the timeout sweep.", static_cast<double>(s.expired_total));
-    single("mxsense_sensor_dns_retransmitted_queries_total",
-           "Queries already in flight (retransmissions), not counted again.",
-           static_cast<double>(s.counters[MXS_C_DUP_QUERY]));
-    single("mxsense_sensor_dns_late_responses_total",
-           "Responses to queries the sweep had already counted unanswered.",
-           static_cast<double>(s.counters[MXS_C_LATE_RESPONSE]));
-    single("mxsense_sensor_dns_tcp_continuations_total",
-           "TCP segments carrying only bytes of DNS messages seen earlier (the rest of a "
-           "message, or a retransmitted response).",
-           static_cast<double>(s.counters[MXS_C_DNS_TCP_CONT]));
-    single("mxsense_sensor_dns_tcp_held_starts_total",
-           "DNS-over-TCP message starts (length, header or question) cut by a segment's end and "
-           "held until the next segment.",
-           static_cast<double>(s.counters[MXS_C_DNS_TCP_HELD]));
-    single("mxsense_sensor_dns_tcp_held_lost_total",
-           "Held DNS-over-TCP message starts whose next bytes did not come in order: accounted "
-           "with what was held (a header pairs by id), else lost.",
-           static_cast<double>(s.counters[MXS_C_DNS_TCP_LOST]));
-    single("mxsense_sensor_dns_edns_unread_total",
-           "Responses with additional records whose OPT record (extended rcode) was not reached "
-           "(beyond the bytes read, too many records): the header's rcode was used.",
-           static_cast<double>(s.counters[MXS_C_DNS_EDNS_UNREAD]));
-    single("mxsense_sensor_dns_same_direction_responses_total",
-           "DNS responses travelling the same way as the query they would match (forged): no "
-           "match, no sample.",
-           static_cast<double>(s.counters[MXS_C_DNS_SAME_DIR]));
-    single("mxsense_sensor_dns_unreachable_without_id_total",
-           "ICMP/ICMPv6 destination unreachables quoting a DNS query without its id (8-byte "
-           "quotes): not matched, the query times out.",
-           static_cast<double>(s.counters[MXS_C_DNS_UNREACH_NOID]));
-    single("mxsense_sensor_dns_unsolicited_unknown_total",
-           "Responses from servers never queried (no per-server entry is made for them).",
-           static_cast<double>(s.counters[MXS_C_UNSOLICITED_UNKNOWN]));
     Family entries("mxsense_sensor_map_entries", "Entries in a sensor map.", MetricType::Gauge);
     entries.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_entries));
     entries.gauge({{"map", "dns_inflight_server"}}, static_cast<double>(s.inflight_server_entries));
     entries.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_entries));
     entries.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_entries));
     entries.gauge({{"map", "smtp_stats"}}, static_cast<double>(s.smtp_stats_entries));
+    for (const auto& [name, u] : s.counted_maps)
+        entries.gauge({{"map", name}}, static_cast<double>(u.entries));
     Family capacity("mxsense_sensor_map_capacity", "Maximum entries of a sensor map.",
                     MetricType::Gauge);
     capacity.gauge({{"map", "dns_inflight"}}, static_cast<double>(s.inflight_capacity));
@@ -380,12 +389,12 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     capacity.gauge({{"map", "dns_stats"}}, static_cast<double>(s.stats_capacity));
     capacity.gauge({{"map", "smtp_flows"}}, static_cast<double>(s.smtp_flow_capacity));
     capacity.gauge({{"map", "smtp_stats"}}, static_cast<double>(s.smtp_stats_capacity));
+    for (const auto& [name, u] : s.counted_maps)
+        capacity.gauge({{"map", name}}, static_cast<double>(u.capacity));
     Family attach("mxsense_sensor_attach_mode",
                   "How each program is attached (1 for the mode in use).", MetricType::Gauge);
     for (const auto& a : s.attachments)
         attach.gauge({{"interface", a.interface}, {"hook", a.hook}, {"mode", a.mode}}, 1);
-    single("mxsense_sensor_sweeps_total", "Timeout sweeps of the in-flight queries.",
-           static_cast<double>(s.sweeps_total));
     Family build("mxsense_build_info", "Build of this agent.", MetricType::Gauge);
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},

@@ -80,6 +80,35 @@ template <class Key, class Value, class Visit> void for_each_entry(int fd, Visit
     }
 }
 
+// Entries of a hash map, counted by batched lookups (1024 a syscall), key by key on kernels
+// without batch lookup.
+std::uint64_t count_entries(const bpf_map* m) {
+    constexpr __u32 kBatch = 1024;
+    const int fd = bpf_map__fd(m);
+    std::vector<std::uint8_t> keys(std::size_t{bpf_map__key_size(m)} * kBatch);
+    std::vector<std::uint8_t> values(std::size_t{bpf_map__value_size(m)} * kBatch);
+    std::uint64_t n = 0;
+    __u32 cursor = 0;
+    for (bool first = true;; first = false) {
+        __u32 count = kBatch;
+        const int err = bpf_map_lookup_batch(fd, first ? nullptr : &cursor, &cursor, keys.data(),
+                                             values.data(), &count, nullptr);
+        if (err && errno != ENOENT && first)
+            break; // no batch ops: count key by key
+        n += count;
+        if (err) // ENOENT: the walk is complete
+            return n;
+    }
+    std::vector<std::uint8_t> key(bpf_map__key_size(m)), next(key.size());
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+        ++n;
+        key = next;
+        prev = key.data();
+    }
+    return n;
+}
+
 } // namespace
 
 Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
@@ -191,7 +220,16 @@ SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const 
         for (const auto& [k, v] : old) {
             // Remembered first, so that an answer arriving between the two steps is
             // late, not unsolicited; forgotten again when the response won.
-            const mxs_dns_swept sw{.expired_ns = now_ns, .role = v.role, .dir = v.dir, .pad = {}};
+            // With the query's question, so that a late answer is checked against it as an
+            // answer in time is.
+            const mxs_dns_swept sw{.expired_ns = now_ns,
+                                   .qname_hash = v.qname_hash,
+                                   .qtype = v.qtype,
+                                   .qclass = v.qclass,
+                                   .role = v.role,
+                                   .dir = v.dir,
+                                   .flags = v.flags,
+                                   .pad = 0};
             const bool remembered = bpf_map_update_elem(swept_fd, &k, &sw, BPF_ANY) == 0;
             if (bpf_map_delete_elem(fd, &k) != 0) {
                 if (remembered)
@@ -286,6 +324,16 @@ void Sensor::clear_maps() const {
         for (std::uint32_t i = 0; i < bpf_map__max_entries(m); ++i)
             bpf_map_update_elem(fd, &i, zero.data(), BPF_ANY);
     }
+}
+
+std::map<std::string, MapUsage> Sensor::map_usage() const {
+    std::map<std::string, MapUsage> out;
+    for (const auto& [name, m] : {std::pair{"dns_late", skel_->maps.mxs_dns_swept},
+                                  std::pair{"dns_late_server", skel_->maps.mxs_dns_swept_srv},
+                                  std::pair{"tcp_streams", skel_->maps.mxs_tcp_next},
+                                  std::pair{"tcp_streams_held", skel_->maps.mxs_tcp_hold}})
+        out[name] = MapUsage{count_entries(m), bpf_map__max_entries(m)};
+    return out;
 }
 
 std::map<std::string, std::uint64_t> Sensor::map_memory() const {

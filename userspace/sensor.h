@@ -5,6 +5,7 @@
 #include "kernel_types.h"
 #include "result.h"
 #include "smtp_model.h"
+#include "snapshot.h"
 
 #include <array>
 #include <cstdint>
@@ -95,6 +96,12 @@ class Sensor {
     std::uint32_t stats_capacity() const;
     std::uint32_t inflight_capacity() const;        // client role
     std::uint32_t inflight_server_capacity() const; // server role
+    // Entries and capacity of the maps no sweep walks, by the `map` label of
+    // mxsense_sensor_map_entries: dns_late and dns_late_server (queries the sweep expired,
+    // remembered for their late answers, per role), tcp_streams (DNS-over-TCP streams whose
+    // next message start is known) and tcp_streams_held (held message starts). Counted by a
+    // walk of each map's keys, a few syscalls per thousand entries.
+    std::map<std::string, MapUsage> map_usage() const;
     // Kernel memory charged to each map (bytes, the kernel's `memlock` in fdinfo), by map name.
     std::map<std::string, std::uint64_t> map_memory() const;
 

@@ -27,6 +27,12 @@ struct Attachment {
     std::string mode; // native | generic | tcx | netlink
 };
 
+// Entries in one sensor map and its capacity (max_entries).
+struct MapUsage {
+    std::uint64_t entries = 0;
+    std::uint64_t capacity = 0;
+};
+
 struct SensorSnapshot {
     std::array<std::uint64_t, MXS_C_MAX> counters{};
     std::vector<InterfaceCounters> interfaces;
@@ -44,6 +50,8 @@ struct SensorSnapshot {
     std::uint64_t smtp_stats_entries = 0; // SMTP servers with statistics in the kernel
     std::uint64_t smtp_stats_capacity = 0;
     std::uint64_t smtp_evicted_total = 0; // idle connections the sweeper removed
+    // Maps no sweep walks, counted when a scrape asks, by their `map` label (Sensor::map_usage).
+    std::map<std::string, MapUsage> counted_maps;
 };
 
 inline constexpr std::size_t kRecent = 50; // transitions and hook runs kept for the views

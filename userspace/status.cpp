@@ -47,6 +47,7 @@ std::string status_json(const HealthSnapshot& h) {
                            {"effective_mx", d.effective_mx ? nlohmann::json(*d.effective_mx)
                                                            : nlohmann::json(nullptr)},
                            {"failover_active", d.failover_active},
+                           {"failover_held", d.failover_held},
                            {"mx", d.mx}});
     nlohmann::json transitions = nlohmann::json::array();
     for (const auto& t : h.recent_transitions)
@@ -99,7 +100,10 @@ std::string status_table(const std::string& json, std::string& error) {
                                d.at("effective_mx").is_null()
                                    ? std::string("-")
                                    : d.at("effective_mx").get<std::string>(),
-                               d.at("failover_active").get<bool>() ? "yes" : "no");
+                               d.at("failover_active").get<bool>() ? "yes"
+                               : d.value("failover_held", std::string()).empty()
+                                   ? "no"
+                                   : "held: " + d.at("failover_held").get<std::string>());
         if (j.at("sensor_blind").get<bool>())
             out += "\nSENSOR BLIND: every target went DOWN at once; no action is taken\n";
         return out;

@@ -93,7 +93,8 @@ std::string status_html(const Snapshot& s, double refresh_s) {
                 d.effective_mx ? html_escape(*d.effective_mx)
                                : "none (every MX host DOWN or UNKNOWN)",
                 d.failover_active ? "<b>active</b> (to " + html_escape(d.failed_over_to) + ")"
-                                  : "no",
+                : d.failover_held.empty() ? "no"
+                                          : "<b>held</b>: " + html_escape(d.failover_held),
                 hosts.empty() ? "(not discovered yet)" : hosts);
         }
         o += "</table>\n";

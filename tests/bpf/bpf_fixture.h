@@ -73,6 +73,9 @@ class SensorFixture : public ::testing::Test {
         return out;
     }
     std::uint64_t counter(mxs_counter c) { return sensor_->read_counters()[c]; }
+    // Expire every query in flight (10 s from now, timeout 1 ns), as the agent's sweep does
+    // after the timeout.
+    SweepResult sweep_all() { return sensor_->sweep(monotonic_ns() + 10'000'000'000ull, 1); }
     std::uint64_t responses(const DnsCounters& c) {
         std::uint64_t n = 0;
         for (auto r : c.responses)

@@ -24,6 +24,8 @@ struct Exchange {
     std::uint8_t proto = kUdp;
     std::uint16_t client_port = 40000;
     std::uint32_t client_seq = 1000, server_seq = 50000;
+    // IPv6 extension headers (type, length) on every frame of the exchange (Packet::ipv6_ext).
+    std::vector<std::pair<std::uint8_t, std::size_t>> ext;
 
     std::string host() const { return v6 ? "fd00::1" : "198.18.0.1"; }
     std::string peer() const { return v6 ? "fd00::53" : "198.18.0.53"; }
@@ -44,6 +46,8 @@ struct Exchange {
         const std::string src = from_client ? client() : server();
         const std::string dst = from_client ? server() : client();
         v6 ? p.ipv6(src, dst) : p.ipv4(src, dst);
+        for (const auto& [type, len] : ext)
+            p.ipv6_ext(type, len);
         const std::uint16_t sp = from_client ? client_port : 53;
         const std::uint16_t dp = from_client ? 53 : client_port;
         if (proto == kUdp)
@@ -67,20 +71,21 @@ class ExchangeTest : public SensorFixture {
         std::uint32_t& seq = from_client ? x.client_seq : x.server_seq;
         const Bytes f = x.frame(from_client, payload, seq);
         seq += static_cast<std::uint32_t>(payload.size());
-        deliver(x, from_client, f);
+        pass(x, from_client, f);
     }
-    // A frame from the client or the server, through the program of its direction.
-    void deliver(const Exchange& x, bool from_client, const Bytes& f) {
-        if (from_client == x.client_frames_leave())
+    // A frame travels the client's frames' way (client_way) or the server's: through the TC
+    // program where that way leaves this host, else through XDP.
+    void pass(const Exchange& x, bool client_way, const Bytes& f) {
+        if (client_way == x.client_frames_leave())
             egress(f);
         else
             ingress(f);
     }
     // TCP: the three-way handshake (RFC 9293 §3.5), moving both sequence numbers.
     void handshake(Exchange& x) {
-        deliver(x, true, x.segment(true, 0x02, x.client_seq++, 0));
-        deliver(x, false, x.segment(false, 0x12, x.server_seq++, x.client_seq));
-        deliver(x, true, x.segment(true, 0x10, x.client_seq, x.server_seq));
+        pass(x, true, x.segment(true, 0x02, x.client_seq++, 0));
+        pass(x, false, x.segment(false, 0x12, x.server_seq++, x.client_seq));
+        pass(x, true, x.segment(true, 0x10, x.client_seq, x.server_seq));
     }
     void query(Exchange& x, const Bytes& msg) { send(x, true, msg); }
     void answer(Exchange& x, const Bytes& msg) { send(x, false, msg); }

@@ -538,7 +538,9 @@ TEST_F(SensorFixture, InterfaceCounters) {
 }
 
 // The verifier's work for each program, printed for the record, and kept well under the 1M
-// limit so that other kernels (whose verifiers explore differently) have headroom.
+// limit so that other kernels (whose verifiers explore differently) have headroom. The
+// budget is about twice today's figure (xdp 172,664, tc 172,597 on this machine's 6.18 kernel,
+// README "Verifier budget"): an edit that doubles the work fails here, not at a user's load.
 TEST_F(SensorFixture, VerifierBudget) {
     for (auto [name, fd] :
          {std::pair{"xdp", sensor_->xdp_prog_fd()}, std::pair{"tc", sensor_->tc_prog_fd()}}) {
@@ -546,7 +548,7 @@ TEST_F(SensorFixture, VerifierBudget) {
         __u32 len = sizeof(info);
         ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
         std::printf("verified_insns %s %u\n", name, info.verified_insns);
-        EXPECT_LT(info.verified_insns, 700'000u) << name;
+        EXPECT_LT(info.verified_insns, 350'000u) << name;
     }
 }
 

@@ -38,12 +38,12 @@ TEST_F(DnsTcpForgeTest, AnswerOutsideTheWindowDoesNotPair) {
         const std::uint32_t s = x.server_seq, k = x.client_seq; // receive points
         const Bytes forged = dns::tcp_stream({dns::response(0x7101, kName, dns::kA, 3)});
         for (std::uint32_t seq : {s + (1u << 31) + 5, s + kWindowBound, s - 1, s - 100000})
-            deliver(x, false, x.segment(false, kPshAck, seq, k, forged));
-        deliver(x, false, x.segment(false, kPsh, s, 0, forged));          // no ACK
-        deliver(x, false, x.segment(false, kPshAck, s, k - 100, forged)); // before the query
-        deliver(x, false, x.segment(false, kPshAck, s, k + (1u << 31), forged));
+            pass(x, false, x.segment(false, kPshAck, seq, k, forged));
+        pass(x, false, x.segment(false, kPsh, s, 0, forged));          // no ACK
+        pass(x, false, x.segment(false, kPshAck, s, k - 100, forged)); // before the query
+        pass(x, false, x.segment(false, kPshAck, s, k + (1u << 31), forged));
         if (x.role == MXS_ROLE_CLIENT)
-            deliver(x, false, x.segment(false, kPshAck, s, k + 1, forged)); // acks unsent data
+            pass(x, false, x.segment(false, kPshAck, s, k + 1, forged)); // acks unsent data
         EXPECT_EQ(rejected(MXS_TCP_REJ_WINDOW), 4u);
         EXPECT_EQ(rejected(MXS_TCP_REJ_ACK), x.role == MXS_ROLE_CLIENT ? 4u : 3u);
         answer(x, dns::response(0x7101, kName));
@@ -68,10 +68,10 @@ TEST_F(DnsTcpForgeTest, QueryOutsideTheWindowIsNotTracked) {
         const std::uint32_t s = x.server_seq, k = x.client_seq;
         const Bytes forged = dns::tcp_stream({dns::query(0x7201, "forged." + kName)});
         for (std::uint32_t seq : {k + (1u << 31) + 5, k + kWindowBound, k - 1, k - 100000})
-            deliver(x, true, x.segment(true, kPshAck, seq, s, forged));
-        deliver(x, true, x.segment(true, kPsh, k, 0, forged)); // no ACK
+            pass(x, true, x.segment(true, kPshAck, seq, s, forged));
+        pass(x, true, x.segment(true, kPsh, k, 0, forged)); // no ACK
         if (x.role == MXS_ROLE_SERVER)
-            deliver(x, true, x.segment(true, kPshAck, k, s + 1, forged)); // acks unsent data
+            pass(x, true, x.segment(true, kPshAck, k, s + 1, forged)); // acks unsent data
         EXPECT_EQ(rejected(MXS_TCP_REJ_WINDOW), 4u);
         EXPECT_EQ(rejected(MXS_TCP_REJ_ACK), x.role == MXS_ROLE_SERVER ? 2u : 1u);
         query(x, dns::query(0x7202, kName));
@@ -91,7 +91,7 @@ TEST_F(DnsTcpForgeTest, AnswerJustInsideTheBoundIsRead) {
         SCOPED_TRACE(describe(x));
         handshake(x);
         query(x, dns::query(0x7301, kName));
-        deliver(x, false,
+        pass(x, false,
                 x.segment(false, kPshAck, x.server_seq + kWindowBound - 1, x.client_seq,
                           dns::tcp_stream({dns::response(0x7301, kName, dns::kA, 3)})));
         EXPECT_EQ(stats(x).responses[MXS_RCODE_NXDOMAIN], 1u);
@@ -106,18 +106,18 @@ TEST_F(DnsTcpForgeTest, SynAckMustAcknowledgeTheSyn) {
     for (auto x : both_roles_both_families(kTcp)) {
         sensor_->clear_maps();
         SCOPED_TRACE(describe(x));
-        deliver(x, true, x.segment(true, kSyn, x.client_seq++, 0));
+        pass(x, true, x.segment(true, kSyn, x.client_seq++, 0));
         const std::uint32_t forged_isn = x.server_seq + (1u << 31);
-        deliver(x, false, x.segment(false, kSynAck, forged_isn, 123456789));
+        pass(x, false, x.segment(false, kSynAck, forged_isn, 123456789));
         EXPECT_EQ(rejected(MXS_TCP_REJ_SYNACK), 1u);
         const Bytes forged = dns::tcp_stream({dns::response(0x7401, kName, dns::kA, 3)});
-        deliver(x, false, x.segment(false, kPshAck, forged_isn + 1, x.client_seq, forged));
+        pass(x, false, x.segment(false, kPshAck, forged_isn + 1, x.client_seq, forged));
         EXPECT_EQ(rejected(MXS_TCP_REJ_WINDOW), 1u); // no server stream yet
-        deliver(x, false, x.segment(false, kSynAck, x.server_seq++, x.client_seq));
-        deliver(x, true, x.segment(true, 0x10, x.client_seq, x.server_seq));
+        pass(x, false, x.segment(false, kSynAck, x.server_seq++, x.client_seq));
+        pass(x, true, x.segment(true, 0x10, x.client_seq, x.server_seq));
         query(x, dns::query(0x7401, kName));
         // The forged stream's data again: outside the real stream's window now.
-        deliver(x, false, x.segment(false, kPshAck, forged_isn + 1, x.client_seq, forged));
+        pass(x, false, x.segment(false, kPshAck, forged_isn + 1, x.client_seq, forged));
         EXPECT_EQ(rejected(MXS_TCP_REJ_WINDOW), 2u);
         answer(x, dns::response(0x7401, kName));
         const auto c = stats(x);
@@ -136,7 +136,7 @@ TEST_F(DnsTcpForgeTest, SynOnALiveConnectionWaitsForItsSynAck) {
         sensor_->clear_maps();
         SCOPED_TRACE(describe(x));
         handshake(x);
-        deliver(x, true, x.segment(true, kSyn, x.client_seq + 0x40000000u, 0));
+        pass(x, true, x.segment(true, kSyn, x.client_seq + 0x40000000u, 0));
         query(x, dns::query(0x7501, kName));
         answer(x, dns::response(0x7501, kName));
         // The client reuses the 4-tuple for a new connection (TIME-WAIT reuse).

@@ -32,7 +32,7 @@ class TcpSplitTest : public ExchangeTest {
                        MXS_C_UNSOLICITED_UNKNOWN})
             EXPECT_EQ(counter(r), 0u) << r;
         // Nothing left in flight to be booked unanswered.
-        EXPECT_EQ(sensor_->sweep(monotonic_ns() + 10'000'000'000ull, 1).expired_total, 0u);
+        EXPECT_EQ(sweep_all().expired_total, 0u);
     }
 };
 

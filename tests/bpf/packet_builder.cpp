@@ -93,6 +93,27 @@ Bytes Packet::build() const {
             put32(ext, 0xabcd);
             first = 44;
         }
+        for (auto e = exts_.rbegin(); e != exts_.rend(); ++e) {
+            Bytes h;
+            if (e->type == 44) {
+                h = {first, 0, 0, 1, 0, 0, 0xab, 0xce}; // offset 0, M=1
+            } else if (e->type == 51) {
+                h = {first, static_cast<std::uint8_t>(e->len / 4 - 2), 0, 0};
+                put32(h, 0x1000);       // SPI
+                put32(h, 1);            // sequence number
+                h.resize(e->len, 0xa5); // ICV
+            } else if (e->type == 43) {
+                h = {first, static_cast<std::uint8_t>(e->len / 8 - 1), 253, 0};
+                h.resize(e->len, 0);
+            } else { // options: PadN over the rest
+                h = {first, static_cast<std::uint8_t>(e->len / 8 - 1), 1,
+                     static_cast<std::uint8_t>(e->len - 4)};
+                h.resize(e->len, 0);
+            }
+            h.insert(h.end(), ext.begin(), ext.end());
+            ext = h;
+            first = e->type;
+        }
         if (hopopts_) {
             Bytes h = {first, 0, 1, 4, 0, 0, 0, 0}; // PadN over 6 bytes
             h.insert(h.end(), ext.begin(), ext.end());

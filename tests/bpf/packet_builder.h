@@ -111,6 +111,10 @@ class Packet {
         inet_pton(AF_INET6, dst.c_str(), dst_);
         return *this;
     }
+    // IPv6 or IPv4 between the two addresses.
+    Packet& ip(bool v6, const std::string& src, const std::string& dst) {
+        return v6 ? ipv6(src, dst) : ipv4(src, dst);
+    }
     // IPv4: flags/offset field as on the wire (0x2000 = MF, low 13 bits = offset/8).
     Packet& ipv4_frag(std::uint16_t frag_field) {
         frag4_ = frag_field;
@@ -131,6 +135,15 @@ class Packet {
     }
     Packet& ipv6_hopopts() {
         hopopts_ = true;
+        return *this;
+    }
+    // IPv6: one more extension header of this type (RFC 8200 §4) and total length in bytes,
+    // chained in the order added (after ipv6_hopopts, before ipv6_frag): hop-by-hop (0) and
+    // destination options (60) padded with PadN, routing (43) of the experimental type 253
+    // with no segments left, a first fragment (44, offset 0, M set; len 8), AH (51; RFC 4302:
+    // len a multiple of 4, at least 12, its Payload Len (len / 4) - 2).
+    Packet& ipv6_ext(std::uint8_t type, std::size_t len) {
+        exts_.push_back({type, len});
         return *this;
     }
     Packet& udp(std::uint16_t sport, std::uint16_t dport) {
@@ -183,6 +196,11 @@ class Packet {
     bool frag6_ = false;
     std::uint16_t frag6_field_ = 0;
     bool hopopts_ = false;
+    struct Ext {
+        std::uint8_t type;
+        std::size_t len;
+    };
+    std::vector<Ext> exts_;
     std::uint8_t l4_ = 17;
     std::uint16_t sport_ = 0, dport_ = 0;
     std::uint8_t tcp_flags_ = 0x18;

@@ -17,9 +17,7 @@ std::string server_addr(unsigned i, bool v6) {
 }
 
 Packet ip(bool v6, const std::string& src, const std::string& dst) {
-    Packet p;
-    p.eth();
-    return v6 ? p.ipv6(src, dst) : p.ipv4(src, dst);
+    return Packet().eth().ip(v6, src, dst);
 }
 
 class StatsMapTest : public SensorFixture {

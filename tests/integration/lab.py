@@ -3,6 +3,7 @@
 Hosts get addresses from 198.18.0.0/15 and fd00::/8 only; nothing leaves the namespaces.
 """
 import atexit
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,8 @@ import unittest
 BUILD = os.environ.get("MXSENSE_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
 MXSENSE = os.path.join(BUILD, "mxsense")
 NFQ_DELAY = os.path.join(BUILD, "tests", "nfq_delay")
+# tcpdump's answer to SIGUSR1.
+_TCPDUMP_STATS = re.compile(r"(\d+) packets? captured, (\d+) packets? received by filter")
 
 
 def require_root(testcase):
@@ -105,19 +108,34 @@ class Lab:
         p.log_path = log_path
         self.procs.append(p)
         if ready:
-            deadline = time.time() + timeout
-            while not ready():
+            def started():
+                if ready():
+                    return True
                 if p.poll() is not None:
                     raise RuntimeError(f"{cmd[0]} exited early: {self.log(p)}")
-                if time.time() > deadline:
-                    raise RuntimeError(f"{cmd[0]} not ready after {timeout}s")
-                time.sleep(0.1)
+                return False
+            until(started, timeout, f"{cmd[0]} ready", detail=lambda: self.log(p)[-2000:])
         return p
 
     @staticmethod
     def log(p):
         with open(p.log_path) as f:
             return f.read()
+
+    def until_status(self, host, port, agent, check, seconds, what, interval=0.5):
+        """The agent's status document once check(document) holds (until); a failure shows the
+        last document and the agent's log."""
+        def met():
+            s = status(host, port)
+            return s if s and check(s) else None
+        return until(met, seconds, what, interval=interval, detail=lambda: (
+            f"status: {json.dumps(status(host, port))}\n"
+            f"agent log: {self.log(agent)[-4000:]}"))
+
+    @staticmethod
+    def children(p):
+        """The pids of p's child processes (an agent's hooks while they run)."""
+        return run("pgrep", "-P", str(p.pid), check=False).stdout.split()
 
     def stop(self, p, sig=signal.SIGTERM, timeout=10):
         """Signal a started process group; return its exit code."""
@@ -153,14 +171,19 @@ class Lab:
 
     # ---- real servers ------------------------------------------------------
 
-    def start_knot(self, zone_text, origin="example.test.", also_listen=()):
+    def start_knot(self, zone_text, origin="example.test.", also_listen=(), host=None,
+                   addresses=None):
+        """A real Knot serving origin's zone_text in host (the server) on addresses (SERVER4,
+        SERVER6 and also_listen), once it answers the zone's SOA from the client."""
+        host = host or self.server
+        addresses = addresses or (self.SERVER4, self.SERVER6, *also_listen)
         d = os.path.join(self.tmp, "knot")
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, f"{origin}zone"), "w") as f:
             f.write(zone_text)
         conf = os.path.join(d, "knot.conf")
-        self.knot = (conf, os.path.join(d, f"{origin}zone"), origin)
-        listen = ", ".join(f"{a}@53" for a in (self.SERVER4, self.SERVER6, *also_listen))
+        self.knot = (conf, os.path.join(d, f"{origin}zone"), origin, host)
+        listen = ", ".join(f"{a}@53" for a in addresses)
         with open(conf, "w") as f:
             f.write(f"""server:
     rundir: "{d}"
@@ -182,11 +205,11 @@ log:
 """)
 
         def answers():
-            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{self.SERVER4}", origin, "SOA",
+            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{addresses[0]}", origin, "SOA",
                                 check=False)
             return "status: NOERROR" in r.stdout
 
-        return self.start(self.server, "knotd", "-c", conf, ready=answers)
+        return self.start(host, "knotd", "-c", conf, ready=answers)
 
     def tsig_key(self, name="mxsense-switchover", tag="key"):
         """A TSIG key file (BIND syntax) made by tsig-keygen; a new tag makes another secret."""
@@ -198,8 +221,9 @@ log:
 
     def start_bind(self, addr, origin="example.test", zone_text=None, key_file=None,
                    primary=None, secondaries=()):
-        """A real BIND 9 on addr: the zone's primary (zone_text; MX updates granted to the key
-        of key_file; NOTIFY to secondaries) or, with primary=ADDR, a secondary fed by IXFR."""
+        """A real BIND 9 on addr: the zone's primary (zone_text; MX updates at the apex and TXT
+        at _mxsense (mx-switchover's record) granted to the key of key_file; NOTIFY to
+        secondaries) or, with primary=ADDR, a secondary fed by IXFR."""
         d = self._bind_dir(addr)
         zone = os.path.join(d, f"{origin}.zone")
         if primary is None:
@@ -209,11 +233,78 @@ log:
                 key_name = re.search(r'key "([^"]+)"', f.read()).group(1)
             notify = " ".join(f"{a};" for a in secondaries)
             zone_conf = f"""type primary; file "{zone}";
-    update-policy {{ grant {key_name} name {origin}. MX; }};
+    update-policy {{ grant {key_name} name {origin}. MX;
+                     grant {key_name} name _mxsense.{origin}. TXT; }};
     notify explicit; also-notify {{ {notify} }};"""
             return self._named(d, addr, origin, zone_conf, f'include "{key_file}";')
         return self._named(d, addr, origin,
                            f'type secondary; file "{zone}"; primaries {{ {primary}; }};')
+
+    def start_knot_primary(self, addr, zone_text, key_file, origin="example.test",
+                           secondaries=()):
+        """A real Knot on addr, the zone's primary: the key of key_file (BIND syntax) may update
+        MX and TXT at the apex and at _mxsense (mx-switchover's record); NOTIFY to secondaries,
+        transfers to the lab's addresses."""
+        d = os.path.join(self.tmp, f"knot-{addr}")
+        os.makedirs(os.path.join(d, "db"))  # the journal, which updates need
+        with open(os.path.join(d, f"{origin}.zone"), "w") as f:
+            f.write(zone_text)
+        with open(key_file) as f:
+            key = f.read()
+        name = re.search(r'key "([^"]+)"', key).group(1)
+        alg = re.search(r"algorithm ([\w-]+);", key).group(1)
+        secret = re.search(r'secret "([^"]+)";', key).group(1)
+        remotes = "".join(f"""  - id: secondary{i}
+    address: {a}@53
+    via: {addr}
+""" for i, a in enumerate(secondaries))
+        conf = os.path.join(d, "knot.conf")
+        with open(conf, "w") as f:
+            f.write(f"""server:
+    rundir: "{d}"
+    listen: [ {addr}@53 ]
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{d}/db"
+key:
+  - id: {name}
+    algorithm: {alg}
+    secret: {secret}
+{"remote:" if secondaries else ""}
+{remotes}
+acl:
+  - id: update
+    key: {name}
+    action: update
+    update-type: [MX, TXT]
+    update-owner: name
+    update-owner-match: equal
+    update-owner-name: [{origin}., _mxsense.{origin}.]
+  - id: transfer
+    address: 198.18.0.0/15
+    action: transfer
+template:
+  - id: default
+    storage: "{d}"
+    file: "%s.zone"
+zone:
+  - domain: {origin}.
+    acl: [update, transfer]
+    {"notify: [" + ", ".join(f"secondary{i}" for i in range(len(secondaries))) + "]"
+     if secondaries else ""}
+log:
+  - target: stderr
+    any: warning
+""")
+
+        def answers():
+            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{addr}", origin, "SOA",
+                                check=False)
+            return "status: NOERROR" in r.stdout
+
+        return self.start(self.server, "knotd", "-c", conf, ready=answers)
 
     def start_bind_resolver(self, addr, origin, servers):
         """A real BIND 9 resolver on addr that reaches origin through its servers (static-stub):
@@ -266,10 +357,10 @@ zone "{origin}" {{
 
     def reload_knot(self, zone_text):
         """Replace the zone of start_knot and have Knot load it (bump the SOA serial)."""
-        conf, path, origin = self.knot
+        conf, path, origin, host = self.knot
         with open(path, "w") as f:
             f.write(zone_text)
-        self.server.run("knotc", "-c", conf, "zone-reload", origin)
+        host.run("knotc", "-c", conf, "zone-reload", origin)
 
     def start_postfix(self, host, addr):
         """A real Postfix smtpd on addr:25 offering STARTTLS with a self-signed certificate."""
@@ -320,22 +411,42 @@ meta_directory = /etc/postfix
         return host.run("curl", "-sf", f"http://127.0.0.1:{port}/metrics",
                         check=False).returncode == 0
 
+    def start_tcpdump(self, host, ifname, path, bpf_filter):
+        """tcpdump writing every packet of ifname that bpf_filter takes to path, each at once;
+        returned once it listens (its filter is on the socket: no later packet is missed)."""
+        return self.start(host, "tcpdump", "-i", ifname, "-nn", "-U", "--immediate-mode",
+                          "-w", path, bpf_filter,
+                          ready=lambda: "listening on" in self.log(self.procs[-1]))
+
+    def tcpdump_caught_up(self, p):
+        """Whether tcpdump p (start_tcpdump) has written every packet its socket took in, by its
+        own statistics: asks for them (SIGUSR1) and reads its answer on the next call. Never
+        true on a loopback, whose outgoing copies libpcap counts and then drops."""
+        answers = _TCPDUMP_STATS.findall(self.log(p))
+        asked = getattr(p, "stats_asked", 0)
+        if len(answers) < asked:
+            return False  # not answered yet
+        if asked and answers[-1][0] == answers[-1][1]:
+            return True
+        p.stats_asked = asked + 1
+        os.kill(p.pid, signal.SIGUSR1)
+        return False
+
     def start_capture(self, host, ifname, bpf_filter):
         """tcpdump into a file; count() stops it and returns the number of packets."""
         path = os.path.join(self.tmp, f"capture-{len(self.procs)}.pcap")
-        p = self.start(host, "tcpdump", "-i", ifname, "-nn", "-U", "--immediate-mode", "-w", path,
-                       bpf_filter,
-                       ready=lambda: os.path.exists(path))
+        p = self.start_tcpdump(host, ifname, path, bpf_filter)
         lab = self
 
         class Capture:
             def count(self):
-                time.sleep(0.3)  # let tcpdump write what it has received
+                until(lambda: lab.tcpdump_caught_up(p), 10,
+                      "tcpdump to write every packet its filter took in",
+                      detail=lambda: lab.log(p))
                 lab.stop(p, signal.SIGINT)
                 r = run("tcpdump", "-nn", "-r", path, check=False)
                 return len([line for line in r.stdout.splitlines() if line.strip()])
 
-        time.sleep(0.3)  # tcpdump opens the file before it has the socket
         return Capture()
 
     def start_listener(self, host, addr_port, *cmd):
@@ -364,7 +475,7 @@ while time.time() < end:
             s.recv(512)
     except OSError:
         pass
-    time.sleep(float(sys.argv[3]))
+    time.sleep(float(sys.argv[3]))  # the load's pace
 """
 
 
@@ -374,16 +485,30 @@ _LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-def until(check, seconds, what, interval=0.1):
-    """Poll check() until it returns a true value (returned) or `seconds` pass (AssertionError)."""
+def until(check, seconds, what, interval=0.1, detail=None):
+    """Poll check() every `interval` s until it returns a true value (returned); when `seconds`
+    have passed first, AssertionError naming `what` (what did not happen) and, if given,
+    detail()'s text (the state the caller can show: a status document, a log's tail)."""
     end = time.time() + seconds
     while True:
         got = check()
         if got:
             return got
-        if time.time() > end:
-            raise AssertionError(f"not within {seconds} s: {what}")
         time.sleep(interval)
+        if time.time() > end:  # every check began within the deadline
+            raise AssertionError(f"not within {round(seconds, 1)} s: {what}" +
+                                 (f"\n{detail()}" if detail else ""))
+
+
+def status(host, port):
+    """The agent's /api/v1/status document, or None while it does not answer."""
+    r = host.run("curl", "-sf", f"http://127.0.0.1:{port}/api/v1/status", check=False)
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def target(doc, name):
+    """The entry of target `name` in a status document, or None."""
+    return next((t for t in doc["targets"] if t["target"] == name), None)
 
 
 def parse_metrics(text):

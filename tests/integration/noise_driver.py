@@ -118,6 +118,24 @@ def lookup(name):
     emit("dns", rec)
 
 
+in_flight = set()  # the session and lookup threads still running
+
+
+def spawn(target, *args):
+    """Run target(*args) in a daemon thread of its own, in in_flight while it runs."""
+    def run():
+        try:
+            target(*args)
+        finally:
+            with lock:
+                in_flight.discard(threading.current_thread())
+
+    th = threading.Thread(target=run, daemon=True)
+    with lock:
+        in_flight.add(th)
+    th.start()
+
+
 def paced(rate, start):
     """Call start(i) rate times per second, on a fixed schedule."""
     i, next_t = 0, time.time()
@@ -134,16 +152,14 @@ def smtp_loop():
     def start(_):
         first = latest["effective_mx"] or mx[0]
         order = [first] + [m for m in mx if m != first]
-        threading.Thread(target=session, args=(order,), daemon=True).start()
+        spawn(session, order)
 
     paced(cfg["smtp_rate"], start)
 
 
 def dns_loop():
     names = cfg["dns_names"]
-    paced(cfg["dns_rate"],
-          lambda i: threading.Thread(target=lookup, args=(names[i % len(names)],),
-                                     daemon=True).start())
+    paced(cfg["dns_rate"], lambda i: spawn(lookup, names[i % len(names)]))
 
 
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -160,7 +176,12 @@ while not stop.is_set():
     stop.wait(1)
 for th in threads:
     th.join()
-time.sleep(cfg.get("drain_s", 0))  # sessions and lookups in flight finish or are cut off
+# Sessions and lookups in flight finish, or are cut off after drain_s.
+deadline = time.time() + cfg.get("drain_s", 0)
+with lock:
+    pending = list(in_flight)
+for th in pending:
+    th.join(max(0.0, deadline - time.time()))
 with lock:
     for f in files.values():
         f.close()

@@ -29,7 +29,6 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import time
 
 import lab as L
@@ -139,12 +138,9 @@ class NoiseLab(L.Lab):
         for short, a in (("m1", MX1), ("m2", MX2)):
             self.start_listener(self.hosts[short], f"{a}:25", "smtp-sink", "-u", "nobody",
                                 f"{a}:25", "100")
-        d = os.path.join(self.tmp, "knot")
-        os.makedirs(d)
         hosts = "".join(f"host{i} A 198.18.1.{i + 1}\nhost{i} AAAA fd00::1:{i + 1:x}\n"
                         for i in range(50))
-        with open(os.path.join(d, f"{DOMAIN}.zone"), "w") as f:
-            f.write(f"""$ORIGIN {DOMAIN}.
+        self.start_knot(f"""$ORIGIN {DOMAIN}.
 $TTL 300
 @ SOA ns hostmaster 1 3600 600 86400 300
 @ NS ns
@@ -153,34 +149,7 @@ $TTL 300
 ns A {DNS}
 mx1 A {MX1}
 mx2 A {MX2}
-{hosts}""")
-        conf = os.path.join(d, "knot.conf")
-        with open(conf, "w") as f:
-            f.write(f"""server:
-    rundir: "{d}"
-    listen: [ {DNS}@53 ]
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{d}/db"
-template:
-  - id: default
-    storage: "{d}"
-    file: "%s.zone"
-zone:
-  - domain: {DOMAIN}.
-log:
-  - target: stderr
-    any: warning
-""")
-
-        def answers():
-            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{DNS}", f"{DOMAIN}.", "SOA",
-                                check=False)
-            return "status: NOERROR" in r.stdout
-
-        self.start(self.hosts["d"], "knotd", "-c", conf, ready=answers)
+{hosts}""", origin=f"{DOMAIN}.", host=self.hosts["d"], addresses=(DNS,))
 
     # ---- noise ---------------------------------------------------------------
 
@@ -397,17 +366,15 @@ def run_soak(lab, duration, noise=None, seed=1, outage=None, failback_hold=None,
     lab.start_driver(port, smtp_rate, dns_rate)
     schedules = {link: noise.schedule(duration, rng) for link in lab.LINKS}
 
-    deadline = time.time() + warmup_timeout
-    while True:
-        doc = lab.last_status()
-        if doc and set(_states(doc).values()) == {"HEALTHY"} and \
-                _effective(doc) == MX_ORDER[0] and len(doc["targets"]) == 3:
-            break
-        if time.time() > deadline:
-            raise RuntimeError(f"targets not HEALTHY within {warmup_timeout} s: {doc}")
+    def warmed_up():
         if agent.poll() is not None or lab.driver.poll() is not None:
             raise RuntimeError("agent or driver died during warm-up")
-        time.sleep(1)
+        doc = lab.last_status()  # the driver polls the agent every second
+        return doc and set(_states(doc).values()) == {"HEALTHY"} and \
+            _effective(doc) == MX_ORDER[0] and len(doc["targets"]) == 3
+
+    L.until(warmed_up, warmup_timeout, f"every target HEALTHY, {MX_ORDER[0]} effective",
+            interval=1, detail=lambda: f"last status: {lab.last_status()}")
     log(f"warm-up done: every target HEALTHY, effective MX {MX_ORDER[0]}; noise for "
         f"{duration:.0f} s (seed {seed})")
 
@@ -467,6 +434,8 @@ def run_soak(lab, duration, noise=None, seed=1, outage=None, failback_hold=None,
             log(f"  {now:7.1f} s  failback seen: run ends")
             break
         nxt = events[i][0] if i < len(events) else duration
+        # The schedule is the scenario: sleep until the next planned event, at most 1 s so
+        # that a dead agent or delayer is seen.
         time.sleep(max(0.0, min(1.0, nxt - (time.time() - t0))))
     t_end = time.time()
     m1 = L.scrape(lab.client, port)

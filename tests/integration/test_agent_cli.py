@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import unittest
 
 import lab as L
@@ -151,13 +150,14 @@ class AgentLifecycle(unittest.TestCase):
 
         def hup_and_wait(reloads_before):
             os.kill(p.pid, signal.SIGHUP)
-            for _ in range(50):
+
+            def reacted():
                 m, names = targets()
                 if (L.value(m, "mxsense_config_reloads_total") > reloads_before
                         or L.value(m, "mxsense_config_last_reload_successful") == 0):
                     return m, names
-                time.sleep(0.1)
-            self.fail("the agent did not react to SIGHUP")
+                return None
+            return L.until(reacted, 5, "the agent reacted to SIGHUP")
 
         write("one.test")
         p = self.lab.start_agent_config(self.lab.client, path, 10067)

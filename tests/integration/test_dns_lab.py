@@ -4,7 +4,6 @@ Two agents run at once: one on the client's interface (role="client") and one on
 server's (role="server"). Every expected figure comes from dnsperf's own statistics,
 or from the delay injected on the link.
 """
-import time
 import unittest
 
 import lab as L

@@ -4,7 +4,6 @@ own probes when nothing else talks to them (SMTP dialogue with STARTTLS to a rea
 UDP and TCP) sent out of the watched interface even where a route points elsewhere, leaves
 targets with passive traffic alone, and follows the zone when it changes.
 """
-import json
 import time
 import unittest
 
@@ -65,25 +64,11 @@ domains:
 """)
         cls.agent = lab.start_agent_config(lab.client, cfg, PORT)
 
-    @classmethod
-    def status(cls):
-        r = cls.lab.client.run("curl", "-sf", f"http://127.0.0.1:{PORT}/api/v1/status",
-                               check=False)
-        return json.loads(r.stdout) if r.returncode == 0 else None
-
     def until(self, what, check, seconds=15):
-        end = time.time() + seconds
-        while time.time() < end:
-            s = self.status()
-            if check(s):
-                return s
-            time.sleep(0.3)
-        self.fail(f"not within {seconds} s: {what}; status: {json.dumps(self.status())}\n"
-                  f"agent log: {self.lab.log(self.agent)[-3000:]}")
+        return self.lab.until_status(self.lab.client, PORT, self.agent, check, seconds, what,
+                                     interval=0.3)
 
-    @staticmethod
-    def target(s, name):
-        return next((t for t in s["targets"] if t["target"] == name), None)
+    target = staticmethod(L.target)
 
     def states(self, s):
         return {t["target"]: t["state"] for t in s["targets"]}
@@ -121,10 +106,9 @@ domains:
                                      f"dst host {MX1} and tcp dst port 25 and "
                                      "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
         before = L.scrape(self.lab.client, PORT)
-        time.sleep(5)
+        time.sleep(5)  # the scenario: five probe intervals, counted on both sides
         after = L.scrape(self.lab.client, PORT)
-        time.sleep(0.3)
-        syns = cap.count()
+        syns = cap.count()  # once tcpdump has written every SYN it took in
         probes = L.delta(before, after, "mxsense_probe_runs_total", kind="smtp", target=MX1)
         self.assertGreaterEqual(probes, 3)
         self.assertLessEqual(abs(syns - probes), 1, (syns, probes))

@@ -12,7 +12,6 @@ Expected figures come from the clients' own counts or from a capture of the serv
 """
 import os
 import signal
-import time
 import unittest
 
 import lab as L
@@ -67,12 +66,7 @@ class SmtpLab(unittest.TestCase):
         tshark finds `until` in it and returns tshark's fields of the frames matching a filter."""
         lab = self.lab
         path = os.path.join(lab.tmp, f"wire-{len(lab.procs)}.pcap")
-        p = lab.start(lab.client, "tcpdump", "-i", lab.client_if, "-nn", "-U", "--immediate-mode",
-                      "-w", path, bpf_filter)
-        deadline = time.time() + 10
-        while "listening on" not in lab.log(p):
-            self.assertLess(time.time(), deadline, "tcpdump did not start")
-            time.sleep(0.05)
+        p = lab.start_tcpdump(lab.client, lab.client_if, path, bpf_filter)
 
         def fields(display_filter, *names):
             r = L.run("tshark", "-r", path, "-Y", display_filter, "-T", "fields",
@@ -81,11 +75,8 @@ class SmtpLab(unittest.TestCase):
 
         class Wire:
             def read(self, until, display_filter, *names):
-                deadline = time.time() + 10
-                while not fields(until, "frame.number"):
-                    if time.time() > deadline:
-                        raise AssertionError(f"no {until!r} on the wire")
-                    time.sleep(0.05)
+                L.until(lambda: fields(until, "frame.number"), 10, f"{until!r} on the wire",
+                        interval=0.05)
                 lab.stop(p, signal.SIGINT)
                 return fields(display_filter, *names)
         return Wire()
@@ -183,10 +174,8 @@ f.readline()
         try:
             c0, s0 = self.scrape_both()
             client = self.lab.client.popen("/usr/bin/python3", "-c", script)
-            deadline = time.time() + 10
-            while self.dropped(srv) < 1:
-                self.assertLess(time.time(), deadline, "the first SYN never reached the rule")
-                time.sleep(0.02)
+            L.until(lambda: self.dropped(srv) >= 1, 10, "the first SYN reached the DROP rule",
+                    interval=0.02)
         finally:
             srv.run("iptables", "-D", *rule, check=False)
         out, _ = client.communicate(timeout=30)

@@ -1,8 +1,15 @@
-"""scripts/mx-switchover against a real BIND 9 primary (update-policy granting a TSIG key MX
-changes) and a real BIND 9 secondary fed by NOTIFY/IXFR, in network namespaces; then the whole
-loop: SMTP traffic, the primary MX fails, the agent's hook switches the MX records, and back.
+"""scripts/mx-switchover against a real primary granting a TSIG key MX changes at the apex and
+TXT at _mxsense (BIND 9 update-policy; Knot ACL) and a real BIND 9 secondary fed by NOTIFY/IXFR,
+in network namespaces; then the whole loop: SMTP traffic, the primary MX fails, the agent's hook
+switches the MX records, and back. Every result is read back with dig/nsupdate, not the script.
+
+MXSENSE_SWITCHOVER=PATH runs the same tests against another copy of the script (an older one,
+to see which tests fail on it).
 """
+import json
 import os
+import re
+import shutil
 import subprocess
 import time
 import unittest
@@ -10,9 +17,12 @@ import unittest
 import lab as L
 
 NS1, NS2, MX1, MX2 = "198.18.0.20", "198.18.0.21", "198.18.0.10", "198.18.0.11"
-SWITCHOVER = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "mx-switchover")
+MX3 = "198.18.0.12"
+SWITCHOVER = os.environ.get("MXSENSE_SWITCHOVER") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "scripts", "mx-switchover")
 ORIGINAL = [(10, "mx1.example.test."), (20, "mx2.example.test.")]
 SWAPPED = [(10, "mx2.example.test."), (20, "mx1.example.test.")]
+RECORD = "_mxsense.example.test."
 ZONE = f"""$ORIGIN example.test.
 $TTL 300
 @       SOA ns1 hostmaster 1 3600 600 86400 60
@@ -24,10 +34,21 @@ ns2     A   {NS2}
 @       MX  20 mx2
 mx1     A   {MX1}
 mx2     A   {MX2}
+mx3     A   {MX3}
 """
 
 
-class SwitchoverLab(unittest.TestCase):
+def fields_mx(fields, key):
+    """The MX records of one kind in the record's TXT strings ('original=10 mx1.example.test.'),
+    after checking its first string names the format."""
+    assert fields and fields[0] == "mxsense-switchover=1", fields
+    return sorted((int(v.split()[0]), v.split()[1]) for f in fields if f.startswith(key + "=")
+                  for v in [f[len(key) + 1:]])
+
+
+class SwitchoverTests:
+    """The tests, for a primary that start_primary() starts on NS1 (BIND or Knot)."""
+
     @classmethod
     def setUpClass(cls):
         cls.lab = L.Lab.for_test_class(cls)
@@ -36,13 +57,20 @@ class SwitchoverLab(unittest.TestCase):
             srv.run("ip", "addr", "add", f"{a}/24", "dev", lab.server_if)
         cls.key = lab.tsig_key()
         cls.wrong_key = lab.tsig_key(tag="wrong")  # same name, another secret
-        lab.start_bind(NS1, zone_text=ZONE, key_file=cls.key, secondaries=(NS2,))
+        cls.start_primary(lab, cls.key)
         lab.start_bind(NS2, primary=NS1)
         cls.state = os.path.join(lab.tmp, "state")
 
     def setUp(self):
         self.assertEqual(self.mx(NS1), ORIGINAL)
+        self.assertEqual(self.record(NS1), None)
         self.wait_in_sync()
+
+    def tearDown(self):
+        if self.mx(NS1) != ORIGINAL or self.record(NS1) is not None:
+            self.put_back()  # a failed test leaves no change for the next one
+        for d in ("state", "agent-a", "agent-b"):
+            shutil.rmtree(os.path.join(self.lab.tmp, d), ignore_errors=True)
 
     # ---- helpers -------------------------------------------------------------
 
@@ -54,6 +82,20 @@ class SwitchoverLab(unittest.TestCase):
     def mx(self, server):
         return sorted((int(f[4].split()[0]), f[4].split()[1]) for f in self.dig(server, "MX"))
 
+    def record(self, server):
+        """The TXT strings at _mxsense (mx-switchover's record), or None when there is none."""
+        r = self.lab.client.run("dig", "+norecurse", "+noall", "+answer", f"@{server}", RECORD,
+                                "TXT")
+        rrs = [line for line in r.stdout.splitlines() if line.strip()]
+        self.assertLessEqual(len(rrs), 1, rrs)
+        return re.findall(r'"([^"]*)"', rrs[0]) if rrs else None
+
+    def recorded(self, server):
+        """(original, set) of the record, read with dig."""
+        fields = self.record(server)
+        self.assertIsNotNone(fields, f"no record at {RECORD} on {server}")
+        return fields_mx(fields, "original"), fields_mx(fields, "set")
+
     def mx_ttl(self, server):
         return {int(f[1]) for f in self.dig(server, "MX")}
 
@@ -61,16 +103,15 @@ class SwitchoverLab(unittest.TestCase):
         return int(self.dig(server, "SOA")[0][4].split()[2])
 
     def wait_in_sync(self, seconds=10):
-        end = time.time() + seconds
-        while time.time() < end:
-            if self.serial(NS1) == self.serial(NS2) and self.mx(NS1) == self.mx(NS2):
-                return
-            time.sleep(0.2)
-        self.fail(f"secondary not in sync: {self.serial(NS1)} {self.serial(NS2)}")
+        L.until(lambda: self.serial(NS1) == self.serial(NS2) and self.mx(NS1) == self.mx(NS2)
+                and self.record(NS1) == self.record(NS2),
+                seconds, "the secondary in sync with the primary", interval=0.2,
+                detail=lambda: f"serials {self.serial(NS1)} {self.serial(NS2)}")
 
-    def switchover(self, *args, env=None, key=None):
+    def switchover(self, *args, env=None, key=None, state=None):
         cmd = [SWITCHOVER, "--zone", "example.test", "--server", NS1, "--key-file",
-               key or self.key, "--state-dir", self.state, "--verify-timeout", "10", *args]
+               key or self.key, "--state-dir", state or self.state, "--verify-timeout", "10",
+               *args]
         r = self.lab.client.run(*cmd, check=False, timeout=60,
                                 env={**os.environ, **(env or {})})
         return r
@@ -86,6 +127,21 @@ class SwitchoverLab(unittest.TestCase):
             self.assertEqual(self.mx(s), mx, s)
             self.assertEqual(self.serial(s), serial, s)
 
+    def put_back(self):
+        """The zone as the class started it, whatever a test left (nsupdate, not the script)."""
+        self.signed_update("update delete example.test. MX",
+                           *[f"update add example.test. 300 MX {p} {h}" for p, h in ORIGINAL],
+                           f"update delete {RECORD} TXT")
+        self.wait_in_sync()
+
+    def operator_sets(self, records):
+        """The operator's own change of the MX RRset (nsupdate -k), waited for on both."""
+        r = self.signed_update("update delete example.test. MX",
+                               *[f"update add example.test. 300 MX {p} {h}" for p, h in records])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.wait_in_sync()
+        self.assertEqual(self.mx(NS2), records)
+
     # ---- the script ------------------------------------------------------------
 
     def test_promote_then_restore_idempotent_and_verified(self):
@@ -94,6 +150,9 @@ class SwitchoverLab(unittest.TestCase):
         for s in (NS1, NS2):  # the script verified both; check independently
             self.assertEqual(self.mx(s), SWAPPED, s)
         self.assertIn(f"verified on ns2.example.test. ({NS2})", r.stderr)
+        self.wait_in_sync()
+        for s in (NS1, NS2):  # the original and the set it made, in the zone, in one serial
+            self.assertEqual(self.recorded(s), (ORIGINAL, SWAPPED), s)
         serial = self.serial(NS1)
         again = self.switchover("promote", "mx2.example.test")
         self.assertEqual(again.returncode, 0, again.stderr)
@@ -101,8 +160,10 @@ class SwitchoverLab(unittest.TestCase):
         self.assertEqual(self.serial(NS1), serial)
         r = self.switchover("restore")
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_in_sync()
         for s in (NS1, NS2):
             self.assertEqual(self.mx(s), ORIGINAL, s)
+            self.assertIsNone(self.record(s), s)
         again = self.switchover("restore")
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertIn("nothing to restore", again.stderr)
@@ -115,6 +176,14 @@ class SwitchoverLab(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.mx_ttl(NS1), {300})
         self.assertEqual(self.mx_ttl(NS2), {300})
+        # set ends a failover with the recorded TTL too
+        r = self.switchover("promote", "mx2.example.test", "--failover-ttl", "30")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.switchover("set", "10 mx1.example.test, 20 mx2.example.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_in_sync()
+        self.assertEqual(self.mx_ttl(NS2), {300})
+        self.assertIsNone(self.record(NS2))
 
     def test_dry_run_prints_the_update_and_changes_nothing(self):
         serial = self.serial(NS1)
@@ -123,6 +192,10 @@ class SwitchoverLab(unittest.TestCase):
         self.assertIn("prereq yxrrset example.test. IN MX 10 mx1.example.test.", r.stdout)
         self.assertIn("prereq yxrrset example.test. IN MX 20 mx2.example.test.", r.stdout)
         self.assertIn("update add example.test. 300 IN MX 10 mx2.example.test.", r.stdout)
+        self.assertIn(f"prereq nxrrset {RECORD} IN TXT", r.stdout)
+        self.assertIn(f'update add {RECORD} 300 IN TXT "mxsense-switchover=1" "ttl=300" '
+                      '"original=10 mx1.example.test." "original=20 mx2.example.test." '
+                      '"set=10 mx2.example.test." "set=20 mx1.example.test." "by=', r.stdout)
         self.assert_unchanged(serial)
 
     def test_as_a_hook(self):
@@ -146,7 +219,7 @@ class SwitchoverLab(unittest.TestCase):
         serial = self.serial(NS1)
         r = self.signed_update("update delete example.test. MX", key=False)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("REFUSED", r.stdout + r.stderr)
+        self.assertRegex(r.stdout + r.stderr, "REFUSED|NOTAUTH")  # BIND | Knot
         self.assert_unchanged(serial)
 
     def test_wrong_key_is_refused(self):
@@ -155,28 +228,213 @@ class SwitchoverLab(unittest.TestCase):
         self.assertEqual(r.returncode, 4, r.stderr)
         self.assertIn("TSIG", r.stderr)
         self.assert_unchanged(serial)
+        # The refused promote left no original behind: after the operator's own change, a
+        # restore (the agent's failback) keeps that change.
+        operator = [(10, "mx1.example.test."), (30, "mx2.example.test.")]
+        try:
+            self.operator_sets(operator)
+            serial = self.serial(NS1)
+            r = self.switchover("restore")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("nothing to restore", r.stderr)
+            self.assert_unchanged(serial, operator)
+        finally:
+            self.put_back()
+
+    # ---- one original for every agent, in the zone ---------------------------------
+
+    def hook(self, agent, event, to=None):
+        """mx-switchover as agent's hook runs it: its own state directory, the event's env."""
+        env = {"MXSENSE_EVENT": event, "MXSENSE_DOMAIN": "example.test"}
+        if to:
+            env["MXSENSE_TO"] = to
+        r = self.lab.client.run(SWITCHOVER, "--server", NS1, "--key-file", self.key,
+                                "--state-dir", os.path.join(self.lab.tmp, agent),
+                                "--verify-timeout", "10", check=False, timeout=60,
+                                env={**os.environ, **env})
+        self.assertEqual(r.returncode, 0, f"{agent} {event}: {r.stderr}")
+        self.wait_in_sync()
+        return r
+
+    def test_two_agents_agree_on_one_original(self):
+        """A promotes mx2, B promotes mx3, A fails back, then B: the original set, no record.
+        (The old script: B saved A's failover as its original and put it back at the end.)"""
+        three = ORIGINAL + [(30, "mx3.example.test.")]
+        a_set = [(10, "mx2.example.test."), (20, "mx1.example.test."), (30, "mx3.example.test.")]
+        b_set = [(10, "mx3.example.test."), (20, "mx2.example.test."), (30, "mx1.example.test.")]
+        self.operator_sets(three)
+        records = {}  # asserted after the outcome, so the old script fails on the outcome
+        self.hook("agent-a", "domain_failover", "mx2.example.test")
+        for s in (NS1, NS2):
+            self.assertEqual(self.mx(s), a_set, s)
+        records["after A"] = self.record(NS2)
+        self.hook("agent-b", "domain_failover", "mx3.example.test")
+        for s in (NS1, NS2):
+            self.assertEqual(self.mx(s), b_set, s)
+        records["after B"] = self.record(NS2)
+        self.hook("agent-a", "domain_failback")
+        for s in (NS1, NS2):
+            self.assertEqual(self.mx(s), three, s)
+        serial = self.serial(NS1)
+        r = self.hook("agent-b", "domain_failback")
+        self.assert_unchanged(serial, three)
+        self.assertIn("nothing to restore", r.stderr)
+        for s in (NS1, NS2):
+            self.assertIsNone(self.record(s), s)
+        # On the way: A recorded the original; B kept it and recorded its own set.
+        for step, made in (("after A", a_set), ("after B", b_set)):
+            fields = records[step] or []
+            self.assertEqual((fields_mx(fields, "original"), fields_mx(fields, "set")),
+                             (three, made), step)
+
+    def test_restore_never_overwrites_a_change_it_did_not_make(self):
+        r = self.switchover("promote", "mx2.example.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        operator = [(10, "mx2.example.test."), (40, "mx1.example.test.")]
+        try:
+            self.operator_sets(operator)  # during the failover, by hand
+            serial = self.serial(NS1)
+            r = self.switchover("restore")
+            self.assertEqual(r.returncode, 6, r.stderr)
+            self.assertIn("restore refused: the MX RRset is 10 mx2.example.test., 40 "
+                          "mx1.example.test., not the 10 mx2.example.test., 20 mx1.example.test."
+                          " mxsense set", r.stderr)
+            self.assert_unchanged(serial, operator)
+            self.assertEqual(self.recorded(NS2), (ORIGINAL, SWAPPED))  # kept for the operator
+            # The operator ends the failover with set: the order given, the record gone.
+            r = self.switchover("set", "10 mx1.example.test, 20 mx2.example.test")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.wait_in_sync()
+            for s in (NS1, NS2):
+                self.assertEqual(self.mx(s), ORIGINAL, s)
+                self.assertIsNone(self.record(s), s)
+        finally:
+            self.put_back()
+
+    def test_a_change_during_the_failover_becomes_the_original(self):
+        """Changed by hand during a failover, the MX RRset is the operator's latest order: the
+        next promote records it as the original, and the restore puts it back."""
+        r = self.switchover("promote", "mx2.example.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        operator = [(10, "mx2.example.test."), (20, "mx1.example.test."),
+                    (30, "mx3.example.test.")]
+        try:
+            self.operator_sets(operator)
+            r = self.switchover("promote", "mx3.example.test")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.wait_in_sync()
+            made = [(10, "mx3.example.test."), (20, "mx2.example.test."),
+                    (30, "mx1.example.test.")]
+            self.assertEqual(self.recorded(NS2), (operator, made))
+            r = self.switchover("restore")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.wait_in_sync()
+            for s in (NS1, NS2):
+                self.assertEqual(self.mx(s), operator, s)
+                self.assertIsNone(self.record(s), s)
+        finally:
+            self.put_back()
+
+    def test_a_foreign_record_is_left_alone(self):
+        r = self.signed_update(f'update add {RECORD} 300 TXT "v=something-else"')
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        try:
+            self.wait_in_sync()
+            serial = self.serial(NS1)
+            for action in (["promote", "mx2.example.test"], ["restore"]):
+                r = self.switchover(*action)
+                self.assertEqual(r.returncode, 6, r.stderr)
+                self.assertIn(f"the TXT at {RECORD[:-1]}. is not a mxsense switchover record",
+                              r.stderr)
+                self.assert_unchanged(serial)
+        finally:
+            self.put_back()
+
+    # ---- the state file of the earlier version (--state-dir/ZONE.json) ------------------
+
+    def legacy_state(self, mx, ttl=300):
+        """The file the nsupdate-based version wrote at promote."""
+        os.makedirs(self.state, exist_ok=True)
+        path = os.path.join(self.state, "example.test.json")
+        with open(path, "w") as f:
+            json.dump({"mx": mx, "ttl": ttl}, f)
+        return path
+
+    def test_state_file_of_a_failover_is_taken_over(self):
+        try:
+            # Mid-failover upgrade: the zone has the set the old promote made.
+            path = self.legacy_state(ORIGINAL)
+            self.operator_sets(SWAPPED)
+            r = self.switchover("restore")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertFalse(os.path.exists(path))
+            self.wait_in_sync()
+            for s in (NS1, NS2):
+                self.assertEqual(self.mx(s), ORIGINAL, s)
+            # Or a promote comes first: it moves the original into the zone.
+            path = self.legacy_state(ORIGINAL)
+            self.operator_sets(SWAPPED)
+            r = self.switchover("promote", "mx2.example.test")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertFalse(os.path.exists(path))
+            self.wait_in_sync()
+            self.assertEqual(self.recorded(NS2), (ORIGINAL, SWAPPED))
+            r = self.switchover("restore")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.wait_in_sync()
+            self.assertEqual(self.mx(NS2), ORIGINAL)
+            self.assertIsNone(self.record(NS2))
+        finally:
+            self.put_back()
+
+    def test_stale_state_file_is_not_restored(self):
+        """A file left by a refused promote of the old version, then the operator's change:
+        the restore keeps the change (the old version wrote the file's set back)."""
+        operator = [(10, "mx1.example.test."), (30, "mx2.example.test.")]
+        try:
+            self.operator_sets(operator)
+            path = self.legacy_state(ORIGINAL)
+            serial = self.serial(NS1)
+            r = self.switchover("restore")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assert_unchanged(serial, operator)
+            self.assertFalse(os.path.exists(path))
+        finally:
+            self.put_back()
 
     def test_stale_prerequisite_is_refused(self):
-        p = subprocess.Popen(["ip", "netns", "exec", self.lab.client.name, SWITCHOVER, "--zone",
-                              "example.test", "--server", NS1, "--key-file", self.key,
-                              "--state-dir", self.state, "--pause-after-read", "2", "promote",
-                              "mx2.example.test"], stderr=subprocess.PIPE, text=True)
-        time.sleep(1)  # the script has read the RRset; someone else changes it
+        err_path = os.path.join(self.lab.tmp, "stale-prerequisite.err")
+        with open(err_path, "w") as err_file:
+            p = subprocess.Popen(["ip", "netns", "exec", self.lab.client.name, SWITCHOVER,
+                                  "--zone", "example.test", "--server", NS1, "--key-file",
+                                  self.key, "--state-dir", self.state, "--pause-after-read", "2",
+                                  "promote", "mx2.example.test"], stderr=err_file)
+
+        def stderr_text():
+            with open(err_path) as f:
+                return f.read()
+        # The script has read the RRset (it says so, then pauses 2 s); someone else changes it.
+        L.until(lambda: "read from" in stderr_text() or p.poll() is not None, 10,
+                "mx-switchover read the RRset", detail=stderr_text)
         concurrent = [(10, "mx1.example.test."), (30, "mx2.example.test.")]
         self.assertEqual(self.signed_update("update delete example.test. MX 20 mx2.example.test.",
                                             "update add example.test. 300 MX 30 mx2.example.test."
                                             ).returncode, 0)
         serial = self.serial(NS1)
-        _, err = p.communicate(timeout=60)
+        p.wait(timeout=60)
+        err = stderr_text()
         try:
             self.assertEqual(p.returncode, 4, err)
             self.assertIn("prerequisite failed", err)
             self.assert_unchanged(serial, concurrent)  # the concurrent change stands, alone
+            # The refused promote left no original behind: a restore keeps the change.
+            r = self.switchover("restore")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("nothing to restore", r.stderr)
+            self.assert_unchanged(serial, concurrent)
+            self.assertIsNone(self.record(NS1))
         finally:
-            self.signed_update("update delete example.test. MX 30 mx2.example.test.",
-                               "update add example.test. 300 MX 20 mx2.example.test.")
-            os.path.exists(f"{self.state}/example.test.json") and os.unlink(
-                f"{self.state}/example.test.json")
+            self.put_back()
 
     def test_deleting_every_mx_is_refused(self):
         serial = self.serial(NS1)
@@ -226,6 +484,22 @@ class SwitchoverLab(unittest.TestCase):
                 self.lab.server.run("iptables", "-D", *rule)
         r = self.switchover("restore")  # a new change: NOTIFY again, both in sync
         self.assertEqual(r.returncode, 0, r.stderr)
+
+
+class SwitchoverLab(SwitchoverTests, unittest.TestCase):
+    """A BIND 9 primary (update-policy) and a BIND 9 secondary."""
+
+    @classmethod
+    def start_primary(cls, lab, key):
+        lab.start_bind(NS1, zone_text=ZONE, key_file=key, secondaries=(NS2,))
+
+
+class SwitchoverKnotLab(SwitchoverTests, unittest.TestCase):
+    """A Knot primary (TSIG ACL) and a BIND 9 secondary."""
+
+    @classmethod
+    def start_primary(cls, lab, key):
+        lab.start_knot_primary(NS1, ZONE, key, secondaries=(NS2,))
 
 
 class WholeLoopLab(unittest.TestCase):
@@ -278,12 +552,8 @@ hooks:
         return sorted((int(p), h) for p, h in (line.split() for line in r.stdout.splitlines()))
 
     def until(self, what, check, seconds=30):
-        end = time.time() + seconds
-        while time.time() < end:
-            if check():
-                return
-            time.sleep(0.2)
-        self.fail(f"not within {seconds} s: {what}\n{self.lab.log(self.agent)[-4000:]}")
+        return L.until(check, seconds, what, interval=0.2,
+                       detail=lambda: self.lab.log(self.agent)[-4000:])
 
     def test_fault_switchover_recovery_failback(self):
         m = lambda: L.scrape(self.lab.client, self.PORT)
@@ -305,8 +575,16 @@ hooks:
             log = self.lab.log(self.agent)
             self.assertIn(f"hook switchover: | mx-switchover: example.test: verified on "
                           f"ns2.example.test. ({NS2})", log)
-            time.sleep(3)  # the switched DNS is read back: the agent must not take it as
-            # the operator's new order (no failback to mx2, no second failover)
+            # The switched DNS is read back: the agent must not take it as the operator's new
+            # order (no failback to mx2, no second failover). A discovery round counts when it
+            # begins, so at two more than now one whole round began after the switch, and the
+            # next began a refresh interval (2 s: two verdict windows) after it.
+            lookups = lambda: L.value(m(), "mxsense_discovery_lookups_total")
+            rounds = lookups()
+            self.until("the agent read the switched MX records back",
+                       lambda: lookups() >= rounds + 2)
+            self.assertRegex(self.lab.log(self.agent),
+                             r"discovery of example\.test: MX mx2\.example\.test ")
             self.assertEqual(L.value(m(), "mxsense_domain_failover_active",
                                      domain="example.test"), 1)
             self.assertEqual(self.mx(NS1), SWAPPED)
@@ -314,8 +592,12 @@ hooks:
             # domain is failed over from mx1. No second failover; the failback still comes.
             self.assertEqual(self.lab.stop(self.agent), 0)
             WholeLoopLab.agent = self.start_agent()
-            time.sleep(4)
+            # A second failover would be decided in the window that judges mx1 DOWN.
+            self.until("the restarted agent judged mx1 DOWN",
+                       lambda: L.value(m(), "mxsense_target_state", target="mx1.example.test",
+                                       state="DOWN") == 1)
             m2 = m()
+            self.assertEqual(self.lab.children(self.agent), [])  # no hook running either
             self.assertEqual(L.value(m2, "mxsense_domain_failover_active",
                                      domain="example.test"), 1)
             self.assertEqual(L.value(m2, "mxsense_hook_runs_total", hook="switchover"), 0)

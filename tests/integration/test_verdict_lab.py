@@ -11,7 +11,6 @@ RST) is DEGRADED with a reason naming TCP, not DOWN; one that drops everything i
 reason naming timeouts. The reasons are checked in the status API, `mxsense status`, the status
 page and a hook's MXSENSE_REASON; the probe's "refused" count equals the RSTs on the wire.
 """
-import json
 import os
 import re
 import signal
@@ -42,25 +41,10 @@ mx2  A   {MX2}
 class VerdictLabBase(unittest.TestCase):
     PORT = 0
 
-    @classmethod
-    def status(cls):
-        r = cls.lab.client.run("curl", "-sf", f"http://127.0.0.1:{cls.PORT}/api/v1/status",
-                               check=False)
-        return json.loads(r.stdout) if r.returncode == 0 else None
-
     def until(self, what, check, seconds):
-        end = time.time() + seconds
-        while time.time() < end:
-            s = self.status()
-            if s and check(s):
-                return s
-            time.sleep(0.5)
-        self.fail(f"not within {seconds} s: {what}; status: {json.dumps(self.status())}\n"
-                  f"agent log: {self.lab.log(self.agent)[-4000:]}")
+        return self.lab.until_status(self.lab.client, self.PORT, self.agent, check, seconds, what)
 
-    @staticmethod
-    def target(s, name):
-        return next((t for t in s["targets"] if t["target"] == name), None)
+    target = staticmethod(L.target)
 
 
 class DefaultConfigLab(VerdictLabBase):
@@ -80,11 +64,8 @@ class DefaultConfigLab(VerdictLabBase):
         lab.resolv_conf(lab.client, RES)  # the agent's resolver, as on a real host
         # Every query the client sends over UDP, as tcpdump reads it (RD shows as '+').
         cls.capture = os.path.join(lab.tmp, "dns.pcap")
-        cls.tcpdump = lab.start(srv, "tcpdump", "-i", lab.server_if, "-nn", "-U",
-                                "--immediate-mode", "-w", cls.capture,
-                                f"src host {lab.CLIENT4} and udp dst port 53",
-                                ready=lambda: os.path.exists(cls.capture))
-        time.sleep(0.3)  # tcpdump opens the file before it has the socket
+        cls.tcpdump = lab.start_tcpdump(srv, lab.server_if, cls.capture,
+                                        f"src host {lab.CLIENT4} and udp dst port 53")
         cfg = os.path.join(lab.tmp, "agent.yaml")
         # Only where the agent listens and what it watches; probes and verdicts as shipped.
         with open(cfg, "w") as f:
@@ -204,10 +185,9 @@ hooks:
                                      f"src host {RES} and tcp src port 53 and "
                                      "tcp[tcpflags] & tcp-rst != 0")
         before = L.scrape(self.lab.client, self.PORT)
-        time.sleep(6)
+        time.sleep(6)  # the scenario: three probe intervals of RSTs, counted on both sides
         after = L.scrape(self.lab.client, self.PORT)
-        time.sleep(0.5)
-        rsts = cap.count()
+        rsts = cap.count()  # once tcpdump has written every RST it took in
         refused = L.delta(before, after, "mxsense_probe_runs_total", kind="dns_tcp", target=RES,
                           result="refused")
         self.assertGreaterEqual(refused, 2)
@@ -228,9 +208,9 @@ hooks:
         self.assertRegex(reason, r"udp: (\d+)/\1 queries unanswered \(timeouts\)")
         self.assertRegex(reason, r"tcp: (\d+)/\1 connections timed out")
         self.assertEqual(self.target(s, RES)["state"], "DEGRADED")  # still: not DOWN
-        end = time.time() + 10
-        while not self.hook_runs() and time.time() < end:
-            time.sleep(0.2)
+        L.until(lambda: self.hook_runs() and not self.lab.children(self.agent), 10,
+                "the target_down hook has run and ended", interval=0.2,
+                detail=lambda: self.lab.log(self.agent)[-4000:])
         runs = self.hook_runs()
         self.assertEqual(len(runs), 1, runs)
         env = dict(line.split("=", 1) for line in runs[0])

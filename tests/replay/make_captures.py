@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write the generated replay captures (tests/replay/captures/gen_*.pcap) with scapy.
 
-Each capture is one *kind* of input from issue 10 (items 3, 4, 7, 9) or issue 11 (items 1-4),
+Each capture is one *kind* of input from issue 10 (items 3, 4, 7, 9) or issue 11 (items 1-7),
 written the way real DNS and SMTP software writes it on the wire. Deterministic: the same script
 writes the same bytes (fixed timestamps, ports, ids, sequence numbers), so the files are committed
 and never made at test time. Run it again after changing it: `tests/replay/make_captures.py`.
@@ -381,6 +381,43 @@ def smtp_pipelined_14():
     return smtp_session("gen_smtp_pipelined_14_replies", steps)
 
 
+def smtp_pipelined_64k():
+    """Issue 11 items 5 and 6 at the IP maximum: a client pipelines (RFC 2920) MAIL, 1250 RCPT
+    and DATA in MSS-sized segments; the server's 1252 replies leave in one 64 KB segment, as its
+    stack hands it to TSO/GSO (and a TC hook sees it) or as GRO or a jumbo-MTU link delivers it:
+    sendmail-style "250 2.1.5 <user>... Recipient ok", every tenth recipient "550 5.1.1 ...
+    User unknown", the last 20 "452 4.5.3 Too many recipients", then 354. The next segment's 250
+    to the message and the 221 must be read as well."""
+    def steps(c):
+        c.seg("c", b"EHLO client.example.test\r\n", gap=0.005)
+        c.seg("s", b"250-mx.example.test\r\n250-PIPELINING\r\n250 SIZE 10240000\r\n", gap=0.005)
+        n = 1250
+        cmds = b"MAIL FROM:<a@client.example.test>\r\n" + b"".join(
+            f"RCPT TO:<user{i:04d}@example.test>\r\n".encode() for i in range(n)) + b"DATA\r\n"
+        for off in range(0, len(cmds), 1448):
+            c.seg("c", cmds[off:off + 1448], gap=0.0001)
+        replies = [b"250 2.1.0 <a@client.example.test>... Sender ok"]
+        for i in range(n):
+            rcpt = f"<user{i:04d}@example.test>".encode()
+            if i >= n - 20:
+                replies.append(b"452 4.5.3 Too many recipients")
+            elif i % 10 == 9:
+                replies.append(b"550 5.1.1 " + rcpt + b"... User unknown")
+            else:
+                replies.append(b"250 2.1.5 " + rcpt + b"... Recipient ok")
+        replies.append(b"354 Enter mail, end with \".\" on a line by itself")
+        burst = b"".join(r + b"\r\n" for r in replies)
+        assert 60000 < len(burst) <= 65535 - 40 and len(burst) + 54 <= 65535, len(burst)
+        c.seg("s", burst, gap=0.005)
+        c.seg("c", b"Subject: many\r\n\r\nhello\r\n.\r\n", gap=0.005)
+        c.seg("s", b"250 2.0.0 5BJ0aB1x012345 Message accepted for delivery\r\n", gap=0.005)
+        c.seg("c", b"QUIT\r\n", gap=0.005)
+        c.seg("s", b"221 2.0.0 mx.example.test closing connection\r\n", flags="FPA", gap=0.005)
+        c.seg("c", flags="FA")
+        c.seg("s", flags="A")
+    return smtp_session("gen_smtp_pipelined_64k", steps)
+
+
 def smtp_syn_icmp_retransmit(v6):
     """A SYN answered by destination unreachable, administratively prohibited (what a rejecting
     firewall rule on the server sends); Linux sends the same SYN again, answered the same way:
@@ -483,29 +520,7 @@ def ipv6_ext(n):
     r = answer(q, an=DNSRR(rrname=q.qd.qname, type="AAAA", ttl=300, rdata="fd00::80"))
     for side, src, dst, sp, dp, msg in (("c", C6, DNS6, cport, 53, q), ("s", DNS6, C6, 53, cport, r)):
         kinds = ["hop", "dst", "rt", "frag", "ah", "dst", "dst"][:n]
-        # The UDP checksum over the pseudo-header (RFC 8200 §8.1) from a plain packet; then the
-        # headers, inside out, each naming the next.
-        payload = bytes(IPv6(src=src, dst=dst) / UDP(sport=sp, dport=dp) / msg)[40:]
-        nh = 17
-        for kind in reversed(kinds):
-            if kind == "hop":
-                h = bytes(IPv6ExtHdrHopByHop(nh=nh))
-                num = 0
-            elif kind == "dst":
-                h = bytes(IPv6ExtHdrDestOpt(nh=nh))
-                num = 60
-            elif kind == "rt":
-                h = bytes(IPv6ExtHdrRouting(nh=nh, type=0, segleft=0, addresses=[]))
-                num = 43
-            elif kind == "frag":
-                h = bytes(IPv6ExtHdrFragment(nh=nh, offset=0, m=0, id=0x66000000 + n))
-                num = 44
-            else:
-                h = _ah(nh)
-                num = 51
-            payload = h + payload
-            nh = num
-        cap.add(side, IPv6(src=src, dst=dst, nh=nh, plen=len(payload)) / Raw(payload),
+        cap.add(side, ext_udp(src, dst, sp, dp, msg, kinds, 0x66000000 + n),
                 0.005 if side == "s" else 0.001)
     return cap
 
@@ -582,6 +597,85 @@ def dns_tcp_forged_answer_out_of_window():
     return cap
 
 
+def ext_udp(src, dst, sp, dp, msg, kinds, frag_id):
+    """A UDP datagram over IPv6 behind extension headers of the given kinds, in that order: hop,
+    dst, rt (segments left 0), frag (atomic: offset 0, M=0), ah."""
+    # The UDP checksum over the pseudo-header (RFC 8200 §8.1) from a plain packet; then the
+    # headers, inside out, each naming the next.
+    payload = bytes(IPv6(src=src, dst=dst) / UDP(sport=sp, dport=dp) / msg)[40:]
+    nh = 17
+    for kind in reversed(kinds):
+        if kind == "hop":
+            h = bytes(IPv6ExtHdrHopByHop(nh=nh))
+            num = 0
+        elif kind == "dst":
+            h = bytes(IPv6ExtHdrDestOpt(nh=nh))
+            num = 60
+        elif kind == "rt":
+            h = bytes(IPv6ExtHdrRouting(nh=nh, type=0, segleft=0, addresses=[]))
+            num = 43
+        elif kind == "frag":
+            h = bytes(IPv6ExtHdrFragment(nh=nh, offset=0, m=0, id=frag_id))
+            num = 44
+        else:
+            h = _ah(nh)
+            num = 51
+        payload = h + payload
+        nh = num
+    return IPv6(src=src, dst=dst, nh=nh, plen=len(payload)) / Raw(payload)
+
+
+# ---- issue 11 remainders: late answers checked against their question; what ICMP quotes ----
+
+def late_answer_wrong_question(proto):
+    """A query; 1.5 s later (past the timeout) an answer for another name, then the real answer.
+    The first is checked against the swept query's question as an answer in time is: mismatched,
+    not late; the second is late."""
+    cap = Capture(f"gen_dns_late_answer_wrong_question_{proto}")
+    q = query(0x2301, "slow.example.test")
+    wrong = answer(query(0x2301, "other.example.test"))
+    if proto == "udp":
+        cport = udp_exchange(cap, q, wrong, gap=LATE_GAP)
+        cap.add("s", IP(src=DNS4, dst=C4) / UDP(sport=53, dport=cport) / answer(q), 0.005)
+    else:
+        c = TcpConn(cap, C4, DNS4, 53)
+        c.handshake()
+        c.seg("c", tcp_msg(q))
+        c.seg("s", tcp_msg(wrong), gap=LATE_GAP)
+        c.seg("s", tcp_msg(answer(q)), gap=0.005)
+        c.close()
+    return cap
+
+
+def icmp6_unreach_ext_quote():
+    """A UDP query over IPv6 behind hop-by-hop, fragment (atomic) and AH headers, answered by an
+    ICMPv6 port unreachable from the server quoting it whole (RFC 4443 §3.1): the quote's chain
+    is walked as the query's own was."""
+    cap = Capture("gen_dns_icmp6_unreachable_ext_quote")
+    cport = client_port()
+    q = query(0x3401, "www.example.test")
+    qpkt = ext_udp(C6, DNS6, cport, 53, q, ["hop", "frag", "ah"], 0x34010000)
+    cap.add("c", qpkt)
+    cap.add("s", IPv6(src=DNS6, dst=C6) / ICMPv6DestUnreach(code=4) / bytes(qpkt), 0.002)
+    return cap
+
+
+def tcp_query_icmp_unreach():
+    """DNS over TCP: the query's segment, an ICMP port unreachable quoting it whole (its length and
+    id included), the answer 5 ms later. For an established connection the ICMP is a soft error
+    (RFC 1122 §4.2.3.9): it ends nothing, and the answer pairs."""
+    cap = Capture("gen_dns_tcp_query_icmp_unreachable")
+    q = query(0x3501, "tcp.example.test")
+    c = TcpConn(cap, C4, DNS4, 53)
+    c.handshake()
+    c.seg("c", tcp_msg(q))
+    quoted = bytes(cap.frames[-1][IP])
+    cap.add("s", IP(src=DNS4, dst=C4) / ICMP(type=3, code=3) / quoted, 0.002)
+    c.seg("s", tcp_msg(answer(q)), gap=0.005)
+    c.close()
+    return cap
+
+
 def all_captures():
     caps = []
     for who in ("query", "answer"):
@@ -624,6 +718,11 @@ def all_captures():
     caps.append(smtp_forged_rst_to_syn())
     caps.append(smtp_forged_greeting_out_of_window())
     caps.append(dns_tcp_forged_answer_out_of_window())
+    caps.append(smtp_pipelined_64k())
+    caps.append(late_answer_wrong_question("udp"))
+    caps.append(late_answer_wrong_question("tcp"))
+    caps.append(icmp6_unreach_ext_quote())
+    caps.append(tcp_query_icmp_unreach())
     return caps
 
 

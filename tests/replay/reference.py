@@ -14,11 +14,13 @@ sensor's counters to that reading, frame by frame in capture order:
   Its rcode is the full 12-bit RCODE: the OPT record's EXTENDED-RCODE is the upper 8 bits (RFC
   6891 §6.1.3). A pair is one latency sample, unless the query was sent again before the
   answer (the answer counts as retried: its time is the client's retry timer).
-- A response whose query is past the timeout is late (and its query unanswered); a response with
-  nothing to pair with is unsolicited (per server, or "unknown" for a server never queried: the
-  two are compared as one sum, the split depends on what the agent saw before).
-- An ICMP/ICMPv6 destination unreachable quoting a query in flight, travelling opposite to it,
-  ends it as unreachable.
+- A response whose query is past the timeout is late (and its query unanswered) if it pairs by
+  the rules above, question included: one with another question is mismatched, late or not. A
+  response with nothing to pair with is unsolicited (per server, or "unknown" for a server never
+  queried: the two are compared as one sum, the split depends on what the agent saw before).
+- An ICMP/ICMPv6 destination unreachable quoting a UDP query in flight (behind whatever IPv6
+  extension headers tshark decodes in the quote), travelling opposite to it, ends it as
+  unreachable; one quoting a TCP segment ends no DNS query.
 - A query still in flight at the end of the capture is unanswered.
 - An IPv6 packet behind more than 6 extension headers is a parse error, nothing else.
 - SMTP (RFC 5321, RFC 9293): a client SYN opens an attempt (its retransmission does not); the

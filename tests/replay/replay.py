@@ -44,6 +44,26 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def describe_frame(frame):
+    """One line for a frame: Ethernet type, then IP addresses, protocol and ports if any."""
+    if len(frame) < 14:
+        return f"{len(frame)}-byte runt"
+    etype = struct.unpack("!H", frame[12:14])[0]
+    head = f"{len(frame)} B {frame[6:12].hex(':')} > {frame[0:6].hex(':')} type 0x{etype:04x}"
+    l3 = frame[14:]
+    if etype == 0x0800 and len(l3) >= 20:
+        proto, src, dst, l4 = l3[9], socket.inet_ntop(socket.AF_INET, l3[12:16]), \
+            socket.inet_ntop(socket.AF_INET, l3[16:20]), l3[(l3[0] & 0xF) * 4:]
+    elif etype == 0x86DD and len(l3) >= 40:
+        proto, src, dst, l4 = l3[6], socket.inet_ntop(socket.AF_INET6, l3[8:24]), \
+            socket.inet_ntop(socket.AF_INET6, l3[24:40]), l3[40:]
+    else:
+        return head
+    ports = (":%d > :%d" % struct.unpack("!HH", l4[:4])) if proto in (6, 17) and len(l4) >= 4 \
+        else ""
+    return f"{head} {src} > {dst} proto {proto} {ports}".rstrip()
+
+
 class ReplayError(Exception):
     """The bench did not do what a replay needs (frames lost, reordered, tools failed)."""
 
@@ -78,6 +98,7 @@ class Bench:
     """A namespace with a veth pair and the agent on one end (see the module's text)."""
 
     AGENT_PORT = 10053
+    MTU = 65535
 
     def __init__(self, role, agent_options):
         assert role in ("client", "server")
@@ -101,6 +122,9 @@ class Bench:
         nsx = ("ip", "netns", "exec", self.ns)
         for ifname in (self.watched, self.peer):
             L.run(*nsx, "sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1")
+            # Frames up to the IP maximum (a 64 KB segment as TSO/GSO or GRO make them); set
+            # before the agent attaches XDP, which then takes multi-buffer frames (xdp.frags).
+            L.run("ip", "-n", self.ns, "link", "set", ifname, "mtu", str(self.MTU))
             L.run("ip", "-n", self.ns, "link", "set", ifname, "up")
         L.run("ip", "-n", self.ns, "link", "set", "lo", "up")
         self.mac = {i: self._mac(i) for i in (self.watched, self.peer)}
@@ -272,13 +296,14 @@ probes: {{enabled: false}}
         stray = []
         try:
             while True:
-                stray.append(self.sock.recv(65536))
+                stray.append(self.sock.recv(self.MTU + 64))
         except BlockingIOError:
             pass
         finally:
             self.sock.setblocking(True)
         if stray:
-            raise ReplayError(f"{len(stray)} frames on {self.watched} outside a replay")
+            raise ReplayError(f"{len(stray)} frames on {self.watched} outside a replay: " +
+                              "; ".join(describe_frame(f) for f in stray[:8]))
 
     def observe(self, n, timeout=10):
         """The next n frames on the watched interface: (bytes, outgoing?, kernel time)."""
@@ -286,7 +311,7 @@ probes: {{enabled: false}}
         self.sock.settimeout(timeout)
         try:
             while len(seen) < n:
-                data, anc, _, addr = self.sock.recvmsg(65536, socket.CMSG_SPACE(16))
+                data, anc, _, addr = self.sock.recvmsg(self.MTU + 64, socket.CMSG_SPACE(16))
                 ts = None
                 for level, kind, value in anc:
                     if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:

@@ -117,6 +117,43 @@ TEST(Health, ARefusedSwitchIsTriedAgain) {
     EXPECT_EQ(r.events.size(), tries + 1); // accepted once, then quiet
 }
 
+// An outage on this host's own path to every MX host (port 25 blocked upstream):
+// the busy primary's connections time out at once, while the idle backup's
+// probes take a window to come back. Its HEALTHY state is from before the fault
+// and is no proof that it takes mail now: no failover until it shows health again.
+TEST(Health, NoFailoverToABackupSeenHealthyOnlyBeforeThePrimaryFailed) {
+    Scenario r(options());
+    r.windows(3, good(), good());
+    r.windows(3, dead(), WindowEvidence{}); // the backup's probes have not come back
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Down);
+    EXPECT_EQ(r.m.targets()[1].state, TargetState::Healthy);
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+    EXPECT_NE(r.m.domains()[0].failover_held.find("mx2.example.test HEALTHY only before"),
+              std::string::npos)
+        << r.m.domains()[0].failover_held;
+    r.windows(3, dead(), dead()); // they come back failed: the path, not the primary
+    EXPECT_TRUE(r.m.blind());     // every target DOWN at once: no verdict changes, no actions
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+    EXPECT_EQ(r.names(), (std::vector<std::string>{"target_down:mx1.example.test"}));
+}
+
+// Judged HEALTHY in the primary's first failing window is not enough either (the
+// backup's probe may have run before the fault began in that window); the next
+// window's health is.
+TEST(Health, FailoverOnceTheBackupIsHealthyAfterThePrimaryBeganFailing) {
+    Scenario r(options());
+    r.windows(3, good(), good());
+    r.windows(1, dead(), good());
+    r.windows(1, dead(), WindowEvidence{});
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Down);
+    EXPECT_FALSE(r.m.domains()[0].failover_active);
+    r.windows(1, dead(), good());
+    EXPECT_TRUE(r.m.domains()[0].failover_active);
+    EXPECT_TRUE(r.m.domains()[0].failover_held.empty());
+    EXPECT_EQ(r.names(), (std::vector<std::string>{"target_down:mx1.example.test",
+                                                   "domain_failover:mx1.example.test"}));
+}
+
 TEST(Health, NoFailoverToAnUnhealthyBackup) {
     Scenario r(options());
     r.windows(3, good(), good());
@@ -289,6 +326,9 @@ TEST(Health, ADownPrimaryRestartsTheFailbackHold) {
     o.verdicts.failback_hold_s = 40;
     Scenario r(o);
     r.windows(2, good(), good());
+    // The backup's health counts from the window after the primary's first failing one.
+    r.windows(1, dead(), good());
+    ASSERT_FALSE(r.m.domains()[0].failover_active);
     r.windows(1, dead(), good());
     ASSERT_TRUE(r.m.domains()[0].failover_active);
     r.windows(3, good(), good());

@@ -170,6 +170,7 @@ TEST(Metrics, RendersPairingRetryDirectionAndMapCounters) {
     snap.sensor.inflight_server_capacity = 14;
     snap.sensor.smtp_stats_entries = 15;
     snap.sensor.smtp_stats_capacity = 16;
+    snap.sensor.counted_maps["dns_late_server"] = MapUsage{17, 18};
     const auto text = render_metrics(snap, MetricsOptions{{0.001}});
     const std::string l = "server=\"198.18.0.2\",role=\"server\",proto=\"tcp\"";
     for (const std::string& line :
@@ -186,7 +187,9 @@ TEST(Metrics, RendersPairingRetryDirectionAndMapCounters) {
                                   "mxsense_sensor_map_entries{map=\"dns_inflight_server\"} 13",
                                   "mxsense_sensor_map_capacity{map=\"dns_inflight_server\"} 14",
                                   "mxsense_sensor_map_entries{map=\"smtp_stats\"} 15",
-                                  "mxsense_sensor_map_capacity{map=\"smtp_stats\"} 16"})
+                                  "mxsense_sensor_map_capacity{map=\"smtp_stats\"} 16",
+                                  "mxsense_sensor_map_entries{map=\"dns_late_server\"} 17",
+                                  "mxsense_sensor_map_capacity{map=\"dns_late_server\"} 18"})
         EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n---\n" << text;
 }
 

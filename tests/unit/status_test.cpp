@@ -28,7 +28,8 @@ TEST(Status, JsonAndTable) {
                          std::string("mx2.example.test"),
                          true,
                          "mx2.example.test",
-                         {"mx1.example.test", "mx2.example.test"}});
+                         {"mx1.example.test", "mx2.example.test"},
+                         {}});
     const auto json = status_json(h);
     const auto j = nlohmann::json::parse(json);
     EXPECT_EQ(j["targets"][0]["state"], "DOWN");

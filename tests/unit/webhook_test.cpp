@@ -68,7 +68,7 @@ TEST(StatusPage, EscapesNamesAndShowsState) {
     t.addresses = {"198.18.0.10"};
     t.reason = "smtp: 3/4 connections timed out, 1/4 <refused>";
     s.health.targets.push_back(t);
-    s.health.domains.push_back({"example.test", std::nullopt, false, "", {t.name}});
+    s.health.domains.push_back({"example.test", std::nullopt, false, "", {t.name}, {}});
     s.health.blind = true;
     const auto html = status_html(s, 5);
     EXPECT_EQ(html.find("<script>"), std::string::npos);

@@ -23,6 +23,7 @@ policy-rc.d while the root is prepared; scripts/setup's own while it installs).
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -116,7 +117,11 @@ class Host:
     def setup(self, *sets, timeout=3600):
         r = self.run("PATH=/usr/sbin:/usr/bin:/sbin:/bin /root/setup " + " ".join(sets),
                      timeout=timeout, check=False)
-        return r.returncode, r.stdout + r.stderr
+        log = r.stdout + r.stderr
+        # setup's own lines (what it installs, refuses, masks) for the test's output
+        said = [line for line in log.splitlines() if line.startswith(("scripts/setup", "  "))]
+        print(f"\n[setup {' '.join(sets)}: exit {r.returncode}]", *said, sep="\n", file=sys.stderr)
+        return r.returncode, log
 
     def close(self):
         shutil.rmtree(self.tmp, ignore_errors=True)

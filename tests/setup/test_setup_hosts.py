@@ -162,7 +162,8 @@ class SetupOnAHostWithItsOwnServers(unittest.TestCase):
 
     def assertNothingNewEnabled(self, before, after):
         """No unit file and no init script that the install added is enabled. (A new rc.d link
-        may be: procps' init script gets one, and systemd ships procps.service masked.)"""
+        may be: procps' init script gets one, inert under systemd, whose procps.service is an
+        alias of its own systemd-sysctl.service.)"""
         for section in ("units", "init scripts"):
             new = {u: s for u, s in after[section].items() if u not in before[section]}
             self.assertEqual({u: s for u, s in new.items() if s.startswith("enabled")}, {},

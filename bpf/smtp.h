@@ -13,7 +13,9 @@
  * A server segment is read whole, MXS_SMTP_CHUNK bytes at a time copied to the
  * scratch buffer, up to MXS_SMTP_CHUNKS copies: 64 KiB, more than any IPv4 or
  * IPv6 length field allows a TCP payload to be (a TSO/GSO segment at TC egress,
- * a multi-buffer frame at XDP). No reply in a segment is left unread.
+ * a multi-buffer frame at XDP). Only a BIG TCP GSO packet at TC egress (length
+ * field 0, mxs_big_tcp_len) is longer: its bytes past 64 KiB are counted
+ * unparsed and the reader resumes at the next line start.
  */
 #define MXS_SMTP_CHUNK	2048 /* < MXS_SCRATCH: a length masked with MXS_SCRATCH - 1 fits */
 #define MXS_SMTP_CHUNKS 32
@@ -338,7 +340,7 @@ static __always_inline int mxs_smtp_read(const struct mxs_pkt *p, struct mxs_smt
 
 	/* The chunk holding `start`: for the usual short segment, the only one. */
 	if (first >= MXS_SMTP_CHUNKS)
-		return 0;
+		goto beyond;
 	bad = mxs_smtp_chunk(p, sc, s, sg, start, first * MXS_SMTP_CHUNK);
 	if ((first + 1) * MXS_SMTP_CHUNK >= sg->len || sc->tls)
 		return bad;
@@ -351,7 +353,12 @@ static __always_inline int mxs_smtp_read(const struct mxs_pkt *p, struct mxs_smt
 		bad |= mxs_smtp_chunk(p, sc, s, sg, start, off);
 	}
 	bpf_iter_num_destroy(&it);
-	return bad;
+	if (sg->len <= MXS_SMTP_CHUNKS * MXS_SMTP_CHUNK || sc->tls)
+		return bad;
+beyond:
+	/* A BIG TCP packet's bytes past the reader's reach. */
+	sc->line = MXS_LINE_SKIP;
+	return 1;
 }
 
 /* mxs_smtp_read for the XDP program: a global function, its chunk loop verified once. */

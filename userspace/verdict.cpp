@@ -247,8 +247,9 @@ TargetVerdict::Pending TargetVerdict::pending() const {
     const bool better = state_ == TargetState::Unknown ? candidate_ == TargetState::Healthy
                                                        : severity(candidate_) < severity(state_);
     p.candidate = candidate_;
-    p.streak = streak_;
     p.needed = better ? policy_.rise : policy_.fall;
+    // Silent windows neither break nor extend a streak, so it may predate the last change.
+    p.streak = std::min(streak_, p.needed);
     // observe() lets a change happen in the window where since_change_ (counted first) reaches
     // the hold-down.
     p.held =

@@ -391,8 +391,9 @@ void Agent::judge_window() {
         w.smtp[addr] = smtp_evidence(smtp_prev_[addr], c);
     dns_prev_ = std::move(dns_now);
     smtp_prev_ = std::move(smtp_now);
-    // Resolver probes' SERVFAILs for a domain that the resolver's `. NS` check excused: the
-    // domain's fault. Excuses whose SERVFAIL this window does not hold are dropped.
+    // Resolver probes' SERVFAILs for a domain, taken back once the resolver was asked a question
+    // it must answer (servfail_check): that answer counts instead. An excuse whose SERVFAIL an
+    // earlier window already judged is dropped, never kept for a later SERVFAIL.
     for (const auto& [key, n] : std::exchange(servfail_excused_, {}))
         if (auto a = w.dns.find(key.first); a != w.dns.end())
             if (auto e = a->second.find(key.second); e != a->second.end())

@@ -129,6 +129,7 @@ domains:
     mx: [{{host: mx2.example.test, addresses: [{MX2}]}}]
 """)
         agent = lab.start_agent_config(lab.client, cfg, PORT)
+        self.addCleanup(lab.stop, agent)
         seen = set()
 
         def settled(s):
@@ -170,7 +171,6 @@ domains:
         self.assertIn(own, table)
         page = lab.client.run("curl", "-sf", f"http://127.0.0.1:{PORT}/").stdout
         self.assertIn("local address (this host&#39;s own)", page)
-        lab.stop(agent)
 
     def test_2_resolv_conf_stub_replaced_by_its_upstreams(self):
         lab = self.lab
@@ -216,6 +216,7 @@ domains:
                   f"exec {L.MXSENSE} agent --config {cfg}")
         agent = lab.start(lab.client, "sh", "-c", script,
                           ready=lambda: lab.serves_metrics(lab.client, PORT2))
+        self.addCleanup(lab.stop, agent)
         s = self.until("RES1 judged HEALTHY, mx1 discovered and HEALTHY", PORT2, agent,
                        lambda s: (self.target(s, RES1) or {}).get("state") == "HEALTHY" and
                        (self.target(s, "mx1.example.test") or {}).get("state") == "HEALTHY", 40)
@@ -230,7 +231,6 @@ domains:
         self.assertEqual(log.count("nameserver 127.0.0.1 is on this host"), 1)
         # Discovery asked the local resolvers first (127.0.0.53 refused, 127.0.0.1 answered).
         self.assertIn("discovery: asking 127.0.0.53, 127.0.0.1, " + RES1, log)
-        lab.stop(agent)
 
 
 if __name__ == "__main__":

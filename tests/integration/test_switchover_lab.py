@@ -495,7 +495,22 @@ class SwitchoverLab(SwitchoverTests, unittest.TestCase):
 
 
 class SwitchoverKnotLab(SwitchoverTests, unittest.TestCase):
-    """A Knot primary (TSIG ACL) and a BIND 9 secondary."""
+    """A Knot primary (TSIG ACL) and a BIND 9 secondary: the cases where the server's handling
+    of the UPDATE decides the outcome (TSIG, prerequisites, the record, TTLs, notify to the
+    secondary). The script's own logic (dry run, refusals before any UPDATE, state files,
+    foreign records, hook environment) is the same against any server and runs once, against
+    BIND, above: these names are not collected here (unittest collects only callables), which
+    keeps the suite's time (all 17 twice took 314 s)."""
+
+    test_dry_run_prints_the_update_and_changes_nothing = None
+    test_as_a_hook = None
+    test_a_change_during_the_failover_becomes_the_original = None
+    test_a_foreign_record_is_left_alone = None
+    test_state_file_of_a_failover_is_taken_over = None
+    test_stale_state_file_is_not_restored = None
+    test_deleting_every_mx_is_refused = None
+    test_null_mx_is_refused = None
+    test_promoting_a_name_without_address_is_refused = None
 
     @classmethod
     def start_primary(cls, lab, key):

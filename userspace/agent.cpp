@@ -2,6 +2,7 @@
 
 #include "config.h"
 #include "libbpf_log.h"
+#include "local_addr.h"
 #include "preflight.h"
 #include "status.h"
 #include "status_page.h"
@@ -28,18 +29,9 @@ Agent::~Agent() = default;
 
 namespace {
 
-// The nameservers of /etc/resolv.conf: the DNS servers judged by default.
-std::vector<std::string> resolv_conf_servers() {
-    std::vector<std::string> out;
-    std::ifstream in("/etc/resolv.conf");
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream words(line);
-        std::string key, addr;
-        if (words >> key >> addr && key == "nameserver")
-            out.push_back(addr.substr(0, addr.find('%')));
-    }
-    return out;
-}
+constexpr const char* kResolvConf = "/etc/resolv.conf";
+// systemd-resolved's upstream servers (the stub 127.0.0.53 forwards to them).
+constexpr const char* kResolvedConf = "/run/systemd/resolve/resolv.conf";
 
 } // namespace
 
@@ -167,7 +159,26 @@ void Agent::setup_health() {
             if (d.failover_active)
                 failed_over_[d.name] = {d.failed_over_to, d.mx};
     }
-    dns_servers_ = opts_.dns_servers.empty() ? resolv_conf_servers() : opts_.dns_servers;
+    for (const auto& w : config_warnings(opts_))
+        spdlog::warn("configuration: {}", w);
+    own_addresses_ = host_addresses();
+    lookup_resolvers_.clear();
+    warned_probe_targets_.clear();
+    question_failed_.clear();
+    if (opts_.dns_servers.empty()) {
+        // A local stub's traffic never crosses a watched interface: its upstream servers
+        // (systemd-resolved's) are judged instead, else it is left out.
+        auto d = default_resolvers(kResolvConf, kResolvedConf, own_addresses_,
+                                   fmt::format("{}", fmt::join(opts_.interfaces, ", ")));
+        if (!d.replaced.empty())
+            spdlog::info("{}", d.replaced);
+        if (!d.left_out.empty())
+            spdlog::warn("{}", d.left_out);
+        dns_servers_ = std::move(d.judged);
+        lookup_resolvers_ = std::move(d.lookup);
+    } else {
+        dns_servers_ = opts_.dns_servers;
+    }
     health_ = std::make_unique<HealthMonitor>(opts_, dns_servers_);
     hooks_.clear();
     for (const auto& h : opts_.hooks) {
@@ -202,10 +213,14 @@ void Agent::setup_health() {
     if (std::none_of(opts_.domains.begin(), opts_.domains.end(),
                      [](const Domain& d) { return d.discover || d.authoritative; }))
         return;
-    // discovery.resolver first, then every judged DNS server.
+    // discovery.resolver first, then resolv.conf's own (a local stub resolves fine for this
+    // host), then every judged DNS server.
     std::vector<std::string> resolvers;
     if (!opts_.discovery.resolver.empty())
         resolvers.push_back(opts_.discovery.resolver);
+    for (const auto& s : lookup_resolvers_)
+        if (std::find(resolvers.begin(), resolvers.end(), s) == resolvers.end())
+            resolvers.push_back(s);
     for (const auto& s : dns_servers_)
         if (std::find(resolvers.begin(), resolvers.end(), s) == resolvers.end())
             resolvers.push_back(s);
@@ -262,6 +277,29 @@ void Agent::apply_targets() {
     for (const auto& d : domains)
         for (const auto& m : d.mx)
             mx_addrs.insert(mx_addrs.end(), m.addresses.begin(), m.addresses.end());
+    // Loopback and this host's own addresses: their traffic does not cross a watched
+    // interface, so they are neither probed nor judged (each logged once).
+    const auto ifaces = fmt::format("{}", fmt::join(opts_.interfaces, ", "));
+    auto before = std::exchange(unobservable_, {});
+    for (const auto* list : {&dns, &mx_addrs})
+        for (const auto& a : *list)
+            if (auto why = unobservable_reason(a, own_addresses_, ifaces); !why.empty()) {
+                if (!before.count(a))
+                    spdlog::warn("target address {}: {}", a, why);
+                unobservable_[a] = std::move(why);
+            }
+    health_->set_unobservable(unobservable_);
+    // An override for an address that is no DNS target does nothing: say so once, when the
+    // name servers of every authoritative domain are known.
+    const bool ns_known = std::all_of(opts_.domains.begin(), opts_.domains.end(), [&](auto& d) {
+        return !d.authoritative || discovered_.count(d.name);
+    });
+    for (const auto& t : opts_.probes.targets)
+        if (ns_known && std::find(dns.begin(), dns.end(), t.address) == dns.end() &&
+            warned_probe_targets_.insert(t.address).second)
+            spdlog::warn("probes.targets: {} is not a judged DNS server (not in dns_servers, "
+                         "resolv.conf or an authoritative domain's NS): the entry has no effect",
+                         t.address);
     dns_.reserve_labels(dns);
     smtp_.reserve_labels(mx_addrs);
     snapshot_.health.targets = health_->targets();
@@ -340,6 +378,10 @@ void Agent::every(boost::asio::steady_timer& timer, const double* seconds, void 
 // One verdict window: counter deltas per address since the last window.
 void Agent::judge_window() {
     refresh();
+    if (auto own = host_addresses(); own != own_addresses_) { // an address came or went
+        own_addresses_ = std::move(own);
+        apply_targets();
+    }
     auto dns_now = dns_.client_by_address_proto();
     auto smtp_now = smtp_.client_by_address();
     HealthMonitor::Window w;
@@ -349,6 +391,13 @@ void Agent::judge_window() {
         w.smtp[addr] = smtp_evidence(smtp_prev_[addr], c);
     dns_prev_ = std::move(dns_now);
     smtp_prev_ = std::move(smtp_now);
+    // Resolver probes' SERVFAILs for a domain, taken back once the resolver was asked a question
+    // it must answer (servfail_check): that answer counts instead. An excuse whose SERVFAIL an
+    // earlier window already judged is dropped, never kept for a later SERVFAIL.
+    for (const auto& [key, n] : std::exchange(servfail_excused_, {}))
+        if (auto a = w.dns.find(key.first); a != w.dns.end())
+            if (auto e = a->second.find(key.second); e != a->second.end())
+                excuse_servfail(e->second, n);
     // What only the probes saw (a TCP connect refused before any DNS message, an
     // answer that is not authoritative, a failed STARTTLS).
     for (const auto& [key, e] : std::exchange(probe_evidence_, {})) {

@@ -64,6 +64,14 @@ class Agent {
     boost::asio::steady_timer window_timer_;
     boost::asio::steady_timer probe_timer_;
     std::vector<std::string> dns_servers_; // configured or from resolv.conf
+    // resolv.conf's nameservers as written, local stubs included: discovery's lookups
+    // (not pinned to an interface) may use them; empty with dns_servers configured.
+    std::vector<std::string> lookup_resolvers_;
+    // This host's own addresses, and the judged addresses the sensor cannot observe
+    // (loopback or own: their traffic does not cross a watched interface) with why.
+    std::set<std::string> own_addresses_;
+    std::map<std::string, std::string> unobservable_;
+    std::set<std::string> warned_probe_targets_; // probes.targets entries that are no target
     std::shared_ptr<Discovery> discovery_;
     std::map<std::string, DiscoveredDomain> discovered_;
     // Probe attempts per (kind, address) this window and the last; addresses
@@ -86,6 +94,11 @@ class Agent {
     std::uint64_t probe_rounds_ = 0;
     // What only the probes saw since the last window, by (kind, address, transport).
     std::map<std::tuple<std::string, std::string, std::string>, WindowEvidence> probe_evidence_;
+    // Resolver probes' SERVFAILs taken back since the last window, by (address,
+    // transport) (excuse_servfail), and each question's latest outcome by
+    // (address, transport, question): true when it failed.
+    std::map<std::pair<std::string, std::string>, std::uint64_t> servfail_excused_;
+    std::map<std::tuple<std::string, std::string, std::string>, bool> question_failed_;
     // per (address, transport), at the last window
     std::map<std::pair<std::string, std::string>, DnsCounters> dns_prev_;
     std::map<std::string, SmtpCounters> smtp_prev_;

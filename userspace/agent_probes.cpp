@@ -43,6 +43,8 @@ void Agent::probe_round() {
     for (const auto& t : health_->targets()) {
         for (const auto& addr : t.addresses) {
             const auto key = std::make_pair(t.kind, addr);
+            if (unobservable_.count(addr))
+                continue; // a pinned probe cannot reach it, the sensor would not see it
             if (passive_.count(key)) {
                 ++snapshot_.probes.skipped[key];
                 continue;
@@ -52,22 +54,55 @@ void Agent::probe_round() {
                 const auto role = dns_roles_.find(addr);
                 if (role == dns_roles_.end() || role->second.questions.empty())
                     continue;
-                const auto q = role->second.questions[round % role->second.questions.size()];
+                const auto& questions = role->second.questions;
+                const auto q = questions[round % questions.size()];
                 probed_now_[key] += 2;
                 for (bool tcp : {false, true})
                     boost::asio::co_spawn(
                         io_,
-                        [this, record, addr, tcp, q, p, device]() -> boost::asio::awaitable<void> {
-                            auto r =
-                                co_await dns_exchange(addr, opts_.dns_ports.front(), q.name, q.type,
-                                                      tcp, p.timeout_s, device, q.recursion);
-                            const auto result = dns_probe_result(r, q);
+                        [this, record, key, addr, tcp, q, questions, p,
+                         device]() -> boost::asio::awaitable<void> {
+                            const auto port = opts_.dns_ports.front();
+                            auto r = co_await dns_exchange(addr, port, q.name, q.type, tcp,
+                                                           p.timeout_s, device, q.recursion);
+                            auto result = dns_probe_result(r, q);
                             const char* transport = tcp ? "tcp" : "udp";
                             record(tcp ? "dns_tcp" : "dns_udp", addr, result, r.seconds);
                             if (result != "ok")
                                 spdlog::debug("DNS probe {} {} {} {}: {}{}", addr, transport,
                                               q.name, q.type, result,
                                               r.sent ? "" : " (before any DNS message)");
+                            auto qkey = [&](const DnsQuestion& x) {
+                                return std::make_tuple(addr, std::string(transport),
+                                                       fmt::format("{}/{}", x.name, x.type));
+                            };
+                            std::vector<std::pair<DnsQuestion, bool>> others;
+                            for (const auto& o : questions)
+                                if (!(o == q))
+                                    if (auto f = question_failed_.find(qkey(o));
+                                        f != question_failed_.end())
+                                        others.emplace_back(o, f->second);
+                            question_failed_[qkey(q)] = result != "ok";
+                            // A SERVFAIL for a domain may be the domain's fault (its name
+                            // servers unreachable): the kernel's count of it is taken back
+                            // at once, and the resolver is asked a question it must be able
+                            // to answer; that answer is judged instead.
+                            const auto check = result == "rcode_servfail"
+                                                   ? servfail_check(q, others)
+                                                   : std::nullopt;
+                            if (check) {
+                                ++servfail_excused_[{addr, transport}];
+                                probed_now_[key] += 1;
+                                r = co_await dns_exchange(addr, port, check->name, check->type, tcp,
+                                                          p.timeout_s, device, check->recursion);
+                                result = dns_probe_result(r, *check);
+                                record(tcp ? "dns_tcp" : "dns_udp", addr, result, r.seconds);
+                                question_failed_[qkey(*check)] = result != "ok";
+                                spdlog::debug("DNS probe {} {}: {} answered SERVFAIL, {} {}: {}",
+                                              addr, transport, q.name, check->name, result,
+                                              result == "ok" ? "the domain's fault, not counted"
+                                                             : "the resolver's failure");
+                            }
                             auto extra = dns_probe_evidence(result, r.sent, tcp);
                             if (extra.attempts || extra.errors || extra.timeouts)
                                 probe_evidence_[{"dns", addr, transport}].merge(extra);

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "local_addr.h"
+
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
@@ -340,6 +342,21 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
     } catch (const YAML::Exception& e) {
         return Error{fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg)};
     }
+    // Addresses as the kernel's keys print them ("2001:DB8::A" would never match "2001:db8::a").
+    auto canonical = [](std::string& a) {
+        if (auto c = canonical_address(a); c && a.find('%') == std::string::npos)
+            a = *c;
+    };
+    for (auto& a : o.dns_servers)
+        canonical(a);
+    for (auto& d : o.domains)
+        for (auto& m : d.mx)
+            for (auto& a : m.addresses)
+                canonical(a);
+    for (auto& t : o.probes.targets)
+        canonical(t.address);
+    if (!o.discovery.resolver.empty())
+        canonical(o.discovery.resolver);
     if (auto err = validate(o))
         return Error{fmt::format("{}: {}", name, *err)};
     return o;

@@ -5,6 +5,8 @@
 namespace mxs {
 namespace {
 
+constexpr const char* kServfailCause = "queries answered SERVFAIL";
+
 std::uint64_t d(std::uint64_t before, std::uint64_t after) {
     return after >= before ? after - before : 0; // a reset map: no negative evidence
 }
@@ -55,7 +57,7 @@ WindowEvidence dns_evidence(const DnsCounters& before, const DnsCounters& after)
     const auto refused = d(before.responses[MXS_RCODE_REFUSED], after.responses[MXS_RCODE_REFUSED]);
     e.errors = servfail + refused;
     e.timeouts = d(before.unanswered, after.unanswered) + unreachable;
-    cause(e, "queries answered SERVFAIL", servfail);
+    cause(e, kServfailCause, servfail);
     cause(e, "queries answered REFUSED", refused);
     cause(e, "queries unanswered (timeouts)", e.timeouts - unreachable);
     cause(e, "queries answered by ICMP unreachable", unreachable);
@@ -127,6 +129,20 @@ WindowEvidence dns_probe_evidence(const std::string& result, bool sent, bool tcp
         cause(e, "answers with an unexpected rcode", 1);
     }
     return e;
+}
+
+std::uint64_t excuse_servfail(WindowEvidence& e, std::uint64_t n) {
+    const auto it = e.causes.find(kServfailCause);
+    if (it == e.causes.end())
+        return 0;
+    const auto k = std::min({n, it->second, e.errors, e.attempts});
+    it->second -= k;
+    if (it->second == 0)
+        e.causes.erase(it);
+    e.errors -= k;
+    e.attempts -= k;
+    e.retransmitted = std::min(e.retransmitted, e.attempts);
+    return k;
 }
 
 WindowEvidence smtp_probe_evidence(const std::string& result, const std::string& step) {

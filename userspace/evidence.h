@@ -38,6 +38,14 @@ WindowEvidence smtp_evidence(const SmtpCounters& before, const SmtpCounters& aft
 // unanswered queries). `result` is the probe's result label.
 WindowEvidence dns_probe_evidence(const std::string& result, bool sent, bool tcp);
 
+// Takes back up to n SERVFAIL answers the kernel booked in a DNS transport's
+// evidence e (the attempt, the error and its cause; the latency sample stays):
+// resolver probes answered SERVFAIL for a domain while the resolver answered
+// `. NS` in the same round - the domain's fault, not the resolver's. Returns how
+// many it took back (fewer when e holds fewer SERVFAILs: those were judged in an
+// earlier window).
+std::uint64_t excuse_servfail(WindowEvidence& e, std::uint64_t n);
+
 // What an SMTP probe adds: failures after the handshake that the kernel does not
 // judge (EHLO rejected, STARTTLS/TLS failed, no reply before the timeout).
 // `step` is the dialogue step that failed (connect, greeting, EHLO, STARTTLS, …).

@@ -104,6 +104,26 @@ void HealthMonitor::set_targets(const std::vector<Domain>& domains,
         add("dns", s, {s});
 }
 
+void HealthMonitor::set_unobservable(const std::map<std::string, std::string>& why) {
+    for (auto& t : targets_) {
+        std::string reason;
+        for (const auto& a : t.addresses) {
+            const auto it = why.find(a);
+            if (it == why.end()) {
+                reason.clear();
+                break;
+            }
+            if (reason.empty())
+                reason = it->second;
+        }
+        if (!reason.empty())
+            t.reason = t.window_reason = reason;
+        else if (!t.not_judged.empty() && t.state == TargetState::Unknown)
+            t.reason = "no evidence yet";
+        t.not_judged = reason;
+    }
+}
+
 void HealthMonitor::window(const Window& w) {
     ++windows_;
     const Thresholds th = thresholds();
@@ -111,6 +131,15 @@ void HealthMonitor::window(const Window& w) {
     std::vector<std::string> reasons;
     for (std::size_t i = 0; i < targets_.size(); ++i) {
         auto& ts = targets_[i];
+        if (!ts.not_judged.empty()) { // its traffic never crosses a watched interface
+            ts.last = {};
+            ts.transports.clear();
+            ts.transport_state.clear();
+            ts.window_reason = ts.not_judged;
+            judged.push_back(TargetState::Unknown);
+            reasons.emplace_back();
+            continue;
+        }
         std::map<std::string, WindowEvidence> by_transport;
         for (const auto& a : ts.addresses) {
             if (ts.kind == "mx") {
@@ -178,13 +207,21 @@ void HealthMonitor::window(const Window& w) {
     for (std::size_t i = 0; i < targets_.size(); ++i) {
         auto& ts = targets_[i];
         auto t = tracks_[i].verdict.observe(judged[i]);
-        if (judged[i] != TargetState::Unknown && judged[i] == tracks_[i].verdict.state())
+        const auto state = tracks_[i].verdict.state();
+        if (judged[i] != TargetState::Unknown && judged[i] == state)
             ts.reason = reasons[i]; // the latest figures that agree with the state
-        if (!t)
+        else if (judged[i] != TargetState::Unknown && state == TargetState::Unknown)
+            ts.reason = pending_reason(tracks_[i].verdict.pending(), reasons[i]); // "1 of 2 …"
+        if (!t) {
+            if (!ts.not_judged.empty())
+                ts.reason = ts.not_judged;
             continue;
+        }
         if (t->to == TargetState::Unknown)
-            ts.reason = fmt::format("no traffic and no probe answers for {} windows",
-                                    opts_.verdicts.unknown_after_windows);
+            ts.reason = !ts.not_judged.empty()
+                            ? ts.not_judged
+                            : fmt::format("no traffic and no probe answers for {} windows",
+                                          opts_.verdicts.unknown_after_windows);
         ts.state = t->to;
         ++ts.transitions[{state_name(t->from), state_name(t->to)}];
         ts.last_from = state_name(t->from);

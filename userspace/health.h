@@ -39,6 +39,9 @@ struct TargetStatus {
     std::string role;                                   // DNS: resolver | authoritative for ZONE
     std::map<std::string, WindowEvidence> transports;   // the last window by transport
     std::map<std::string, TargetState> transport_state; // its judgement by transport
+    // Non-empty: every address is loopback or this host's own (local_addr.h), so its
+    // traffic never crosses a watched interface: not judged (UNKNOWN, never DOWN); why.
+    std::string not_judged;
 };
 
 struct TransitionRecord {
@@ -80,6 +83,11 @@ class HealthMonitor {
     // its state, streaks and counts.
     void set_targets(const std::vector<Domain>& domains, const std::vector<std::string>& dns,
                      const std::map<std::string, std::string>& dns_roles = {});
+
+    // Addresses the sensor cannot observe, with why (local_addr.h): a target all of
+    // whose addresses are among them is not judged (TargetStatus::not_judged).
+    // Call after set_targets; a target no longer among them is judged again.
+    void set_unobservable(const std::map<std::string, std::string>& why);
 
     // Judges one window; calls on_event for each hook event it decides.
     void window(const Window& w);

@@ -134,6 +134,8 @@ int main(int argc, char** argv) {
             std::cerr << c.error() << "\n";
             return 1;
         }
+        for (const auto& w : mxs::config_warnings(*c))
+            std::cerr << cli.check_file << ": warning: " << w << "\n";
         std::cout << cli.check_file << ": ok\n";
         return 0;
     }

@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <cctype>
 #include <cmath>
 #include <fmt/format.h>
+#include <map>
 #include <set>
+#include <strings.h>
 
 namespace mxs {
 
@@ -17,6 +20,35 @@ bool is_address(const std::string& a) {
     in6_addr a6;
     in_addr a4;
     return inet_pton(AF_INET, a.c_str(), &a4) == 1 || inet_pton(AF_INET6, a.c_str(), &a6) == 1;
+}
+
+// What makes name no DNS name (RFC 1035 2.3.4: labels of 1-63 octets, 253 in all
+// without the final dot; letters, digits, '-' and '_'), or nullopt. "." is the
+// root, allowed only where `root` says.
+std::optional<std::string> dns_name_error(const std::string& name, bool root) {
+    if (name == ".")
+        return root ? std::nullopt : std::optional<std::string>("the root is no domain here");
+    const std::string n =
+        !name.empty() && name.back() == '.' ? name.substr(0, name.size() - 1) : name;
+    if (n.empty())
+        return std::string("empty");
+    if (n.size() > 253)
+        return std::string("longer than 253 octets");
+    std::size_t start = 0;
+    for (;;) {
+        const auto dot = n.find('.', start);
+        const auto label = n.substr(start, dot == std::string::npos ? dot : dot - start);
+        if (label.empty())
+            return std::string("an empty label");
+        if (label.size() > 63)
+            return fmt::format("label '{}' longer than 63 octets", label);
+        for (char c : label)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+                return fmt::format("character '{}' in label '{}'", c, label);
+        if (dot == std::string::npos)
+            return std::nullopt;
+        start = dot + 1;
+    }
 }
 
 std::optional<std::string> validate_verdicts(const AgentOptions& o) {
@@ -34,22 +66,43 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
         return std::string("verdicts: latency_min_samples and latency_horizon must be at least 1");
     if (!(v.degraded_loss_ratio > 0 && v.degraded_loss_ratio <= 1))
         return std::string("verdicts: degraded_loss_ratio must be in (0, 1]");
-    for (const auto& s : o.dns_servers)
+    std::set<std::string> servers;
+    for (const auto& s : o.dns_servers) {
         if (!is_address(s))
             return fmt::format("dns_servers: '{}' is not an IP address", s);
-    std::set<std::string> names;
+        if (!servers.insert(s).second)
+            return fmt::format("dns_servers: {} listed twice", s);
+    }
+    std::map<std::string, std::string> names; // canonical -> as written
     for (const auto& d : o.domains) {
-        if (d.name.empty() || !names.insert(d.name).second)
-            return fmt::format("domains: '{}' is empty or listed twice", d.name);
+        if (d.name.empty())
+            return std::string("domains: a domain without a name");
+        if (auto e = dns_name_error(d.name, false))
+            return fmt::format("domains: '{}' is not a DNS name: {}", d.name, *e);
+        if (auto [it, fresh] = names.emplace(dns_name_key(d.name), d.name); !fresh)
+            return fmt::format("domains: '{}' is listed twice (as '{}'; DNS names ignore case "
+                               "and the final dot)",
+                               d.name, it->second);
         if (d.mx.empty() && !d.discover)
             return fmt::format("domains.{}: no MX hosts (list them or set 'mx: discover')", d.name);
+        std::map<std::string, std::string> hosts;
         for (const auto& m : d.mx) {
             if (m.host.empty() || m.addresses.empty())
                 return fmt::format("domains.{}: every MX host needs a name and addresses", d.name);
-            for (const auto& a : m.addresses)
+            if (auto e = dns_name_error(m.host, false))
+                return fmt::format("domains.{}: MX host '{}' is not a DNS name: {}", d.name, m.host,
+                                   *e);
+            if (auto [it, fresh] = hosts.emplace(dns_name_key(m.host), m.host); !fresh)
+                return fmt::format("domains.{}: MX host '{}' is listed twice (as '{}')", d.name,
+                                   m.host, it->second);
+            std::set<std::string> addrs;
+            for (const auto& a : m.addresses) {
                 if (!is_address(a))
                     return fmt::format("domains.{}.{}: '{}' is not an IP address", d.name, m.host,
                                        a);
+                if (!addrs.insert(a).second)
+                    return fmt::format("domains.{}.{}: address {} listed twice", d.name, m.host, a);
+            }
         }
     }
     const auto& p = o.probes;
@@ -60,8 +113,9 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
     if (!p.dns_type.empty() && !dns_type_code(p.dns_type))
         return fmt::format("probes.dns_type '{}': expected one of A, AAAA, NS, MX, SOA, TXT",
                            p.dns_type);
-    if (p.dns_name.size() > 253)
-        return fmt::format("probes.dns_name '{}': not a domain name", p.dns_name);
+    if (!p.dns_name.empty())
+        if (auto e = dns_name_error(p.dns_name, true))
+            return fmt::format("probes.dns_name '{}': not a DNS name: {}", p.dns_name, *e);
     if (p.dns_name.empty() && !p.dns_type.empty())
         return fmt::format("probes.dns_type '{}': needs probes.dns_name", p.dns_type);
     std::set<std::string> overridden;
@@ -75,8 +129,9 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
             return fmt::format("{}: role '{}': expected resolver or authoritative", where, t.role);
         if (t.role == "authoritative" && t.name.empty())
             return fmt::format("{}: an authoritative server needs its zone as name", where);
-        if (t.name.size() > 253)
-            return fmt::format("{}: name '{}': not a domain name", where, t.name);
+        if (!t.name.empty())
+            if (auto e = dns_name_error(t.name, true))
+                return fmt::format("{}: name '{}': not a DNS name: {}", where, t.name, *e);
         if (!t.type.empty() && !dns_type_code(t.type))
             return fmt::format("{}: type '{}': expected one of A, AAAA, NS, MX, SOA, TXT", where,
                                t.type);
@@ -126,9 +181,43 @@ std::optional<int> dns_type_code(const std::string& name) {
     static const std::pair<const char*, int> types[] = {{"A", 1},   {"NS", 2},   {"SOA", 6},
                                                         {"MX", 15}, {"TXT", 16}, {"AAAA", 28}};
     for (const auto& [n, code] : types)
-        if (name == n)
+        if (strcasecmp(name.c_str(), n) == 0) // "mx" is MX
             return code;
     return std::nullopt;
+}
+
+std::string dns_name_key(const std::string& name) {
+    std::string k = name.size() > 1 && name.back() == '.' ? name.substr(0, name.size() - 1) : name;
+    for (auto& c : k)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return k;
+}
+
+std::vector<std::string> config_warnings(const AgentOptions& o) {
+    std::vector<std::string> out;
+    for (const auto& d : o.domains) {
+        std::map<std::string, std::string> owner; // address -> the first host with it
+        for (const auto& m : d.mx)
+            for (const auto& a : m.addresses)
+                if (auto [it, fresh] = owner.emplace(a, m.host); !fresh && it->second != m.host)
+                    out.push_back(fmt::format(
+                        "domains.{}: MX hosts {} and {} share the address {}: they are judged "
+                        "alike, and a failover between them cannot help",
+                        d.name, it->second, m.host, a));
+    }
+    // Without dns_servers the judged resolvers come from resolv.conf on the agent's host,
+    // and with an authoritative domain from DNS: the agent warns then, once it knows.
+    const bool auth = std::any_of(o.domains.begin(), o.domains.end(),
+                                  [](const Domain& d) { return d.authoritative; });
+    if (!o.dns_servers.empty() && !auth)
+        for (const auto& t : o.probes.targets)
+            if (std::find(o.dns_servers.begin(), o.dns_servers.end(), t.address) ==
+                o.dns_servers.end())
+                out.push_back(fmt::format("probes.targets.{}: not a judged DNS server (not in "
+                                          "dns_servers, and no domain is authoritative): the "
+                                          "entry has no effect",
+                                          t.address));
+    return out;
 }
 
 std::optional<std::string> validate(const AgentOptions& o) {

@@ -131,10 +131,18 @@ struct AgentOptions {
     std::string config_path; // the --config file, reread on SIGHUP
 };
 
-// The RR type code of the names probes accept (A, AAAA, NS, MX, SOA, TXT).
+// The RR type code of the names probes accept (A, AAAA, NS, MX, SOA, TXT; any case).
 std::optional<int> dns_type_code(const std::string& name);
 
 // One line naming what is wrong, or nullopt when the options are usable.
 std::optional<std::string> validate(const AgentOptions& o);
+
+// What is allowed but likely a mistake, one line each (check-config prints them, the
+// agent logs them at start and reload): MX hosts of one domain sharing an address,
+// probes.targets entries that can be no target.
+std::vector<std::string> config_warnings(const AgentOptions& o);
+
+// A DNS name compared as DNS compares names: lower case, without the final dot.
+std::string dns_name_key(const std::string& name);
 
 } // namespace mxs

@@ -52,6 +52,18 @@ dns_roles(const AgentOptions& opts, const std::vector<std::string>& resolvers,
     return out;
 }
 
+std::optional<DnsQuestion> servfail_check(const DnsQuestion& q,
+                                          const std::vector<std::pair<DnsQuestion, bool>>& others) {
+    if (!q.recursion || q.authoritative || (q.name == "." && q.type == ns_t_ns))
+        return std::nullopt;
+    if (others.empty())
+        return DnsQuestion{".", ns_t_ns, true, false};
+    for (const auto& [o, failed] : others)
+        if (!failed && !(o == q))
+            return o;
+    return std::nullopt;
+}
+
 std::string dns_probe_result(const DnsReply& r, const DnsQuestion& q) {
     if (!r.failure.empty())
         return r.failure;

@@ -12,6 +12,7 @@
 #include "options.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,19 @@ struct DnsRole {
 std::map<std::string, DnsRole>
 dns_roles(const AgentOptions& opts, const std::vector<std::string>& resolvers,
           const std::map<std::string, std::vector<std::string>>& zones);
+
+// What tells a resolver's own failure from a domain's. A resolver answering
+// SERVFAIL for a domain's question q is asked at once, on the same transport, a
+// question it must be able to answer: another of its questions that was answered
+// at its latest turn (`others`: each other question with whether its latest
+// outcome was a failure), else `. NS` (RD=1) when no other has been asked yet.
+// The SERVFAIL is taken back (excuse_servfail) and the check's outcome counts
+// instead. None - the SERVFAIL counts - when every other question failed at its
+// latest turn (the resolver, not one domain, is failing: its cache may still hold
+// the root's NS), for `. NS` itself, and for questions without recursion (an
+// authoritative server's own zone).
+std::optional<DnsQuestion> servfail_check(const DnsQuestion& q,
+                                          const std::vector<std::pair<DnsQuestion, bool>>& others);
 
 // The probe's result label for an exchange: ok, timeout, refused, unreachable,
 // error; rcode_servfail, rcode_refused, rcode_nxdomain (authoritative only),

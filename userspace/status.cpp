@@ -22,6 +22,7 @@ std::string status_json(const HealthSnapshot& h) {
                             {"window_reason", t.window_reason}};
         if (!t.role.empty())
             j["role"] = t.role;
+        j["judged"] = t.not_judged.empty(); // false: loopback or this host's own address
         nlohmann::json transports = nlohmann::json::object();
         for (const auto& [name, e] : t.transports) {
             const auto st = t.transport_state.find(name);

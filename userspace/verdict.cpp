@@ -240,6 +240,34 @@ std::optional<Transition> TargetVerdict::observe(TargetState window) {
     return t;
 }
 
+TargetVerdict::Pending TargetVerdict::pending() const {
+    Pending p;
+    if (candidate_ == state_ || candidate_ == TargetState::Unknown || streak_ == 0)
+        return p;
+    const bool better = state_ == TargetState::Unknown ? candidate_ == TargetState::Healthy
+                                                       : severity(candidate_) < severity(state_);
+    p.candidate = candidate_;
+    p.needed = better ? policy_.rise : policy_.fall;
+    // Silent windows neither break nor extend a streak, so it may predate the last change.
+    p.streak = std::min(streak_, p.needed);
+    // observe() lets a change happen in the window where since_change_ (counted first) reaches
+    // the hold-down.
+    p.held =
+        since_change_ < policy_.hold_down_windows ? policy_.hold_down_windows - since_change_ : 0;
+    return p;
+}
+
+std::string pending_reason(const TargetVerdict::Pending& p, const std::string& window_reason) {
+    if (p.candidate == TargetState::Unknown)
+        return {};
+    const std::string figures = window_reason.empty() ? "" : " (" + window_reason + ")";
+    if (p.streak >= p.needed)
+        return fmt::format("{} of {} {} windows, held down {} more window{}{}", p.streak, p.needed,
+                           state_name(p.candidate), p.held, p.held == 1 ? "" : "s", figures);
+    return fmt::format("{} of {} {} windows needed{}", p.streak, p.needed, state_name(p.candidate),
+                       figures);
+}
+
 std::optional<std::size_t> effective_mx(const std::vector<TargetState>& in_sender_order) {
     const auto it = std::find_if(in_sender_order.begin(), in_sender_order.end(), [](TargetState s) {
         return s == TargetState::Healthy || s == TargetState::Degraded;

@@ -109,6 +109,15 @@ class TargetVerdict {
     std::optional<Transition> observe(TargetState window);
     TargetState state() const { return state_; }
 
+    // A streak towards another state than the current one: `streak` agreeing
+    // windows of the `needed` (rise or fall), and for how many more windows the
+    // hold-down keeps the change back (0: none). candidate UNKNOWN: no streak.
+    struct Pending {
+        TargetState candidate = TargetState::Unknown;
+        unsigned streak = 0, needed = 0, held = 0;
+    };
+    Pending pending() const;
+
   private:
     TransitionPolicy policy_;
     TargetState state_ = TargetState::Unknown;
@@ -117,6 +126,12 @@ class TargetVerdict {
     unsigned since_change_ = ~0u / 2;              // windows since the last transition
     unsigned silent_ = 0;                          // consecutive windows without evidence
 };
+
+// The reason of a target whose windows have evidence but have not yet made its
+// state, e.g. "1 of 2 HEALTHY windows needed (udp ok, p99 3.1 ms; tcp ok)" or
+// "2 of 2 HEALTHY windows, held down 1 more window (...)"; `window_reason` is the
+// newest window's own. "" when p has no candidate.
+std::string pending_reason(const TargetVerdict::Pending& p, const std::string& window_reason);
 
 // The effective MX of a domain: the first host, in the order senders see the
 // MX records, that is neither DOWN nor UNKNOWN (a DEGRADED host still receives

@@ -41,6 +41,22 @@ class AgentCli(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.strip(),
                          os.path.join(cfg, "bad-unknown-key.yaml") + ":4: dns.timeuot: unknown key")
+        # Likely mistakes are warnings on stderr; the file is still ok (and `dns_type: mx` fine).
+        warn = os.path.join(cfg, "warn-shared-address.yaml")
+        r = agent("check-config", warn)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), warn + ": ok")
+        self.assertEqual(r.stderr.splitlines(), [
+            warn + ": warning: domains.example.test: MX hosts mx1.example.test and "
+            "mx2.example.test share the address 198.18.0.10: they are judged alike, and a "
+            "failover between them cannot help",
+            warn + ": warning: probes.targets.198.18.0.54: not a judged DNS server (not in "
+            "dns_servers, and no domain is authoritative): the entry has no effect"])
+        r = agent("check-config", os.path.join(cfg, "bad-domain-twice.yaml"))
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.strip(), os.path.join(cfg, "bad-domain-twice.yaml") +
+                         ": domains: 'Example.Test.' is listed twice (as 'example.test'; DNS names "
+                         "ignore case and the final dot)")
         r = agent("agent", "--config", os.path.join(cfg, "bad-type.yaml"))
         self.assertEqual(r.returncode, 1)
         self.assertIn("bad-type.yaml:2: dns.timeout: expected a number, got 'soon'", r.stderr)

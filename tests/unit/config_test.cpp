@@ -146,12 +146,59 @@ TEST(Config, BadFilesNameFileLineAndField) {
          "authoritative)"},
         {"bad-loss-ratio.yaml",
          "bad-loss-ratio.yaml: verdicts: degraded_loss_ratio must be in (0, 1]"},
+        // Accepted silently before (adversarial review of issue 10, D).
+        {"bad-domain-name.yaml",
+         "bad-domain-name.yaml: domains: 'bad..name' is not a DNS name: an empty label"},
+        {"bad-domain-twice.yaml",
+         "bad-domain-twice.yaml: domains: 'Example.Test.' is listed twice (as 'example.test'; DNS "
+         "names ignore case and the final dot)"},
+        {"bad-mx-host-twice.yaml",
+         "bad-mx-host-twice.yaml: domains.example.test: MX host 'MX1.example.test.' is listed "
+         "twice (as 'mx1.example.test')"},
+        {"bad-mx-host-name.yaml",
+         "bad-mx-host-name.yaml: domains.example.test: MX host 'mx1 example.test' is not a DNS "
+         "name: character ' ' in label 'mx1 example'"},
+        {"bad-mx-address-twice.yaml",
+         "bad-mx-address-twice.yaml: domains.example.test.mx1.example.test: address fd00::10 "
+         "listed twice"},
+        {"bad-dns-server-twice.yaml",
+         "bad-dns-server-twice.yaml: dns_servers: 198.18.0.53 listed twice"},
+        {"bad-probe-name.yaml",
+         "bad-probe-name.yaml: probes.dns_name 'example..test': not a DNS name: an empty label"},
     };
     for (const auto& [file, want] : cases) {
         auto c = load_config(kDir + "/" + file);
         ASSERT_FALSE(c) << file;
         EXPECT_EQ(c.error(), kDir + "/" + want) << file;
     }
+}
+
+// DNS types in any case; addresses in the canonical form the kernel's keys use (a
+// configured "2001:DB8::A" never matched the sensor's "2001:db8::a").
+TEST(Config, TypesIgnoreCaseAndAddressesAreCanonical) {
+    auto c = parse_config(R"(dns_servers: ["2001:DB8:0::53", "::ffff:198.18.0.53"]
+domains:
+  - name: example.test
+    mx: [{host: mx1.example.test, addresses: ["FD00::10"]}]
+probes:
+  dns_name: example.test
+  dns_type: mx
+  targets: [{address: "2001:db8::53", role: authoritative, name: example.test, type: soa}]
+discovery: {resolver: "FD00::53"}
+)",
+                          "case.yaml");
+    ASSERT_TRUE(c) << c.error(); // old code: "probes.dns_type 'mx': expected one of A, ..."
+    EXPECT_EQ(c->dns_servers, (std::vector<std::string>{"2001:db8::53", "198.18.0.53"}));
+    EXPECT_EQ(c->domains[0].mx[0].addresses, (std::vector<std::string>{"fd00::10"}));
+    EXPECT_EQ(c->discovery.resolver, "fd00::53");
+    EXPECT_EQ(dns_type_code("mx"), 15);
+    EXPECT_EQ(dns_type_code("Soa"), 6);
+    // Names: a final dot and the root where a question may be the root's.
+    EXPECT_TRUE(parse_config("probes: {dns_name: '.', dns_type: NS}\ndomains: [{name: "
+                             "example.test., mx: discover}]\n",
+                             "root.yaml"))
+        << "root";
+    EXPECT_FALSE(parse_config("domains: [{name: '.', mx: discover}]\n", "root.yaml"));
 }
 
 TEST(Config, WebhookTokenComesFromItsFile) {

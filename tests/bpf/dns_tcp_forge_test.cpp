@@ -92,8 +92,8 @@ TEST_F(DnsTcpForgeTest, AnswerJustInsideTheBoundIsRead) {
         handshake(x);
         query(x, dns::query(0x7301, kName));
         pass(x, false,
-                x.segment(false, kPshAck, x.server_seq + kWindowBound - 1, x.client_seq,
-                          dns::tcp_stream({dns::response(0x7301, kName, dns::kA, 3)})));
+             x.segment(false, kPshAck, x.server_seq + kWindowBound - 1, x.client_seq,
+                       dns::tcp_stream({dns::response(0x7301, kName, dns::kA, 3)})));
         EXPECT_EQ(stats(x).responses[MXS_RCODE_NXDOMAIN], 1u);
         for (std::uint32_t r = 0; r < MXS_TCP_REJ_MAX; ++r)
             EXPECT_EQ(rejected(r), 0u) << r;

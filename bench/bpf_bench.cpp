@@ -156,30 +156,34 @@ int main(int argc, char** argv) {
         for (unsigned i = 0; i < pairs; ++i) {
             const auto port = static_cast<std::uint16_t>(10000 + i % 50000);
             const auto client = "198.18." + std::to_string(1 + i / 50000) + ".1";
-            auto c2s = [&](std::uint8_t flags, std::uint32_t seq, const Bytes& p,
+            // Sequence and acknowledgment numbers of a real session: the sensor reads only
+            // segments the receiving TCP would accept (bpf/tcp.h).
+            auto c2s = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, const Bytes& p,
                            const std::string& srv = "198.18.0.25") {
                 return Packet()
                     .eth()
                     .ipv4(client, srv)
-                    .tcp(port, 25, flags, seq)
+                    .tcp(port, 25, flags, seq, ack)
                     .payload(p)
                     .build();
             };
-            auto s2c = [&](std::uint8_t flags, std::uint32_t seq, const Bytes& p,
+            auto s2c = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, const Bytes& p,
                            const std::string& srv = "198.18.0.25") {
                 return Packet()
                     .eth()
                     .ipv4(srv, client)
-                    .tcp(25, port, flags, seq)
+                    .tcp(25, port, flags, seq, ack)
                     .payload(p)
                     .build();
             };
-            const Bytes f_syn = c2s(0x02, 100, {}), f_synack = s2c(0x12, 500, {});
-            const Bytes f_greet = s2c(0x18, 501, Bytes(greeting.begin(), greeting.end()));
-            const Bytes f_data = c2s(0x18, 101, body);
             const auto after_greet = static_cast<std::uint32_t>(501 + greeting.size());
+            const Bytes f_syn = c2s(0x02, 100, 0, {}), f_synack = s2c(0x12, 500, 101, {});
+            const Bytes f_greet = s2c(0x18, 501, 101, Bytes(greeting.begin(), greeting.end()));
+            const Bytes f_data = c2s(0x18, 101, after_greet, body);
             const bool long_round = i % 16 == 0;
-            const Bytes f_big = s2c(0x18, after_greet, long_round ? r64k : r2k);
+            const Bytes f_big =
+                s2c(0x18, after_greet, 101 + static_cast<std::uint32_t>(body.size()),
+                    long_round ? r64k : r2k);
             syn.push_back(repeated(tc.sensor, f_syn, 1));
             synack.push_back(repeated(xdp.sensor, f_synack, 1));
             greet.push_back(repeated(xdp.sensor, f_greet, 1));
@@ -192,9 +196,10 @@ int main(int argc, char** argv) {
             (long_round ? e_big64k : e_big2k).push_back(repeated(xdp.empty, f_big, 1));
             // Server role: this host is the MX at another address.
             const std::string mx = "198.18.0.26";
-            repeated(xdp.sensor, c2s(0x02, 100, {}, mx), 1);
-            repeated(tc.sensor, s2c(0x12, 500, {}, mx), 1);
-            const Bytes f_greet_tc = s2c(0x18, 501, Bytes(greeting.begin(), greeting.end()), mx);
+            repeated(xdp.sensor, c2s(0x02, 100, 0, {}, mx), 1);
+            repeated(tc.sensor, s2c(0x12, 500, 101, {}, mx), 1);
+            const Bytes f_greet_tc =
+                s2c(0x18, 501, 101, Bytes(greeting.begin(), greeting.end()), mx);
             greet_tc.push_back(repeated(tc.sensor, f_greet_tc, 1));
             e_greet_tc.push_back(repeated(tc.empty, f_greet_tc, 1));
         }

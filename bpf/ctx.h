@@ -16,6 +16,7 @@ struct mxs_pkt {
 	__u32 len; /* whole packet with non-linear parts; 0 until mxs_pkt_len() */
 	__u32 ifindex;
 	__u32 dir; /* enum mxs_dir */
+	__u32 gso; /* TC: the skb's gso_size, nonzero for a GSO packet; XDP: 0 */
 };
 
 /* Copy len bytes at offset off (from the start of the frame) of the hook's ctx into dst. */

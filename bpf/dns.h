@@ -7,7 +7,7 @@
 #ifndef MXS_DNS_H
 #define MXS_DNS_H
 
-#include "parse.h"
+#include "tcp.h"
 
 #define MXS_DNS_HDR	 12
 #define MXS_DNS_NAME_MAX 255 /* RFC 1035 §2.3.4 */
@@ -748,6 +748,76 @@ static __always_inline void mxs_dns_unreach(struct mxs_pkt *p, struct mxs_l4 *l4
 		st->unreachable++;
 }
 
+/*
+ * DNS over TCP: judge a segment against its connection's record (struct
+ * mxs_dns_conn), kept from the client's SYN on. A SYN opens the record (a
+ * later one on the same 4-tuple is pending); a SYN-ACK must acknowledge the
+ * SYN (it then starts the server's stream, or the pending connection); every
+ * other segment goes through mxs_tcp_judge. Returns 1 when the segment must not
+ * be read: rejected (counted by reason), or a SYN-ACK. A connection without a
+ * record (SYN not seen, evicted) is read unchecked. A global function, verified
+ * once.
+ */
+__noinline int mxs_dns_tcp_judge(const struct mxs_l4 *l4, __u32 dir, __u32 len)
+{
+	struct mxs_tcp_conn_key k = {};
+	struct mxs_tcp_in in = {};
+	struct mxs_dns_conn *c;
+	int from_client, syn;
+	void *map;
+
+	if (!l4)
+		return 0;
+	syn = l4->tcp_flags & MXS_TCP_SYN;
+	/* The SYN's sender is the client; after it, the side on a DNS port is the server. */
+	from_client = syn ? !(l4->tcp_flags & MXS_TCP_ACK) : mxs_is_dns_port(l4->dport);
+	mxs_orient(l4, from_client, k.client, k.server, &k.client_port, &k.server_port);
+	map = (dir == MXS_DIR_EGRESS) == from_client ? (void *)&mxs_dns_conns
+						     : (void *)&mxs_dns_conns_srv;
+	c = bpf_map_lookup_elem(map, &k);
+	if (syn && from_client) {
+		if (!c) {
+			struct mxs_dns_conn nc = {.syn_seq = l4->seq};
+
+			mxs_tcp_syn(&nc.tcp, l4->seq, len);
+			bpf_map_update_elem(map, &k, &nc, BPF_ANY);
+		} else if (c->syn_seq != l4->seq && !(c->pending && c->pend_seq == l4->seq)) {
+			c->pend_seq = l4->seq;
+			c->pend_next = l4->seq + 1 + len;
+			c->pending = 1;
+		}
+		return 0; /* data on a SYN (TCP Fast Open) is read as before */
+	}
+	if (!c)
+		return 0;
+	if (syn) {
+		if (c->pending && (l4->tcp_flags & MXS_TCP_ACK) &&
+		    mxs_tcp_ack_ok(l4->ack, c->pend_seq + 1, c->pend_next)) {
+			/* The server took the new connection: its record starts over. */
+			c->syn_seq = c->pend_seq;
+			c->tcp.cli_next = c->pend_next;
+			c->tcp.cli_floor = c->pend_seq + 1;
+			c->pending = 0;
+			mxs_tcp_synack(&c->tcp, l4->seq);
+		} else if (!mxs_tcp_acks_syn(&c->tcp, l4->tcp_flags, l4->ack)) {
+			mxs_count(MXS_C_DNS_TCP_REJ_SYNACK);
+		} else if (!c->tcp.srv_known) {
+			mxs_tcp_synack(&c->tcp, l4->seq);
+		}
+		return 1;
+	}
+	in.seq = l4->seq;
+	in.ack = l4->ack;
+	in.len = len;
+	in.flags = l4->tcp_flags;
+	in.from_client = from_client;
+	in.egress = dir == MXS_DIR_EGRESS;
+	if (mxs_tcp_judge(&c->tcp, &in) != MXS_SEG_REJECT)
+		return 0;
+	mxs_count(MXS_C_DNS_TCP_REJ_RST + (in.reject & 3));
+	return 1;
+}
+
 /* DNS over UDP or TCP (RFC 7766 §8: each message behind a 2-byte length). */
 static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 {
@@ -758,10 +828,13 @@ static __always_inline void mxs_dns(struct mxs_pkt *p, struct mxs_l4 *l4)
 	if (mxs_l4_addrs(p, l4))
 		return;
 	len = mxs_pkt_len(p);
-	if (off >= len)
+	if (off > len)
 		return;
 	if (avail > len - off)
 		avail = len - off;
+	/* Every TCP segment, with or without payload, keeps its connection's record. */
+	if (l4->proto == MXS_IPPROTO_TCP && mxs_dns_tcp_judge(l4, p->dir, avail))
+		return;
 	if (avail == 0)
 		return;
 

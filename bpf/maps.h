@@ -127,6 +127,52 @@ struct {
 	__type(value, struct mxs_tcp_hold);
 } mxs_tcp_hold SEC(".maps");
 
+/* One TCP connection, oriented client -> server (the SYN's sender is the client). */
+struct mxs_tcp_conn_key {
+	__u8 client[16];
+	__u8 server[16];
+	__u16 client_port;
+	__u16 server_port;
+};
+
+/*
+ * A DNS-over-TCP connection whose SYN the sensor saw: what it accepted of both
+ * streams (bpf/tcp.h), so that a segment the receiving TCP would drop (outside
+ * the window, an implausible ACK) is never read as a DNS message. A later SYN
+ * on the same 4-tuple is pending until the server's SYN-ACK acknowledges it: a
+ * live connection answers a SYN with a challenge ACK instead (RFC 5961 §4), so
+ * a forged SYN cannot reset the record of a real one.
+ */
+struct mxs_dns_conn {
+	struct mxs_tcp_seq tcp;
+	__u32 syn_seq;	 /* the SYN of the connection recorded */
+	__u32 pend_seq;	 /* a later SYN on the same 4-tuple, not yet answered */
+	__u32 pend_next; /* its SND.NXT: pend_seq + 1 + its data (TCP Fast Open) */
+	__u8 pending;
+	__u8 pad[3];
+};
+
+/*
+ * DNS-over-TCP connections, one map per role like the in-flight maps: spoofed
+ * SYNs to this host cannot evict the records of this host's own connections.
+ * Written and read by the datapath only. LRU: a connection evicted, or opened
+ * before the agent, is read unchecked (as if no SYN had been seen). Bound:
+ * maps.tcp_streams entries each.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mxs_tcp_conn_key);
+	__type(value, struct mxs_dns_conn);
+} mxs_dns_conns SEC(".maps"); /* MXS_ROLE_CLIENT */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mxs_tcp_conn_key);
+	__type(value, struct mxs_dns_conn);
+} mxs_dns_conns_srv SEC(".maps"); /* MXS_ROLE_SERVER */
+
 /* Sensor counters by reason (enum mxs_counter), per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -63,6 +63,7 @@ int mxs_tc_egress(struct __sk_buff *skb)
 		.data_end = (void *)(long)skb->data_end,
 		.len = skb->len,
 		.ifindex = skb->ifindex,
+		.gso = skb->gso_size,
 		.dir = MXS_DIR_EGRESS,
 	};
 

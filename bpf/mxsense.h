@@ -218,7 +218,44 @@ enum mxs_counter {
 	MXS_C_DNS_SAME_DIR,	   /* "responses" travelling the way their query did */
 	MXS_C_INFLIGHT_SRV_FULL,   /* server-role in-flight map full: query not tracked */
 	MXS_C_DNS_UNREACH_NOID,	   /* ICMP unreachable quoting a DNS query without its id */
+	/*
+	 * TCP segments the receiving end's TCP would not accept (bpf/tcp.h), never
+	 * evidence: per protocol, in the order of enum mxs_tcp_reject.
+	 */
+	MXS_C_SMTP_REJ_RST,    /* SMTP: RST out of place (RFC 9293 §3.10.7.3, RFC 5961 §3) */
+	MXS_C_SMTP_REJ_SYNACK, /* SMTP: SYN-ACK not acknowledging the SYN */
+	MXS_C_SMTP_REJ_WINDOW, /* SMTP: sequence number outside the receive window bound */
+	MXS_C_SMTP_REJ_ACK,    /* SMTP: no ACK, or acknowledging what was never sent */
+	MXS_C_DNS_TCP_REJ_RST, /* the same for DNS over TCP */
+	MXS_C_DNS_TCP_REJ_SYNACK,
+	MXS_C_DNS_TCP_REJ_WINDOW,
+	MXS_C_DNS_TCP_REJ_ACK,
 	MXS_C_MAX,
+};
+
+/* Why a TCP segment was rejected: offsets from MXS_C_SMTP_REJ_RST / MXS_C_DNS_TCP_REJ_RST. */
+enum mxs_tcp_reject {
+	MXS_TCP_REJ_RST = 0,
+	MXS_TCP_REJ_SYNACK,
+	MXS_TCP_REJ_WINDOW,
+	MXS_TCP_REJ_ACK,
+	MXS_TCP_REJ_MAX,
+};
+
+/*
+ * What the sensor accepted of both byte streams of one TCP connection
+ * (RFC 9293 §3.3.1 terms): for each side, the sequence number past its last
+ * accepted byte (its SND.NXT as seen; SYN and FIN count) and the oldest
+ * acknowledgment the other side may still send for it (ISS + 1, trailing the
+ * next by at most 2^30, the largest scaled window: RFC 7323 §2.3, RFC 5961 §5.2).
+ */
+struct mxs_tcp_seq {
+	__u32 cli_next;
+	__u32 cli_floor;
+	__u32 srv_next; /* valid with srv_known */
+	__u32 srv_floor;
+	__u8 srv_known; /* the server's SYN-ACK was accepted */
+	__u8 pad[3];
 };
 
 /* ---- SMTP ---------------------------------------------------------------- */
@@ -323,16 +360,17 @@ enum mxs_smtp_line {
 };
 
 struct mxs_smtp_flow {
-	__u64 syn_ts;	/* first SYN */
-	__u64 open_ts;	/* SYN-ACK */
-	__u64 last_ts;	/* last packet, for the idle sweep */
-	__u64 state;	/* enum mxs_smtp_state; 64 bits for the atomic compare-and-swap */
-	__u32 srv_next; /* server stream: sequence number of the next unparsed byte */
-	__u32 syn_seq;	/* the SYN's sequence number: the same again is a retransmission */
-	__u16 code;	/* digits of the code read so far */
-	__u8 role;	/* enum mxs_role */
-	__u8 line;	/* enum mxs_smtp_line */
-	__u8 digits;	/* how many digits of code */
+	__u64 syn_ts;  /* first SYN */
+	__u64 open_ts; /* SYN-ACK */
+	__u64 last_ts; /* last accepted packet, for the idle sweep */
+	__u64 state;   /* enum mxs_smtp_state; 64 bits for the atomic compare-and-swap */
+	/* Both streams; tcp.srv_next is also the server's next unparsed byte. */
+	struct mxs_tcp_seq tcp;
+	__u32 syn_seq; /* the SYN's sequence number: the same again is a retransmission */
+	__u16 code;    /* digits of the code read so far */
+	__u8 role;     /* enum mxs_role */
+	__u8 line;     /* enum mxs_smtp_line */
+	__u8 digits;   /* how many digits of code */
 	__u8 greeted;
 	__u8 starttls;	  /* client sent STARTTLS, reply pending */
 	__u8 tls;	  /* encrypted from here: nothing more to parse */

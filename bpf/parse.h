@@ -49,6 +49,7 @@ struct mxs_l4 {
 	__u8 tcp_flags;
 	__u16 pad;
 	__u32 seq;	   /* TCP sequence number, host order */
+	__u32 ack;	   /* TCP acknowledgment number, host order (meaningful with ACK set) */
 	__u32 payload_off; /* from the start of the frame */
 	__u32 payload_len; /* L4 payload, per the IP length fields */
 };
@@ -107,13 +108,51 @@ static __always_inline void mxs_v4_mapped(__u8 *dst, __be32 a)
 	__builtin_memcpy(dst + 12, &a, 4);
 }
 
+/*
+ * The length of a TCP GSO packet longer than 64 KiB from `off` (its IP header,
+ * or for IPv6 its payload) to its end, or 0. Such a packet (BIG TCP) carries 0
+ * in its IP length field and the skb's length counts (the kernel's
+ * iph_totlen() and ipv6_payload_len()). The host's own TCP hands TC egress
+ * these when a device allows GSO past 64 KiB, as veth at MTU 65535 does. Only
+ * a GSO skb at TC: a 0 on the wire (XDP) stays malformed.
+ */
+static __always_inline __u32 mxs_big_tcp_len(const struct mxs_pkt *p, __u32 off)
+{
+	if (p->dir != MXS_DIR_EGRESS || !p->gso || p->len <= off || p->len - off <= 0xffff)
+		return 0;
+	return p->len - off;
+}
+
+#define MXS_IP6_TLV_JUMBO 0xc2 /* RFC 2675 §2 */
+
+/*
+ * The payload length of an IPv6 BIG TCP packet that carries it in a Jumbo
+ * Payload option (RFC 2675): a Hop-by-Hop header of exactly 8 bytes before TCP,
+ * as the kernel writes it (ipv6_has_hopopt_jumbo()), whose value agrees with
+ * the skb's length. 0 otherwise.
+ */
+static __always_inline __u32 mxs_jumbo_len(const struct mxs_pkt *p, const __u8 *hbh)
+{
+	__be32 v;
+	__u32 len;
+
+	if ((void *)(hbh + 8) > p->data_end)
+		return 0;
+	if (hbh[0] != MXS_IPPROTO_TCP || hbh[1] != 0 || hbh[2] != MXS_IP6_TLV_JUMBO || hbh[3] != 4)
+		return 0;
+	__builtin_memcpy(&v, hbh + 4, sizeof(v));
+	len = bpf_ntohl(v);
+	return len == mxs_big_tcp_len(p, (__u32)((void *)hbh - p->data)) ? len : 0;
+}
+
 /* IPv4: returns the L4 protocol in *l4proto and the L4 length in *l4len. */
-static __always_inline int mxs_parse_ip4(struct mxs_cursor *c, struct mxs_l4 *l4, __u8 *l4proto,
-					 __u32 *l4len)
+static __always_inline int mxs_parse_ip4(const struct mxs_pkt *p, struct mxs_cursor *c,
+					 __u8 *l4proto, __u32 *l4len)
 {
 	struct iphdr *ip = c->pos;
 	__u32 hlen;
-	__u16 frag, tot;
+	__u32 tot;
+	__u16 frag;
 
 	if ((void *)(ip + 1) > c->end) {
 		mxs_count(MXS_C_IP4_TRUNC);
@@ -121,6 +160,8 @@ static __always_inline int mxs_parse_ip4(struct mxs_cursor *c, struct mxs_l4 *l4
 	}
 	hlen = ip->ihl * 4;
 	tot = bpf_ntohs(ip->tot_len);
+	if (!tot && ip->protocol == MXS_IPPROTO_TCP)
+		tot = mxs_big_tcp_len(p, (__u32)((void *)ip - p->data));
 	if (hlen < sizeof(*ip) || c->pos + hlen > c->end || tot < hlen) {
 		mxs_count(MXS_C_IP4_TRUNC);
 		return MXS_PARSE_ERR;
@@ -250,6 +291,12 @@ static __always_inline int mxs_ip6_chain(const struct mxs_pkt *p, struct ipv6hdr
 	};
 	int r;
 
+	if (!w.plen && count) {
+		if (w.nh == MXS_IPPROTO_TCP)
+			w.plen = mxs_big_tcp_len(p, w.off);
+		else if (w.nh == MXS_IPPROTO_HOPOPTS)
+			w.plen = mxs_jumbo_len(p, (const __u8 *)(ip6 + 1));
+	}
 	if (!mxs_ip6_is_ext(w.nh)) {
 		*l4 = ip6 + 1;
 		*nh = w.nh;
@@ -363,7 +410,7 @@ static __always_inline int mxs_parse(const struct mxs_pkt *p, struct mxs_l4 *l4)
 	l4->l3_off = (__u32)(c.pos - p->data);
 	l4->ipv6 = eproto == MXS_ETH_P_IPV6;
 	if (eproto == MXS_ETH_P_IP)
-		r = mxs_parse_ip4(&c, l4, &proto, &l4len);
+		r = mxs_parse_ip4(p, &c, &proto, &l4len);
 	else if (eproto == MXS_ETH_P_IPV6)
 		r = mxs_parse_ip6(p, &c, &proto, &l4len);
 	else
@@ -402,6 +449,7 @@ static __always_inline int mxs_parse(const struct mxs_pkt *p, struct mxs_l4 *l4)
 		l4->dport = bpf_ntohs(tcp->dest);
 		l4->tcp_flags = ((__u8 *)tcp)[13];
 		l4->seq = bpf_ntohl(tcp->seq);
+		l4->ack = bpf_ntohl(tcp->ack_seq);
 		l4->payload_off = (__u32)(c.pos - p->data) + hlen;
 		l4->payload_len = l4len - hlen;
 		return MXS_PARSE_OK;

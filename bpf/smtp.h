@@ -9,16 +9,13 @@
 
 #include "dns.h"
 
-#define MXS_TCP_FIN 0x01
-#define MXS_TCP_SYN 0x02
-#define MXS_TCP_RST 0x04
-#define MXS_TCP_ACK 0x10
-
 /*
  * A server segment is read whole, MXS_SMTP_CHUNK bytes at a time copied to the
  * scratch buffer, up to MXS_SMTP_CHUNKS copies: 64 KiB, more than any IPv4 or
  * IPv6 length field allows a TCP payload to be (a TSO/GSO segment at TC egress,
- * a multi-buffer frame at XDP). No reply in a segment is left unread.
+ * a multi-buffer frame at XDP). Only a BIG TCP GSO packet at TC egress (length
+ * field 0, mxs_big_tcp_len) is longer: its bytes past 64 KiB are counted
+ * unparsed and the reader resumes at the next line start.
  */
 #define MXS_SMTP_CHUNK	2048 /* < MXS_SCRATCH: a length masked with MXS_SCRATCH - 1 fits */
 #define MXS_SMTP_CHUNKS 32
@@ -43,6 +40,7 @@ static __always_inline int mxs_is_smtp_tls_port(__u16 port)
 /* What the tracker needs of one TCP segment on an SMTP port. */
 struct mxs_smtp_seg {
 	__u32 seq;
+	__u32 ack;
 	__u32 len;  /* TCP payload length: the IP header's, then what the packet holds */
 	__u32 off;  /* the payload's offset in the frame */
 	__u8 flags; /* TCP flags */
@@ -290,6 +288,13 @@ static __always_inline void mxs_smtp_server_key(struct mxs_server_key *sk,
 	sk->role = role;
 }
 
+/* A segment the receiving end's TCP would drop (bpf/tcp.h): counted, never evidence. */
+static __always_inline int mxs_smtp_reject(__u8 reason)
+{
+	mxs_count(MXS_C_SMTP_REJ_RST + (reason & 3));
+	return 0;
+}
+
 /*
  * Copy the server's payload bytes [off, off + MXS_SMTP_CHUNK) of this segment
  * to the scratch buffer and scan those from `start` on. True if some could not
@@ -335,7 +340,7 @@ static __always_inline int mxs_smtp_read(const struct mxs_pkt *p, struct mxs_smt
 
 	/* The chunk holding `start`: for the usual short segment, the only one. */
 	if (first >= MXS_SMTP_CHUNKS)
-		return 0;
+		goto beyond;
 	bad = mxs_smtp_chunk(p, sc, s, sg, start, first * MXS_SMTP_CHUNK);
 	if ((first + 1) * MXS_SMTP_CHUNK >= sg->len || sc->tls)
 		return bad;
@@ -348,7 +353,12 @@ static __always_inline int mxs_smtp_read(const struct mxs_pkt *p, struct mxs_smt
 		bad |= mxs_smtp_chunk(p, sc, s, sg, start, off);
 	}
 	bpf_iter_num_destroy(&it);
-	return bad;
+	if (sg->len <= MXS_SMTP_CHUNKS * MXS_SMTP_CHUNK || sc->tls)
+		return bad;
+beyond:
+	/* A BIG TCP packet's bytes past the reader's reach. */
+	sc->line = MXS_LINE_SKIP;
+	return 1;
 }
 
 /* mxs_smtp_read for the XDP program: a global function, its chunk loop verified once. */
@@ -386,6 +396,12 @@ __noinline int mxs_smtp_read_tc(struct __sk_buff *ctx, struct mxs_smtp_scan *sc,
  * RST: it gave up, or its answer took another path) does not end an attempt.
  * An open connection is read until the server closes (its FIN), an RST from
  * either side, or the idle sweep: a reply after the client's FIN still counts.
+ *
+ * Only segments the receiving end's TCP would accept count (bpf/tcp.h): a
+ * SYN-ACK or an RST answering the SYN must acknowledge it; after the handshake
+ * an RST must sit exactly at the receive point, and data and FIN within the
+ * window bound with a plausible ACK. Rejected segments are counted by reason
+ * and change nothing, not even the flow's idle time.
  */
 static __always_inline int mxs_smtp_track(void *ctx, __u32 dir, const struct mxs_smtp_flow_key *k,
 					  struct mxs_smtp_seg *sg)
@@ -395,9 +411,11 @@ static __always_inline int mxs_smtp_track(void *ctx, __u32 dir, const struct mxs
 	struct mxs_smtp_stats *st;
 	struct mxs_smtp_hist *h;
 	struct mxs_smtp_flow *f;
+	struct mxs_tcp_in in = {};
 	struct mxs_scratch *s;
 	__u32 zero = 0, len;
 	__u64 now;
+	int v;
 
 	if (!k || !sg)
 		return 0;
@@ -438,24 +456,41 @@ static __always_inline int mxs_smtp_track(void *ctx, __u32 dir, const struct mxs
 					st->outcomes[MXS_SMTP_TIMEOUT]++;
 			}
 		}
+		mxs_tcp_syn(&nf.tcp, sg->seq, sg->len);
 		if (bpf_map_update_elem(&mxs_smtp_flows, k, &nf, BPF_ANY))
 			mxs_count(MXS_C_SMTP_FLOWS_FULL);
 		return 0;
 	}
 	if (!f)
 		return 0; /* a connection whose SYN we did not see */
-	f->last_ts = now;
 	mxs_smtp_server_key(&sk, k, f->role);
+	in.seq = sg->seq;
+	in.ack = sg->ack;
+	in.len = sg->len;
+	in.flags = sg->flags;
+	in.from_client = sg->from_client;
+	in.egress = sg->dir == MXS_DIR_EGRESS;
 
 	if (sg->from_client) {
 		/* Most client segments are commands and message data: no statistics. */
+		v = mxs_tcp_judge(&f->tcp, &in);
+		if (v == MXS_SEG_REJECT)
+			return mxs_smtp_reject(in.reject);
+		f->last_ts = now;
+		if (in.resynced && f->state == MXS_SMTP_OPEN) {
+			/* This host received server bytes the sensor did not read. */
+			mxs_count(MXS_C_SMTP_UNPARSED);
+			f->line = MXS_LINE_SKIP;
+		}
 		if ((sg->flags & MXS_TCP_RST) && f->state == MXS_SMTP_OPEN) {
 			st = mxs_smtp_stats_get(&sk);
 			mxs_smtp_end(f, st, k);
 			return 0;
 		}
-		/* Of the client's commands only the first 8 bytes (STARTTLS) matter. */
-		if (f->state == MXS_SMTP_OPEN && !f->tls && sg->len >= 8) {
+		/* Of the client's commands only the first 8 bytes (STARTTLS) matter, and only in
+		 * a segment that starts new bytes. */
+		if (f->state == MXS_SMTP_OPEN && !f->tls && v == MXS_SEG_NEW && !in.start &&
+		    sg->len >= 8) {
 			__u8 cmd[8];
 
 			if (!mxs_load(&p, sg->off, cmd, sizeof(cmd)) && mxs_is_starttls(cmd, 8))
@@ -464,9 +499,12 @@ static __always_inline int mxs_smtp_track(void *ctx, __u32 dir, const struct mxs
 		return 0;
 	}
 
-	st = mxs_smtp_stats_get(&sk);
-	h = bpf_map_lookup_elem(&mxs_smtp_hist, &sk);
 	if ((sg->flags & (MXS_TCP_SYN | MXS_TCP_ACK)) == (MXS_TCP_SYN | MXS_TCP_ACK)) {
+		if (!mxs_tcp_acks_syn(&f->tcp, sg->flags, sg->ack))
+			return mxs_smtp_reject(MXS_TCP_REJ_SYNACK);
+		f->last_ts = now;
+		st = mxs_smtp_stats_get(&sk);
+		h = bpf_map_lookup_elem(&mxs_smtp_hist, &sk);
 		if (mxs_smtp_claim(f, MXS_SMTP_OPEN)) {
 			if (st) {
 				st->outcomes[MXS_SMTP_ESTABLISHED]++;
@@ -484,10 +522,18 @@ static __always_inline int mxs_smtp_track(void *ctx, __u32 dir, const struct mxs
 			return 0; /* a retransmitted SYN-ACK */
 		}
 		f->open_ts = now;
-		f->srv_next = sg->seq + 1;
+		mxs_tcp_synack(&f->tcp, sg->seq);
 		return 0;
 	}
 	if (sg->flags & MXS_TCP_RST) {
+		/* Answering the SYN: it must acknowledge it; later: at the receive point. */
+		if (f->state == MXS_SMTP_SYN_SENT || f->state == MXS_SMTP_TIMED_OUT) {
+			if (!mxs_tcp_acks_syn(&f->tcp, sg->flags, sg->ack))
+				return mxs_smtp_reject(MXS_TCP_REJ_RST);
+		} else if (mxs_tcp_judge(&f->tcp, &in) == MXS_SEG_REJECT) {
+			return mxs_smtp_reject(in.reject);
+		}
+		st = mxs_smtp_stats_get(&sk);
 		if (mxs_smtp_claim(f, MXS_SMTP_DONE) && st)
 			st->outcomes[MXS_SMTP_REFUSED]++;
 		mxs_smtp_end(f, st, k);
@@ -495,24 +541,26 @@ static __always_inline int mxs_smtp_track(void *ctx, __u32 dir, const struct mxs
 	}
 	if (f->state != MXS_SMTP_OPEN)
 		return 0;
+	v = mxs_tcp_judge(&f->tcp, &in);
+	if (v == MXS_SEG_REJECT)
+		return mxs_smtp_reject(in.reject);
+	f->last_ts = now;
+	if (v == MXS_SEG_OLD)
+		return 0; /* all of it seen before: a retransmission */
+	st = mxs_smtp_stats_get(&sk);
+	h = bpf_map_lookup_elem(&mxs_smtp_hist, &sk);
 	s = bpf_map_lookup_elem(&mxs_scratch, &zero);
 	if (!s)
 		return 0;
 
 	if (sg->len && !f->tls) {
-		__s32 delta = (__s32)(sg->seq - f->srv_next);
-		__u32 start = 0;
+		__u32 start = in.start; /* bytes at its head seen before */
 
-		if (delta < 0) {
-			if ((__u32)-delta >= sg->len)
-				goto fin; /* all of it seen before: a retransmission */
-			start = -delta;
-		} else if (delta > 0) {
+		if (in.gap) {
 			/* Bytes we never saw: resume at the next line start. */
 			mxs_count(MXS_C_SMTP_UNPARSED);
 			f->line = MXS_LINE_SKIP;
 		}
-		f->srv_next = sg->seq + sg->len;
 		if (!f->greeted && mxs_is_smtp_tls_port(k->server_port)) {
 			/* Implicit TLS (RFC 8314): the ServerHello is the greeting. */
 			__u8 rec[6];
@@ -543,8 +591,7 @@ static __always_inline int mxs_smtp_track(void *ctx, __u32 dir, const struct mxs
 			mxs_smtp_apply(f, st, h, &sc, now);
 		}
 	}
-fin:
-	if (sg->flags & MXS_TCP_FIN)
+	if (in.fin)
 		mxs_smtp_end(f, st, k);
 	return 0;
 }
@@ -647,6 +694,7 @@ static __always_inline void mxs_smtp(struct mxs_pkt *p, struct mxs_l4 *l4)
 
 	mxs_orient(l4, sg.from_client, k.client, k.server, &k.client_port, &k.server_port);
 	sg.seq = l4->seq;
+	sg.ack = l4->ack;
 	sg.flags = l4->tcp_flags;
 	sg.dir = p->dir;
 	sg.off = l4->payload_off;

@@ -13,7 +13,8 @@ static_assert(sizeof(mxs_dns_flow_key) == 40);
 static_assert(sizeof(mxs_dns_inflight) == 24);
 static_assert(sizeof(mxs_if_stats) == 16);
 static_assert(sizeof(mxs_smtp_flow_key) == 36);
-static_assert(sizeof(mxs_smtp_flow) == 56);
+static_assert(sizeof(mxs_tcp_seq) == 20);
+static_assert(sizeof(mxs_smtp_flow) == 72);
 static_assert(sizeof(mxs_smtp_expire) == 64);
 static_assert(sizeof(mxs_smtp_stats) ==
               8 * (MXS_SMTP_OUTCOME_MAX + 1 + MXS_STARTTLS_MAX + 2 * MXS_SMTP_CODE_MAX + 3));

@@ -75,7 +75,8 @@ struct Cli {
             ->capture_default_str();
         agent
             ->add_option("--tcp-stream-map-size", o.tcp_stream_map_entries,
-                         "TCP DNS streams whose last message spans segments (LRU)")
+                         "TCP DNS streams whose last message spans segments, and TCP DNS "
+                         "connections per role (LRU)")
             ->capture_default_str();
         agent->add_option("--smtp-port", o.smtp_ports, "SMTP port to watch (repeatable, up to 4)")
             ->capture_default_str();

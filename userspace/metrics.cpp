@@ -345,6 +345,18 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     for (std::uint32_t c = 0; c < MXS_C_MAX; ++c)
         if (const char* r = counter_reason(c))
             parse.counter({{"reason", r}}, static_cast<double>(s.counters[c]));
+    Family rejected("mxsense_sensor_tcp_rejected_total",
+                    "TCP segments (SMTP, DNS over TCP) the receiving end's TCP would not accept "
+                    "(forged, or out of step), by protocol and reason: never evidence.",
+                    MetricType::Counter);
+    // enum mxs_tcp_reject: RFC 9293 §3.10.7, RFC 5961.
+    constexpr const char* kRejectReason[MXS_TCP_REJ_MAX] = {"rst", "syn_ack", "window", "ack"};
+    for (std::uint32_t r = 0; r < MXS_TCP_REJ_MAX; ++r) {
+        rejected.counter({{"protocol", "smtp"}, {"reason", kRejectReason[r]}},
+                         static_cast<double>(s.counters[MXS_C_SMTP_REJ_RST + r]));
+        rejected.counter({{"protocol", "dns"}, {"reason", kRejectReason[r]}},
+                         static_cast<double>(s.counters[MXS_C_DNS_TCP_REJ_RST + r]));
+    }
     Family full("mxsense_sensor_map_full_total",
                 "Inserts refused because a map was full (sample or query lost).",
                 MetricType::Counter);
@@ -387,7 +399,8 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     build.gauge({{"version", MXS_VERSION},
                  {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
                 1);
-    for (auto* f : {&packets, &parse, &full, &insert_failed, &entries, &capacity, &attach, &build})
+    for (auto* f :
+         {&packets, &parse, &rejected, &full, &insert_failed, &entries, &capacity, &attach, &build})
         out.push_back(std::move(f->f));
 
     return prometheus::TextSerializer().Serialize(out);

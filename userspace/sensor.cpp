@@ -125,6 +125,8 @@ Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
     bpf_map__set_max_entries(skel->maps.mxs_dns_swept_srv, cfg.late_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_next, cfg.tcp_stream_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_hold, cfg.tcp_stream_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_conns, cfg.tcp_stream_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_conns_srv, cfg.tcp_stream_map_entries);
     for (std::size_t i = 0; i < MXS_MAX_SMTP_PORTS; ++i) {
         skel->rodata->mxs_smtp_ports[i] = i < cfg.smtp_ports.size() ? cfg.smtp_ports[i] : 0;
         skel->rodata->mxs_smtp_tls_ports[i] =
@@ -307,8 +309,9 @@ void Sensor::clear_maps() const {
     for (bpf_map* m :
          {skel_->maps.mxs_dns_stats, skel_->maps.mxs_dns_hist, skel_->maps.mxs_dns_flight,
           skel_->maps.mxs_dns_flight_srv, skel_->maps.mxs_dns_swept, skel_->maps.mxs_dns_swept_srv,
-          skel_->maps.mxs_tcp_next, skel_->maps.mxs_tcp_hold, skel_->maps.mxs_smtp_stats,
-          skel_->maps.mxs_smtp_hist, skel_->maps.mxs_smtp_flows}) {
+          skel_->maps.mxs_tcp_next, skel_->maps.mxs_tcp_hold, skel_->maps.mxs_dns_conns,
+          skel_->maps.mxs_dns_conns_srv, skel_->maps.mxs_smtp_stats, skel_->maps.mxs_smtp_hist,
+          skel_->maps.mxs_smtp_flows}) {
         const int fd = bpf_map__fd(m);
         std::vector<std::uint8_t> key(bpf_map__key_size(m));
         while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)

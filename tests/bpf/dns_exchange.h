@@ -34,7 +34,13 @@ struct Exchange {
     std::string client() const { return role == MXS_ROLE_CLIENT ? host() : peer(); }
 
     // A frame from the client to the server (query) or back (response), with a raw L4 payload.
+    // TCP: PSH|ACK, acknowledging all the other side sent.
     Bytes frame(bool from_client, const Bytes& payload, std::uint32_t seq) const {
+        return segment(from_client, 0x18, seq, from_client ? server_seq : client_seq, payload);
+    }
+    // A TCP segment with the given flags, sequence and acknowledgment numbers (or a UDP datagram).
+    Bytes segment(bool from_client, std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+                  const Bytes& payload = {}) const {
         Packet p;
         p.eth();
         const std::string src = from_client ? client() : server();
@@ -47,7 +53,7 @@ struct Exchange {
         if (proto == kUdp)
             p.udp(sp, dp);
         else
-            p.tcp(sp, dp, 0x18, seq);
+            p.tcp(sp, dp, flags, seq, ack);
         return p.payload(payload).build();
     }
     // Whether a frame from the client leaves this host (egress) or arrives (ingress).
@@ -74,6 +80,12 @@ class ExchangeTest : public SensorFixture {
             egress(f);
         else
             ingress(f);
+    }
+    // TCP: the three-way handshake (RFC 9293 §3.5), moving both sequence numbers.
+    void handshake(Exchange& x) {
+        pass(x, true, x.segment(true, 0x02, x.client_seq++, 0));
+        pass(x, false, x.segment(false, 0x12, x.server_seq++, x.client_seq));
+        pass(x, true, x.segment(true, 0x10, x.client_seq, x.server_seq));
     }
     void query(Exchange& x, const Bytes& msg) { send(x, true, msg); }
     void answer(Exchange& x, const Bytes& msg) { send(x, false, msg); }

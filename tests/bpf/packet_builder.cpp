@@ -46,7 +46,7 @@ Bytes Packet::build() const {
         put16(l4, sport_);
         put16(l4, dport_);
         put32(l4, seq_);
-        put32(l4, 1);
+        put32(l4, ack_);
         l4.push_back(5 << 4);
         l4.push_back(tcp_flags_);
         put16(l4, 65535);

@@ -152,13 +152,15 @@ class Packet {
         dport_ = dport;
         return *this;
     }
+    // ack: the acknowledgment number as sent (meaningful with ACK in flags).
     Packet& tcp(std::uint16_t sport, std::uint16_t dport, std::uint8_t flags = 0x18,
-                std::uint32_t seq = 1000) {
+                std::uint32_t seq = 1000, std::uint32_t ack = 1) {
         l4_ = 6;
         sport_ = sport;
         dport_ = dport;
         tcp_flags_ = flags;
         seq_ = seq;
+        ack_ = ack;
         return *this;
     }
     // ICMP (IPv4) or ICMPv6 (IPv6) message quoting the given bytes.
@@ -203,7 +205,7 @@ class Packet {
     std::uint16_t sport_ = 0, dport_ = 0;
     std::uint8_t tcp_flags_ = 0x18;
     std::uint8_t icmp_type_ = 0, icmp_code_ = 0;
-    std::uint32_t seq_ = 0;
+    std::uint32_t seq_ = 0, ack_ = 1;
     Bytes payload_;
     std::size_t truncate_ = 0;
 };

@@ -19,17 +19,35 @@ class Conn {
   public:
     Conn(bool v6, std::uint16_t cport, std::uint16_t sport = 25, std::uint32_t isn = 1000)
         : v6_(v6), cport_(cport), sport_(sport), cseq_(isn) {}
+    // Each side's segments carry its next sequence number and acknowledge all the other sent.
     Bytes from_client(std::uint8_t flags, const Bytes& payload = {}) {
-        Bytes f = pkt(true).tcp(cport_, sport_, flags, cseq_).payload(payload).build();
+        Bytes f = pkt(true)
+                      .tcp(cport_, sport_, flags, cseq_, (flags & ACK) ? sseq_ : 0)
+                      .payload(payload)
+                      .build();
         cseq_ += static_cast<std::uint32_t>(payload.size()) + ((flags & (SYN | FIN)) ? 1 : 0);
         return f;
     }
     Bytes from_server(std::uint8_t flags, const Bytes& payload = {}) {
-        Bytes f = pkt(false).tcp(sport_, cport_, flags, sseq_).payload(payload).build();
+        Bytes f = pkt(false)
+                      .tcp(sport_, cport_, flags, sseq_, (flags & ACK) ? cseq_ : 0)
+                      .payload(payload)
+                      .build();
         sseq_ += static_cast<std::uint32_t>(payload.size()) + ((flags & (SYN | FIN)) ? 1 : 0);
         return f;
     }
+    // A segment from the server's address with the given sequence and acknowledgment numbers,
+    // whatever the connection's state (a forgery); the connection's numbers do not move.
+    Bytes forged_from_server(std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+                             const Bytes& payload = {}) const {
+        return pkt(false).tcp(sport_, cport_, flags, seq, ack).payload(payload).build();
+    }
+    Bytes forged_from_client(std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+                             const Bytes& payload = {}) const {
+        return pkt(true).tcp(cport_, sport_, flags, seq, ack).payload(payload).build();
+    }
     std::uint32_t server_seq() const { return sseq_; }
+    std::uint32_t client_seq() const { return cseq_; }
     // The client's next sequence number jumps (bytes this capture never showed).
     void skip_client(std::uint32_t n) { cseq_ += n; }
     void rewind_server(std::uint32_t seq) { sseq_ = seq; }

@@ -630,5 +630,291 @@ TEST_P(SmtpOutcomeTest, GreetingAndRepliesInOneSegment) {
     EXPECT_EQ(s.replies[MXS_SMTP_250], 2u);
 }
 
+// ---- Forged segments (issue 10, adversarial review): only what the receiving TCP accepts counts.
+// The bound for a segment's start past the receive point: the largest window without scaling
+// (RFC 9293 §3.1), which the README states; the sensor does not track window scaling.
+constexpr std::uint32_t kWindowBound = 65535;
+
+class SmtpForgeTest : public SmtpOutcomeTest {
+  protected:
+    std::uint64_t rejected(std::uint32_t reason) {
+        return counter(static_cast<mxs_counter>(MXS_C_SMTP_REJ_RST + reason));
+    }
+    std::uint64_t rejected_total() {
+        std::uint64_t n = 0;
+        for (std::uint32_t r = 0; r < MXS_TCP_REJ_MAX; ++r)
+            n += rejected(r);
+        return n;
+    }
+};
+
+INSTANTIATE_TEST_SUITE_P(Roles, SmtpForgeTest,
+                         ::testing::Values(std::uint8_t{MXS_ROLE_CLIENT},
+                                           std::uint8_t{MXS_ROLE_SERVER}),
+                         [](const auto& info) {
+                             return info.param == MXS_ROLE_CLIENT ? "client" : "server";
+                         });
+
+// Adversarial review A1: an RST to a SYN in flight is refused only when it acknowledges the SYN
+// (RFC 9293 §3.10.7.3: ACK set, SND.UNA < SEG.ACK =< SND.NXT). The client's TCP drops a bare RST
+// and one acknowledging anything else; the real SYN-ACK then establishes the connection.
+TEST_P(SmtpForgeTest, RstToASynMustAcknowledgeIt) {
+    Conn c(false, 40100, 25, 1000);
+    cli(c.from_client(SYN));                            // SND.UNA = 1000, SND.NXT = 1001
+    srv(c.forged_from_server(RST | ACK, 0, 123456789)); // the adversarial script's RST
+    srv(c.forged_from_server(RST, 777, 0));             // no ACK
+    srv(c.forged_from_server(RST | ACK, 0, 1000));      // acknowledges nothing: SEG.ACK = SND.UNA
+    srv(c.forged_from_server(RST | ACK, 0, 1002));      // beyond SND.NXT
+    EXPECT_EQ(outcomes(c), 0u);
+    EXPECT_EQ(rejected(MXS_TCP_REJ_RST), 4u);
+    srv(c.from_server(SYN | ACK)); // acknowledges 1001
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    EXPECT_EQ(outcome(c, MXS_SMTP_ESTABLISHED), 1u);
+    EXPECT_EQ(outcome(c, MXS_SMTP_REFUSED), 0u);
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u);
+
+    // The real refusal acknowledges the SYN: refused, once.
+    Conn d(false, 40101, 25, 5000);
+    cli(d.from_client(SYN));
+    srv(d.forged_from_server(RST | ACK, 0, 5001));
+    EXPECT_EQ(outcome(d, MXS_SMTP_REFUSED), 1u);
+    EXPECT_EQ(outcomes(c), 2u);
+    EXPECT_EQ(sweep(0).remaining, 1u); // c's session; d ended
+
+    // A SYN carrying data (TCP Fast Open): SND.NXT is past the data, and the RST may
+    // acknowledge any of it.
+    Conn e(false, 40102, 25, 9000);
+    cli(e.from_client(SYN, text("EHLO x\r\n"))); // 8 bytes: SND.NXT = 9009
+    srv(e.forged_from_server(RST | ACK, 0, 9010));
+    EXPECT_EQ(outcome(e, MXS_SMTP_REFUSED), 1u); // d's (one server address for all)
+    srv(e.forged_from_server(RST | ACK, 0, 9009));
+    EXPECT_EQ(outcome(e, MXS_SMTP_REFUSED), 2u); // d's and e's
+    EXPECT_EQ(rejected(MXS_TCP_REJ_RST), 5u);
+}
+
+// The same after the connect timeout (the attempt is counted, its flow kept): a forged RST does
+// not end the flow, so the late SYN-ACK and the greeting are still read.
+TEST_P(SmtpForgeTest, RstAfterTheConnectTimeoutMustAcknowledgeTheSyn) {
+    Conn c(false, 40103, 25, 1000);
+    cli(c.from_client(SYN));
+    sweep(kConnectTimeout + kSecond);
+    srv(c.forged_from_server(RST, 0, 0));
+    EXPECT_EQ(rejected(MXS_TCP_REJ_RST), 1u);
+    srv(c.from_server(SYN | ACK));
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    EXPECT_EQ(outcome(c, MXS_SMTP_TIMEOUT), 1u);
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u);
+}
+
+// A SYN-ACK that does not acknowledge the SYN is no answer (the client's TCP resets it): not
+// established; the real one is.
+TEST_P(SmtpForgeTest, SynAckMustAcknowledgeTheSyn) {
+    Conn c(false, 40104, 25, 1000);
+    cli(c.from_client(SYN));
+    srv(c.forged_from_server(SYN | ACK, 777, 123456789));
+    srv(c.forged_from_server(SYN, 777, 0)); // no ACK at all
+    EXPECT_EQ(outcomes(c), 0u);
+    EXPECT_EQ(rejected(MXS_TCP_REJ_SYNACK), 1u); // the bare SYN is no answer of any kind
+    srv(c.from_server(SYN | ACK));
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    EXPECT_EQ(outcome(c, MXS_SMTP_ESTABLISHED), 1u);
+    EXPECT_EQ(outcomes(c), 1u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u); // read from the real SYN-ACK's stream
+}
+
+// After the handshake an RST counts only at exactly the receive point (RFC 5961 §3.2), from
+// either side: one elsewhere (in the window or not) gets a challenge ACK, not a reset.
+TEST_P(SmtpForgeTest, RstAfterTheHandshakeMustBeAtTheReceivePoint) {
+    Conn c(false, 40105);
+    connect(c);
+    const std::uint32_t s = c.server_seq(), k = c.client_seq();
+    for (std::uint32_t seq : {s - 1, s + 1, s + 1000, s + (1u << 31)})
+        srv(c.forged_from_server(RST | ACK, seq, k));
+    for (std::uint32_t seq : {k - 1, k + 1, k + 1000})
+        cli(c.forged_from_client(RST | ACK, seq, s));
+    EXPECT_EQ(rejected(MXS_TCP_REJ_RST), 7u);
+    EXPECT_EQ(stats(c).closed_before_greeting, 0u);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u);
+    // The client's RST at its receive point ends the session.
+    cli(c.from_client(RST | ACK));
+    EXPECT_EQ(sweep(0).remaining, 0u);
+
+    // The server's RST at its receive point, before any greeting: closed before greeting.
+    Conn d(false, 40106);
+    connect(d);
+    srv(d.from_server(RST | ACK));
+    EXPECT_EQ(stats(d).closed_before_greeting, 1u);
+    EXPECT_EQ(sweep(0).remaining, 0u);
+    EXPECT_EQ(rejected_total(), 7u);
+}
+
+// Adversarial review A2: server data is read only where the client's receive window would take
+// it. "x\r\n421 ..." far ahead of, or behind, the receive point (also with FIN, which would
+// close the session) is dropped and counted; the real greeting that follows is the greeting.
+TEST_P(SmtpForgeTest, OutOfWindowServerDataIsNotEvidence) {
+    Conn c(false, 40107);
+    connect(c);
+    const std::uint32_t s = c.server_seq(), k = c.client_seq();
+    const Bytes forged = text("x\r\n421 forged go away\r\n");
+    const std::uint32_t seqs[] = {
+        s + (1u << 31) + 5, // far ahead (the adversarial script's 2^31 + 5, relative)
+        s + kWindowBound,   // just past the bound
+        3999999999u,        // the script's absolute number: before the stream began here
+        s - 100000,         // far behind
+        s - 1,              // before the server's first byte (ISN + 1): before the stream
+    };
+    for (std::uint32_t seq : seqs) {
+        srv(c.forged_from_server(PSH | ACK, seq, k, forged));
+        srv(c.forged_from_server(PSH | ACK | FIN, seq, k, forged));
+    }
+    EXPECT_EQ(rejected(MXS_TCP_REJ_WINDOW), 2 * std::size(seqs));
+    EXPECT_EQ(stats(c).closed_before_greeting, 0u);
+    srv(c.from_server(PSH | ACK, text("220 real\r\n")));
+    cli(c.from_client(PSH | ACK, text("QUIT\r\n")));
+    srv(c.from_server(PSH | ACK | FIN, text("221 bye\r\n")));
+    auto st = stats(c);
+    EXPECT_EQ(st.greetings[MXS_SMTP_220], 1u);
+    EXPECT_EQ(st.greetings[MXS_SMTP_421], 0u);
+    EXPECT_EQ(st.replies[MXS_SMTP_421], 0u);
+    EXPECT_EQ(st.replies[MXS_SMTP_2XX], 1u); // 221
+    EXPECT_EQ(st.greeting.count(), 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 0u);
+    EXPECT_EQ(sweep(0).remaining, 0u); // the real FIN ended it
+}
+
+// The bound's edge: a segment starting kWindowBound - 1 bytes past the receive point is one the
+// receiver may take (out of order): read from its next line start, as any gap (counted
+// unparsed) — its "421" is the greeting.
+TEST_P(SmtpForgeTest, ServerDataJustInsideTheBoundIsRead) {
+    Conn c(false, 40108);
+    connect(c);
+    srv(c.forged_from_server(PSH | ACK, c.server_seq() + kWindowBound - 1, c.client_seq(),
+                             text("x\r\n421 forged go away\r\n")));
+    EXPECT_EQ(rejected_total(), 0u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_421], 1u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 1u);
+}
+
+// Server data in the window whose ACK the client's TCP would not take (RFC 9293 §3.10.7.4: no
+// ACK bit; RFC 5961 §5.2: acknowledging bytes never sent, or older than the client's first).
+// In role server these segments are this host's own: one acknowledging more than the sensor saw
+// of the client moves the client's receive point instead (ThisHostsAckResyncsAStreamPastTheBound),
+// so that variant is sent in role client only, where the server's segments come from outside.
+TEST_P(SmtpForgeTest, ServerDataWithAnImplausibleAckIsNotEvidence) {
+    Conn c(false, 40109);
+    connect(c);
+    const std::uint32_t s = c.server_seq(), k = c.client_seq(); // k: the client's SND.NXT
+    const Bytes forged = text("421 forged go away\r\n");
+    srv(c.forged_from_server(PSH, s, 0, forged));           // no ACK
+    srv(c.forged_from_server(PSH | ACK, s, k - 1, forged)); // before the client's first byte
+    srv(c.forged_from_server(PSH | ACK, s, k + (1u << 31), forged));
+    if (role() == MXS_ROLE_CLIENT)
+        srv(c.forged_from_server(PSH | ACK, s, k + 1, forged)); // acknowledges an unsent byte
+    EXPECT_EQ(rejected(MXS_TCP_REJ_ACK), role() == MXS_ROLE_CLIENT ? 4u : 3u);
+    srv(c.from_server(PSH | ACK, text("220 real\r\n")));
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_421], 0u);
+    // Later the client has sent more: an ACK of part of it is fine.
+    cli(c.from_client(PSH | ACK, text("EHLO client.example\r\n")));
+    srv(c.forged_from_server(PSH | ACK, c.server_seq(), k + 4, text("250 ok\r\n")));
+    EXPECT_EQ(stats(c).replies[MXS_SMTP_250], 1u);
+}
+
+// The client direction: a "STARTTLS" outside the server's receive window is not the client's
+// command, so the reply to the real next command is no STARTTLS answer. (The ACK variant in
+// role server only, where the client's segments come from outside; see above.)
+TEST_P(SmtpForgeTest, OutOfWindowClientCommandIsNotEvidence) {
+    Conn c(false, 40110);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    const std::uint32_t k = c.client_seq(), s = c.server_seq();
+    cli(c.forged_from_client(PSH | ACK, k + (1u << 31), s, text("STARTTLS\r\n")));
+    cli(c.forged_from_client(PSH | ACK, k + kWindowBound, s, text("STARTTLS\r\n")));
+    cli(c.forged_from_client(PSH, k, 0, text("STARTTLS\r\n"))); // no ACK
+    if (role() == MXS_ROLE_SERVER)
+        cli(c.forged_from_client(PSH | ACK, k, s + 1, text("STARTTLS\r\n"))); // acks unsent data
+    EXPECT_EQ(rejected(MXS_TCP_REJ_WINDOW), 2u);
+    EXPECT_EQ(rejected(MXS_TCP_REJ_ACK), role() == MXS_ROLE_SERVER ? 2u : 1u);
+    cli(c.from_client(PSH | ACK, text("VRFY postmaster\r\n")));
+    srv(c.from_server(PSH | ACK, text("502 5.5.1 VRFY disallowed\r\n")));
+    auto st = stats(c);
+    EXPECT_EQ(st.replies[MXS_SMTP_502], 1u);
+    EXPECT_EQ(st.starttls[MXS_STARTTLS_REFUSED], 0u);
+    EXPECT_EQ(st.starttls[MXS_STARTTLS_STARTED], 0u);
+    // The real STARTTLS, in the window, is the command.
+    cli(c.from_client(PSH | ACK, text("STARTTLS\r\n")));
+    srv(c.from_server(PSH | ACK, text("220 2.0.0 ready\r\n")));
+    EXPECT_EQ(stats(c).starttls[MXS_STARTTLS_STARTED], 1u);
+}
+
+// Keep-alives (RFC 9293 §3.8.4: SND.NXT - 1, no data or one garbage byte) are old bytes, not
+// forgeries, also before a side sent anything (then at its ISS, one before its first byte).
+TEST_P(SmtpForgeTest, KeepAlivesAreNotRejected) {
+    Conn c(false, 40113);
+    connect(c);
+    srv(c.forged_from_server(ACK, c.server_seq() - 1, c.client_seq()));
+    cli(c.forged_from_client(ACK, c.client_seq() - 1, c.server_seq()));
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    srv(c.forged_from_server(ACK, c.server_seq() - 1, c.client_seq(), text("\n")));
+    cli(c.forged_from_client(ACK, c.client_seq() - 1, c.server_seq(), text("x")));
+    EXPECT_EQ(rejected_total(), 0u);
+    EXPECT_EQ(stats(c).greetings[MXS_SMTP_220], 1u);
+    EXPECT_EQ(stats(c).replies[MXS_SMTP_2XX] + stats(c).replies[MXS_SMTP_220], 0u);
+    EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 0u);
+}
+
+// The receive points follow the server's stream through TLS, so the server's RST after TLS
+// records is at the receive point (and one elsewhere is not).
+TEST_P(SmtpForgeTest, ReceivePointFollowsTlsBytes) {
+    Conn c(false, 40111);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    cli(c.from_client(PSH | ACK, text("STARTTLS\r\n")));
+    srv(c.from_server(PSH | ACK, text("220 2.0.0 ready\r\n")));
+    Bytes records(700, 0x17);
+    records[0] = 0x16;
+    srv(c.from_server(PSH | ACK, records));
+    cli(c.from_client(PSH | ACK, Bytes(300, 0x17)));
+    srv(c.forged_from_server(RST | ACK, c.server_seq() - 700, c.client_seq()));
+    EXPECT_EQ(rejected(MXS_TCP_REJ_RST), 1u);
+    EXPECT_EQ(sweep(0).remaining, 1u);
+    srv(c.from_server(RST | ACK));
+    EXPECT_EQ(sweep(0).remaining, 0u);
+    EXPECT_EQ(stats(c).starttls[MXS_STARTTLS_STARTED], 1u);
+}
+
+// This host's own acknowledgment says what its TCP received: a peer's stream that ran past the
+// bound (a receiver with window scaling takes more) is followed again from there. Role client:
+// the server's bytes; role server: the client's.
+TEST_P(SmtpForgeTest, ThisHostsAckResyncsAStreamPastTheBound) {
+    Conn c(false, 40112);
+    connect(c);
+    srv(c.from_server(PSH | ACK, text("220 hi\r\n")));
+    const std::uint32_t far = 3 * kWindowBound; // bytes the sensor never saw
+    if (role() == MXS_ROLE_SERVER) {
+        c.skip_client(far);
+        cli(c.from_client(PSH | ACK, text("STARTTLS\r\n"))); // past the bound: dropped
+        EXPECT_EQ(rejected(MXS_TCP_REJ_WINDOW), 1u);
+        srv(c.from_server(ACK));                             // this host acknowledges it all
+        cli(c.from_client(PSH | ACK, text("STARTTLS\r\n"))); // the next command is read
+        srv(c.from_server(PSH | ACK, text("220 2.0.0 ready\r\n")));
+        EXPECT_EQ(stats(c).starttls[MXS_STARTTLS_STARTED], 1u);
+    } else {
+        c.rewind_server(c.server_seq() + far);
+        srv(c.from_server(PSH | ACK, text("250 lost\r\n"))); // past the bound: dropped
+        EXPECT_EQ(rejected(MXS_TCP_REJ_WINDOW), 1u);
+        cli(c.from_client(ACK));                     // this host acknowledges it all
+        EXPECT_EQ(counter(MXS_C_SMTP_UNPARSED), 1u); // bytes it never read
+        // Read again from the next line start.
+        srv(c.from_server(PSH | ACK, text("ok\r\n354 go\r\n")));
+        EXPECT_EQ(stats(c).replies[MXS_SMTP_354], 1u);
+        EXPECT_EQ(stats(c).replies[MXS_SMTP_250], 0u);
+    }
+    EXPECT_EQ(rejected_total(), 1u);
+}
+
 } // namespace
 } // namespace mxs::test

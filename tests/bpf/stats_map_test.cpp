@@ -43,7 +43,7 @@ class StatsMapTest : public SensorFixture {
             const std::string host = v6 ? "fd00::99" : "198.18.200.1";
             const std::string srv = server_addr(i, v6);
             const auto syn = ip(v6, host, srv).tcp(41000, 25, SYN, 1000).build();
-            const auto synack = ip(v6, srv, host).tcp(25, 41000, SYN | ACK, 5000).build();
+            const auto synack = ip(v6, srv, host).tcp(25, 41000, SYN | ACK, 5000, 1001).build();
             if (server_role) {
                 ingress(syn);
                 egress(synack);

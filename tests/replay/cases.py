@@ -163,6 +163,17 @@ for n in range(8):
     CASES.append(_gen(f"dns_ipv6_ext_{n}", f"UDP over IPv6 behind {n} extension headers" +
                       (" (too many: a parse error)" if n > 6 else ""), "11.4"))
 
+# ---- issue 10, adversarial review: forged segments the receiving TCP drops ---------------
+CASES += [
+    _gen("smtp_forged_rst_to_syn", "SMTP: RSTs to the SYN in flight with a wrong ACK, no ACK, "
+         "ACK = the SYN's own number; then the real SYN-ACK and greeting", "10-adv A1"),
+    _gen("smtp_forged_greeting_out_of_window", "SMTP: a line 'x', then '421 ...', before the "
+         "greeting: 2^31+5 past the receive point, at 3999999999, just past the 64 KiB bound, "
+         "with FIN, in the window without ACK; then the real 220", "10-adv A2"),
+    _gen("dns_tcp_forged_answer_out_of_window", "TCP: a forged NXDOMAIN answer far outside the "
+         "client's window and before the server's first byte; then the real answer", "10-adv"),
+]
+
 # ---- issue 11 items 5 and 6 at the IP maximum ----------------------------------------------
 # Role client only: the server's 63 KB frame arrives through the peer, the veth hands XDP a
 # multi-buffer frame, as GRO or a jumbo link does. In role server that frame would leave the

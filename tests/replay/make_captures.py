@@ -525,6 +525,78 @@ def ipv6_ext(n):
     return cap
 
 
+# ---- issue 10, adversarial review: forged segments the receiving TCP would drop --------------
+
+def _forged(c, side, flags, seq, ack, payload=b"", gap=0.001):
+    """A segment with the connection's addresses and ports but the given numbers, sent from
+    `side` of the wire (where an off-path attacker's packet comes in); the connection's own
+    sequence numbers do not move."""
+    sport, dport = (c.cport, c.sport) if side == "c" else (c.sport, c.cport)
+    c.cap.add(side, c._ip(side) / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
+                                      window=64240) / (Raw(payload) if payload else b""), gap)
+
+
+def smtp_forged_rst_to_syn():
+    """The adversarial script's A1: RSTs from the server's side while the SYN is in flight, one
+    acknowledging a wrong number, one without ACK, one acknowledging the SYN's own sequence
+    number (not + 1); the client's TCP drops them all. The real SYN-ACK then comes, the greeting,
+    QUIT and 221."""
+    cap = Capture("gen_smtp_forged_rst_to_syn")
+    c = TcpConn(cap, C4, SMTP4, 25, cisn=7000, sisn=90000)
+    c.seg("c", flags="S")
+    _forged(c, "s", "RA", 0, 123456789, gap=0.02)
+    _forged(c, "s", "R", 777, 0)
+    _forged(c, "s", "RA", 0, 7000)
+    c.seg("s", flags="SA", gap=0.02)
+    c.seg("c", flags="A")
+    c.seg("s", b"220 mx.example.test ESMTP\r\n", gap=0.005)
+    c.seg("c", b"QUIT\r\n", gap=0.005)
+    c.seg("s", b"221 2.0.0 Bye\r\n", gap=0.005)
+    c.close(first="s")
+    return cap
+
+
+def smtp_forged_greeting_out_of_window():
+    """The adversarial script's A2: before the real greeting, "x\r\n421 ..." from the server's
+    side with sequence numbers the client's window does not hold (2^31 + 5 past the receive
+    point; 3999999999; just past the 64 KiB bound), one with FIN, one in the window without
+    ACK; then the real 220, QUIT, 221."""
+    cap = Capture("gen_smtp_forged_greeting_out_of_window")
+    c = TcpConn(cap, C4, SMTP4, 25, cisn=7000, sisn=90000)
+    c.handshake()
+    s, k = c.next["s"], c.next["c"]
+    forged = b"x\r\n421 forged go away\r\n"
+    _forged(c, "s", "PA", (s + 2**31 + 5) % 2**32, k, forged, gap=0.01)
+    _forged(c, "s", "PA", 3999999999, k, forged)
+    _forged(c, "s", "PA", s + 65535, k, forged)
+    _forged(c, "s", "FPA", (s + 2**31 + 5) % 2**32, k, forged)
+    _forged(c, "s", "P", s, 0, b"421 forged go away\r\n")
+    c.seg("s", b"220 mx.example.test ESMTP\r\n", gap=0.01)
+    c.seg("c", b"QUIT\r\n", gap=0.005)
+    c.seg("s", b"221 2.0.0 Bye\r\n", gap=0.005)
+    c.close(first="s")
+    return cap
+
+
+def dns_tcp_forged_answer_out_of_window():
+    """DNS over TCP: after the query, a forged NXDOMAIN "answer" from the server's side far
+    outside the client's window, and one before the server's first byte; then the real answer
+    (NOERROR) 5 ms after the query. (An in-window variant without ACK is in the BPF tests only:
+    tshark would take it for the stream's data and the real answer for its retransmission.)"""
+    cap = Capture("gen_dns_tcp_forged_answer_out_of_window")
+    c = TcpConn(cap, C4, DNS4, 53)
+    c.handshake()
+    q = query(0x7a01, "mx.example.test", "MX")
+    c.seg("c", tcp_msg(q))
+    s, k = c.next["s"], c.next["c"]
+    forged = tcp_msg(answer(q, rcode=3))
+    _forged(c, "s", "PA", (s + 2**31 + 5) % 2**32, k, forged)
+    _forged(c, "s", "PA", s - 1000, k, forged)
+    c.seg("s", tcp_msg(answer(q)), gap=0.003)
+    c.close()
+    return cap
+
+
 def ext_udp(src, dst, sp, dp, msg, kinds, frag_id):
     """A UDP datagram over IPv6 behind extension headers of the given kinds, in that order: hop,
     dst, rt (segments left 0), frag (atomic: offset 0, M=0), ah."""
@@ -643,6 +715,9 @@ def all_captures():
     caps.append(icmp_unreach("gen_dns_icmp6_addr_unreachable_router", True, 3, True))
     for n in range(8):
         caps.append(ipv6_ext(n))
+    caps.append(smtp_forged_rst_to_syn())
+    caps.append(smtp_forged_greeting_out_of_window())
+    caps.append(dns_tcp_forged_answer_out_of_window())
     caps.append(smtp_pipelined_64k())
     caps.append(late_answer_wrong_question("udp"))
     caps.append(late_answer_wrong_question("tcp"))

@@ -29,6 +29,13 @@ sensor's counters to that reading, frame by frame in capture order:
   from its byte stream, by sequence number, up to the server's close: the first complete reply
   is the greeting, the others replies, labelled as the README's metric table says; a 220 to
   STARTTLS starts TLS (RFC 3207), after which nothing is read.
+- TCP acceptance (README "Forged segments", RFC 9293 §3.10.7, RFC 5961), for SMTP and DNS over
+  TCP from the client's SYN on: a SYN-ACK, or an RST answering the SYN, must acknowledge the SYN;
+  after the handshake an RST must sit exactly at its stream's receive point; other segments need
+  an ACK within what the other side sent, and a sequence number from the stream's start to 65534
+  bytes past its receive point (the largest unscaled window). A segment this host sends first
+  moves the other side's receive point up to its ACK. A rejected frame is counted by reason and
+  nothing else: no outcome, no reply, no DNS message.
 
 The caller says which frames came from the server's side (tcpprep's split).
 """
@@ -161,12 +168,102 @@ class Frame:
                 self.fin = flags.get("tcp.flags.fin") == "1"
                 self.rst = flags.get("tcp.flags.reset") == "1"
                 self.seq = _int(l4["tcp.seq_raw"] if "tcp.seq_raw" in l4 else l4["tcp.seq"])
+                self.ack_no = _int(l4["tcp.ack_raw"] if "tcp.ack_raw" in l4 else l4["tcp.ack"])
+                self.tcp_len = _int(l4.get("tcp.len", "0"))
                 payload = l4.get("tcp.payload")
                 self.payload = bytes.fromhex(payload.replace(":", "")) if payload else b""
             self.dns = _dns_messages(_as_list(layers.get("dns")))
             # Frames holding the segments of the DNS messages completed here (tshark's reassembly).
             segs = _find(layers.get("tcp", {}), "tcp.segment")
             self.segment_frames = sorted({_int(s) - offset for s in segs} | {n})
+
+
+TCP_WINDOW = 65535  # the largest window without scaling (RFC 9293 §3.1): the README's bound
+ACK_SPAN = 1 << 30  # the largest scaled window (RFC 7323 §2.3)
+
+
+def _diff(a, b):
+    """a - b in sequence space, as a signed 32-bit number."""
+    d = (a - b) % 2**32
+    return d - 2**32 if d >= 2**31 else d
+
+
+class TcpStreams:
+    """Both byte streams of one TCP connection as its receiving ends accept them (README
+    "Forged segments"), from the client's SYN on: per side ('c', 's') the receive point (past the
+    last accepted byte, SYN and FIN counted) and the floor (ISS + 1, at most 2^30 behind)."""
+
+    def __init__(self, syn):
+        self.next = {"c": (syn.seq + 1 + syn.tcp_len) % 2**32, "s": None}
+        self.floor = {"c": (syn.seq + 1) % 2**32, "s": None}
+
+    def acks_syn(self, f):
+        """RFC 9293 §3.10.7.3: ACK set, SND.UNA < SEG.ACK =< SND.NXT."""
+        return f.ack and _diff(f.ack_no, self.floor["c"]) >= 0 and \
+            _diff(self.next["c"], f.ack_no) >= 0
+
+    def synack(self, f):
+        self.next["s"] = self.floor["s"] = (f.seq + 1) % 2**32
+
+    def _advance(self, side, to):
+        if _diff(to, self.next[side]) > 0:
+            self.next[side] = to % 2**32
+            if (self.next[side] - self.floor[side]) % 2**32 > ACK_SPAN:
+                self.floor[side] = (self.next[side] - ACK_SPAN) % 2**32
+
+    def judge(self, f, side, egress):
+        """A segment after the SYN (not a SYN-ACK): None when accepted, else why not."""
+        other = "c" if side == "s" else "s"
+        if self.next[side] is None:
+            return "window"  # the server's data before an accepted SYN-ACK
+        peer = self.next[other] is not None
+        if egress and peer and f.ack and _diff(f.ack_no, self.next[other]) > 0:
+            self._advance(other, f.ack_no)  # what this host's TCP received
+        if f.rst:
+            return None if f.seq == self.next[side] else "rst"  # RFC 5961 §3.2
+        if peer and not (f.ack and _diff(f.ack_no, self.floor[other]) >= 0 and
+                         _diff(self.next[other], f.ack_no) >= 0):
+            return "ack"  # RFC 9293 §3.10.7.4, RFC 5961 §5.2
+        d = _diff(f.seq, self.next[side])
+        if d >= TCP_WINDOW:
+            return "window"
+        end = f.seq + f.tcp_len + (1 if f.fin else 0)
+        if d < 0:
+            nothing_new = _diff(end, self.next[side]) <= 0  # a retransmission, a keep-alive
+            if _diff(f.seq, self.floor[side]) < (-1 if nothing_new else 0):
+                return "window"
+        self._advance(side, end)
+        return None
+
+
+def _dns_tcp_rejected(e, conns, f, dns_ports, egress):
+    """Judge a DNS-over-TCP frame against its connection's record: the reason it is rejected, or
+    None. A SYN on a recorded 4-tuple waits for the SYN-ACK that acknowledges it."""
+    if f.syn and not f.ack:
+        k = (f.src, f.sport, f.dst, f.dport)
+        st = conns.get(k)
+        if st is None:
+            conns[k] = {"syn": f.seq, "tcp": TcpStreams(f), "pending": None}
+        elif f.seq != st["syn"]:
+            st["pending"] = f
+        return None
+    from_client = not f.syn and f.dport in dns_ports  # a SYN-ACK comes from the server
+    k = (f.src, f.sport, f.dst, f.dport) if from_client else (f.dst, f.dport, f.src, f.sport)
+    st = conns.get(k)
+    if st is None:
+        return None  # no SYN seen: read unchecked
+    if f.syn:
+        p = st["pending"]
+        if p is not None and TcpStreams(p).acks_syn(f):
+            st.update(syn=p.seq, tcp=TcpStreams(p), pending=None)
+            st["tcp"].synack(f)
+            return "synack_ok"
+        if not st["tcp"].acks_syn(f):
+            return "syn_ack"
+        if st["tcp"].next["s"] is None:
+            st["tcp"].synack(f)
+        return "synack_ok"
+    return st["tcp"].judge(f, "c" if from_client else "s", egress)
 
 
 class Expected:
@@ -193,6 +290,7 @@ def expected_deltas(frames, role, dns_ports=(53,), smtp_ports=(25, 465, 587), tl
     inflight = {}  # key -> (time, question, server_side, frames)
     retried = set()  # keys of queries sent again while in flight
     smtp = {}      # (client, cport, server, sport) -> state
+    dns_tcp = {}   # (client, cport, server, sport) -> DNS-over-TCP connection record
     margin = 0.3   # seconds either side of the timeout where the outcome depends on timers
 
     for f in frames:
@@ -220,8 +318,17 @@ def expected_deltas(frames, role, dns_ports=(53,), smtp_ports=(25, 465, 587), tl
             continue
         if f.proto is None:
             continue
+        egress = f.server_side == (role == "server")  # this host sent it (TC)
         # ---- DNS
-        for m in f.dns:
+        dns_msgs = f.dns
+        if f.proto == "tcp" and (f.dport in dns_ports or f.sport in dns_ports):
+            why = _dns_tcp_rejected(e, dns_tcp, f, dns_ports, egress)
+            if why == "synack_ok":
+                dns_msgs = []
+            elif why is not None:
+                e.add("mxsense_sensor_tcp_rejected_total", protocol="dns", reason=why)
+                dns_msgs = []
+        for m in dns_msgs:
             if m["qr"] == 0 and f.dport in dns_ports:
                 # A query whose question cannot be read (QDCOUNT != 1, cut) is still tracked
                 # by its header: its answer pairs by id and endpoints alone.
@@ -279,7 +386,7 @@ def expected_deltas(frames, role, dns_ports=(53,), smtp_ports=(25, 465, 587), tl
                     e.dns_samples.append((f.src, f.proto, q[3], f.segment_frames))
         # ---- SMTP
         if f.proto == "tcp" and (f.dport in smtp_ports or f.sport in smtp_ports):
-            _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports)
+            _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports, egress)
 
     for key in inflight:
         e.add("mxsense_dns_unanswered_total", server=key[3], role=role, proto=key[0])
@@ -289,7 +396,7 @@ def expected_deltas(frames, role, dns_ports=(53,), smtp_ports=(25, 465, 587), tl
     return e
 
 
-def _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports):
+def _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports, egress):
     from_client = f.dport in smtp_ports
     k = (f.src, f.sport, f.dst, f.dport) if from_client else (f.dst, f.dport, f.src, f.sport)
     server = k[2]
@@ -298,11 +405,33 @@ def _smtp_frame(e, smtp, f, role, smtp_ports, tls_ports):
         e.servers.add(server)
         if st is None or st["state"] == "closed":
             smtp[k] = {"state": "syn", "syn_frame": f.n, "server_side": f.server_side,
-                       "greeted": False, "buf": b"", "next": None, "closed": False}
+                       "greeted": False, "buf": b"", "next": None, "closed": False,
+                       "tcp": TcpStreams(f)}
             e.smtp_attempts += 1
         return
-    if st is None:
-        return
+    if st is None or st["state"] == "closed" or st["closed"]:
+        return  # no connection: nothing judged, nothing counted
+
+    def rejected(why):
+        e.add("mxsense_sensor_tcp_rejected_total", protocol="smtp", reason=why)
+
+    tcp = st["tcp"]
+    if from_client:
+        why = tcp.judge(f, "c", egress)
+        if why:
+            return rejected(why)
+    elif f.syn and f.ack:
+        if not tcp.acks_syn(f):
+            return rejected("syn_ack")
+        if st["state"] == "syn":
+            tcp.synack(f)
+    elif f.rst and st["state"] in ("syn", "done"):  # no SYN-ACK seen: it must answer the SYN
+        if not tcp.acks_syn(f):
+            return rejected("rst")
+    elif st["state"] == "open":
+        why = tcp.judge(f, "s", egress)
+        if why:
+            return rejected(why)
     if from_client:
         if (st["state"] == "open" and not st.get("tls") and
                 f.payload[:8].upper() == b"STARTTLS"):

@@ -172,10 +172,14 @@ probes: {{enabled: false}}
                 if time.monotonic() > deadline:
                     raise ReplayError(f"agent not serving after 20 s: {self.log_tail()}")
                 time.sleep(0.1)
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        # Protocol 0 until bound: a packet socket made with ETH_P_ALL takes frames of every
+        # interface until its bind, e.g. the loopback FINs of the scrape just closed (seen as
+        # "frames outside a replay" on a loaded machine). bind() sets interface and protocol
+        # at once (CPython converts the protocol to network order).
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self.sock.bind((self.watched, 0))
+        self.sock.bind((self.watched, ETH_P_ALL))
 
     def leave(self):
         if self.sock:

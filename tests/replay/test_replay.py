@@ -24,11 +24,13 @@ COMPARED_GLOBAL = {
     "mxsense_sensor_dns_late_responses_total": {},
     "mxsense_sensor_dns_same_direction_responses_total": {},
     "mxsense_sensor_parse_errors_total": {"reason": "ipv6_extension_headers"},
+    "mxsense_sensor_tcp_rejected_total": {},  # every protocol and reason
 }
 NOT_COMPARED_SUFFIXES = ("_bucket", "_sum")
 UNSOLICITED = ("mxsense_dns_unsolicited_responses_total",
                "mxsense_sensor_dns_unsolicited_unknown_total")
-KEEP_LABELS = ("server", "role", "proto", "rcode", "outcome", "code", "reason", "result")
+KEEP_LABELS = ("server", "role", "proto", "rcode", "outcome", "code", "reason", "result",
+               "protocol")
 
 
 def _selected():

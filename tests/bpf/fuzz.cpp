@@ -13,6 +13,7 @@
 #include <iterator>
 #include <net/if.h>
 #include <random>
+#include <set>
 #include <tuple>
 #include <unistd.h>
 
@@ -126,6 +127,7 @@ struct Shape {
     bool v6 = false;
     std::uint8_t proto = 0;
     std::size_t payload = 0; // UDP/TCP payload offset
+    std::size_t l4off = 0;   // L4 header offset
     std::array<std::uint8_t, 16> src{}, dst{};
     std::uint16_t sport = 0, dport = 0;
     std::uint8_t tcp_flags = 0;
@@ -209,11 +211,13 @@ Shape parse(const Bytes& f) {
         s.payload = std::min(n, l4 + (f[l4 + 12] >> 4) * 4u);
     } else if (s.proto == 1 || s.proto == 58) {
         s.l4 = l4 + 8 <= n;
+        s.l4off = l4;
         return s;
     } else {
         return s;
     }
     s.l4 = true;
+    s.l4off = l4;
     s.sport = static_cast<std::uint16_t>(be16(f, l4));
     s.dport = static_cast<std::uint16_t>(be16(f, l4 + 2));
     // DNS header counts (RFC 1035 §4.1.1), behind the 2-byte length on TCP (RFC 7766 §8).
@@ -230,6 +234,73 @@ Shape parse(const Bytes& f) {
         s.fields.push_back({dns + 12, 1, 0}); // the first label's length
     return s;
 }
+
+// The packet an ICMP (IPv4 quote) or ICMPv6 (IPv6 quote) error quotes, from offset `at`
+// (RFC 792, RFC 4443 §3.1): as permissive as parse().
+struct Quote {
+    bool ok = false;
+    std::array<std::uint8_t, 16> src{}, dst{};
+    std::uint8_t proto = 0;
+    std::uint16_t sport = 0, dport = 0;
+    bool has_seq = false, has_id = false; // TCP sequence number; DNS id behind a UDP header
+    std::uint32_t seq = 0;
+    std::uint16_t id = 0;
+};
+
+Quote parse_quote(const Bytes& f, std::size_t at, bool v6) {
+    Quote q;
+    const std::size_t n = f.size();
+    std::size_t l4;
+    if (!v6) {
+        if (at + 20 > n)
+            return q;
+        const std::size_t hl = (f[at] & 0xf) * 4u;
+        if (hl < 20 || at + hl > n)
+            return q;
+        mapped(q.src, &f[at + 12]);
+        mapped(q.dst, &f[at + 16]);
+        q.proto = f[at + 9];
+        l4 = at + hl;
+    } else {
+        if (at + 40 > n)
+            return q;
+        std::memcpy(q.src.data(), &f[at + 8], 16);
+        std::memcpy(q.dst.data(), &f[at + 24], 16);
+        std::uint8_t nh = f[at + 6];
+        std::size_t p = at + 40;
+        for (int i = 0; i < 6 && is_ext(nh); ++i) {
+            if (p + 8 > n)
+                return q;
+            const std::size_t len = nh == 44   ? 8
+                                    : nh == 51 ? (f[p + 1] + 2u) * 4
+                                               : (f[p + 1] + 1u) * 8;
+            nh = f[p];
+            p += len;
+        }
+        if (is_ext(nh))
+            return q;
+        q.proto = nh;
+        l4 = p;
+    }
+    if (l4 + 4 > n)
+        return q;
+    q.ok = true;
+    q.sport = static_cast<std::uint16_t>(be16(f, l4));
+    q.dport = static_cast<std::uint16_t>(be16(f, l4 + 2));
+    if (l4 + 8 <= n) {
+        q.has_seq = true;
+        q.seq = static_cast<std::uint32_t>(be16(f, l4 + 4)) << 16 | be16(f, l4 + 6);
+    }
+    if (l4 + 10 <= n) {
+        q.has_id = true;
+        q.id = static_cast<std::uint16_t>(be16(f, l4 + 8));
+    }
+    return q;
+}
+
+// A packet's endpoints and a number (DNS id or TCP sequence number), and its direction.
+using Sent = std::tuple<std::array<std::uint8_t, 16>, std::array<std::uint8_t, 16>, std::uint16_t,
+                        std::uint16_t, std::uint32_t, bool>;
 
 mxs_server_key key_of(const std::array<std::uint8_t, 16>& addr, std::uint16_t port,
                       std::uint8_t proto, std::uint8_t role) {
@@ -1356,6 +1427,10 @@ struct Round {
     // (both roles under role 0: a segment's role is its connection's, not its direction's).
     KeyMap<std::uint64_t> tcp_query_bytes, tcp_response_bytes, smtp_server_bytes;
     std::uint64_t xdp_frames = 0, tc_frames = 0, syns = 0;
+    // UDP queries (client, server, client port, 53, id, egress) and SMTP SYNs (client, server,
+    // ports, sequence number, egress) sent; ICMP errors quoting one of them, travelling back.
+    std::set<Sent> queries_sent, syns_sent;
+    KeyMap<std::uint64_t> dns_unreach_quotes, smtp_unreach_quotes;
     // What the sweeps took.
     KeyMap<std::uint64_t> dns_expired, smtp_timeouts;
     std::uint64_t expired_total = 0;
@@ -1375,12 +1450,29 @@ struct Round {
         if (!sh.l4)
             return;
         const std::size_t n = f.data.size();
+        if ((sh.proto == 1 || sh.proto == 58) && sh.l4) {
+            const Quote q = parse_quote(f.data, sh.l4off + 8, sh.proto == 58);
+            // An error arriving is about this host's packet (client role); leaving, about a
+            // packet to it (server role). It ends only what went the other way.
+            const std::uint8_t role = f.egress ? MXS_ROLE_SERVER : MXS_ROLE_CLIENT;
+            if (q.ok && q.proto == kUdp && q.dport == 53 && q.has_id &&
+                queries_sent.count({q.src, q.dst, q.sport, q.dport, q.id, !f.egress}))
+                ++dns_unreach_quotes[key_of(q.dst, 53, kUdp, role)];
+            if (q.ok && q.proto == kTcp && q.has_seq &&
+                syns_sent.count({q.src, q.dst, q.sport, q.dport, q.seq, !f.egress}))
+                ++smtp_unreach_quotes[key_of(q.dst, q.dport, kTcp, role)];
+            return;
+        }
         if (sh.proto == kUdp && sh.payload + 3 <= n) {
             const bool qr = f.data[sh.payload + 2] & 0x80;
             // Queries leaving and answers arriving: this host is the client.
-            if (!qr && sh.dport == 53)
+            if (!qr && sh.dport == 53) {
                 ++udp_queries[key_of(sh.dst, sh.dport, kUdp,
                                      f.egress ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER)];
+                queries_sent.insert({sh.src, sh.dst, sh.sport, sh.dport,
+                                     static_cast<std::uint32_t>(be16(f.data, sh.payload)),
+                                     f.egress});
+            }
             if (qr && sh.sport == 53)
                 ++udp_responses[key_of(sh.src, sh.sport, kUdp,
                                        f.egress ? MXS_ROLE_SERVER : MXS_ROLE_CLIENT)];
@@ -1402,6 +1494,11 @@ struct Round {
             ++smtp_syns[key_of(sh.dst, sh.dport, kTcp,
                                f.egress ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER)];
             ++syns;
+            const std::size_t l4 = sh.l4off;
+            syns_sent.insert(
+                {sh.src, sh.dst, sh.sport, sh.dport,
+                 static_cast<std::uint32_t>(be16(f.data, l4 + 4)) << 16 | be16(f.data, l4 + 6),
+                 f.egress});
         }
     }
 
@@ -1549,6 +1646,17 @@ struct Round {
                                      key_str(sk), v.role, v.dir, v.flags));
                 if (!stats.count(sk) && !stats_full)
                     fail(fmt::format("query in flight to {} that has no counters", key_str(sk)));
+                // A UDP entry comes from a query frame sent the role's way (garbage and
+                // answers never make one).
+                std::array<std::uint8_t, 16> client{}, server{};
+                std::memcpy(client.data(), fk.client, 16);
+                std::memcpy(server.data(), fk.server, 16);
+                if (fk.proto == kUdp &&
+                    !queries_sent.count({client, server, fk.client_port, fk.server_port, fk.dns_id,
+                                         role == MXS_ROLE_CLIENT}))
+                    fail(fmt::format("query {:#x} from {} port {} in flight to {}, never sent",
+                                     fk.dns_id, addr_to_string(fk.client), fk.client_port,
+                                     key_str(sk)));
                 ++inflight[sk];
                 ++inflight_total;
             });
@@ -1602,6 +1710,12 @@ struct Round {
                                      "query and {} response frames were sent",
                                      ks, st.queries, resp, sentq, senta));
             }
+            // An ICMP error ends a query only if it quotes one sent, id and all, and travels
+            // back: a guessed 4-tuple is no evidence.
+            const std::uint64_t quotes = dns_unreach_quotes.count(k) ? dns_unreach_quotes.at(k) : 0;
+            if (st.unreachable > quotes)
+                fail(fmt::format("{}: {} queries unreachable, {} ICMP errors quoted a query sent",
+                                 ks, st.unreachable, quotes));
             if (k.proto == kTcp) {
                 // Each message accounted took its 2-byte length and 12-byte header from bytes
                 // sent, read once: a TCP segment's bytes never make two messages.
@@ -1703,6 +1817,13 @@ struct Round {
         for (const auto& [k, st] : sstats) {
             const std::string ks = key_str(k);
             const std::uint64_t to = smtp_timeouts.count(k) ? smtp_timeouts.at(k) : 0;
+            // An ICMP error ends an attempt only if it quotes its SYN (sequence number and
+            // all) and travels back.
+            const std::uint64_t quotes =
+                smtp_unreach_quotes.count(k) ? smtp_unreach_quotes.at(k) : 0;
+            if (st.outcomes[MXS_SMTP_UNREACHABLE] > quotes)
+                fail(fmt::format("{}: {} attempts unreachable, {} ICMP errors quoted a SYN sent",
+                                 ks, st.outcomes[MXS_SMTP_UNREACHABLE], quotes));
             // A greeting or a close before it only on a connection that reached an outcome
             // other than refused (established, or timed out / unreachable then opened).
             const std::uint64_t opened = st.outcomes[MXS_SMTP_ESTABLISHED] +

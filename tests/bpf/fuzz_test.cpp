@@ -85,6 +85,46 @@ TEST_F(FuzzTest, MillionFramesKeepEveryInvariant) {
         EXPECT_GT(r.counters[c], 0u) << counter_name(c);
 }
 
+// Small maps fill up: queries refused by a full in-flight map, flows by a full flow map,
+// servers by full per-server maps, LRU maps evicting. Full counters appear only when the map is
+// full, and every count that was taken still adds up.
+TEST_F(FuzzTest, SmallMapsFillAndStayAccounted) {
+    SensorConfig tracking; // in-flight, flows and LRU maps small, per-server maps roomy
+    tracking.inflight_map_entries = 64;
+    tracking.inflight_server_map_entries = 64;
+    tracking.late_map_entries = 32;
+    tracking.tcp_stream_map_entries = 16;
+    tracking.smtp_flow_map_entries = 64;
+    SensorConfig servers; // few servers
+    servers.stats_map_entries = 16;
+    servers.smtp_stats_map_entries = 8;
+    for (const bool few_servers : {false, true}) {
+        const SensorConfig& cfg = few_servers ? servers : tracking;
+        const char* name = few_servers ? "per-server maps" : "tracking maps";
+        SCOPED_TRACE(name);
+        auto s = Sensor::load(cfg);
+        ASSERT_TRUE(s) << s.error();
+        Options o;
+        o.seed = seed_from_env();
+        o.frames = env_u64("MXS_FUZZ_SMALL_FRAMES", 100'000);
+        std::cout << name << ": fuzz seed " << o.seed << std::endl;
+        const Report r = run(**s, o);
+        std::cout << r.summary();
+        EXPECT_TRUE(r.ok()) << r.violations.size() << " invariant violations (first: "
+                            << (r.ok() ? "" : r.violations.front()) << ")";
+        if (o.frames < 100'000)
+            continue;
+        if (!few_servers) {
+            EXPECT_GT(r.counters[MXS_C_INFLIGHT_FULL], 0u);
+            EXPECT_GT(r.counters[MXS_C_INFLIGHT_SRV_FULL], 0u);
+            EXPECT_GT(r.counters[MXS_C_SMTP_FLOWS_FULL], 0u);
+        } else {
+            EXPECT_GT(r.counters[MXS_C_STATS_FULL], 0u);
+            EXPECT_GT(r.counters[MXS_C_SMTP_STATS_FULL], 0u);
+        }
+    }
+}
+
 // The round checks are live: a fault planted in the maps after a round's frames is found.
 class PlantedFaultTest : public FuzzTest {
   protected:
@@ -178,6 +218,20 @@ TEST_F(PlantedFaultTest, OutcomeWithoutAttemptIsFound) {
         ASSERT_EQ(bpf_map_update_elem(fd, &k, v.data(), BPF_EXIST), 0);
     });
     EXPECT_TRUE(contains(r, "SYNs sent")) << r.summary();
+}
+
+// An attempt booked unreachable without an ICMP error quoting its SYN (forged evidence).
+TEST_F(PlantedFaultTest, UnreachableWithoutQuoteIsFound) {
+    const Report r = run_with([](const MapFds& m) {
+        const int fd = m.fd("mxs_smtp_stats");
+        mxs_server_key k{};
+        ASSERT_EQ(bpf_map_get_next_key(fd, nullptr, &k), 0);
+        std::vector<mxs_smtp_stats> v(static_cast<std::size_t>(libbpf_num_possible_cpus()));
+        ASSERT_EQ(bpf_map_lookup_elem(fd, &k, v.data()), 0);
+        v[0].outcomes[MXS_SMTP_UNREACHABLE] += 1'000;
+        ASSERT_EQ(bpf_map_update_elem(fd, &k, v.data(), BPF_EXIST), 0);
+    });
+    EXPECT_TRUE(contains(r, "ICMP errors quoted a SYN")) << r.summary();
 }
 
 // A full-map counter with room in the map.

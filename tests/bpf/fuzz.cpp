@@ -1434,6 +1434,25 @@ struct Round {
     // What the sweeps took.
     KeyMap<std::uint64_t> dns_expired, smtp_timeouts;
     std::uint64_t expired_total = 0;
+    std::uint64_t started_ns = monotonic_ns(); // no latency of this round can be longer
+
+    // A histogram of latencies taken in this round and their sum: each sample at most the
+    // round's duration, so no bucket above that duration's and no sum above count x duration.
+    void check_latency(const std::string& what, const __u64 (&hist)[MXS_HIST_BUCKETS],
+                       std::uint64_t sum, std::uint64_t now) {
+        const std::uint64_t longest = now - started_ns;
+        const std::uint32_t last = mxs_hist_bucket(longest);
+        std::uint64_t count = 0;
+        for (std::uint32_t b = 0; b < MXS_HIST_BUCKETS; ++b) {
+            count += hist[b];
+            if (hist[b] && b > last)
+                fail(fmt::format("{}: {} samples in bucket {}, longer than the round ({} ns)", what,
+                                 hist[b], b, longest));
+        }
+        if (sum > count * longest)
+            fail(fmt::format("{}: {} samples sum to {} ns, the round took {} ns", what, count, sum,
+                             longest));
+    }
 
     bool full() const { return rep.violations.size() >= opt.max_violations; }
 
@@ -1700,6 +1719,8 @@ struct Round {
             else if (samples != resp - std::min<std::uint64_t>(resp, st.retried))
                 fail(fmt::format("{}: {} latency samples for {} responses ({} retried)", ks,
                                  samples, resp, st.retried));
+            if (h != hists.end())
+                check_latency(ks + " DNS latency", h->second.hist, st.latency_sum_ns, now);
             if (k.proto == kUdp) {
                 const auto q = udp_queries.find(k);
                 const auto a = udp_responses.find(k);
@@ -1862,6 +1883,8 @@ struct Round {
                 if (greet != greetings)
                     fail(
                         fmt::format("{}: {} greetings, {} greeting samples", ks, greetings, greet));
+                check_latency(ks + " connect", h->second.connect_hist, st.connect_sum_ns, now);
+                check_latency(ks + " greeting", h->second.greeting_hist, st.greeting_sum_ns, now);
             }
             rep.smtp_established += st.outcomes[MXS_SMTP_ESTABLISHED];
             rep.smtp_refused += st.outcomes[MXS_SMTP_REFUSED];

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <gtest/gtest.h>
 #include <iostream>
+#include <memory>
 #include <unistd.h>
 
 namespace mxs::fuzz {
@@ -232,6 +233,20 @@ TEST_F(PlantedFaultTest, UnreachableWithoutQuoteIsFound) {
         ASSERT_EQ(bpf_map_update_elem(fd, &k, v.data(), BPF_EXIST), 0);
     });
     EXPECT_TRUE(contains(r, "ICMP errors quoted a SYN")) << r.summary();
+}
+
+// A latency sample longer than the whole round (a timestamp from elsewhere).
+TEST_F(PlantedFaultTest, LatencyLongerThanTheRoundIsFound) {
+    const Report r = run_with([](const MapFds& m) {
+        mxs_server_key k{};
+        ASSERT_TRUE(client_server(m, k));
+        const int fd = m.fd("mxs_dns_hist");
+        auto h = std::make_unique<mxs_dns_hist>();
+        ASSERT_EQ(bpf_map_lookup_elem(fd, &k, h.get()), 0);
+        h->hist[MXS_HIST_BUCKETS - 1] += 1; // 68.7 s and more
+        ASSERT_EQ(bpf_map_update_elem(fd, &k, h.get(), BPF_EXIST), 0);
+    });
+    EXPECT_TRUE(contains(r, "longer than the round")) << r.summary();
 }
 
 // A full-map counter with room in the map.

@@ -1623,6 +1623,16 @@ struct Round {
                              ifs.packets[MXS_DIR_INGRESS], ifs.packets[MXS_DIR_EGRESS], xdp_frames,
                              tc_frames));
 
+        // Counters that count a subset of another's events.
+        for (const auto& [part, whole] : {std::pair{MXS_C_FRAG_SKIPPED, MXS_C_FRAGMENTS},
+                                          std::pair{MXS_C_DNS_TCP_LOST, MXS_C_DNS_TCP_HELD}})
+            if (counters[part] > counters[whole])
+                fail(fmt::format("{} {} > {} {}", counter_name(part), counters[part],
+                                 counter_name(whole), counters[whole]));
+        if (counters[MXS_C_SMTP_SYN_RETRANS] > syns)
+            fail(fmt::format("{} SYN retransmissions of {} SYNs sent",
+                             counters[MXS_C_SMTP_SYN_RETRANS], syns));
+
         // ---- DNS ----
         const int stats_fd = maps.fd("mxs_dns_stats"), hist_fd = maps.fd("mxs_dns_hist");
         const auto stats = read_percpu<mxs_dns_stats>(stats_fd);

@@ -1,0 +1,39 @@
+// KNOWN BUG, disabled (reported with issue 12's fuzz work; not fixed here because the TCP
+// acceptance rules on branch h/forge change this path): in the server role, a DNS-over-TCP
+// query segment that arrives again after its answer left (the answer was lost, so the client's
+// TCP sends its query again and the server's TCP its answer) is counted as a new query, and
+// the answer's retransmission is skipped as a continuation (mxs_tcp_next), so the new "query"
+// is booked unanswered by the sweep: one answered exchange gives queries 2, responses 1,
+// unanswered 1. Run it with
+//   build/tests/bpf_tests --gtest_also_run_disabled_tests --gtest_filter='*AfterItsAnswer*'
+#include "dns_exchange.h"
+
+namespace mxs::test {
+namespace {
+
+class TcpRetransmissionTest : public ExchangeTest {};
+
+TEST_F(TcpRetransmissionTest, DISABLED_QueryAfterItsAnswerIsNotNew) {
+    for (auto x : both_roles_both_families(kTcp)) {
+        // (As a client this host's TCP does not send a query again once the answer, which
+        // acknowledges it, arrived; the sensor gives the same counts there.)
+        if (x.role != MXS_ROLE_SERVER)
+            continue;
+        sensor_->clear_maps();
+        SCOPED_TRACE(describe(x));
+        const Bytes q = dns::tcp_stream({dns::query(0x7101, "retx.example.test")});
+        const Bytes a = dns::tcp_stream({dns::response(0x7101, "retx.example.test")});
+        const Bytes qf = x.frame(true, q, x.client_seq), af = x.frame(false, a, x.server_seq);
+        pass(x, true, qf);
+        pass(x, false, af);
+        pass(x, true, qf); // the same segments again: the answer was lost on the way
+        pass(x, false, af);
+        const auto c = stats(x);
+        EXPECT_EQ(c.queries, 1u);
+        EXPECT_EQ(responses(c), 1u);
+        EXPECT_EQ(sweep_all().expired_total, 0u); // nothing booked unanswered
+    }
+}
+
+} // namespace
+} // namespace mxs::test

@@ -8,12 +8,12 @@
 #include "status_page.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <ctime>
-#include <fstream>
 #include <net/if.h>
 #include <spdlog/spdlog.h>
-#include <sstream>
+#include <thread>
 #include <utility>
 
 namespace mxs {
@@ -25,7 +25,11 @@ Agent::Agent(AgentOptions opts)
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
 }
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+    // A reload thread still reading (a hung network file system) posts nothing from now on.
+    std::lock_guard lock(reload_gate_->m);
+    reload_gate_->open = false;
+}
 
 namespace {
 
@@ -68,6 +72,7 @@ bool Agent::setup() {
         spdlog::error("{}", *e);
         return false;
     }
+    load_state(); // before the port is bound: nothing waits on this read
     auto http = HttpServer::bind(io_, *parse_listen(opts_.listen),
                                  [this](const HttpRequest& r) { return handle(r); });
     if (!http) {
@@ -76,7 +81,6 @@ bool Agent::setup() {
     }
     http_ = std::move(*http);
 
-    load_state();
     setup_health();
 
     route_libbpf_logs();
@@ -174,6 +178,8 @@ void Agent::setup_health() {
             spdlog::info("{}", d.replaced);
         if (!d.left_out.empty())
             spdlog::warn("{}", d.left_out);
+        for (const auto& e : d.unreadable)
+            spdlog::warn("{}", e);
         dns_servers_ = std::move(d.judged);
         lookup_resolvers_ = std::move(d.lookup);
     } else {
@@ -306,12 +312,54 @@ void Agent::apply_targets() {
     snapshot_.health.domains = health_->domains();
 }
 
+// SIGHUP: the file is read and parsed on a thread of its own, and the result applied on the
+// agent's thread (apply_reload). read_bounded_file() takes regular files only, non-blocking
+// and at most 1 MiB, so on a local disk the read is short; but a regular file on a hung NFS
+// server or a FUSE file system blocks in stat(2), open(2) or read(2) however it is opened, and
+// the agent's one thread also serves the metrics and runs the timers and hooks. The thread is
+// detached: one stuck in the kernel cannot be joined, and must not hold up the exit; it owns
+// its copies and a share of the gate, and posts its result only while the gate is open.
 void Agent::reload() {
     if (opts_.config_path.empty()) {
         spdlog::info("SIGHUP: started without --config, nothing to reload");
         return;
     }
-    auto c = load_config(opts_.config_path);
+    if (reloading_) {
+        reload_again_ = true; // the file may have changed after the running read began
+        return;
+    }
+    auto read = [gate = reload_gate_, path = opts_.config_path, ex = io_.get_executor(), this] {
+        Result<AgentOptions> c = Error{""};
+        try {
+            c = load_config(path);
+        } catch (const std::exception& e) {
+            c = Error{fmt::format("{}: {}", path, e.what())};
+        }
+        std::lock_guard lock(gate->m);
+        if (gate->open)
+            boost::asio::post(ex, [this, c = std::move(c)]() mutable {
+                reloading_ = false;
+                try {
+                    apply_reload(std::move(c));
+                } catch (const std::exception& e) {
+                    snapshot_.config_reload_ok = false;
+                    spdlog::error("reload: {}", e.what());
+                }
+                if (std::exchange(reload_again_, false))
+                    reload();
+            });
+    };
+    try {
+        std::thread(std::move(read)).detach();
+        reloading_ = true;
+    } catch (const std::exception& e) { // no thread (EAGAIN): this SIGHUP is not acted on
+        snapshot_.config_reload_ok = false;
+        spdlog::error("reload: cannot start the thread that reads {}: {}", opts_.config_path,
+                      e.what());
+    }
+}
+
+void Agent::apply_reload(Result<AgentOptions> c) {
     if (!c) {
         snapshot_.config_reload_ok = false;
         spdlog::error("reload failed, the running configuration stays: {}", c.error());

@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "probe_plan.h"
+#include "result.h"
 #include "sensor.h"
 #include "smtp_model.h"
 #include "snapshot.h"
@@ -19,6 +20,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <tuple>
 #include <vector>
@@ -43,6 +45,7 @@ class Agent {
     bool setup();
     void setup_health();
     void reload();
+    void apply_reload(Result<AgentOptions> c);
     void wait_hup();
     void every(boost::asio::steady_timer& timer, const double* seconds, void (Agent::*job)(),
                const char* what);
@@ -87,6 +90,16 @@ class Agent {
     };
     std::map<std::string, FailedOver> failed_over_;
     std::string saved_state_; // what the state file holds
+    std::string state_error_; // why the last write failed ("": it did not), logged once
+    // SIGHUP: the file is read and parsed on a thread of its own (reload()), its result
+    // applied here; a SIGHUP during a read asks for another read after it.
+    struct ReloadGate { // the agent still takes results (closed by ~Agent)
+        std::mutex m;
+        bool open = true;
+    };
+    std::shared_ptr<ReloadGate> reload_gate_ = std::make_shared<ReloadGate>();
+    bool reloading_ = false;
+    bool reload_again_ = false;
     std::unique_ptr<HealthMonitor> health_;
     std::vector<std::unique_ptr<HookRunner>> hooks_;
     // What the probes ask each DNS server (by its role), and the round in turn.

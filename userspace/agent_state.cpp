@@ -1,23 +1,84 @@
 // The agent's state file: which domains are failed over, across restarts.
 #include "agent.h"
+#include "bounded_file.h"
 
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace mxs {
 
+namespace {
+
+// Writes text to path as a new file: path + ".tmp" is created (O_EXCL: whatever was there is
+// removed first, never opened, so a FIFO or a link planted there is not written through),
+// synced, then renamed over path, so a crash leaves the old state or the new, never a part.
+// An existing path must be a regular file (a symbolic link to one is followed: the link
+// stays, its target is replaced). Returns what went wrong, or "" when written.
+std::string write_atomically(const std::string& state_file, const std::string& text) {
+    std::string path = state_file;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return fmt::format("{}: not a regular file but {}; not replaced", path,
+                               file_kind(st.st_mode));
+        char real[PATH_MAX];
+        if (::realpath(path.c_str(), real))
+            path = real;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    const auto tmp = path + ".tmp";
+    if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
+        return fmt::format("{}: cannot remove it: {}", tmp, std::strerror(errno));
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fmt::format("{}: cannot create it: {}", tmp, std::strerror(errno));
+    std::string err;
+    for (std::size_t done = 0; done < text.size() && err.empty();) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno != EINTR)
+            err = fmt::format("{}: cannot write it: {}", tmp, std::strerror(errno));
+        else if (n > 0)
+            done += static_cast<std::size_t>(n);
+    }
+    if (err.empty() && ::fsync(fd) != 0)
+        err = fmt::format("{}: cannot sync it: {}", tmp, std::strerror(errno));
+    if (::close(fd) != 0 && err.empty())
+        err = fmt::format("{}: cannot close it: {}", tmp, std::strerror(errno));
+    if (err.empty() && ::rename(tmp.c_str(), path.c_str()) != 0)
+        err = fmt::format("{}: cannot rename {} to it: {}", path, tmp, std::strerror(errno));
+    if (!err.empty())
+        ::unlink(tmp.c_str());
+    return err;
+}
+
+} // namespace
+
 // The state file: {"failed_over": {DOMAIN: {"to": MX, "order": [MX, ...]}}}.
-// A missing file is a first start; an unreadable one is logged and ignored.
+// A missing file is a first start; an unreadable one (not a regular file, larger than
+// kStateFileLimit, not this JSON) is logged and ignored: the agent starts without it.
 void Agent::load_state() {
     if (opts_.state_file.empty())
         return;
-    std::ifstream in(opts_.state_file);
-    if (!in)
+    bool missing = false;
+    auto text = read_bounded_file(opts_.state_file, kStateFileLimit, &missing);
+    if (!text) {
+        if (!missing)
+            spdlog::error("state_file {}; ignored: failovers from before this start are not "
+                          "restored",
+                          text.error());
         return;
+    }
     try {
-        const auto j = nlohmann::json::parse(in);
+        const auto j = nlohmann::json::parse(*text);
         for (const auto& [name, d] : j.at("failed_over").items())
             failed_over_[name] = {d.at("to").get<std::string>(),
                                   d.at("order").get<std::vector<std::string>>()};
@@ -26,11 +87,12 @@ void Agent::load_state() {
             spdlog::info("state {}: {} domain(s) failed over before this start", opts_.state_file,
                          failed_over_.size());
     } catch (const std::exception& e) {
+        failed_over_.clear();
         spdlog::error("state {}: unreadable, ignored ({})", opts_.state_file, e.what());
     }
 }
 
-// Writes the failed-over domains when they change (write, then rename).
+// Writes the failed-over domains when they change (write_atomically).
 void Agent::save_state() {
     nlohmann::json domains = nlohmann::json::object();
     std::map<std::string, FailedOver> now;
@@ -47,24 +109,14 @@ void Agent::save_state() {
     const auto text = nlohmann::json{{"failed_over", domains}}.dump();
     if (opts_.state_file.empty() || text == saved_state_)
         return;
-    std::error_code ec;
-    const std::filesystem::path path(opts_.state_file);
-    std::filesystem::create_directories(path.parent_path(), ec);
-    const auto tmp = opts_.state_file + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << text << "\n";
-        if (!out.flush()) {
-            spdlog::error("state {}: cannot write it; failovers are not kept across a restart",
-                          tmp);
-            return;
-        }
-    }
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        spdlog::error("state {}: {}", opts_.state_file, ec.message());
+    if (auto err = write_atomically(opts_.state_file, text + "\n"); !err.empty()) {
+        // Tried again every window while the state differs; logged when the reason changes.
+        if (err != state_error_)
+            spdlog::error("state_file {}; failovers are not kept across a restart", err);
+        state_error_ = std::move(err);
         return;
     }
+    state_error_.clear();
     saved_state_ = text;
 }
 

@@ -1,13 +1,12 @@
 #include "config.h"
 
+#include "bounded_file.h"
 #include "local_addr.h"
 
 #include <cmath>
 #include <fmt/format.h>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
 #include <yaml-cpp/yaml.h>
 
 namespace mxs {
@@ -52,20 +51,30 @@ class Reader {
         return n.as<std::string>();
     }
 
+    // A number within the range number_ranges() gives for field (list positions as "[]"):
+    // finite (.nan and .inf are outside every range), and whole where the range says so.
     double number(const YAML::Node& n, const std::string& field) const {
         if (!n.IsScalar())
             fail(n, field, "expected a number");
         double v = 0;
-        if (!YAML::convert<double>::decode(n, v) || !std::isfinite(v))
+        if (!YAML::convert<double>::decode(n, v))
             fail(n, field, fmt::format("expected a number, got '{}'", n.Scalar()));
+        const auto* range = number_range(range_key(field));
+        if (!range) // every numeric key has a range: a test loads good.yaml, which has them all
+            fail(n, field, "no range is defined for this key (a bug: add it to number_ranges())");
+        const bool above_min = range->min_excluded ? v > range->min : v >= range->min;
+        if (!(above_min && v <= range->max) || (range->whole && v != std::floor(v)))
+            fail(n, field,
+                 fmt::format("expected a {}number {}, got '{}'", range->whole ? "whole " : "",
+                             describe_range(*range), n.Scalar()));
         return v;
     }
 
-    std::uint64_t count(const YAML::Node& n, const std::string& field, std::uint64_t max) const {
+    // A whole number (its range says whole; see number()).
+    std::uint64_t count(const YAML::Node& n, const std::string& field) const {
         const double v = number(n, field);
-        if (v < 0 || v != std::floor(v) || v > static_cast<double>(max))
-            fail(n, field,
-                 fmt::format("expected a whole number from 0 to {}, got '{}'", max, n.Scalar()));
+        if (!number_range(range_key(field))->whole)
+            fail(n, field, "read as a count but its range is not whole (a bug in number_ranges())");
         return static_cast<std::uint64_t>(v);
     }
 
@@ -73,13 +82,8 @@ class Reader {
         if (!n.IsSequence())
             fail(n, field, "expected a list of ports");
         std::vector<std::uint16_t> out;
-        for (std::size_t i = 0; i < n.size(); ++i) {
-            const auto f = fmt::format("{}[{}]", field, i);
-            const auto p = count(n[i], f, 65535);
-            if (p == 0)
-                fail(n[i], f, "port 0 is not a port");
-            out.push_back(static_cast<std::uint16_t>(p));
-        }
+        for (std::size_t i = 0; i < n.size(); ++i)
+            out.push_back(static_cast<std::uint16_t>(count(n[i], fmt::format("{}[{}]", field, i))));
         return out;
     }
 
@@ -99,7 +103,56 @@ class Reader {
         return out;
     }
 
+    // Every mapping of the document, at every depth, names each key once (YAML 1.2.2,
+    // 3.2.1.1). yaml-cpp keeps both of two equal keys and a lookup finds one of them, so
+    // `listen:` twice would be read silently with one value lost. Aliases are walked where
+    // they are used: `budget` (nodes still to visit) and the depth bound a document of
+    // nested aliases (a "billion laughs") to an error instead of an expansion.
+    void unique_keys(const YAML::Node& n, const std::string& where, std::size_t& budget,
+                     int depth = 0) const {
+        if (budget == 0)
+            fail(n, where.empty() ? "top level" : where,
+                 fmt::format("more than {} nodes (with aliases expanded)", kMaxNodes));
+        --budget;
+        if (depth > kMaxDepth)
+            fail(n, where, fmt::format("nested deeper than {} levels", kMaxDepth));
+        if (n.IsSequence()) {
+            for (std::size_t i = 0; i < n.size(); ++i)
+                unique_keys(n[i], fmt::format("{}[{}]", where, i), budget, depth + 1);
+        } else if (n.IsMap()) {
+            std::map<std::string, YAML::Mark> seen;
+            for (const auto& kv : n) {
+                if (!kv.first.IsScalar())
+                    continue; // no key of ours is one; mapping() refuses it
+                const auto& key = kv.first.Scalar();
+                const auto field = where.empty() ? key : where + "." + key;
+                if (auto [it, fresh] = seen.emplace(key, kv.first.Mark()); !fresh)
+                    fail(kv.first, field,
+                         fmt::format("key given twice (first on line {})", it->second.line + 1));
+                unique_keys(kv.second, field, budget, depth + 1);
+            }
+        }
+    }
+
+    // More nodes than an alias-free file of kConfigFileLimit bytes can have (each takes at
+    // least two bytes, as in "[1,1,...]").
+    static constexpr std::size_t kMaxNodes = kConfigFileLimit;
+    // The configuration nests 5 levels deep (domains[0].mx[0].addresses[0]).
+    static constexpr int kMaxDepth = 32;
+
   private:
+    // The key of field's range: "hooks[1].timeout" is "hooks[].timeout".
+    static std::string range_key(const std::string& field) {
+        std::string out;
+        for (std::size_t i = 0; i < field.size(); ++i) {
+            out += field[i];
+            if (field[i] == '[')
+                while (i + 1 < field.size() && field[i + 1] != ']')
+                    ++i;
+        }
+        return out;
+    }
+
     std::string name_;
 };
 
@@ -119,9 +172,12 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
         }
         if (root.IsNull())
             return o; // an empty file: every default
+        std::size_t budget = Reader::kMaxNodes;
+        r.unique_keys(root, "", budget);
+        // Numbers: the range of each key is in number_ranges() (options.cpp).
         auto u32 = [&](std::uint32_t& dst) -> Handler {
             return [&r, &dst](const YAML::Node& n, const std::string& f) {
-                dst = static_cast<std::uint32_t>(r.count(n, f, 0xffffffffu));
+                dst = static_cast<std::uint32_t>(r.count(n, f));
             };
         };
         auto number = [&](double& dst) -> Handler {
@@ -174,7 +230,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                   auto& v = o.verdicts;
                   auto windows = [&](unsigned& dst) -> Handler {
                       return [&r, &dst](const YAML::Node& m, const std::string& g) {
-                          dst = static_cast<unsigned>(r.count(m, g, 100000));
+                          dst = static_cast<unsigned>(r.count(m, g));
                       };
                   };
                   r.mapping(n, f,
@@ -185,14 +241,14 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                              {"unknown_after", windows(v.unknown_after_windows)},
                              {"min_attempts",
                               [&](const YAML::Node& m, const std::string& g) {
-                                  v.min_attempts = r.count(m, g, 1u << 30);
+                                  v.min_attempts = r.count(m, g);
                               }},
                              {"down_failure_ratio", number(v.down_failure_ratio)},
                              {"degraded_failure_ratio", number(v.degraded_failure_ratio)},
                              {"degraded_p99", number(v.degraded_p99_s)},
                              {"latency_min_samples",
                               [&](const YAML::Node& m, const std::string& g) {
-                                  v.latency_min_samples = r.count(m, g, 1u << 30);
+                                  v.latency_min_samples = r.count(m, g);
                               }},
                              {"latency_horizon", windows(v.latency_horizon_windows)},
                              {"degraded_loss_ratio", number(v.degraded_loss_ratio)},
@@ -258,7 +314,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                            {"cooldown", number(h.cooldown_s)},
                            {"retries",
                             [&](const YAML::Node& m, const std::string& g) {
-                                h.retries = static_cast<unsigned>(r.count(m, g, 10));
+                                h.retries = static_cast<unsigned>(r.count(m, g));
                             }},
                            {"backoff", number(h.backoff_s)}});
                       o.hooks.push_back(std::move(h));
@@ -363,19 +419,17 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
 }
 
 Result<AgentOptions> load_config(const std::string& path) {
-    std::ifstream in(path);
-    if (!in)
-        return Error{fmt::format("{}: cannot read the file", path)};
-    std::stringstream text;
-    text << in.rdbuf();
-    auto o = parse_config(text.str(), path);
+    // Regular files only, at most kConfigFileLimit bytes (bounded_file.h).
+    auto text = read_bounded_file(path, kConfigFileLimit);
+    if (!text)
+        return Error{text.error()};
+    auto o = parse_config(*text, path);
     if (o && o->webhook.enabled) {
         // The secret stays out of the configuration file (which is often world-readable).
-        std::ifstream t(o->webhook.token_file);
-        std::string token;
-        if (!t || !std::getline(t, token))
-            return Error{fmt::format("{}: webhook.token_file {}: cannot read it", path,
-                                     o->webhook.token_file)};
+        auto t = read_bounded_file(o->webhook.token_file, kTokenFileLimit);
+        if (!t)
+            return Error{fmt::format("{}: webhook.token_file {}", path, t.error())};
+        std::string token = t->substr(0, t->find('\n'));
         while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
             token.pop_back();
         if (token.size() < 16)

@@ -1,16 +1,17 @@
 #include "local_addr.h"
 
 #include "addr.h"
+#include "bounded_file.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <fstream>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sstream>
+#include <utility>
 
 namespace mxs {
 
@@ -72,9 +73,16 @@ std::string unobservable_reason(const std::string& addr, const std::set<std::str
     return {};
 }
 
-std::vector<std::string> read_nameservers(const std::string& path) {
+std::vector<std::string> read_nameservers(const std::string& path, std::string* error) {
     std::vector<std::string> out;
-    std::ifstream in(path);
+    bool missing = false;
+    auto text = read_bounded_file(path, kResolvConfLimit, &missing);
+    if (!text) {
+        if (error && !missing)
+            *error = text.error();
+        return out;
+    }
+    std::istringstream in(*text);
     for (std::string line; std::getline(in, line);) {
         std::istringstream words(line);
         std::string key, addr;
@@ -89,7 +97,10 @@ std::vector<std::string> read_nameservers(const std::string& path) {
 DefaultResolvers default_resolvers(const std::string& resolv_conf, const std::string& resolved_conf,
                                    const std::set<std::string>& own, const std::string& ifaces) {
     DefaultResolvers out;
-    out.lookup = read_nameservers(resolv_conf);
+    std::string err;
+    out.lookup = read_nameservers(resolv_conf, &err);
+    if (!err.empty())
+        out.unreadable.push_back(std::exchange(err, {}));
     std::vector<std::string> stubs, local;
     for (const auto& a : out.lookup) {
         if (unobservable_reason(a, own, ifaces).empty()) {
@@ -103,7 +114,10 @@ DefaultResolvers default_resolvers(const std::string& resolv_conf, const std::st
     }
     if (!stubs.empty()) {
         std::vector<std::string> upstream;
-        for (const auto& a : read_nameservers(resolved_conf))
+        const auto forwarded = read_nameservers(resolved_conf, &err);
+        if (!err.empty())
+            out.unreadable.push_back(err);
+        for (const auto& a : forwarded)
             if (unobservable_reason(a, own, ifaces).empty()) {
                 upstream.push_back(a);
                 if (std::find(out.judged.begin(), out.judged.end(), a) == out.judged.end())

@@ -32,8 +32,9 @@ std::string unobservable_reason(const std::string& addr, const std::set<std::str
                                 const std::string& ifaces);
 
 // The nameserver lines of a resolv.conf(5) file, canonical, in order; none when
-// the file cannot be read.
-std::vector<std::string> read_nameservers(const std::string& path);
+// the file cannot be read (a regular file of at most kResolvConfLimit bytes,
+// bounded_file.h). Why it could not, when it exists, goes to *error if given.
+std::vector<std::string> read_nameservers(const std::string& path, std::string* error = nullptr);
 
 // The DNS servers judged when `dns_servers` is not configured.
 struct DefaultResolvers {
@@ -41,6 +42,7 @@ struct DefaultResolvers {
     std::vector<std::string> lookup; // resolv.conf's own, for discovery's lookups (not pinned)
     std::string replaced;            // a log line when resolved's stub is replaced by its upstreams
     std::string left_out;            // a log line naming the local nameservers left out
+    std::vector<std::string> unreadable; // a log line for each file there but not readable
 };
 
 // From resolv.conf: a nameserver that is loopback or this host's own address is

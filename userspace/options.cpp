@@ -177,6 +177,73 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
 
 } // namespace
 
+namespace {
+
+// Above 2^24 entries the kernel refuses a map (or the memory) with an errno that names nothing.
+constexpr double kMaxMapEntries = 1u << 24;
+
+// Upper bounds: what still makes sense for a host's sensor, and keeps a typo (1e300, 2^32 - 1)
+// from becoming a timer that never fires, an allocation the kernel refuses, or a history that
+// eats the memory (latency_horizon keeps that many windows per target and transport).
+constexpr NumberRange kNumberRanges[] = {
+    {"sweep_interval", 0.05, 60, false, false, "seconds"},
+    {"max_servers", 1, 65536, false, true, "servers"},
+    {"latency_buckets[]", 0, 3600, true, false, "seconds"},
+    {"dns.ports[]", 1, 65535, false, true, ""},
+    {"dns.timeout", 0, 3600, true, false, "seconds"},
+    {"smtp.ports[]", 1, 65535, false, true, ""},
+    {"smtp.tls_ports[]", 1, 65535, false, true, ""},
+    {"smtp.connect_timeout", 0, 3600, true, false, "seconds"},
+    {"smtp.idle_timeout", 0, 86400, true, false, "seconds"},
+    {"maps.dns_stats", 1, kMaxMapEntries, false, true, "entries"},
+    {"maps.dns_inflight", 1, kMaxMapEntries, false, true, "entries"},
+    {"maps.dns_inflight_server", 1, kMaxMapEntries, false, true, "entries"},
+    {"maps.dns_late", 1, kMaxMapEntries, false, true, "entries"},
+    {"maps.tcp_streams", 1, kMaxMapEntries, false, true, "entries"},
+    {"maps.smtp_stats", 1, kMaxMapEntries, false, true, "entries"},
+    {"maps.smtp_flows", 1, kMaxMapEntries, false, true, "entries"},
+    {"verdicts.window", 1, 3600, false, false, "seconds"},
+    {"verdicts.rise", 1, 1000, false, true, "windows"},
+    {"verdicts.fall", 1, 1000, false, true, "windows"},
+    {"verdicts.hold_down", 0, 1000, false, true, "windows"},
+    {"verdicts.unknown_after", 1, 1000, false, true, "windows"},
+    {"verdicts.min_attempts", 1, 1000000, false, true, "attempts"},
+    {"verdicts.down_failure_ratio", 0, 1, true, false, ""},
+    {"verdicts.degraded_failure_ratio", 0, 1, true, false, ""},
+    {"verdicts.degraded_p99", 0, 3600, true, false, "seconds"},
+    {"verdicts.latency_min_samples", 1, 1000000, false, true, "samples"},
+    {"verdicts.latency_horizon", 1, 100, false, true, "windows"},
+    {"verdicts.degraded_loss_ratio", 0, 1, true, false, ""},
+    {"verdicts.failback_hold", 0, 604800, false, false, "seconds"},
+    {"hooks[].timeout", 0, 3600, true, false, "seconds"},
+    {"hooks[].cooldown", 0, 86400, false, false, "seconds"},
+    {"hooks[].retries", 0, 10, false, true, ""},
+    {"hooks[].backoff", 0, 3600, false, false, "seconds"},
+    {"probes.interval", 1, 86400, false, false, "seconds"},
+    {"probes.timeout", 0, 60, true, false, "seconds"},
+    {"discovery.min_refresh", 1, 86400, false, false, "seconds"},
+    {"discovery.max_refresh", 1, 86400, false, false, "seconds"},
+    {"discovery.retry", 1, 86400, false, false, "seconds"},
+};
+
+} // namespace
+
+std::span<const NumberRange> number_ranges() {
+    return kNumberRanges;
+}
+
+const NumberRange* number_range(std::string_view key) {
+    for (const auto& r : kNumberRanges)
+        if (key == r.key)
+            return &r;
+    return nullptr;
+}
+
+std::string describe_range(const NumberRange& r) {
+    return fmt::format("from {}{} to {}{}{}", r.min, r.min_excluded ? " (excluded)" : "", r.max,
+                       *r.unit ? " " : "", r.unit);
+}
+
 std::optional<int> dns_type_code(const std::string& name) {
     static const std::pair<const char*, int> types[] = {{"A", 1},   {"NS", 2},   {"SOA", 6},
                                                         {"MX", 15}, {"TXT", 16}, {"AAAA", 28}};
@@ -258,11 +325,10 @@ std::optional<std::string> validate(const AgentOptions& o) {
     if (!(o.sweep_interval_s >= 0.05 && o.sweep_interval_s <= 60))
         return fmt::format("--sweep-interval {}: must be in [0.05, 60] seconds",
                            o.sweep_interval_s);
-    if (o.max_labelled_servers == 0)
-        return std::string("--max-servers: must be at least 1");
-    // Each map by its YAML key and flag; above 2^24 entries the kernel refuses the map (or the
-    // memory) with an errno that names nothing.
-    constexpr std::uint32_t kMaxMapEntries = 1u << 24;
+    if (o.max_labelled_servers == 0 || o.max_labelled_servers > number_range("max_servers")->max)
+        return fmt::format("--max-servers {}: must be {}", o.max_labelled_servers,
+                           describe_range(*number_range("max_servers")));
+    // Each map by its YAML key and flag (kMaxMapEntries).
     const std::pair<const char*, std::uint32_t> maps[] = {
         {"maps.dns_stats (--stats-map-size)", o.stats_map_entries},
         {"maps.dns_inflight (--inflight-map-size)", o.inflight_map_entries},
@@ -273,13 +339,15 @@ std::optional<std::string> validate(const AgentOptions& o) {
         {"maps.smtp_flows (--smtp-flow-map-size)", o.smtp_flow_map_entries}};
     for (const auto& [name, n] : maps)
         if (n == 0 || n > kMaxMapEntries)
-            return fmt::format("{} {}: must be from 1 to {} entries", name, n, kMaxMapEntries);
-    if (o.latency_buckets_s.empty())
-        return std::string("--latency-buckets: at least one bound");
+            return fmt::format("{} {}: must be from 1 to {} entries", name, n,
+                               static_cast<std::uint32_t>(kMaxMapEntries));
+    if (o.latency_buckets_s.empty() || o.latency_buckets_s.size() > kMaxLatencyBuckets)
+        return fmt::format("--latency-buckets: from 1 to {} bounds", kMaxLatencyBuckets);
     for (std::size_t i = 0; i < o.latency_buckets_s.size(); ++i) {
         const double b = o.latency_buckets_s[i];
-        if (!(b > 0) || std::isinf(b))
-            return fmt::format("--latency-buckets: bound {} is not a positive number", b);
+        if (!(b > 0) || !(b <= number_range("latency_buckets[]")->max))
+            return fmt::format("--latency-buckets: bound {} is not {}", b,
+                               describe_range(*number_range("latency_buckets[]")));
         if (i && !(b > o.latency_buckets_s[i - 1]))
             return std::string("--latency-buckets: bounds must be strictly increasing");
     }

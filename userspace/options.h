@@ -3,13 +3,18 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mxs {
 
 // 9100-9999 is fully allocated to exporters; 10053 ("DNS 53") collides with none of them.
 inline constexpr const char* kDefaultListen = "127.0.0.1:10053";
+
+// Exported histogram bounds at most (each is one series per server and role).
+inline constexpr std::size_t kMaxLatencyBuckets = 64;
 
 // An MX host of a domain, in preference order; its verdict combines all its addresses.
 struct MxHost {
@@ -130,6 +135,28 @@ struct AgentOptions {
     std::string state_file = "/var/lib/mxsense/state.json";
     std::string config_path; // the --config file, reread on SIGHUP
 };
+
+// The range of one numeric configuration key. `key` is the key's YAML path with list positions
+// as "[]" ("hooks[].timeout", "dns.ports[]"). The reader refuses a value that is not finite,
+// outside the range, or not whole where `whole` is set, naming the key and the line; the
+// README's "Number ranges" table lists the same ranges (a unit test keeps them together).
+struct NumberRange {
+    const char* key;
+    double min;
+    double max;
+    bool min_excluded; // (min, max] rather than [min, max]
+    bool whole;        // a count, a port, a number of entries
+    const char* unit;  // "seconds", "windows", "entries", ... or ""
+};
+
+// Every numeric key of the configuration file with its range.
+std::span<const NumberRange> number_ranges();
+
+// The range of `key` (list positions as "[]"), or nullptr for a key without one.
+const NumberRange* number_range(std::string_view key);
+
+// "from 1 to 16777216 entries", "from 0 (excluded) to 3600 seconds": the range in words.
+std::string describe_range(const NumberRange& r);
 
 // The RR type code of the names probes accept (A, AAAA, NS, MX, SOA, TXT; any case).
 std::optional<int> dns_type_code(const std::string& name);

@@ -2,8 +2,11 @@
 SIGTERM and SIGKILL leave nothing attached."""
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
+import time
 import unittest
 
 import lab as L
@@ -60,6 +63,36 @@ class AgentCli(unittest.TestCase):
         r = agent("agent", "--config", os.path.join(cfg, "bad-type.yaml"))
         self.assertEqual(r.returncode, 1)
         self.assertIn("bad-type.yaml:2: dns.timeout: expected a number, got 'soon'", r.stderr)
+
+    def test_check_config_refuses_what_is_no_regular_file(self):
+        """A link to /dev/zero, a FIFO, a directory, a file over the 1 MiB limit: each fails
+        within a second with one line naming the file and what is wrong. Old code: /dev/zero
+        read 2.9 GB in 20 s, the FIFO blocked in open(2) until the timeout, the directory
+        and the 2 MiB file of comments were "ok"."""
+        d = tempfile.mkdtemp(prefix="cf-check-")
+        try:
+            zero, fifo, big = (os.path.join(d, n) for n in ("zero.yaml", "fifo.yaml", "big.yaml"))
+            os.symlink("/dev/zero", zero)
+            os.mkfifo(fifo)
+            with open(big, "w") as f:
+                f.write(("#" * 1023 + "\n") * 2048)  # 2 MiB of comments: valid YAML
+            cases = [(zero, zero + ": not a regular file but a character device"),
+                     (fifo, fifo + ": not a regular file but a FIFO"),
+                     (d, d + ": not a regular file but a directory"),
+                     (big, big + ": larger than the limit of 1048576 bytes")]
+            for path, want in cases:
+                with self.subTest(path=path):
+                    t0 = time.monotonic()
+                    try:
+                        r = agent("check-config", path, timeout=5)
+                    except subprocess.TimeoutExpired:
+                        self.fail(f"check-config {path}: still running after 5 s")
+                    took = time.monotonic() - t0
+                    self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                    self.assertEqual(r.stderr.strip(), want)
+                    self.assertLess(took, 1.0)
+        finally:
+            shutil.rmtree(d)
 
 
 class AgentLifecycle(unittest.TestCase):
@@ -193,6 +226,50 @@ class AgentLifecycle(unittest.TestCase):
         finally:
             self.assertEqual(self.lab.stop(p), 0)
         self.assertIn("reload failed, the running configuration stays", self.lab.log(p))
+
+    def scrape_within(self, port, seconds=3):
+        """The agent's metrics, or AssertionError when it does not answer within `seconds`
+        (an agent whose only thread is stuck answers never)."""
+        r = self.lab.client.run("curl", "-sf", "--max-time", str(seconds),
+                                f"http://127.0.0.1:{port}/metrics", check=False)
+        self.assertEqual(r.returncode, 0, f"no answer from :{port} within {seconds} s")
+        return L.parse_metrics(r.stdout)
+
+    def test_state_file_fifo_and_reload_of_a_fifo(self):
+        """state_file a FIFO: the agent starts, answers scrapes, logs that the file is no
+        regular file, and leaves the FIFO alone. Then the configuration is replaced by a
+        FIFO and SIGHUP'd: the reload fails (logged), the agent keeps answering. Old code:
+        the start blocked in open(2) of the FIFO after binding the port (the start timed out),
+        and a SIGHUP blocked the agent's one thread (scrapes got no answer)."""
+        state = os.path.join(self.lab.tmp, "state-fifo")
+        os.mkfifo(state)
+        path = os.path.join(self.lab.tmp, "fifo-state.yaml")
+        with open(path, "w") as f:
+            f.write(f"interfaces: [{self.lab.client_if}]\nlisten: 127.0.0.1:10068\n"
+                    f"state_file: {state}\nverdicts: {{window: 1}}\n")
+        p = self.lab.start_agent_config(self.lab.client, path, 10068)
+        try:
+            self.scrape_within(10068)
+            self.assertIn(f"state_file {state}: not a regular file but a FIFO; ignored",
+                          self.lab.log(p))
+            # The first window writes the state: refused, once, the FIFO left as it is.
+            L.until(lambda: f"{state}: not a regular file but a FIFO; not replaced"
+                    in self.lab.log(p), 5, "the refused state write logged")
+            self.assertTrue(os.path.exists(state) and
+                            os.stat(state).st_mode & 0o170000 == 0o010000, "still a FIFO")
+            os.remove(path)
+            os.mkfifo(path)
+            os.kill(p.pid, signal.SIGHUP)
+            L.until(lambda: L.value(self.scrape_within(10068),
+                                    "mxsense_config_last_reload_successful") == 0,
+                    5, "the reload of a FIFO failed")
+            self.scrape_within(10068)
+        finally:
+            self.assertEqual(self.lab.stop(p), 0)
+        log = self.lab.log(p)
+        self.assertIn(f"reload failed, the running configuration stays: {path}: not a regular "
+                      "file but a FIFO", log)
+        self.assertEqual(log.count("not replaced"), 1, log)
 
     def test_sigterm_detaches_and_exits_zero(self):
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10063)

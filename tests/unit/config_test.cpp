@@ -1,10 +1,17 @@
 // Configuration files under tests/config, good and bad, asserted by exact text.
+#include "bounded_file.h"
 #include "config.h"
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <sstream>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace mxs {
 namespace {
@@ -107,10 +114,10 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-unknown-key.yaml", "bad-unknown-key.yaml:4: dns.timeuot: unknown key"},
         {"bad-type.yaml", "bad-type.yaml:2: dns.timeout: expected a number, got 'soon'"},
         {"bad-port.yaml",
-         "bad-port.yaml:2: smtp.ports[1]: expected a whole number from 0 to 65535, got '70000'"},
+         "bad-port.yaml:2: smtp.ports[1]: expected a whole number from 1 to 65535, got '70000'"},
         {"bad-negative.yaml",
-         "bad-negative.yaml:2: maps.dns_stats: expected a whole number from 0 to 4294967295, "
-         "got '-1'"},
+         "bad-negative.yaml:2: maps.dns_stats: expected a whole number from 1 to 16777216 "
+         "entries, got '-1'"},
         {"bad-section.yaml", "bad-section.yaml:1: dns: expected a mapping"},
         {"bad-tls-port.yaml",
          "bad-tls-port.yaml: --smtp-tls-port 465: not among the --smtp-port ports"},
@@ -144,8 +151,8 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-probe-target-role-missing.yaml",
          "bad-probe-target-role-missing.yaml:3: probes.targets[0]: needs a role (resolver or "
          "authoritative)"},
-        {"bad-loss-ratio.yaml",
-         "bad-loss-ratio.yaml: verdicts: degraded_loss_ratio must be in (0, 1]"},
+        {"bad-loss-ratio.yaml", "bad-loss-ratio.yaml:1: verdicts.degraded_loss_ratio: expected a "
+                                "number from 0 (excluded) to 1, got '1.5'"},
         // Accepted silently before (adversarial review of issue 10, D).
         {"bad-domain-name.yaml",
          "bad-domain-name.yaml: domains: 'bad..name' is not a DNS name: an empty label"},
@@ -165,6 +172,37 @@ TEST(Config, BadFilesNameFileLineAndField) {
          "bad-dns-server-twice.yaml: dns_servers: 198.18.0.53 listed twice"},
         {"bad-probe-name.yaml",
          "bad-probe-name.yaml: probes.dns_name 'example..test': not a DNS name: an empty label"},
+        // Accepted before, the last of two equal keys winning (issue 12, bounded inputs).
+        {"bad-duplicate-listen.yaml",
+         "bad-duplicate-listen.yaml:3: listen: key given twice (first on line 1)"},
+        {"bad-duplicate-nested.yaml",
+         "bad-duplicate-nested.yaml:6: domains[0].mx[0].host: key given twice (first on line 4)"},
+        {"bad-duplicate-flow.yaml",
+         "bad-duplicate-flow.yaml:1: dns.timeout: key given twice (first on line 1)"},
+        {"bad-duplicate-section.yaml",
+         "bad-duplicate-section.yaml:4: verdicts: key given twice (first on line 1)"},
+        // Numbers out of range, not finite, or past what the option can use (issue 12).
+        {"bad-number-nan.yaml", "bad-number-nan.yaml:2: dns.timeout: expected a number from 0 "
+                                "(excluded) to 3600 seconds, got '.nan'"},
+        {"bad-number-inf.yaml", "bad-number-inf.yaml:5: hooks[0].cooldown: expected a number "
+                                "from 0 to 86400 seconds, got '.inf'"},
+        {"bad-number-1e300.yaml", "bad-number-1e300.yaml:5: hooks[0].timeout: expected a number "
+                                  "from 0 (excluded) to 3600 seconds, got '1e300'"},
+        {"bad-number-4294967295.yaml",
+         "bad-number-4294967295.yaml:2: maps.dns_inflight: expected a whole number from 1 to "
+         "16777216 entries, got '4294967295'"},
+        {"bad-number-max-servers.yaml",
+         "bad-number-max-servers.yaml:1: max_servers: expected a whole number from 1 to 65536 "
+         "servers, got '4294967295'"},
+        {"bad-number-negative.yaml",
+         "bad-number-negative.yaml:2: verdicts.failback_hold: expected a number from 0 to 604800 "
+         "seconds, got '-30'"},
+        {"bad-number-horizon.yaml",
+         "bad-number-horizon.yaml:2: verdicts.latency_horizon: expected a whole number from 1 "
+         "to 100 windows, got '100000'"},
+        {"bad-number-bucket.yaml",
+         "bad-number-bucket.yaml:1: latency_buckets[2]: expected a number from 0 (excluded) to "
+         "3600 seconds, got '1e300'"},
     };
     for (const auto& [file, want] : cases) {
         auto c = load_config(kDir + "/" + file);
@@ -224,7 +262,8 @@ TEST(Config, WebhookTokenComesFromItsFile) {
     std::remove(token.c_str());
     c = load_config(cfg);
     ASSERT_FALSE(c);
-    EXPECT_EQ(c.error(), cfg + ": webhook.token_file " + token + ": cannot read it");
+    EXPECT_EQ(c.error(), cfg + ": webhook.token_file " + token +
+                             ": cannot read it: No such file or directory");
     write(cfg, "webhook: {enabled: true, token_file: " + token + ", hook: nosuch}\n");
     c = load_config(cfg);
     ASSERT_FALSE(c);
@@ -241,7 +280,135 @@ TEST(Config, SyntaxErrorsAndMissingFiles) {
     EXPECT_EQ(c.error().rfind(kDir + "/bad-yaml.yaml:", 0), 0u) << c.error();
     auto m = load_config(kDir + "/nonexistent.yaml");
     ASSERT_FALSE(m);
-    EXPECT_EQ(m.error(), kDir + "/nonexistent.yaml: cannot read the file");
+    EXPECT_EQ(m.error(), kDir + "/nonexistent.yaml: cannot read it: No such file or directory");
+}
+
+// The YAML for one numeric key of number_ranges() set to v: "hooks[].timeout" is
+// "hooks: [{timeout: V}]".
+std::string yaml_for(const std::string& key, const std::string& v) {
+    const auto dot = key.find('.');
+    const auto head = key.substr(0, dot);
+    const auto inner = dot == std::string::npos ? v : "{" + yaml_for(key.substr(dot + 1), v) + "}";
+    if (head.size() > 2 && head.ends_with("[]"))
+        return head.substr(0, head.size() - 2) + ": [" + inner + "]";
+    return head + ": " + inner;
+}
+
+// Every numeric key refuses what lies outside its range, with the key and the line; a value
+// of the range itself is no range error. Old code: 1e300 for hooks[].timeout, 4294967295 for
+// max_servers, .inf for verdicts.failback_hold and more passed.
+TEST(Config, EveryNumberIsFiniteAndWithinItsRange) {
+    for (const auto& r : number_ranges()) {
+        std::string field = r.key;
+        for (std::size_t at; (at = field.find("[]")) != std::string::npos;)
+            field.replace(at, 2, "[0]");
+        const auto words = std::string(r.whole ? "whole " : "") + "number " + describe_range(r);
+        std::vector<std::string> bad = {".nan", ".inf", "-.inf", "1e300", "-1e300"};
+        bad.push_back(fmt::format("{}", r.max + (r.whole ? 1 : r.max / 1000)));
+        bad.push_back(fmt::format("{}", r.min - (r.whole ? 1 : 0.001)));
+        if (r.min_excluded)
+            bad.push_back(fmt::format("{}", r.min));
+        if (r.whole)
+            bad.push_back(fmt::format("{}", r.min + 0.5));
+        for (const auto& v : bad) {
+            auto c = parse_config(yaml_for(r.key, v) + "\n", "n.yaml");
+            ASSERT_FALSE(c) << r.key << " = " << v;
+            EXPECT_EQ(c.error(),
+                      fmt::format("n.yaml:1: {}: expected a {}, got '{}'", field, words, v));
+        }
+        std::vector<double> good = {r.max};
+        if (!r.min_excluded)
+            good.push_back(r.min);
+        for (double v : good) {
+            auto c = parse_config(yaml_for(r.key, fmt::format("{}", v)) + "\n", "n.yaml");
+            // Other checks may refuse it (probes.timeout 60 >= the interval), not this one.
+            if (!c) {
+                EXPECT_EQ(c.error().find(": expected a"), std::string::npos) << c.error();
+            }
+        }
+    }
+}
+
+// Each range is in the README's table, as the reader states it.
+TEST(Config, ReadmeListsEveryRange) {
+    std::ifstream in(MXS_README);
+    std::stringstream readme;
+    readme << in.rdbuf();
+    ASSERT_FALSE(readme.str().empty()) << MXS_README;
+    for (const auto& r : number_ranges()) {
+        const auto row = fmt::format("| `{}` | {} |", r.key, describe_range(r));
+        EXPECT_NE(readme.str().find(row), std::string::npos) << "README lacks: " << row;
+    }
+}
+
+// Aliases are expanded by the walk that finds duplicate keys; a document of nested
+// aliases stops at the node budget instead of running for ages.
+TEST(Config, AliasBombIsRefused) {
+    std::string y = "a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1]\n";
+    for (int i = 1; i <= 9; ++i)
+        y += fmt::format("a{}: &a{} [*a{}, *a{}, *a{}, *a{}, *a{}, *a{}, *a{}, *a{}]\n", i, i,
+                         i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto c = parse_config(y, "bomb.yaml");
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().find("more than 1048576 nodes (with aliases expanded)"), std::string::npos)
+        << c.error();
+    EXPECT_LT(took, std::chrono::seconds(5));
+    // Anchors and aliases as such are fine.
+    auto ok = parse_config("dns_servers: &s [198.18.0.53]\nprobes: {interval: 20, timeout: 2}\n",
+                           "alias.yaml");
+    EXPECT_TRUE(ok) << ok.error();
+}
+
+class BoundedFile : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = ::testing::TempDir() + "/bounded-file-" + std::to_string(::getpid());
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+    std::string dir_;
+};
+
+// Regular files only, symbolic links followed, at most the limit; each refusal names the
+// path and what it is. Old code (std::ifstream): /dev/zero read until memory ran out, a FIFO
+// blocked in open(2), a directory read as an empty (valid) file.
+TEST_F(BoundedFile, RegularFilesOnlyAndAtMostTheLimit) {
+    const auto file = dir_ + "/f", link = dir_ + "/link", fifo = dir_ + "/fifo",
+               zero = dir_ + "/zero";
+    std::ofstream(file) << "0123456789";
+    std::filesystem::create_symlink(file, link);
+    std::filesystem::create_symlink("/dev/zero", zero);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    EXPECT_EQ(*read_bounded_file(file, 10), "0123456789"); // exactly the limit
+    EXPECT_EQ(*read_bounded_file(link, 10), "0123456789");
+    auto big = read_bounded_file(file, 9);
+    ASSERT_FALSE(big);
+    EXPECT_EQ(big.error(), file + ": larger than the limit of 9 bytes");
+    auto f = read_bounded_file(fifo, 10);
+    ASSERT_FALSE(f);
+    EXPECT_EQ(f.error(), fifo + ": not a regular file but a FIFO");
+    auto z = read_bounded_file(zero, 10);
+    ASSERT_FALSE(z);
+    EXPECT_EQ(z.error(), zero + ": not a regular file but a character device");
+    auto d = read_bounded_file(dir_, 10);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error(), dir_ + ": not a regular file but a directory");
+    bool missing = false;
+    auto m = read_bounded_file(dir_ + "/none", 10, &missing);
+    ASSERT_FALSE(m);
+    EXPECT_TRUE(missing);
+    EXPECT_EQ(m.error(), dir_ + "/none: cannot read it: No such file or directory");
+    auto c = load_config(fifo);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), fifo + ": not a regular file but a FIFO");
+    // A configuration of more than 1 MiB (comments: valid YAML) is refused, not parsed.
+    std::ofstream(file) << std::string(kConfigFileLimit, '#') << "\n";
+    c = load_config(file);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), file + ": larger than the limit of 1048576 bytes");
 }
 
 } // namespace

@@ -19,6 +19,8 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_EQ(c->xdp_mode, "generic");
     EXPECT_EQ(c->log_level, "debug");
     EXPECT_EQ(c->state_file, "/run/mxsense/state.json");
+    EXPECT_EQ(c->user, "nobody");
+    EXPECT_EQ(c->group, "nogroup");
     EXPECT_DOUBLE_EQ(c->sweep_interval_s, 0.5);
     EXPECT_EQ(c->max_labelled_servers, 64u);
     EXPECT_EQ(c->latency_buckets_s, (std::vector<double>{0.001, 0.01, 0.1, 1}));
@@ -165,6 +167,7 @@ TEST(Config, BadFilesNameFileLineAndField) {
          "bad-dns-server-twice.yaml: dns_servers: 198.18.0.53 listed twice"},
         {"bad-probe-name.yaml",
          "bad-probe-name.yaml: probes.dns_name 'example..test': not a DNS name: an empty label"},
+        {"bad-user.yaml", "bad-user.yaml: user 'pv-no-such-user': no such user"},
     };
     for (const auto& [file, want] : cases) {
         auto c = load_config(kDir + "/" + file);

@@ -98,7 +98,7 @@ class PrivilegesBase:
         cls.before_start()
         cmd = [L.MXSENSE, "agent", "--config", cls.cfg]
         if cls.ambient_start:
-            cmd = ["setpriv", f"--reuid={USER}", f"--regid={USER}", "--init-groups",
+            cmd = ["prlimit", "--memlock=8388608", "setpriv", f"--reuid={USER}", f"--regid={USER}", "--init-groups",
                    f"--inh-caps=-all,{UNIT_CAPS}", f"--ambient-caps=-all,{UNIT_CAPS}",
                    f"--bounding-set=-all,{UNIT_CAPS}", *cmd]
         cls.agent = lab.start(cli, *cmd, ready=lambda: lab.serves_metrics(cli, PORT))
@@ -160,6 +160,10 @@ domains:
         with open(f"/proc/{self.agent.pid}/comm") as f:
             self.assertEqual(f.read().strip(), "mxsense")
         self.assertNothingHeld(read_status(self.agent.pid), "agent")
+        if self.ambient_start:  # no CAP_SYS_RESOURCE, and 51 MiB of maps under this limit
+            with open(f"/proc/{self.agent.pid}/limits") as f:
+                memlock = next(l for l in f if l.startswith("Max locked memory")).split()[3:5]
+            self.assertEqual(memlock, ["8388608", "8388608"])
         log = self.lab.log(self.agent)
         self.assertIn(f"privileges: running as uid {self.uid} gid {self.gid}", log)
         self.assertIn("capabilities kept: none", log)
@@ -218,6 +222,13 @@ domains:
         self.assertNotIn("Operation not permitted", log)
         self.assertNotIn("Permission denied", log)
 
+    def test_9_sigterm_detaches_without_privileges(self):
+        lab = self.lab
+        self.assertEqual(lab.stop(self.agent), 0, lab.log(self.agent)[-2000:])
+        self.assertIn("detached from every interface", lab.log(self.agent))
+        shown = lab.client.run("bpftool", "net", "show", "dev", lab.client_if).stdout
+        self.assertNotIn("mxs_", shown)
+
 
 class RootAgent(PrivilegesBase, unittest.TestCase):
     """Started as root, no `user:`: uid 0, but no capability and no_new_privs."""
@@ -249,7 +260,8 @@ class UserAgent(PrivilegesBase, unittest.TestCase):
 
 class UnitStart(PrivilegesBase, unittest.TestCase):
     """Started as packaging/mxsense.service starts it: as USER with CAP_BPF, CAP_PERFMON,
-    CAP_NET_ADMIN and CAP_SETPCAP ambient and bounding (and the default RLIMIT_MEMLOCK)."""
+    CAP_NET_ADMIN and CAP_SETPCAP ambient and bounding, and no CAP_SYS_RESOURCE under an
+    8 MiB RLIMIT_MEMLOCK (the maps take 51 MiB: BPF memory is charged to the cgroup)."""
 
     ambient_start = True
 

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -76,6 +77,14 @@ std::string capability_names(const std::vector<unsigned>& caps) {
 
 Result<DropReport> drop_privileges(const std::vector<unsigned>& keep,
                                    const std::optional<RunAs>& as) {
+    // Capabilities and no_new_privs belong to a thread: every other thread would keep them.
+    std::error_code ec;
+    const auto tasks = std::distance(std::filesystem::directory_iterator("/proc/self/task", ec),
+                                     std::filesystem::directory_iterator());
+    if (!ec && tasks != 1)
+        return Error{fmt::format("privileges: {} threads run; dropping capabilities needs the "
+                                 "agent's only thread",
+                                 tasks)};
     if (capng_get_caps_process() != 0)
         return Error{"privileges: cannot read this process's capabilities: " + os_error()};
     const bool setpcap = have(CAPNG_EFFECTIVE, CAP_SETPCAP);

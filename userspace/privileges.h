@@ -44,7 +44,8 @@ struct DropReport {
 // and not already that account (setresgid, the user's supplementary groups, setresuid,
 // keeping `keep` across the change: libcap-ng's capng_change_id); then sets
 // PR_SET_NO_NEW_PRIVS, so nothing it executes can gain a capability. Switching to another
-// account needs CAP_SETUID and CAP_SETGID. Errors: one line naming the step.
+// account needs CAP_SETUID and CAP_SETGID. The process must have one thread (capabilities are
+// per thread). Errors: one line naming the step.
 Result<DropReport> drop_privileges(const std::vector<unsigned>& keep,
                                    const std::optional<RunAs>& as);
 

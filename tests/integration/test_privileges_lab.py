@@ -160,6 +160,8 @@ domains:
         with open(f"/proc/{self.agent.pid}/comm") as f:
             self.assertEqual(f.read().strip(), "mxsense")
         self.assertNothingHeld(read_status(self.agent.pid), "agent")
+        for task in os.listdir(f"/proc/{self.agent.pid}/task"):  # capabilities are per thread
+            self.assertNothingHeld(read_status(f"{self.agent.pid}/task/{task}"), f"task {task}")
         if self.ambient_start:  # no CAP_SYS_RESOURCE, and 51 MiB of maps under this limit
             with open(f"/proc/{self.agent.pid}/limits") as f:
                 memlock = next(l for l in f if l.startswith("Max locked memory")).split()[3:5]

@@ -19,6 +19,7 @@
 #include <net/if.h>
 #include <spdlog/spdlog.h>
 #include <sstream>
+#include <tuple>
 #include <unistd.h>
 #include <utility>
 
@@ -379,13 +380,31 @@ void Agent::reload() {
         spdlog::error("reload failed, the running configuration stays: {}", c.error());
         return;
     }
-    // What the kernel programs were loaded and attached with needs a restart.
-    if ((!c->interfaces.empty() && c->interfaces != opts_.interfaces) ||
-        c->dns_ports != opts_.dns_ports || c->smtp_ports != opts_.smtp_ports ||
-        c->smtp_tls_ports != opts_.smtp_tls_ports || c->listen != opts_.listen ||
-        c->user != opts_.user || c->group != opts_.group)
-        spdlog::warn("reload: interfaces, ports, the listen address, user and group change only "
-                     "with a restart; they stay as they are");
+    // What the sensor was loaded and attached with, and the account privileges were dropped
+    // to, need a restart: a reload re-attaches nothing and has no capability to.
+    std::vector<std::string> restart;
+    auto differs = [&restart](bool changed, const char* what) {
+        if (changed)
+            restart.push_back(what);
+    };
+    auto maps = [](const AgentOptions& o) {
+        return std::tuple(o.stats_map_entries, o.inflight_map_entries,
+                          o.inflight_server_map_entries, o.late_map_entries,
+                          o.tcp_stream_map_entries, o.smtp_stats_map_entries,
+                          o.smtp_flow_map_entries);
+    };
+    differs(!c->interfaces.empty() && c->interfaces != opts_.interfaces, "interfaces");
+    differs(c->xdp_mode != opts_.xdp_mode, "xdp_mode");
+    differs(c->dns_ports != opts_.dns_ports || c->smtp_ports != opts_.smtp_ports ||
+                c->smtp_tls_ports != opts_.smtp_tls_ports,
+            "ports");
+    differs(maps(*c) != maps(opts_), "maps");
+    differs(c->listen != opts_.listen, "listen");
+    differs(c->user != opts_.user || c->group != opts_.group, "user/group");
+    if (!restart.empty())
+        spdlog::warn("reload: {} change only with a restart (the sensor is attached and its "
+                     "privileges dropped once); they stay as they are",
+                     fmt::join(restart, ", "));
     opts_.dns_servers = c->dns_servers;
     opts_.domains = c->domains;
     opts_.verdicts = c->verdicts;

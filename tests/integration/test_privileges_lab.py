@@ -116,6 +116,7 @@ class PrivilegesBase:
                     f"retries: 0, argv: [/bin/sh, -c, 'exec cp /proc/self/status "
                     f"\"$0/{name}-$MXSENSE_TARGET.status\"', {cls.hooks}]}}\n")
         text = f"""interfaces: [{lab.client_if}]
+{"xdp_mode: generic" if reloaded else ""}
 listen: 127.0.0.1:{PORT}
 state_file: {cls.state_dir}/state.json
 {f"user: {cls.user}" if cls.user else ""}
@@ -221,6 +222,8 @@ domains:
                                "hook after reload")
         self.assertNothingHeld(read_status(self.agent.pid), "agent after reload")
         log = lab.log(self.agent)
+        # What needs re-attaching is named and kept (a reload has no capability to).
+        self.assertIn("reload: xdp_mode change only with a restart", log)
         self.assertNotIn("Operation not permitted", log)
         self.assertNotIn("Permission denied", log)
 

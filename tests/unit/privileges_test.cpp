@@ -134,8 +134,9 @@ TEST(Privileges, HooksRunWithNothingAndNoNewPrivs) {
     auto f = status_fields(runs[0].output);
     for (const char* k : {"CapInh", "CapPrm", "CapEff", "CapAmb"})
         EXPECT_EQ(f[k], kNone) << k;
-    if (setpcap) // without CAP_SETPCAP the bounding set cannot shrink (nor matter: no_new_privs)
+    if (setpcap) { // without CAP_SETPCAP the bounding set cannot shrink (nor matter: no_new_privs)
         EXPECT_EQ(f["CapBnd"], kNone);
+    }
     EXPECT_EQ(f["NoNewPrivs"], "1");
 }
 

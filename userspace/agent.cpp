@@ -4,16 +4,25 @@
 #include "libbpf_log.h"
 #include "local_addr.h"
 #include "preflight.h"
+#include "privileges.h"
 #include "status.h"
 #include "status_page.h"
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <spdlog/spdlog.h>
+#include <sstream>
 #include <thread>
+#include <tuple>
+#include <unistd.h>
 #include <utility>
 
 namespace mxs {
@@ -118,6 +127,62 @@ bool Agent::setup() {
         spdlog::info("attached to {}: XDP ingress ({}), TC egress ({})", w.name, w.xdp->mode(),
                      w.tc->mode());
     }
+    return drop_privileges();
+}
+
+// Everything privileged is done: the maps are read and the syscall program run through
+// descriptors the agent holds, links detach when closed, probes bind a fresh socket to the
+// interface and the listen port is bound -- none of it needs a capability (README
+// "Privileges"). Only a netlink TC filter (kernels before 6.6) needs CAP_NET_ADMIN to be
+// removed at exit. A reload re-attaches nothing and never needs more.
+bool Agent::drop_privileges() {
+    std::vector<unsigned> keep;
+    for (const auto& w : watched_)
+        if (w.tc->mode() == "netlink")
+            keep = {CAP_NET_ADMIN};
+    std::optional<RunAs> as;
+    if (!opts_.user.empty()) {
+        auto r = resolve_run_as(opts_.user, opts_.group);
+        if (!r) {
+            spdlog::error("{}", r.error());
+            return false;
+        }
+        as = *r;
+    }
+    // The state file's directory: made now if missing (for the new user), checked after.
+    std::filesystem::path state_dir;
+    if (!opts_.state_file.empty()) {
+        state_dir = std::filesystem::path(opts_.state_file).parent_path();
+        std::error_code ec;
+        if (std::filesystem::create_directories(state_dir, ec)) {
+            std::filesystem::permissions(state_dir, std::filesystem::perms(0750), ec);
+            if (as && chown(state_dir.c_str(), as->uid, as->gid) != 0)
+                spdlog::warn("state_file: cannot give {} to user {}: {}", state_dir.string(),
+                             as->user, std::strerror(errno));
+        }
+    }
+    auto d = mxs::drop_privileges(keep, as);
+    if (!d) {
+        spdlog::error("{}", d.error());
+        return false;
+    }
+    spdlog::info("privileges: running as uid {} gid {}{}; capabilities kept: {} ({}); bounding "
+                 "set {}; no_new_privs set",
+                 d->uid, d->gid, as ? fmt::format(" ({}:{})", as->user, as->group) : "",
+                 capability_names(d->kept),
+                 d->kept.empty() ? "nothing needs one after attaching"
+                                 : "to remove the netlink TC filter at exit",
+                 d->bounding_cleared ? "empty" : "left as it was (no CAP_SETPCAP)");
+    if (!state_dir.empty() && access(state_dir.c_str(), W_OK | X_OK) != 0) {
+        spdlog::error("state_file {}: its directory {} is not writable by uid {} ({}): failovers "
+                      "would not be kept across a restart. Give it to that user (chown), use "
+                      "systemd's StateDirectory=, or set state_file: \"\"",
+                      opts_.state_file, state_dir.string(), d->uid, std::strerror(errno));
+        return false;
+    }
+    if (!opts_.config_path.empty() && access(opts_.config_path.c_str(), R_OK) != 0)
+        spdlog::warn("{}: not readable by uid {} ({}): a reload (SIGHUP) will fail",
+                     opts_.config_path, d->uid, std::strerror(errno));
     return true;
 }
 
@@ -365,12 +430,31 @@ void Agent::apply_reload(Result<AgentOptions> c) {
         spdlog::error("reload failed, the running configuration stays: {}", c.error());
         return;
     }
-    // What the kernel programs were loaded and attached with needs a restart.
-    if ((!c->interfaces.empty() && c->interfaces != opts_.interfaces) ||
-        c->dns_ports != opts_.dns_ports || c->smtp_ports != opts_.smtp_ports ||
-        c->smtp_tls_ports != opts_.smtp_tls_ports || c->listen != opts_.listen)
-        spdlog::warn("reload: interfaces, ports and the listen address change only with a "
-                     "restart; they stay as they are");
+    // What the sensor was loaded and attached with, and the account privileges were dropped
+    // to, need a restart: a reload re-attaches nothing and has no capability to.
+    std::vector<std::string> restart;
+    auto differs = [&restart](bool changed, const char* what) {
+        if (changed)
+            restart.push_back(what);
+    };
+    auto maps = [](const AgentOptions& o) {
+        return std::tuple(o.stats_map_entries, o.inflight_map_entries,
+                          o.inflight_server_map_entries, o.late_map_entries,
+                          o.tcp_stream_map_entries, o.smtp_stats_map_entries,
+                          o.smtp_flow_map_entries);
+    };
+    differs(!c->interfaces.empty() && c->interfaces != opts_.interfaces, "interfaces");
+    differs(c->xdp_mode != opts_.xdp_mode, "xdp_mode");
+    differs(c->dns_ports != opts_.dns_ports || c->smtp_ports != opts_.smtp_ports ||
+                c->smtp_tls_ports != opts_.smtp_tls_ports,
+            "ports");
+    differs(maps(*c) != maps(opts_), "maps");
+    differs(c->listen != opts_.listen, "listen");
+    differs(c->user != opts_.user || c->group != opts_.group, "user/group");
+    if (!restart.empty())
+        spdlog::warn("reload: {} change only with a restart (the sensor is attached and its "
+                     "privileges dropped once); they stay as they are",
+                     fmt::join(restart, ", "));
     opts_.dns_servers = c->dns_servers;
     opts_.domains = c->domains;
     opts_.verdicts = c->verdicts;

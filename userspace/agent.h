@@ -43,6 +43,8 @@ class Agent {
     };
 
     bool setup();
+    // After attaching: keep only what the running agent needs, switch to `user:` (privileges.h).
+    bool drop_privileges();
     void setup_health();
     void reload();
     void apply_reload(Result<AgentOptions> c);

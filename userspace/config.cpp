@@ -194,6 +194,8 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
               [&](const YAML::Node& n, const std::string& f) { o.state_file = r.str(n, f); }},
              {"log_level",
               [&](const YAML::Node& n, const std::string& f) { o.log_level = r.str(n, f); }},
+             {"user", [&](const YAML::Node& n, const std::string& f) { o.user = r.str(n, f); }},
+             {"group", [&](const YAML::Node& n, const std::string& f) { o.group = r.str(n, f); }},
              {"sweep_interval", number(o.sweep_interval_s)},
              {"max_servers", u32(o.max_labelled_servers)},
              {"latency_buckets",

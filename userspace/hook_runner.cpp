@@ -1,5 +1,7 @@
 #include "hook_runner.h"
 
+#include "privileges.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -54,6 +56,8 @@ int spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
     dup2(out_fd, 1);
     dup2(out_fd, 2);
     syscall(SYS_close_range, 3u, ~0u, 0u); // no BPF or socket descriptor reaches the hook
+    if (drop_all_privileges_for_exec() != 0)
+        _exit(126); // no capability, no_new_privs
     execve(av[0], av.data(), ev.data());
     _exit(127);
 }

@@ -109,6 +109,15 @@ struct Cli {
             ->capture_default_str();
         agent->add_option("--log-level", o.log_level, "debug, info, warn or error")
             ->capture_default_str();
+        agent
+            ->add_option("-u,--user", o.user,
+                         "Run as this user (name or uid) once the sensor is attached; changing it "
+                         "needs a restart")
+            ->capture_default_str();
+        agent
+            ->add_option("--group", o.group,
+                         "With --user: this group instead of the user's primary group")
+            ->capture_default_str();
 
         check = app.add_subcommand("check-config", "Check a configuration file and exit");
         check->add_option("file", check_file, "YAML configuration file")->required();

@@ -2,6 +2,7 @@
 
 #include "addr.h"
 #include "kernel_types.h"
+#include "privileges.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -356,6 +357,11 @@ std::optional<std::string> validate(const AgentOptions& o) {
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
         o.log_level != "error")
         return fmt::format("--log-level '{}': expected debug, info, warn or error", o.log_level);
+    if (!o.group.empty() && o.user.empty())
+        return fmt::format("group '{}': needs a user to switch to", o.group);
+    if (!o.user.empty())
+        if (auto as = resolve_run_as(o.user, o.group); !as)
+            return as.error();
     if (auto e = validate_verdicts(o))
         return e;
     std::set<std::string> seen;

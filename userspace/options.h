@@ -133,6 +133,10 @@ struct AgentOptions {
     // Which domains are failed over (and their preference order), kept across
     // restarts and reloads so a switched zone is still switched back; empty: none.
     std::string state_file = "/var/lib/mxsense/state.json";
+    // The account to switch to once the sensor is attached (names or ids); empty: stay.
+    // The group defaults to the user's primary group. Changes need a restart.
+    std::string user;
+    std::string group;
     std::string config_path; // the --config file, reread on SIGHUP
 };
 

@@ -26,6 +26,8 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_EQ(c->xdp_mode, "generic");
     EXPECT_EQ(c->log_level, "debug");
     EXPECT_EQ(c->state_file, "/run/mxsense/state.json");
+    EXPECT_EQ(c->user, "nobody");
+    EXPECT_EQ(c->group, "nogroup");
     EXPECT_DOUBLE_EQ(c->sweep_interval_s, 0.5);
     EXPECT_EQ(c->max_labelled_servers, 64u);
     EXPECT_EQ(c->latency_buckets_s, (std::vector<double>{0.001, 0.01, 0.1, 1}));
@@ -203,6 +205,7 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-number-bucket.yaml",
          "bad-number-bucket.yaml:1: latency_buckets[2]: expected a number from 0 (excluded) to "
          "3600 seconds, got '1e300'"},
+        {"bad-user.yaml", "bad-user.yaml: user 'pv-no-such-user': no such user"},
     };
     for (const auto& [file, want] : cases) {
         auto c = load_config(kDir + "/" + file);

@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <map>
 #include <memory>
 #include <set>
 #include <tuple>
@@ -42,6 +43,8 @@ class Agent {
 
     bool setup();
     void setup_health();
+    void apply_hooks();
+    void stop_hooks();
     void reload();
     void wait_hup();
     void every(boost::asio::steady_timer& timer, const double* seconds, void (Agent::*job)(),
@@ -88,7 +91,11 @@ class Agent {
     std::map<std::string, FailedOver> failed_over_;
     std::string saved_state_; // what the state file holds
     std::unique_ptr<HealthMonitor> health_;
-    std::vector<std::unique_ptr<HookRunner>> hooks_;
+    // The hook runners by name: a reload keeps the runner of a hook still configured (its
+    // run in progress, cooldown and retries); a removed hook's runner that is still running
+    // is retired until its run has ended.
+    std::map<std::string, std::unique_ptr<HookRunner>> hooks_;
+    std::vector<std::unique_ptr<HookRunner>> retired_;
     // What the probes ask each DNS server (by its role), and the round in turn.
     std::map<std::string, DnsRole> dns_roles_;
     std::uint64_t probe_rounds_ = 0;

@@ -202,7 +202,7 @@ int Agent::run() {
         if (discovery_)
             discovery_->stop();
         hup_.cancel();
-        hooks_.clear(); // kills any hook still running, with its process group
+        stop_hooks(); // SIGTERM to a hook still running, SIGKILL after kHookStopGraceS
         http_->stop();
         io_.stop();
     });
@@ -220,14 +220,10 @@ int Agent::run() {
 }
 
 // Targets, verdicts and hooks from opts_: at start and on every good reload.
-// Counters live in the aggregators and survive; verdict states start over.
+// Counters live in the aggregators and survive; so do the verdict states, window
+// histories and failovers of the targets and domains a reload keeps (by name), and
+// the hook runners of the hooks it keeps (by name: a run in progress, cooldown, retries).
 void Agent::setup_health() {
-    if (health_) { // a reload: the running monitor knows best which domains are failed over
-        failed_over_.clear();
-        for (const auto& d : health_->domains())
-            if (d.failover_active)
-                failed_over_[d.name] = {d.failed_over_to, d.mx};
-    }
     for (const auto& w : config_warnings(opts_))
         spdlog::warn("configuration: {}", w);
     own_addresses_ = host_addresses();
@@ -250,32 +246,38 @@ void Agent::setup_health() {
     } else {
         dns_servers_ = opts_.dns_servers;
     }
-    health_ = std::make_unique<HealthMonitor>(opts_, dns_servers_);
-    hooks_.clear();
-    for (const auto& h : opts_.hooks) {
-        hooks_.push_back(std::make_unique<HookRunner>(
-            io_, HookSpec{h.name, h.argv, h.timeout_s, h.cooldown_s, h.retries, h.backoff_s}));
-        hooks_.back()->on_run = [this](const HookRun& run) {
-            ++snapshot_.health.hook_runs[{run.hook, run.event, run.result}];
-            auto& recent = snapshot_.health.recent_hook_runs;
-            recent.push_back({static_cast<std::int64_t>(std::time(nullptr)), run.hook, run.event,
-                              run.result, run.exit_status, run.attempt});
-            if (recent.size() > kRecent)
-                recent.pop_front();
-        };
-    }
+    const bool start = !health_;
+    if (start)
+        health_ = std::make_unique<HealthMonitor>(opts_, dns_servers_);
+    else // changed thresholds and policy apply from the next window
+        health_->reconfigure(opts_);
+    apply_hooks();
     health_->on_event = [this](const HookEvent& ev) {
         bool accepted = true;
-        for (std::size_t i = 0; i < hooks_.size(); ++i) {
-            const auto& ev_names = opts_.hooks[i].events;
-            if (std::find(ev_names.begin(), ev_names.end(), ev.event) != ev_names.end())
-                accepted = hooks_[i]->fire(ev) && accepted;
-        }
+        for (const auto& h : opts_.hooks)
+            if (std::find(h.events.begin(), h.events.end(), ev.event) != h.events.end())
+                accepted = hooks_.at(h.name)->fire(ev) && accepted;
         return accepted;
     };
-    discovered_.clear();
-    for (const auto& [name, f] : failed_over_)
-        health_->restore_failover(name, f.to);
+    if (start) {
+        for (const auto& [name, f] : failed_over_)
+            health_->restore_failover(name, f.to);
+    }
+    // What discovery found stays until it looks again, for the domains that still ask it:
+    // their MX hosts and name servers (and so their verdicts) are not dropped meanwhile.
+    for (auto it = discovered_.begin(); it != discovered_.end();) {
+        const auto d = std::find_if(opts_.domains.begin(), opts_.domains.end(),
+                                    [&](const Domain& c) { return c.name == it->first; });
+        if (d == opts_.domains.end() || !(d->discover || d->authoritative)) {
+            it = discovered_.erase(it);
+            continue;
+        }
+        if (!d->discover)
+            it->second.mx.clear();
+        if (!d->authoritative)
+            it->second.auth_servers.clear();
+        ++it;
+    }
     apply_targets();
 
     if (discovery_)
@@ -310,6 +312,69 @@ void Agent::setup_health() {
         discovered_[name] = d;
         apply_targets();
     });
+}
+
+// The hook runners of opts_.hooks, by name. A runner of a hook still configured stays
+// (a changed spec applies from its next run); a removed hook's runner goes at once when
+// idle, else once its run in progress has ended (no retry).
+void Agent::apply_hooks() {
+    std::map<std::string, std::unique_ptr<HookRunner>> next;
+    for (const auto& h : opts_.hooks) {
+        HookSpec spec{h.name, h.argv, h.timeout_s, h.cooldown_s, h.retries, h.backoff_s};
+        std::unique_ptr<HookRunner> r;
+        if (auto it = hooks_.find(h.name); it != hooks_.end()) {
+            r = std::move(it->second);
+            hooks_.erase(it);
+        } else if (auto rt = std::find_if(retired_.begin(), retired_.end(),
+                                          [&](const auto& x) { return x->spec().name == h.name; });
+                   rt != retired_.end()) { // removed and added back while its run goes on
+            r = std::move(*rt);
+            retired_.erase(rt);
+        }
+        if (r) {
+            r->update(std::move(spec));
+        } else {
+            r = std::make_unique<HookRunner>(io_, std::move(spec));
+            r->on_run = [this](const HookRun& run) {
+                ++snapshot_.health.hook_runs[{run.hook, run.event, run.result}];
+                auto& recent = snapshot_.health.recent_hook_runs;
+                recent.push_back({static_cast<std::int64_t>(std::time(nullptr)), run.hook,
+                                  run.event, run.result, run.exit_status, run.attempt});
+                if (recent.size() > kRecent)
+                    recent.pop_front();
+            };
+            r->on_idle = [this, raw = r.get()] {
+                // Not from within the runner's own handler: a retired runner goes afterwards.
+                boost::asio::post(io_, [this, raw] {
+                    std::erase_if(retired_,
+                                  [&](const auto& x) { return x.get() == raw && !raw->busy(); });
+                });
+            };
+        }
+        next.emplace(h.name, std::move(r));
+    }
+    for (auto& [name, r] : hooks_) // removed from the configuration
+        if (r->retire())
+            retired_.push_back(std::move(r));
+    hooks_ = std::move(next);
+}
+
+// Agent shutdown: every hook still running gets SIGTERM, SIGKILL kHookStopGraceS later
+// (its supervisor sends them); returns once their processes are gone.
+void Agent::stop_hooks() {
+    for (auto& [name, r] : hooks_)
+        r->stop();
+    for (auto& r : retired_)
+        r->stop();
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(kHookStopGraceS + 2));
+    for (auto& [name, r] : hooks_)
+        r->wait_stopped(deadline);
+    for (auto& r : retired_)
+        r->wait_stopped(deadline);
+    hooks_.clear();
+    retired_.clear();
 }
 
 // The judged targets: configured domains with what discovery found, the DNS
@@ -466,8 +531,6 @@ void Agent::apply_reload(Result<AgentOptions> c) {
     opts_.smtp_connect_timeout_s = c->smtp_connect_timeout_s;
     opts_.smtp_idle_timeout_s = c->smtp_idle_timeout_s;
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s = c->latency_buckets_s;
-    dns_prev_.clear();
-    smtp_prev_.clear();
     setup_health();
     snapshot_.config_reload_ok = true;
     ++snapshot_.config_reloads;

@@ -19,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -46,6 +47,8 @@ class Agent {
     // After attaching: keep only what the running agent needs, switch to `user:` (privileges.h).
     bool drop_privileges();
     void setup_health();
+    void apply_hooks();
+    void stop_hooks();
     void reload();
     void apply_reload(Result<AgentOptions> c);
     void wait_hup();
@@ -103,7 +106,11 @@ class Agent {
     bool reloading_ = false;
     bool reload_again_ = false;
     std::unique_ptr<HealthMonitor> health_;
-    std::vector<std::unique_ptr<HookRunner>> hooks_;
+    // The hook runners by name: a reload keeps the runner of a hook still configured (its
+    // run in progress, cooldown and retries); a removed hook's runner that is still running
+    // is retired until its run has ended.
+    std::map<std::string, std::unique_ptr<HookRunner>> hooks_;
+    std::vector<std::unique_ptr<HookRunner>> retired_;
     // What the probes ask each DNS server (by its role), and the round in turn.
     std::map<std::string, DnsRole> dns_roles_;
     std::uint64_t probe_rounds_ = 0;

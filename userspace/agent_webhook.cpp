@@ -28,10 +28,7 @@ HttpResponse Agent::webhook(const HttpRequest& req) {
         spdlog::warn("webhook: {}", notices.error());
         return reply(400, "bad_request", notices.error());
     }
-    const auto hook =
-        std::find_if(opts_.hooks.begin(), opts_.hooks.end(),
-                     [&](const HookConfig& h) { return h.name == opts_.webhook.hook; });
-    auto& runner = *hooks_[static_cast<std::size_t>(hook - opts_.hooks.begin())];
+    auto& runner = *hooks_.at(opts_.webhook.hook); // a configured hook (options.cpp checks)
     bool refused = false;
     for (const auto& n : *notices) {
         const char* status = n.firing ? "firing" : "resolved";

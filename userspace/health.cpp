@@ -14,6 +14,12 @@ HealthMonitor::HealthMonitor(const AgentOptions& o, std::vector<std::string> dns
     set_targets(o.domains, dns_servers, dns_roles);
 }
 
+void HealthMonitor::reconfigure(const AgentOptions& o) {
+    opts_ = o;
+    for (auto& t : tracks_)
+        t.verdict.set_policy(policy());
+}
+
 void HealthMonitor::restore_failover(const std::string& domain, const std::string& to) {
     for (std::size_t d = 0; d < domains_.size(); ++d)
         if (domains_[d].name == domain) {

@@ -74,7 +74,12 @@ class HealthMonitor {
     HealthMonitor(const AgentOptions& o, std::vector<std::string> dns_servers,
                   std::map<std::string, std::string> dns_roles = {});
 
-    // A domain failed over before a restart or reload: failed over to `to`, so
+    // A reload's options: verdict thresholds and the transition policy apply from the
+    // next window; every target keeps its state, streak and window history (call
+    // set_targets for the new target lists).
+    void reconfigure(const AgentOptions& o);
+
+    // A domain failed over before a restart: failed over to `to`, so
     // it fails back (not over again) once its primary is HEALTHY for the hold.
     void restore_failover(const std::string& domain, const std::string& to);
 

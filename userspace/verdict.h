@@ -108,6 +108,8 @@ class TargetVerdict {
     // Feed one window's judgement; returns the transition it caused, if any.
     std::optional<Transition> observe(TargetState window);
     TargetState state() const { return state_; }
+    // A new policy (a reload) for the windows to come; state and streak are kept.
+    void set_policy(TransitionPolicy p) { policy_ = p; }
 
     // A streak towards another state than the current one: `streak` agreeing
     // windows of the `needed` (rise or fall), and for how many more windows the

@@ -134,7 +134,7 @@ class Lab:
 
     @staticmethod
     def children(p):
-        """The pids of p's child processes (an agent's hooks while they run)."""
+        """The pids of p's child processes (an agent's hook supervisors while hooks run)."""
         return run("pgrep", "-P", str(p.pid), check=False).stdout.split()
 
     def stop(self, p, sig=signal.SIGTERM, timeout=10):

@@ -427,5 +427,32 @@ TEST(Health, AMissingTransportDoesNotDecideAWindow) {
     EXPECT_EQ(q.m.targets()[2].state, TargetState::Healthy);
 }
 
+// A reload (Agent::setup_health): the monitor is reconfigured, not rebuilt. Targets keep
+// their state, streak and history; the new policy applies from the next window.
+TEST(Health, AReloadKeepsStatesAndAppliesThePolicyFromTheNextWindow) {
+    auto o = options();
+    Scenario r(o, {R});
+    r.windows(3, good(), good());
+    r.windows(1, dead(), good()); // 1 of the 2 DOWN windows needed (fall: 2)
+    const auto before = r.m.targets();
+    o.verdicts.fall = 3;
+    o.verdicts.degraded_p99_s = 9; // a changed threshold
+    r.m.reconfigure(o);
+    r.m.set_targets(o.domains, {R});
+    ASSERT_EQ(r.m.targets().size(), before.size());
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        EXPECT_EQ(r.m.targets()[i].name, before[i].name);
+        EXPECT_EQ(r.m.targets()[i].state, before[i].state) << before[i].name;
+        EXPECT_EQ(r.m.targets()[i].transitions, before[i].transitions) << before[i].name;
+    }
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Healthy);
+    r.windows(1, dead(), good()); // the streak goes on: 2 of now 3
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Healthy);
+    r.windows(1, dead(), good());
+    EXPECT_EQ(r.m.targets()[0].state, TargetState::Down);
+    r.windows(2, dead(), slow()); // 5 s p99 is no longer DEGRADED (9 s)
+    EXPECT_EQ(r.m.targets()[1].state, TargetState::Healthy);
+}
+
 } // namespace
 } // namespace mxs

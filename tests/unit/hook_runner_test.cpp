@@ -1,7 +1,9 @@
-// The hook runner with real processes: environment, process-group timeout,
-// shell metacharacters, inherited descriptors, busy and cooldown, retries.
+// The hook runner with real processes: environment, process-group timeout, a setsid'ed
+// grandchild or daemon contained in its run, stop (SIGTERM, then SIGKILL), reload updates
+// and retirement, shell metacharacters, inherited descriptors, busy and cooldown, retries.
 #include "hook_runner.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <fcntl.h>
@@ -72,6 +74,147 @@ TEST(HookRunner, TimeoutKillsTheWholeProcessGroup) {
     std::string line;
     std::getline(stat, line);
     EXPECT_TRUE(line.empty() || line.find(") Z") != std::string::npos) << line;
+}
+
+// A pid file path of this test process's own.
+fs::path pid_path(const std::string& what) {
+    return fs::temp_directory_path() / ("mxs-hook-" + what + "-" + std::to_string(getpid()));
+}
+
+// Shell text: starts a daemon in a new session (setsid: neither the hook's process group
+// nor its session) that writes its pid to `pidfile` and sleeps 300 s, and waits for the file.
+std::string start_setsid_daemon(const fs::path& pidfile) {
+    const auto p = pidfile.string();
+    return "setsid /bin/sh -c 'echo $$ > " + p + ".tmp && mv " + p + ".tmp " + p +
+           "; exec sleep 300' & while [ ! -s " + p + " ]; do sleep 0.01; done; ";
+}
+
+// The pid in pidfile (removed), 0 when there is none.
+pid_t take_pid(const fs::path& pidfile) {
+    std::ifstream in(pidfile);
+    pid_t pid = 0;
+    in >> pid;
+    fs::remove(pidfile);
+    return pid;
+}
+
+// Whether pid names a process at all (a zombie too): kill(pid, 0) answers ESRCH when not.
+bool exists(pid_t pid) {
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+// Kills what a failing check left behind (on the old code the daemon survives).
+void reap_leftover(pid_t pid) {
+    if (pid > 0 && exists(pid))
+        kill(pid, SIGKILL);
+}
+
+TEST(HookRunner, TimeoutKillsASetsidGrandchild) {
+    const auto pidfile = pid_path("setsid");
+    const std::string script = start_setsid_daemon(pidfile) + "sleep 100";
+    auto runs = run_hook({"escapes", {"/bin/sh", "-c", script}, 2, 0, 0, 0}, event());
+    const pid_t daemon = take_pid(pidfile);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].result, "timeout");
+    ASSERT_GT(daemon, 0) << "the hook did not start its daemon within the timeout";
+    // Reported only once every process of the run is gone (and reaped: not even a zombie).
+    EXPECT_FALSE(exists(daemon)) << "the setsid'ed grandchild " << daemon << " survived";
+    reap_leftover(daemon);
+}
+
+TEST(HookRunner, ADaemonLeftBehindEndsWithTheRun) {
+    const auto pidfile = pid_path("daemon");
+    const std::string script = start_setsid_daemon(pidfile) + "echo started; exit 0";
+    auto runs = run_hook({"daemonizes", {"/bin/sh", "-c", script}, 10, 0, 0, 0}, event());
+    const pid_t daemon = take_pid(pidfile);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].result, "success");
+    EXPECT_EQ(runs[0].exit_status, 0);
+    EXPECT_EQ(runs[0].output, "started\n");
+    ASSERT_GT(daemon, 0);
+    EXPECT_FALSE(exists(daemon)) << "the daemon " << daemon << " outlived its hook's run";
+    reap_leftover(daemon);
+}
+
+TEST(HookRunner, StopSendsSigtermThenSigkillToEveryProcessOfTheRun) {
+    const auto pidfile = pid_path("stop");
+    const auto marker = pid_path("stop-term"), ready = pid_path("stop-ready");
+    // The main process writes a marker on SIGTERM and goes on; its daemon ends on SIGTERM.
+    const std::string script = start_setsid_daemon(pidfile) + "trap 'echo term > " +
+                               marker.string() + "' TERM; touch " + ready.string() +
+                               "; while :; do sleep 0.05; done";
+    boost::asio::io_context io;
+    HookRunner r(io, {"stubborn", {"/bin/sh", "-c", script}, 60, 0, 2, 0});
+    std::vector<HookRun> runs;
+    r.on_run = [&](const HookRun& run) { runs.push_back(run); };
+    ASSERT_TRUE(r.fire(event()));
+    // Until the daemon is up and the trap set (the main process waits for the pid file).
+    while (!fs::exists(ready))
+        io.run_for(std::chrono::milliseconds(20));
+    fs::remove(ready);
+    const auto start = std::chrono::steady_clock::now();
+    r.stop();
+    r.wait_stopped(start + std::chrono::seconds(30));
+    const auto took = std::chrono::steady_clock::now() - start;
+    const pid_t daemon = take_pid(pidfile);
+    EXPECT_FALSE(r.busy());
+    EXPECT_TRUE(fs::exists(marker)) << "no SIGTERM reached the hook";
+    fs::remove(marker);
+    // It ignored SIGTERM: SIGKILL after the grace, not sooner, not much later.
+    EXPECT_GE(took, std::chrono::duration<double>(kHookStopGraceS - 0.1));
+    EXPECT_LT(took, std::chrono::duration<double>(kHookStopGraceS + 2));
+    EXPECT_FALSE(exists(daemon)) << daemon;
+    reap_leftover(daemon);
+    io.run(); // no retry after a stop
+    EXPECT_TRUE(runs.empty());
+}
+
+TEST(HookRunner, UpdateWhileRunningKeepsTheRunAndTheCooldown) {
+    boost::asio::io_context io;
+    HookRunner r(io, {"v1", {"/bin/sh", "-c", "sleep 0.3; echo one"}, 5, 60, 0, 0});
+    std::vector<HookRun> runs;
+    int idle = 0;
+    r.on_run = [&](const HookRun& run) { runs.push_back(run); };
+    r.on_idle = [&] { ++idle; };
+    ASSERT_TRUE(r.fire(event()));
+    r.update({"v1", {"/bin/sh", "-c", "echo two"}, 5, 0, 0, 0});
+    io.run();
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].output, "one\n"); // the run that was in progress, under its own spec
+    EXPECT_EQ(idle, 1);
+    EXPECT_FALSE(r.fire(event())); // the cooldown it started with (60 s) holds
+    EXPECT_EQ(runs.back().result, "cooldown");
+    EXPECT_EQ(r.spec().argv.back(), "echo two");
+}
+
+TEST(HookRunner, UpdateWhenIdleKeepsTheCooldown) {
+    boost::asio::io_context io;
+    HookRunner r(io, {"v1", {"/bin/true"}, 5, 60, 0, 0});
+    std::vector<HookRun> runs;
+    r.on_run = [&](const HookRun& run) { runs.push_back(run); };
+    ASSERT_TRUE(r.fire(event()));
+    io.run();
+    r.update({"v1", {"/bin/false"}, 5, 30, 0, 0});
+    EXPECT_FALSE(r.fire(event()));
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_EQ(runs[1].result, "cooldown");
+}
+
+TEST(HookRunner, RetiredRunEndsWithoutRetries) {
+    boost::asio::io_context io;
+    HookRunner r(io, {"gone", {"/bin/sh", "-c", "sleep 0.2; exit 3"}, 5, 0, 2, 0});
+    std::vector<HookRun> runs;
+    int idle = 0;
+    r.on_run = [&](const HookRun& run) { runs.push_back(run); };
+    r.on_idle = [&] { ++idle; };
+    ASSERT_TRUE(r.fire(event()));
+    EXPECT_TRUE(r.retire());
+    io.run();
+    ASSERT_EQ(runs.size(), 1u); // it ran to its end, and no retry followed
+    EXPECT_EQ(runs[0].result, "failure");
+    EXPECT_EQ(runs[0].exit_status, 3);
+    EXPECT_EQ(idle, 1);
+    EXPECT_FALSE(r.retire()); // nothing runs any more
 }
 
 TEST(HookRunner, ShellMetacharactersInTargetsRunNothing) {

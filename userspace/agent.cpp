@@ -68,8 +68,9 @@ bool Agent::setup() {
         spdlog::error("{}", *e);
         return false;
     }
-    auto http = HttpServer::bind(io_, *parse_listen(opts_.listen),
-                                 [this](const HttpRequest& r) { return handle(r); });
+    auto http = HttpServer::bind(
+        io_, *parse_listen(opts_.listen), [this](const HttpRequest& r) { return handle(r); },
+        opts_.http);
     if (!http) {
         spdlog::error("{}", http.error());
         return false;
@@ -320,9 +321,10 @@ void Agent::reload() {
     // What the kernel programs were loaded and attached with needs a restart.
     if ((!c->interfaces.empty() && c->interfaces != opts_.interfaces) ||
         c->dns_ports != opts_.dns_ports || c->smtp_ports != opts_.smtp_ports ||
-        c->smtp_tls_ports != opts_.smtp_tls_ports || c->listen != opts_.listen)
-        spdlog::warn("reload: interfaces, ports and the listen address change only with a "
-                     "restart; they stay as they are");
+        c->smtp_tls_ports != opts_.smtp_tls_ports || c->listen != opts_.listen ||
+        c->http != opts_.http)
+        spdlog::warn("reload: interfaces, ports, the listen address and http limits change "
+                     "only with a restart; they stay as they are");
     opts_.dns_servers = c->dns_servers;
     opts_.domains = c->domains;
     opts_.verdicts = c->verdicts;
@@ -459,6 +461,7 @@ void Agent::sweep() {
 // Per-server values are large (the fine histogram, per CPU): read them when a
 // scrape asks, not on every sweep.
 void Agent::refresh() {
+    snapshot_.http = http_->stats();
     auto& s = snapshot_.sensor;
     auto totals = sensor_->read_dns_stats();
     s.stats_entries = totals.size();
@@ -493,19 +496,21 @@ HttpResponse Agent::handle(const HttpRequest& req) {
     if (path == kWebhookPath)
         return webhook(req);
     if (req.method != "GET" && req.method != "HEAD")
-        return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+        return {405, "text/plain; charset=utf-8", "method not allowed\n", "GET, HEAD"};
     if (path == "/metrics") {
         refresh(); // fresh kernel totals; sweeps stay on the timer
-        return {200, "text/plain; version=0.0.4; charset=utf-8",
-                render_metrics(snapshot_, metrics_opts_)};
+        return {200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                render_metrics(snapshot_, metrics_opts_),
+                {}};
     }
     if (path == "/api/v1/status")
-        return {200, "application/json", status_json(snapshot_.health)};
+        return {200, "application/json", status_json(snapshot_.health), {}};
     if (path == "/") {
         refresh();
-        return {200, "text/html; charset=utf-8", status_html(snapshot_, 5)};
+        return {200, "text/html; charset=utf-8", status_html(snapshot_, 5), {}};
     }
-    return {404, "text/plain; charset=utf-8", "not found\n"};
+    return {404, "text/plain; charset=utf-8", "not found\n", {}};
 }
 
 } // namespace mxs

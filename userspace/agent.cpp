@@ -82,8 +82,9 @@ bool Agent::setup() {
         return false;
     }
     load_state(); // before the port is bound: nothing waits on this read
-    auto http = HttpServer::bind(io_, *parse_listen(opts_.listen),
-                                 [this](const HttpRequest& r) { return handle(r); });
+    auto http = HttpServer::bind(
+        io_, *parse_listen(opts_.listen), [this](const HttpRequest& r) { return handle(r); },
+        opts_.http);
     if (!http) {
         spdlog::error("{}", http.error());
         return false;
@@ -515,6 +516,7 @@ void Agent::apply_reload(Result<AgentOptions> c) {
             "ports");
     differs(maps(*c) != maps(opts_), "maps");
     differs(c->listen != opts_.listen, "listen");
+    differs(c->http != opts_.http, "http");
     differs(c->user != opts_.user || c->group != opts_.group, "user/group");
     if (!restart.empty())
         spdlog::warn("reload: {} change only with a restart (the sensor is attached and its "
@@ -654,6 +656,7 @@ void Agent::sweep() {
 // Per-server values are large (the fine histogram, per CPU): read them when a
 // scrape asks, not on every sweep.
 void Agent::refresh() {
+    snapshot_.http = http_->stats();
     auto& s = snapshot_.sensor;
     auto totals = sensor_->read_dns_stats();
     s.stats_entries = totals.size();
@@ -688,19 +691,21 @@ HttpResponse Agent::handle(const HttpRequest& req) {
     if (path == kWebhookPath)
         return webhook(req);
     if (req.method != "GET" && req.method != "HEAD")
-        return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+        return {405, "text/plain; charset=utf-8", "method not allowed\n", "GET, HEAD"};
     if (path == "/metrics") {
         refresh(); // fresh kernel totals; sweeps stay on the timer
-        return {200, "text/plain; version=0.0.4; charset=utf-8",
-                render_metrics(snapshot_, metrics_opts_)};
+        return {200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                render_metrics(snapshot_, metrics_opts_),
+                {}};
     }
     if (path == "/api/v1/status")
-        return {200, "application/json", status_json(snapshot_.health)};
+        return {200, "application/json", status_json(snapshot_.health), {}};
     if (path == "/") {
         refresh();
-        return {200, "text/html; charset=utf-8", status_html(snapshot_, 5)};
+        return {200, "text/html; charset=utf-8", status_html(snapshot_, 5), {}};
     }
-    return {404, "text/plain; charset=utf-8", "not found\n"};
+    return {404, "text/plain; charset=utf-8", "not found\n", {}};
 }
 
 } // namespace mxs

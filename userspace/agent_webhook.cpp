@@ -13,10 +13,11 @@ HttpResponse Agent::webhook(const HttpRequest& req) {
     auto& ws = snapshot_.webhook;
     auto reply = [&ws](unsigned code, const std::string& result, const std::string& text) {
         ++ws.requests[result];
-        return HttpResponse{code, "text/plain; charset=utf-8", text + "\n"};
+        return HttpResponse{code, "text/plain; charset=utf-8", text + "\n",
+                            code == 405 ? "POST" : ""};
     };
     if (!opts_.webhook.enabled)
-        return {404, "text/plain; charset=utf-8", "not found\n"};
+        return {404, "text/plain; charset=utf-8", "not found\n", {}};
     if (req.method != "POST")
         return reply(405, "bad_request", "POST only");
     if (!bearer_matches(req.authorization, opts_.webhook.token)) {

@@ -385,6 +385,19 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                        {"hook",
                         [&](const YAML::Node& m, const std::string& g) { w.hook = r.str(m, g); }}});
               }},
+             {"http",
+              [&](const YAML::Node& n, const std::string& f) {
+                  auto& h = o.http;
+                  r.mapping(n, f,
+                            {{"max_connections", u32(h.max_connections)},
+                             {"idle_timeout", number(h.idle_timeout_s)},
+                             {"header_timeout", number(h.header_timeout_s)},
+                             {"body_timeout", number(h.body_timeout_s)},
+                             {"max_header_bytes", u32(h.max_header_bytes)},
+                             {"max_body_bytes", [&](const YAML::Node& m, const std::string& g) {
+                                  h.max_body_bytes = r.count(m, g, kMaxHttpBody);
+                              }}});
+              }},
              {"maps", [&](const YAML::Node& n, const std::string& f) {
                   r.mapping(n, f,
                             {{"dns_stats", u32(o.stats_map_entries)},

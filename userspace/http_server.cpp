@@ -1,81 +1,309 @@
 #include "http_server.h"
 
+#include <array>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <chrono>
+#include <cerrno>
+#include <filesystem>
+#include <list>
 #include <optional>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 namespace mxs {
-namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
+namespace {
+
+class Session;
+
+std::chrono::steady_clock::duration seconds(double s) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(s));
+}
+
+// What a connection is doing; the order of the connection list is the order of these changes.
+enum class Phase {
+    Idle,    // waiting for a request's first byte (a fresh or kept-alive connection)
+    Header,  // a request header is arriving
+    Body,    // its body is arriving
+    Busy,    // being answered
+    Closing, // answered with an error; the client's remaining bytes are read and dropped
+};
+
+// Bytes read and dropped after an error response, at most, and for how long: closing a
+// socket with unread bytes sends a RST, which may destroy the response before the client
+// reads it (RFC 9112 §9.6, "tear-down"; nginx's lingering close).
+constexpr std::size_t kLingerBytes = 1 << 20;
+constexpr std::chrono::seconds kLingerTime{2};
+
+} // namespace
+
+struct HttpServer::Shared {
+    HttpLimits limits;
+    std::size_t max_connections = 0; // in force (start())
+    Handler handler;
+    HttpStats stats;
+    // Open connections, least recently changed phase first.
+    std::list<Session*> sessions;
+};
+
+namespace {
+
 class Session : public std::enable_shared_from_this<Session> {
   public:
-    Session(tcp::socket socket, std::shared_ptr<HttpServer::Handler> handler)
-        : stream_(std::move(socket)), handler_(std::move(handler)) {}
+    Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared)
+        : stream_(std::move(socket)), shared_(std::move(shared)),
+          accepted_(std::chrono::steady_clock::now()) {
+        shared_->sessions.push_back(this);
+        pos_ = std::prev(shared_->sessions.end());
+    }
+    ~Session() { unlist(); }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
-    void read() {
-        parser_.emplace();
-        parser_->body_limit(kBodyLimit);
-        stream_.expires_after(std::chrono::seconds(30));
-        http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             if (!ec) {
-                                 self->req_ = self->parser_->release();
-                                 self->respond();
-                             }
-                         });
+    void start() { wait_request(); }
+
+    Phase phase() const { return phase_; }
+
+    // Closes the connection now (to make room, or at stop()); its pending operation ends
+    // with an error and the last reference goes with it.
+    void close() {
+        unlist();
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.close();
     }
 
   private:
-    void respond() {
-        HttpResponse r;
-        try {
-            r = (*handler_)(
-                HttpRequest{std::string(req_.method_string()), std::string(req_.target()),
-                            std::string(req_[http::field::authorization]), std::move(req_.body())});
-        } catch (const std::exception& e) {
-            spdlog::error("http handler for {}: {}", std::string(req_.target()), e.what());
-            r = {500, "text/plain; charset=utf-8", "internal error\n"};
+    const HttpLimits& limits() const { return shared_->limits; }
+
+    void unlist() {
+        if (listed_) {
+            shared_->sessions.erase(pos_);
+            listed_ = false;
         }
-        auto res = std::make_shared<http::response<http::string_body>>(
-            static_cast<http::status>(r.status), req_.version());
+    }
+
+    void set_phase(Phase p) {
+        phase_ = p;
+        if (listed_) // least recently changed first: the eviction order
+            shared_->sessions.splice(shared_->sessions.end(), shared_->sessions, pos_);
+    }
+
+    // The first request's header must be complete header_timeout after the accept; a
+    // kept-alive connection may then wait idle_timeout for the next request's first byte.
+    void wait_request() {
+        set_phase(Phase::Idle);
+        if (buffer_.size() > 0) // pipelined: the next request is here already
+            return read_header();
+        if (first_)
+            stream_.expires_at(accepted_ + seconds(limits().header_timeout_s));
+        else
+            stream_.expires_after(seconds(limits().idle_timeout_s));
+        stream_.async_read_some(buffer_.prepare(4096),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    if (ec)
+                                        return self->failed(ec);
+                                    self->buffer_.commit(n);
+                                    self->read_header();
+                                });
+    }
+
+    void read_header() {
+        set_phase(Phase::Header);
+        parser_.emplace();
+        parser_->header_limit(limits().max_header_bytes);
+        parser_->body_limit(limits().max_body_bytes);
+        if (!first_) // the first request's deadline runs from the accept
+            stream_.expires_after(seconds(limits().header_timeout_s));
+        http::async_read_header(stream_, buffer_, *parser_,
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (ec)
+                                        return self->failed(ec);
+                                    self->read_body();
+                                });
+    }
+
+    void read_body() {
+        if (parser_->is_done())
+            return respond();
+        set_phase(Phase::Body);
+        stream_.expires_after(seconds(limits().body_timeout_s));
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec)
+                                 return self->failed(ec);
+                             self->respond();
+                         });
+    }
+
+    void failed(const beast::error_code& ec) {
+        auto& s = shared_->stats;
+        if (ec == beast::error::timeout) { // tcp_stream closed the socket at the deadline
+            static const char* const names[] = {"idle", "header", "body", "send", "linger"};
+            if (phase_ != Phase::Closing)
+                ++s.timed_out[names[static_cast<int>(phase_)]];
+            return;
+        }
+        if (ec == http::error::header_limit) {
+            ++s.bad_requests["header_too_large"];
+            return reject(http::status::request_header_fields_too_large,
+                          "request header too large");
+        }
+        if (ec == http::error::body_limit) {
+            ++s.bad_requests["body_too_large"];
+            return reject(http::status::payload_too_large, "request body too large");
+        }
+        // The client closed (between requests or within one), or we did.
+        if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+            ec == http::error::short_read ||
+            ec.category() != http::make_error_code(http::error::bad_method).category())
+            return;
+        ++s.bad_requests["malformed"]; // bad method, target, version, field, chunk, length…
+        reject(http::status::bad_request, "malformed request: " + ec.message());
+    }
+
+    // Answers what could not be read as a request, then closes: no request boundary is
+    // left to go on from.
+    void reject(http::status status, const std::string& why) {
+        set_phase(Phase::Busy);
+        auto res = std::make_shared<http::response<http::string_body>>(status, 11);
         res->set(http::field::server, "mxsense");
-        res->set(http::field::content_type, r.content_type);
-        res->keep_alive(req_.keep_alive());
-        res->body() = std::move(r.body);
+        res->set(http::field::content_type, "text/plain; charset=utf-8");
+        res->keep_alive(false);
+        res->body() = why + "\n";
         res->prepare_payload();
+        stream_.expires_after(seconds(limits().body_timeout_s));
         http::async_write(stream_, *res,
                           [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                               if (ec)
-                                  return;
-                              if (res->keep_alive())
-                                  self->read();
-                              else
-                                  self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+                                  return self->failed(ec);
+                              self->linger();
+                          });
+    }
+
+    void linger() {
+        set_phase(Phase::Closing);
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream_.expires_after(kLingerTime);
+        drain();
+    }
+
+    void drain() {
+        stream_.async_read_some(boost::asio::buffer(drain_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    self->drained_ += n;
+                                    if (!ec && self->drained_ < kLingerBytes)
+                                        self->drain();
+                                });
+    }
+
+    void respond() {
+        set_phase(Phase::Busy);
+        auto req = parser_->release();
+        const bool head = req.method() == http::verb::head;
+        HttpResponse r;
+        try {
+            r = shared_->handler(
+                HttpRequest{std::string(req.method_string()), std::string(req.target()),
+                            std::string(req[http::field::authorization]), std::move(req.body())});
+        } catch (const std::exception& e) {
+            spdlog::error("http handler for {}: {}", std::string(req.target()), e.what());
+            r = {500, "text/plain; charset=utf-8", "internal error\n", {}};
+        }
+        auto res = std::make_shared<http::response<http::string_body>>(
+            static_cast<http::status>(r.status), req.version());
+        res->set(http::field::server, "mxsense");
+        res->set(http::field::content_type, r.content_type);
+        if (!r.allow.empty())
+            res->set(http::field::allow, r.allow);
+        res->keep_alive(req.keep_alive());
+        const auto length = r.body.size();
+        res->body() = std::move(r.body);
+        res->prepare_payload();
+        if (head) { // the length of what GET would send, and no body (RFC 9110 §9.3.2)
+            res->body().clear();
+            res->content_length(length);
+        }
+        stream_.expires_after(seconds(limits().body_timeout_s));
+        http::async_write(stream_, *res,
+                          [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                              if (ec)
+                                  return self->failed(ec);
+                              if (res->keep_alive()) {
+                                  self->first_ = false;
+                                  return self->wait_request();
+                              }
+                              self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
                           });
     }
 
     beast::tcp_stream stream_;
-    static constexpr std::size_t kBodyLimit = 1 << 20; // Alertmanager batches stay far below
+    std::shared_ptr<HttpServer::Shared> shared_;
+    std::list<Session*>::iterator pos_;
+    bool listed_ = true;
+    Phase phase_ = Phase::Idle;
+    bool first_ = true; // no request answered yet
+    std::chrono::steady_clock::time_point accepted_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
-    http::request<http::string_body> req_;
-    std::shared_ptr<HttpServer::Handler> handler_;
+    std::array<char, 4096> drain_{};
+    std::size_t drained_ = 0;
 };
+
+// Which connection makes room for a new one: the oldest idle (or closing) one, else the
+// one whose request has been arriving longest. One being answered is never closed: its
+// request is complete and the answer bounded by the send deadline.
+Session* victim(const std::list<Session*>& sessions) {
+    Session* reading = nullptr;
+    for (auto* s : sessions) {
+        if (s->phase() == Phase::Idle || s->phase() == Phase::Closing)
+            return s;
+        if (!reading && (s->phase() == Phase::Header || s->phase() == Phase::Body))
+            reading = s;
+    }
+    return reading;
+}
+
+std::uint64_t open_descriptors() {
+    std::error_code ec;
+    std::uint64_t n = 0;
+    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+         it.increment(ec))
+        ++n;
+    return n > 0 ? n - 1 : 0; // the iterator's own
+}
 
 } // namespace
 
-HttpServer::HttpServer(boost::asio::io_context& io, Handler handler)
-    : io_(io), acceptor_(io), handler_(std::make_shared<Handler>(std::move(handler))) {}
+std::size_t connection_budget(std::size_t wanted, std::uint64_t soft_limit, std::uint64_t open) {
+    constexpr std::uint64_t kFloor = 4;
+    const std::uint64_t used = open + HttpServer::kDescriptorReserve;
+    const std::uint64_t room = soft_limit > used ? soft_limit - used : 0;
+    return static_cast<std::size_t>(
+        std::min<std::uint64_t>(wanted, std::max<std::uint64_t>(room, kFloor)));
+}
+
+HttpServer::HttpServer(boost::asio::io_context& io, Handler handler, const HttpLimits& limits)
+    : io_(io), acceptor_(io), backoff_(io), shared_(std::make_shared<Shared>()) {
+    shared_->limits = limits;
+    shared_->max_connections = limits.max_connections;
+    shared_->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() {
+    stop();
+}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::bind(boost::asio::io_context& io,
-                                                     const ListenAddress& addr, Handler handler) {
-    std::unique_ptr<HttpServer> s(new HttpServer(io, std::move(handler)));
+                                                     const ListenAddress& addr, Handler handler,
+                                                     const HttpLimits& limits) {
+    std::unique_ptr<HttpServer> s(new HttpServer(io, std::move(handler), limits));
     boost::system::error_code ec;
     const auto ip = boost::asio::ip::make_address(addr.host, ec);
     if (ec)
@@ -94,12 +322,28 @@ Result<std::unique_ptr<HttpServer>> HttpServer::bind(boost::asio::io_context& io
 }
 
 void HttpServer::start() {
+    rlimit nofile{};
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+        const auto open = open_descriptors();
+        const auto budget =
+            connection_budget(shared_->limits.max_connections, nofile.rlim_cur, open);
+        if (budget < shared_->limits.max_connections)
+            spdlog::warn("http: the descriptor limit {} ({} open, {} kept for probes and hooks) "
+                         "leaves room for {} connections, not http.max_connections {}; raise "
+                         "it (LimitNOFILE=) for more",
+                         nofile.rlim_cur, open, kDescriptorReserve, budget,
+                         shared_->limits.max_connections);
+        shared_->max_connections = budget;
+    }
     accept();
 }
 
 void HttpServer::stop() {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    backoff_.cancel();
+    while (!shared_->sessions.empty())
+        shared_->sessions.front()->close(); // unlists itself
 }
 
 boost::asio::ip::tcp::endpoint HttpServer::local_endpoint() const {
@@ -107,14 +351,69 @@ boost::asio::ip::tcp::endpoint HttpServer::local_endpoint() const {
     return acceptor_.local_endpoint(ec);
 }
 
+HttpStats HttpServer::stats() const {
+    HttpStats s = shared_->stats;
+    s.connections = shared_->sessions.size();
+    s.max_connections = shared_->max_connections;
+    return s;
+}
+
 void HttpServer::accept() {
     acceptor_.async_accept(io_, [this](boost::system::error_code ec, tcp::socket socket) {
         if (ec == boost::asio::error::operation_aborted)
             return;
+        // The peer gave up while queued: that connection is gone, the next one may be fine.
+        if (ec && ec != boost::asio::error::connection_aborted)
+            return back_off(ec);
+        if (burst_failures_) {
+            spdlog::info(
+                "http: accepting again after {} failed attempts in {:.1f} s", burst_failures_,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - burst_start_)
+                    .count());
+            burst_failures_ = 0;
+        }
         if (!ec)
-            std::make_shared<Session>(std::move(socket), handler_)->read();
+            admit(std::move(socket));
         accept();
     });
+}
+
+// EMFILE/ENFILE (or ENOBUFS, ENOMEM…) leave the connection in the kernel's queue, so an
+// immediate retry fails again at once: that loop spun the CPU. Wait, then retry; say so once
+// per burst. Queued connections wait (the kernel keeps the handshake), they are not lost.
+void HttpServer::back_off(const boost::system::error_code& ec) {
+    if (ec == boost::system::errc::too_many_files_open ||
+        ec == boost::system::errc::too_many_files_open_in_system)
+        ++shared_->stats.rejected["descriptors"];
+    if (burst_failures_++ == 0) {
+        burst_start_ = std::chrono::steady_clock::now();
+        spdlog::warn("http: accept failed: {}; {} connections open; retrying every {} ms",
+                     ec.message(), shared_->sessions.size(), kAcceptBackoff.count());
+    }
+    backoff_.expires_after(kAcceptBackoff);
+    backoff_.async_wait([this](const boost::system::error_code& e) {
+        if (!e)
+            accept();
+    });
+}
+
+void HttpServer::admit(tcp::socket socket) {
+    auto& s = *shared_;
+    if (s.sessions.size() >= s.max_connections) {
+        // Refusing the new connection instead would let idle connections (which cost the
+        // attacker nothing) lock every scrape out until their deadline; closing the oldest
+        // idle one keeps a scrape's connection, the newest, alive long enough to be answered.
+        if (Session* old = victim(s.sessions)) {
+            ++s.stats.rejected["evicted"];
+            old->close();
+        } else {
+            ++s.stats.rejected["limit"];
+            boost::system::error_code ec;
+            socket.close(ec);
+            return;
+        }
+    }
+    std::make_shared<Session>(std::move(socket), shared_)->start();
 }
 
 } // namespace mxs

@@ -160,6 +160,42 @@ void render_probes(const ProbeSnapshot& p, std::vector<MetricFamily>& out) {
         out.push_back(std::move(f->f));
 }
 
+// The HTTP server's bounds: every label value from the start, so a rate() sees the first event.
+void render_http(const HttpStats& h, std::vector<MetricFamily>& out) {
+    Family conns("mxsense_http_connections", "Open HTTP connections.", MetricType::Gauge);
+    conns.gauge({}, static_cast<double>(h.connections));
+    Family limit("mxsense_http_connections_limit",
+                 "HTTP connection limit in force (http.max_connections, or less when the "
+                 "descriptor limit leaves less room).",
+                 MetricType::Gauge);
+    limit.gauge({}, static_cast<double>(h.max_connections));
+    auto counted = [](const std::map<std::string, std::uint64_t>& m, const char* k) {
+        const auto it = m.find(k);
+        return static_cast<double>(it == m.end() ? 0 : it->second);
+    };
+    Family rejected("mxsense_http_connections_rejected_total",
+                    "HTTP connections closed for the connection limit (limit: a new one at once; "
+                    "evicted: an older idle or slow one, for a new one) and accepts that failed "
+                    "for want of descriptors (descriptors; retried every 100 ms).",
+                    MetricType::Counter);
+    for (const char* r : {"limit", "evicted", "descriptors"})
+        rejected.counter({{"reason", r}}, counted(h.rejected, r));
+    Family timed_out("mxsense_http_connections_timed_out_total",
+                     "HTTP connections closed at a deadline, by phase (idle keep-alive, header, "
+                     "body, send).",
+                     MetricType::Counter);
+    for (const char* p : {"idle", "header", "body", "send"})
+        timed_out.counter({{"phase", p}}, counted(h.timed_out, p));
+    Family bad("mxsense_http_bad_requests_total",
+               "HTTP requests answered by the server itself and closed: malformed (400), "
+               "header_too_large (431), body_too_large (413).",
+               MetricType::Counter);
+    for (const char* r : {"malformed", "header_too_large", "body_too_large"})
+        bad.counter({{"reason", r}}, counted(h.bad_requests, r));
+    for (auto* f : {&conns, &limit, &rejected, &timed_out, &bad})
+        out.push_back(std::move(f->f));
+}
+
 std::vector<ClientMetric::Label> dns_labels(const SeriesKey& k) {
     return {{"server", k.server}, {"role", k.role}, {"proto", k.proto}};
 }
@@ -263,6 +299,7 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
         walerts.counter({{"status", k.first}, {"result", k.second}}, static_cast<double>(n));
     out.push_back(std::move(wreq.f));
     out.push_back(std::move(walerts.f));
+    render_http(snap.http, out);
     Family reload_ok("mxsense_config_last_reload_successful",
                      "0 when the last SIGHUP reload failed and the old configuration stayed.",
                      MetricType::Gauge);

@@ -288,7 +288,31 @@ std::vector<std::string> config_warnings(const AgentOptions& o) {
     return out;
 }
 
+namespace {
+
+std::optional<std::string> validate_http(const HttpLimits& h) {
+    if (h.max_connections < 1 || h.max_connections > kMaxHttpConnections)
+        return fmt::format("http.max_connections {}: must be in [1, {}]", h.max_connections,
+                           kMaxHttpConnections);
+    for (auto [name, v] : {std::pair{"idle_timeout", h.idle_timeout_s},
+                           std::pair{"header_timeout", h.header_timeout_s},
+                           std::pair{"body_timeout", h.body_timeout_s}})
+        if (!(v > 0 && v <= kMaxHttpTimeout))
+            return fmt::format("http.{} {}: must be in (0, {}] seconds", name, v, kMaxHttpTimeout);
+    if (h.max_header_bytes < 1024 || h.max_header_bytes > kMaxHttpHeader)
+        return fmt::format("http.max_header_bytes {}: must be in [1024, {}]", h.max_header_bytes,
+                           kMaxHttpHeader);
+    if (h.max_body_bytes < 1024 || h.max_body_bytes > kMaxHttpBody)
+        return fmt::format("http.max_body_bytes {}: must be in [1024, {}]", h.max_body_bytes,
+                           kMaxHttpBody);
+    return std::nullopt;
+}
+
+} // namespace
+
 std::optional<std::string> validate(const AgentOptions& o) {
+    if (auto e = validate_http(o.http))
+        return e;
     if (!parse_listen(o.listen))
         return fmt::format("--listen '{}': expected ADDR:PORT or [V6ADDR]:PORT", o.listen);
     if (o.dns_ports.empty() || o.dns_ports.size() > MXS_MAX_PORTS)

@@ -1,6 +1,8 @@
 // Agent settings: defaults in code, validated before anything touches the kernel.
 #pragma once
 
+#include "http_limits.h"
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -130,6 +132,7 @@ struct AgentOptions {
     ProbeOptions probes;
     DiscoveryOptions discovery;
     WebhookOptions webhook;
+    HttpLimits http; // connections and requests of the HTTP server (README "HTTP limits")
     // Which domains are failed over (and their preference order), kept across
     // restarts and reloads so a switched zone is still switched back; empty: none.
     std::string state_file = "/var/lib/mxsense/state.json";

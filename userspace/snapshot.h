@@ -3,6 +3,7 @@
 
 #include "dns_model.h"
 #include "health.h"
+#include "http_limits.h"
 #include "kernel_types.h"
 #include "smtp_model.h"
 
@@ -95,6 +96,7 @@ struct Snapshot {
     HealthSnapshot health;
     ProbeSnapshot probes;
     WebhookSnapshot webhook;
+    HttpStats http;
     bool config_reload_ok = true;
     std::uint64_t config_reloads = 0;
     SensorSnapshot sensor;

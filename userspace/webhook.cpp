@@ -1,7 +1,10 @@
 #include "webhook.h"
 
+#include <cctype>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <string_view>
 
 namespace mxs {
 
@@ -29,14 +32,20 @@ Result<std::vector<AlertNotice>> parse_alertmanager(const std::string& body) {
 }
 
 bool bearer_matches(const std::string& authorization, const std::string& token) {
-    static const std::string prefix = "Bearer ";
-    if (token.empty() || authorization.size() != prefix.size() + token.size() ||
-        authorization.compare(0, prefix.size(), prefix) != 0)
+    constexpr std::string_view scheme = "bearer";
+    const std::string_view a = authorization;
+    if (token.empty() || a.size() <= scheme.size() || a[scheme.size()] != ' ')
         return false;
-    unsigned char diff = 0;
-    for (std::size_t i = 0; i < token.size(); ++i)
-        diff |= static_cast<unsigned char>(authorization[prefix.size() + i] ^ token[i]);
-    return diff == 0;
+    for (std::size_t i = 0; i < scheme.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != scheme[i])
+            return false;
+    const auto start = a.find_first_not_of(' ', scheme.size());
+    const auto credentials = start == a.npos ? std::string_view() : a.substr(start);
+    // OpenSSL's comparison reads every byte whatever they hold; a credential of another
+    // length is compared as the token with itself, so the time does not depend on it either.
+    const bool same_length = credentials.size() == token.size();
+    const void* given = same_length ? credentials.data() : token.data();
+    return (CRYPTO_memcmp(given, token.data(), token.size()) == 0) && same_length;
 }
 
 } // namespace mxs

@@ -25,7 +25,9 @@ struct AlertNotice {
 // without a `target` label are skipped.
 Result<std::vector<AlertNotice>> parse_alertmanager(const std::string& body);
 
-// "Bearer TOKEN" against the token, in time independent of where they differ.
+// An Authorization value "Bearer TOKEN" (RFC 6750 §2.1) against the token: the scheme in
+// any case (RFC 7235 §2.1), one or more spaces, then the token, compared in time independent
+// of where (and whether) they differ. False for an empty token.
 bool bearer_matches(const std::string& authorization, const std::string& token);
 
 // The last status acted on per (alertname, target).

@@ -414,5 +414,35 @@ TEST_F(BoundedFile, RegularFilesOnlyAndAtMostTheLimit) {
     EXPECT_EQ(c.error(), file + ": larger than the limit of 1048576 bytes");
 }
 
+// http: the HTTP server's bounds (README "HTTP limits"); each setting has a range.
+TEST(Config, HttpLimits) {
+    auto c = load_config(kDir + "/good.yaml");
+    ASSERT_TRUE(c) << c.error();
+    const auto& h = c->http;
+    EXPECT_EQ(h.max_connections, 16u);
+    EXPECT_DOUBLE_EQ(h.idle_timeout_s, 20);
+    EXPECT_DOUBLE_EQ(h.header_timeout_s, 5);
+    EXPECT_DOUBLE_EQ(h.body_timeout_s, 15);
+    EXPECT_EQ(h.max_header_bytes, 16384u);
+    EXPECT_EQ(h.max_body_bytes, 2097152u);
+    const std::pair<const char*, const char*> bad[] = {
+        {"http: {max_connections: 0}", "h.yaml: http.max_connections 0: must be in [1, 65536]"},
+        {"http: {header_timeout: 0}",
+         "h.yaml: http.header_timeout 0: must be in (0, 3600] seconds"},
+        {"http: {idle_timeout: 1e300}",
+         "h.yaml: http.idle_timeout 1e+300: must be in (0, 3600] seconds"},
+        {"http: {max_header_bytes: 100}",
+         "h.yaml: http.max_header_bytes 100: must be in [1024, 1048576]"},
+        {"http: {max_body_bytes: 1e12}",
+         "h.yaml:1: http.max_body_bytes: expected a whole number from 0 to 67108864, got '1e12'"},
+        {"http: {keepalive: 5}", "h.yaml:1: http.keepalive: unknown key"},
+    };
+    for (const auto& [text, error] : bad) {
+        auto r = parse_config(text, "h.yaml");
+        ASSERT_FALSE(r) << text;
+        EXPECT_EQ(r.error(), error);
+    }
+}
+
 } // namespace
 } // namespace mxs

@@ -35,9 +35,19 @@ TEST(Webhook, BearerToken) {
     EXPECT_TRUE(bearer_matches("Bearer " + token, token));
     EXPECT_FALSE(bearer_matches("Bearer " + token + "x", token));
     EXPECT_FALSE(bearer_matches("Bearer 0123456789abcdef0124", token));
-    EXPECT_FALSE(bearer_matches("bearer " + token, token));
     EXPECT_FALSE(bearer_matches("", token));
     EXPECT_FALSE(bearer_matches("Bearer ", ""));
+    // The scheme in any case (RFC 7235 §2.1), then 1*SP (§2.1's credentials).
+    EXPECT_TRUE(bearer_matches("bearer " + token, token));
+    EXPECT_TRUE(bearer_matches("BEARER " + token, token));
+    EXPECT_TRUE(bearer_matches("bEaReR   " + token, token));
+    EXPECT_FALSE(bearer_matches("Bearer", token));
+    EXPECT_FALSE(bearer_matches("Bearer" + token, token));
+    EXPECT_FALSE(bearer_matches("Bearer\t" + token, token));
+    EXPECT_FALSE(bearer_matches("Bearerx " + token, token));
+    EXPECT_FALSE(bearer_matches("Basic " + token, token));
+    EXPECT_FALSE(bearer_matches("Bearer " + token.substr(1), token));
+    EXPECT_FALSE(bearer_matches("Bearer  ", token));
 }
 
 TEST(Webhook, OnlyAStatusChangeIsNew) {

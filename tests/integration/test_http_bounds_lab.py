@@ -1,0 +1,289 @@
+"""The agent's HTTP server against hostile clients (issue 12, "Bounded inputs: HTTP").
+
+The agent runs in the lab's client namespace under a descriptor limit of NOFILE (prlimit);
+the test's sockets are made in that namespace (setns) and judged by what the client sees:
+statuses, the server's FIN or a reset, times, the agent's CPU from /proc/PID/stat.
+
+- FLOOD idle connections, more than the agent's descriptor limit: it stays near 0 % CPU
+  (main spun at ~100 % retrying accept) and every scrape succeeds while the flood is held;
+  the connections it closed for new ones are the ones the clients saw closed.
+- Deadlines: no byte, a slowloris header, a slow body, an idle kept-alive connection: each
+  closed at its own deadline (main: 30 s for all).
+- Unreadable requests answered and closed, not reset: 400 (a bad field, a TLS ClientHello),
+  431 (header), 413 (body, also while the client is still sending it); 405 with Allow.
+- The webhook's `Authorization: Bearer` scheme in any case (RFC 7235 §2.1).
+
+MXSENSE_HTTP_LEGACY_CONFIG=1 leaves the `http:` section out of the agent's configuration, so
+the suite runs against a build that does not know it (main's) and shows how that fails.
+"""
+import contextlib
+import ctypes
+import os
+import select
+import socket
+import time
+import unittest
+
+import lab as L
+
+PORT = 10191
+TOKEN = "http-bounds-token-0123456789"
+NOFILE = 128  # the agent's descriptor limit
+FLOOD = 200  # idle connections: more than NOFILE
+HEADER_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT = 5, 3, 4  # distinct: each close names its deadline
+LEGACY = os.environ.get("MXSENSE_HTTP_LEGACY_CONFIG") == "1"
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@contextlib.contextmanager
+def netns(name):
+    """This thread in network namespace `name`; sockets made inside stay in it."""
+    with open("/proc/self/ns/net") as home, open(f"/run/netns/{name}") as ns:
+        if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns {name}")
+        try:
+            yield
+        finally:
+            if _libc.setns(home.fileno(), CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back")
+
+
+def cpu_seconds(pid):
+    """utime + stime of pid, in seconds (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def closed_by_peer(s):
+    """Whether the server closed s (FIN or reset); reads and drops what is there."""
+    try:
+        while select.select([s], [], [], 0)[0]:
+            if not s.recv(65536):
+                return True
+    except OSError:
+        return True
+    return False
+
+
+def read_response(s):
+    """One response with a Content-Length, read whole (the connection stays open)."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        got += s.recv(65536)
+    head, body = got.split(b"\r\n\r\n", 1)
+    length = int(head.split(b"Content-Length: ", 1)[1].split(b"\r\n", 1)[0])
+    while len(body) < length:
+        body += s.recv(65536)
+    return head, body
+
+
+class HttpBoundsLab(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = lab = L.Lab.for_test_class(cls)
+        t = lab.tmp
+        with open(f"{t}/token", "w") as f:
+            f.write(TOKEN + "\n")
+        http = "" if LEGACY else (f"http: {{header_timeout: {HEADER_TIMEOUT}, "
+                                  f"idle_timeout: {IDLE_TIMEOUT}, body_timeout: {BODY_TIMEOUT}}}\n")
+        with open(f"{t}/agent.yaml", "w") as f:
+            f.write(f"""interfaces: [{lab.client_if}]
+listen: 127.0.0.1:{PORT}
+state_file: ""
+dns_servers: [{lab.SERVER4}]
+probes: {{enabled: false}}
+hooks: [{{name: switch, events: [], argv: [/bin/true]}}]
+webhook: {{enabled: true, token_file: {t}/token, hook: switch}}
+{http}""")
+        cls.agent = lab.start(lab.client, "prlimit", f"--nofile={NOFILE}:{NOFILE}", L.MXSENSE,
+                              "agent", "--config", f"{t}/agent.yaml",
+                              ready=lambda: lab.serves_metrics(lab.client, PORT))
+        with open(f"/proc/{cls.agent.pid}/comm") as f:
+            assert f.read().strip() == "mxsense"  # prlimit and ip netns exec exec'd it
+
+    def connect(self, timeout=5):
+        with netns(self.lab.client.name):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(("127.0.0.1", PORT))
+        return s
+
+    def exchange(self, data, timeout=5):
+        """Send data and read until the server closes: (bytes received, "fin" or "reset")."""
+        s = self.connect(timeout)
+        got, end = b"", "fin"
+        try:
+            s.sendall(data)
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += b
+        except (ConnectionResetError, BrokenPipeError):
+            end = "reset"
+        finally:
+            s.close()
+        return got, end
+
+    def get(self, path):
+        """GET path on a new connection from this process (no process to start: fast enough
+        to run while a flood is held): (status, body); (None, why) when it failed."""
+        try:
+            got, _ = self.exchange(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                   "\r\n".encode(), timeout=2)
+        except OSError as e:
+            return None, repr(e)
+        head, _, body = got.partition(b"\r\n\r\n")
+        return (int(head.split()[1]) if head else None), body.decode()
+
+    def metrics(self):
+        status, body = self.get("/metrics")
+        self.assertEqual(status, 200, f"a scrape failed: {body}")
+        return L.parse_metrics(body)
+
+    def curl(self, *args):
+        return self.lab.client.run("curl", "-s", "-m", "2", *args, check=False)
+
+    def test_idle_flood_beyond_the_descriptor_limit(self):
+        pid = self.agent.pid
+        with open(f"/proc/{pid}/limits") as f:
+            limit = next(line for line in f if line.startswith("Max open files")).split()[3]
+        self.assertEqual(int(limit), NOFILE)
+        before = self.metrics()
+        flood = []
+        try:
+            for _ in range(FLOOD):
+                flood.append(self.connect())
+            start = time.monotonic()
+            cpu0 = cpu_seconds(pid)
+            time.sleep(2)  # the measurement: what the agent does while the flood is held
+            cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - start)
+            scrapes = [self.get("/metrics")[0] for _ in range(5)]
+            status, text = self.get("/metrics")
+            held = time.monotonic() - start
+            after = L.parse_metrics(text) if status == 200 else {}
+            evicted = sum(L.delta(before, after, "mxsense_http_connections_rejected_total",
+                                  reason=r) for r in ("evicted", "limit"))
+
+            def seen_closed():
+                n = sum(closed_by_peer(s) for s in flood)
+                return (n,) if n >= evicted else None
+            closed = L.until(seen_closed, 2, f"the clients to see the {evicted} connections "
+                             "the agent closed for new ones")[0]
+        finally:
+            for s in flood:
+                s.close()
+        print(f"\nflood of {FLOOD} (descriptor limit {NOFILE}): agent CPU {cpu:.1%} of a core "
+              f"over {held:.1f} s; {closed} connections closed for new ones; scrapes {scrapes}; "
+              f"connection limit {L.value(after, 'mxsense_http_connections_limit'):.0f}")
+        self.assertLess(cpu, 0.05, "the agent spins while its descriptors are taken")
+        self.assertEqual(scrapes, [200] * 5)
+        self.assertLess(held, HEADER_TIMEOUT - 0.5, "the flood must be held through the scrapes")
+        self.assertEqual(L.delta(before, after, "mxsense_http_connections_timed_out_total"), 0)
+        # Every flood connection the server closed was closed for a newer one, as counted.
+        self.assertEqual(closed, evicted)
+        self.assertEqual(L.value(after, "mxsense_http_connections"), FLOOD - closed + 1)
+        self.assertLessEqual(L.value(after, "mxsense_http_connections"),
+                             L.value(after, "mxsense_http_connections_limit"))
+
+    def test_deadlines(self):
+        """Four connections at once, each closed at its own deadline: no byte (header deadline
+        from the accept), a header one byte per 0.25 s (slowloris), a body one byte per 0.25 s
+        after a complete header, and a kept-alive connection idle after its response."""
+        silent, loris, body, idle = (self.connect() for _ in range(4))
+        t0 = time.monotonic()
+        loris.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n")
+        body.sendall(b"POST /api/v1/alertmanager HTTP/1.1\r\nHost: t\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+        t_body = time.monotonic()
+        idle.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: t\r\n\r\n")
+        read_response(idle)
+        t_idle = time.monotonic()
+        expect = {"silent": (silent, t0 + HEADER_TIMEOUT), "slowloris": (loris, t0 + HEADER_TIMEOUT),
+                  "body": (body, t_body + BODY_TIMEOUT), "idle": (idle, t_idle + IDLE_TIMEOUT)}
+        closed_at = {}
+        give_up = max(d for _, d in expect.values()) + 1.5
+        next_byte = time.monotonic()
+        try:
+            while len(closed_at) < len(expect) and time.monotonic() < give_up:
+                now = time.monotonic()
+                if now >= next_byte:  # the trickles
+                    next_byte = now + 0.25
+                    for name, s, byte in (("slowloris", loris, b"X"), ("body", body, b"{")):
+                        if name not in closed_at:
+                            try:
+                                s.send(byte)
+                            except OSError:
+                                closed_at[name] = now
+                open_ = [s for n, (s, _) in expect.items() if n not in closed_at]
+                readable = select.select(open_, [], [], max(0.0, next_byte - now))[0]
+                for name, (s, _) in expect.items():
+                    if s in readable and name not in closed_at and closed_by_peer(s):
+                        closed_at[name] = time.monotonic()
+        finally:
+            for s, _ in expect.values():
+                s.close()
+        late = {n: round(closed_at[n] - d, 2) if n in closed_at else None
+                for n, (_, d) in expect.items()}
+        print(f"\nclosed relative to the deadline (s): {late}")
+        for name, delay in late.items():
+            self.assertIsNotNone(delay, f"{name}: still open 1.5 s after its deadline")
+            self.assertGreater(delay, -0.3, f"{name}: closed before its deadline")
+            self.assertLess(delay, 1.0, f"{name}: closed {delay} s after its deadline")
+
+    def test_unreadable_requests_are_answered(self):
+        before = self.metrics()
+        big = b"x" * 10000
+        body = b"{" + b" " * (256 << 10)
+        cases = [
+            ("a field without a colon", b"GET /metrics HTTP/1.1\r\nHost t\r\n\r\n", 400),
+            ("a TLS ClientHello", bytes.fromhex("160301020001000001fc0303") + os.urandom(64), 400),
+            ("a header over 8 KiB", b"GET /metrics HTTP/1.1\r\nHost: t\r\nX-Big: " + big +
+             b"\r\n\r\n", 431),
+            ("a body over 1 MiB, still being sent",
+             b"POST /api/v1/alertmanager HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+             TOKEN.encode() + b"\r\nContent-Length: 2097152\r\n\r\n" + body, 413),
+            ("a chunked body over 1 MiB",
+             b"POST /api/v1/alertmanager HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked"
+             b"\r\n\r\n200000\r\n" + body, 413),
+        ]
+        for what, data, status in cases:
+            with self.subTest(what):
+                got, end = self.exchange(data)
+                self.assertTrue(got.startswith(f"HTTP/1.1 {status} ".encode()), got[:200])
+                self.assertIn(b"\r\nConnection: close\r\n", got)
+                self.assertEqual(end, "fin", "the answer must not be destroyed by a reset")
+        after = self.metrics()
+        for reason, n in (("malformed", 2), ("header_too_large", 1), ("body_too_large", 2)):
+            self.assertEqual(
+                L.delta(before, after, "mxsense_http_bad_requests_total", reason=reason), n)
+        for data, allow in ((b"BREW /metrics HTTP/1.1\r\nHost: t\r\n\r\n", b"GET, HEAD"),
+                            (b"GET /api/v1/alertmanager HTTP/1.1\r\nHost: t\r\n\r\n", b"POST")):
+            s = self.connect()
+            s.sendall(data)
+            got = s.recv(65536)
+            s.close()
+            self.assertTrue(got.startswith(b"HTTP/1.1 405 "), got[:200])
+            self.assertIn(b"\r\nAllow: " + allow + b"\r\n", got)
+
+    def test_bearer_scheme_in_any_case(self):
+        before = self.metrics()
+        codes = {}
+        for scheme, token in (("Bearer", TOKEN), ("bearer", TOKEN), ("BEARER", TOKEN),
+                              ("bearer", TOKEN[:-1] + "x"), ("Basic", TOKEN)):
+            codes[f"{scheme} {token == TOKEN}"] = self.curl(
+                "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Authorization: {scheme} {token}",
+                "-H", "Content-Type: application/json", "--data", '{"alerts": []}',
+                f"http://127.0.0.1:{PORT}/api/v1/alertmanager").stdout
+        self.assertEqual(codes, {"Bearer True": "200", "bearer True": "200", "BEARER True": "200",
+                                 "bearer False": "401", "Basic True": "401"})
+        after = self.metrics()
+        self.assertEqual(L.delta(before, after, "mxsense_webhook_requests_total", result="ok"), 3)
+        self.assertEqual(
+            L.delta(before, after, "mxsense_webhook_requests_total", result="unauthorized"), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -395,7 +395,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
                              {"body_timeout", number(h.body_timeout_s)},
                              {"max_header_bytes", u32(h.max_header_bytes)},
                              {"max_body_bytes", [&](const YAML::Node& m, const std::string& g) {
-                                  h.max_body_bytes = r.count(m, g, kMaxHttpBody);
+                                  h.max_body_bytes = r.count(m, g);
                               }}});
               }},
              {"maps", [&](const YAML::Node& n, const std::string& f) {

@@ -225,6 +225,12 @@ constexpr NumberRange kNumberRanges[] = {
     {"discovery.min_refresh", 1, 86400, false, false, "seconds"},
     {"discovery.max_refresh", 1, 86400, false, false, "seconds"},
     {"discovery.retry", 1, 86400, false, false, "seconds"},
+    {"http.max_connections", 1, kMaxHttpConnections, false, true, "connections"},
+    {"http.idle_timeout", 0, kMaxHttpTimeout, true, false, "seconds"},
+    {"http.header_timeout", 0, kMaxHttpTimeout, true, false, "seconds"},
+    {"http.body_timeout", 0, kMaxHttpTimeout, true, false, "seconds"},
+    {"http.max_header_bytes", 1024, kMaxHttpHeader, false, true, "bytes"},
+    {"http.max_body_bytes", 1024, static_cast<double>(kMaxHttpBody), false, true, "bytes"},
 };
 
 } // namespace

@@ -426,15 +426,16 @@ TEST(Config, HttpLimits) {
     EXPECT_EQ(h.max_header_bytes, 16384u);
     EXPECT_EQ(h.max_body_bytes, 2097152u);
     const std::pair<const char*, const char*> bad[] = {
-        {"http: {max_connections: 0}", "h.yaml: http.max_connections 0: must be in [1, 65536]"},
-        {"http: {header_timeout: 0}",
-         "h.yaml: http.header_timeout 0: must be in (0, 3600] seconds"},
-        {"http: {idle_timeout: 1e300}",
-         "h.yaml: http.idle_timeout 1e+300: must be in (0, 3600] seconds"},
-        {"http: {max_header_bytes: 100}",
-         "h.yaml: http.max_header_bytes 100: must be in [1024, 1048576]"},
-        {"http: {max_body_bytes: 1e12}",
-         "h.yaml:1: http.max_body_bytes: expected a whole number from 0 to 67108864, got '1e12'"},
+        {"http: {max_connections: 0}", "h.yaml:1: http.max_connections: expected a whole number "
+                                       "from 1 to 65536 connections, got '0'"},
+        {"http: {header_timeout: 0}", "h.yaml:1: http.header_timeout: expected a number from 0 "
+                                      "(excluded) to 3600 seconds, got '0'"},
+        {"http: {idle_timeout: 1e300}", "h.yaml:1: http.idle_timeout: expected a number from 0 "
+                                        "(excluded) to 3600 seconds, got '1e300'"},
+        {"http: {max_header_bytes: 100}", "h.yaml:1: http.max_header_bytes: expected a whole "
+                                          "number from 1024 to 1048576 bytes, got '100'"},
+        {"http: {max_body_bytes: 1e12}", "h.yaml:1: http.max_body_bytes: expected a whole number "
+                                         "from 1024 to 67108864 bytes, got '1e12'"},
         {"http: {keepalive: 5}", "h.yaml:1: http.keepalive: unknown key"},
     };
     for (const auto& [text, error] : bad) {

@@ -949,10 +949,12 @@ struct Gen {
         const auto cport = static_cast<std::uint16_t>(30000 + r.below(16));
         std::uint32_t cseq = r.u32(), sseq = r.u32();
         const bool server_ingress = e.client_egress; // the server's segments arrive
+        // Each side acknowledges what the other sent so far (the sensor accepts only
+        // segments the receiving TCP would: bpf/tcp.h); a few of them lie (mutations).
         auto cf = [&](std::uint8_t flags, std::uint32_t seq, const Bytes& p) {
             Frame f;
             f.data = d.packet(true, v6, e.client, e.server)
-                         .tcp(cport, port, flags, seq)
+                         .tcp(cport, port, flags, seq, sseq)
                          .payload(p)
                          .build();
             f.egress = e.client_egress;
@@ -962,7 +964,7 @@ struct Gen {
             [&](std::uint8_t flags, std::uint32_t seq, const Bytes& p) {
                 Frame f;
                 f.data = d.packet(true, v6, e.server, e.client)
-                             .tcp(port, cport, flags, seq)
+                             .tcp(port, cport, flags, seq, cseq)
                              .payload(p)
                              .build();
                 f.egress = !e.client_egress;
@@ -989,7 +991,10 @@ struct Gen {
             if (r.pct(60))
                 return;
         }
+        ++cseq; // what the server's answer to the SYN acknowledges
         if (k >= 70) {
+            if (r.pct(20))
+                --cseq; // an RST acknowledging nothing sent: rejected
             emit(sf(RST | ACK, r.pct(50) ? 0 : sseq, {}));
             return;
         }
@@ -997,7 +1002,6 @@ struct Gen {
         if (r.pct(5))
             emit(sf(SYN | ACK, sseq, {}));
         ++sseq;
-        ++cseq;
         emit(cf(ACK, cseq, {}));
 
         std::string greeting;

@@ -754,7 +754,8 @@ static __always_inline void mxs_dns_unreach(struct mxs_pkt *p, struct mxs_l4 *l4
  * later one on the same 4-tuple is pending); a SYN-ACK must acknowledge the
  * SYN (it then starts the server's stream, or the pending connection); every
  * other segment goes through mxs_tcp_judge. Returns 1 when the segment must not
- * be read: rejected (counted by reason), or a SYN-ACK. A connection without a
+ * be read: rejected (counted by reason), a SYN-ACK, or nothing but bytes read
+ * before (a retransmission). A connection without a
  * record (SYN not seen, evicted) is read unchecked. A global function, verified
  * once.
  */
@@ -812,8 +813,14 @@ __noinline int mxs_dns_tcp_judge(const struct mxs_l4 *l4, __u32 dir, __u32 len)
 	in.flags = l4->tcp_flags;
 	in.from_client = from_client;
 	in.egress = dir == MXS_DIR_EGRESS;
-	if (mxs_tcp_judge(&c->tcp, &in) != MXS_SEG_REJECT)
+	switch (mxs_tcp_judge(&c->tcp, &in)) {
+	case MXS_SEG_NEW:
 		return 0;
+	case MXS_SEG_OLD:
+		/* Only bytes read before: a retransmission (a query sent again after its answer
+		 * was lost is no new query; its answer sent again no new answer). */
+		return 1;
+	}
 	mxs_count(MXS_C_DNS_TCP_REJ_RST + (in.reject & 3));
 	return 1;
 }

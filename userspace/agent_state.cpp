@@ -17,22 +17,39 @@ namespace mxs {
 
 namespace {
 
+// Why the state file at path must be neither trusted nor written, or "": it is a symbolic
+// link (whoever planted it would choose which file the agent, as root or its user, replaces),
+// or its directory is group- or world-writable without the sticky bit: another user could
+// plant a file there (a failover that never happened, so a failback hook runs) or a link.
+// (The write itself never follows a link: the new file is renamed over the name.)
+std::string unsafe_state_file(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        return fmt::format("{}: a symbolic link; name the file itself", path);
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    if (dir.empty())
+        dir = ".";
+    if (::stat(dir.c_str(), &st) != 0)
+        return ""; // not there yet: made by the agent (create_directories, its own)
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+        return fmt::format("{}: its directory {} is writable by others (mode {:o}, no sticky "
+                           "bit)",
+                           path, dir, st.st_mode & 07777);
+    return "";
+}
+
 // Writes text to path as a new file: path + ".tmp" is created (O_EXCL: whatever was there is
 // removed first, never opened, so a FIFO or a link planted there is not written through),
 // synced, then renamed over path, so a crash leaves the old state or the new, never a part.
-// An existing path must be a regular file (a symbolic link to one is followed: the link
-// stays, its target is replaced). Returns what went wrong, or "" when written.
-std::string write_atomically(const std::string& state_file, const std::string& text) {
-    std::string path = state_file;
+// An existing path must be a regular file, not a symbolic link, in a directory no other user
+// can write (unsafe_state_file). Returns what went wrong, or "" when written.
+std::string write_atomically(const std::string& path, const std::string& text) {
+    if (auto why = unsafe_state_file(path); !why.empty())
+        return why + "; not written";
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) {
-        if (!S_ISREG(st.st_mode))
-            return fmt::format("{}: not a regular file but {}; not replaced", path,
-                               file_kind(st.st_mode));
-        char real[PATH_MAX];
-        if (::realpath(path.c_str(), real))
-            path = real;
-    }
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        return fmt::format("{}: not a regular file but {}; not replaced", path,
+                           file_kind(st.st_mode));
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
     const auto tmp = path + ".tmp";
@@ -68,6 +85,12 @@ std::string write_atomically(const std::string& state_file, const std::string& t
 void Agent::load_state() {
     if (opts_.state_file.empty())
         return;
+    if (auto why = unsafe_state_file(opts_.state_file); !why.empty()) {
+        spdlog::error("state_file {}; ignored: failovers from before this start are not "
+                      "restored, and it is not written",
+                      why);
+        return;
+    }
     bool missing = false;
     auto text = read_bounded_file(opts_.state_file, kStateFileLimit, &missing);
     if (!text) {

@@ -1,10 +1,12 @@
-// KNOWN BUG, disabled (reported with issue 12's fuzz work; not fixed here because the TCP
-// acceptance rules on branch h/forge change this path): in the server role, a DNS-over-TCP
-// query segment that arrives again after its answer left (the answer was lost, so the client's
-// TCP sends its query again and the server's TCP its answer) is counted as a new query, and
-// the answer's retransmission is skipped as a continuation (mxs_tcp_next), so the new "query"
-// is booked unanswered by the sweep: one answered exchange gives queries 2, responses 1,
-// unanswered 1. Run it with
+// A DNS-over-TCP query segment that arrives again after its answer left (the answer was lost,
+// so the client's TCP sends its query again and the server's TCP its answer) used to count as
+// a new query, and the answer's retransmission was skipped as a continuation, so the sweep
+// booked the new "query" unanswered: one answered exchange gave queries 2, responses 1,
+// unanswered 1 (found with issue 12's fuzz work).
+//
+// Fixed where the connection's handshake was seen (its record, bpf/tcp.h, knows the bytes were
+// read before). KNOWN LIMIT, disabled: a connection whose SYN the sensor did not see (the agent
+// started later, the record evicted) still gives the old counts. Run it with
 //   build/tests/bpf_tests --gtest_also_run_disabled_tests --gtest_filter='*AfterItsAnswer*'
 #include "dns_exchange.h"
 
@@ -24,6 +26,27 @@ TEST_F(TcpRetransmissionTest, DISABLED_QueryAfterItsAnswerIsNotNew) {
         const Bytes q = dns::tcp_stream({dns::query(0x7101, "retx.example.test")});
         const Bytes a = dns::tcp_stream({dns::response(0x7101, "retx.example.test")});
         const Bytes qf = x.frame(true, q, x.client_seq), af = x.frame(false, a, x.server_seq);
+        pass(x, true, qf);
+        pass(x, false, af);
+        pass(x, true, qf); // the same segments again: the answer was lost on the way
+        pass(x, false, af);
+        const auto c = stats(x);
+        EXPECT_EQ(c.queries, 1u);
+        EXPECT_EQ(responses(c), 1u);
+        EXPECT_EQ(sweep_all().expired_total, 0u); // nothing booked unanswered
+    }
+}
+
+TEST_F(TcpRetransmissionTest, QueryAfterItsAnswerIsNotNewOnAConnectionSeenFromItsSyn) {
+    for (auto x : both_roles_both_families(kTcp)) {
+        sensor_->clear_maps();
+        SCOPED_TRACE(describe(x));
+        handshake(x);
+        const Bytes q = dns::tcp_stream({dns::query(0x7102, "retx.example.test")});
+        const Bytes a = dns::tcp_stream({dns::response(0x7102, "retx.example.test")});
+        const Bytes qf = x.frame(true, q, x.client_seq);
+        const Bytes af = x.segment(false, 0x18, x.server_seq,
+                                   x.client_seq + static_cast<std::uint32_t>(q.size()), a);
         pass(x, true, qf);
         pass(x, false, af);
         pass(x, true, qf); // the same segments again: the answer was lost on the way

@@ -271,6 +271,44 @@ class AgentLifecycle(unittest.TestCase):
                       "file but a FIFO", log)
         self.assertEqual(log.count("not replaced"), 1, log)
 
+    def test_state_file_link_or_open_directory_is_neither_trusted_nor_written(self):
+        """A state_file that is a symbolic link (to a root-owned file), or that lies in a
+        directory others can write without the sticky bit: the agent neither reads nor writes
+        it, and says why. Old code: the link's target was replaced by the state (any file the
+        agent could write, chosen by whoever could write the directory), and a file planted
+        in an open directory was trusted at start (a failover that never happened)."""
+        victim = os.path.join(self.lab.tmp, "victim")
+        with open(victim, "w") as f:
+            f.write("important\n")
+        open_dir = os.path.join(self.lab.tmp, "open")
+        os.mkdir(open_dir)
+        os.chmod(open_dir, 0o777)
+        cases = ((os.path.join(self.lab.tmp, "link.json"), "a symbolic link; name the file itself"),
+                 (os.path.join(open_dir, "state.json"),
+                  f"its directory {open_dir} is writable by others (mode 777, no sticky bit)"))
+        os.symlink(victim, cases[0][0])
+        with open(cases[1][0], "w") as f:
+            f.write('{"failed_over": {"example.test": {"to": "mx2.example.test", '
+                    '"order": ["mx1.example.test"]}}}')
+        for i, (state, why) in enumerate(cases):
+            with self.subTest(state=state):
+                path = os.path.join(self.lab.tmp, f"unsafe-state-{i}.yaml")
+                with open(path, "w") as f:
+                    f.write(f"interfaces: [{self.lab.client_if}]\nlisten: 127.0.0.1:10069\n"
+                            f"state_file: {state}\nverdicts: {{window: 1}}\n")
+                p = self.lab.start_agent_config(self.lab.client, path, 10069)
+                try:
+                    self.scrape_within(10069)
+                    L.until(lambda: f"{state}: {why}; not written" in self.lab.log(p), 5,
+                            "the refused state write logged")
+                finally:
+                    self.assertEqual(self.lab.stop(p), 0)
+                log = self.lab.log(p)
+                self.assertIn(f"state_file {state}: {why}; ignored", log)
+                self.assertNotIn("failed over before this start", log)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "important\n", "the link's target was written")
+
     def test_sigterm_detaches_and_exits_zero(self):
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10063)
         progs = self.programs_of(p)

@@ -119,6 +119,19 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
             return fmt::format("probes.dns_name '{}': not a DNS name: {}", p.dns_name, *e);
     if (p.dns_name.empty() && !p.dns_type.empty())
         return fmt::format("probes.dns_type '{}': needs probes.dns_name", p.dns_type);
+    // RFC 5321 §4.1.1.1: EHLO's argument is a domain or an address literal. Anything else
+    // (a CR or LF above all) would be sent to every probed server as commands of its own.
+    if (!p.ehlo_name.empty()) {
+        const auto& e = p.ehlo_name;
+        const bool literal = e.size() > 2 && e.front() == '[' && e.back() == ']' &&
+                             (is_address(e.substr(1, e.size() - 2)) ||
+                              (e.rfind("[IPv6:", 0) == 0 && is_address(e.substr(6, e.size() - 7))));
+        if (!literal)
+            if (auto why = dns_name_error(e, false))
+                return fmt::format("probes.ehlo_name '{}': neither a domain nor an address "
+                                   "literal: {}",
+                                   e, *why);
+    }
     std::set<std::string> overridden;
     for (const auto& t : p.targets) {
         const auto where = fmt::format("probes.targets.{}", t.address);

@@ -415,6 +415,18 @@ TEST_F(BoundedFile, RegularFilesOnlyAndAtMostTheLimit) {
 }
 
 // http: the HTTP server's bounds (README "HTTP limits"); each setting has a range.
+// probes.ehlo_name goes on the wire in every SMTP probe: a CR or LF in it would be commands.
+TEST(Config, EhloNameIsADomainOrAnAddressLiteral) {
+    for (const char* good : {"mx.example.test", "[198.18.0.1]", "[IPv6:fd00::1]"})
+        EXPECT_TRUE(parse_config(fmt::format("probes: {{ehlo_name: \"{}\"}}", good), "e.yaml"))
+            << good;
+    for (const char* bad : {"a\\r\\nMAIL FROM:<x@example.test>", "bad name", "[not-an-address]"}) {
+        auto r = parse_config(fmt::format("probes: {{ehlo_name: \"{}\"}}", bad), "e.yaml");
+        ASSERT_FALSE(r) << bad;
+        EXPECT_NE(r.error().find("probes.ehlo_name"), std::string::npos) << r.error();
+    }
+}
+
 TEST(Config, HttpLimits) {
     auto c = load_config(kDir + "/good.yaml");
     ASSERT_TRUE(c) << c.error();

@@ -3,6 +3,7 @@
 // accounting for every query and connection after each round. The seed is printed; set
 // MXS_FUZZ_SEED (and MXS_FUZZ_ROUND for one round) to reproduce a failure, MXS_FUZZ_FRAMES for
 // another number of frames.
+#include "bpf_fixture.h"
 #include "fuzz.h"
 
 #include <bpf/bpf.h>
@@ -17,23 +18,8 @@
 namespace mxs::fuzz {
 namespace {
 
-class FuzzTest : public ::testing::Test {
-  protected:
-    // One load serves every test (fuzz::run empties the maps before each round).
-    void SetUp() override {
-        if (geteuid() != 0)
-            GTEST_SKIP()
-                << "*** SKIPPED: BPF tests need root (CAP_BPF, CAP_NET_ADMIN); run as root ***";
-        static std::unique_ptr<Sensor> shared;
-        if (!shared) {
-            auto s = Sensor::load(SensorConfig{});
-            ASSERT_TRUE(s) << s.error();
-            shared = std::move(*s);
-        }
-        sensor_ = shared.get();
-    }
-    Sensor* sensor_ = nullptr;
-};
+// The shared load of tests/bpf/bpf_fixture.h (fuzz::run empties the maps before each round).
+class FuzzTest : public mxs::test::SensorFixture {};
 
 std::uint64_t env_u64(const char* name, std::uint64_t fallback) {
     const char* v = std::getenv(name);
@@ -48,7 +34,7 @@ TEST_F(FuzzTest, MillionFramesKeepEveryInvariant) {
     // Printed first, so that even a crash leaves the seed behind.
     std::cout << "fuzz seed " << o.seed << " (MXS_FUZZ_SEED=" << o.seed << ")" << std::endl;
     RecordProperty("seed", std::to_string(o.seed));
-    const Report r = run(*sensor_, o);
+    const Report r = fuzz::run(*sensor_, o);
     std::cout << r.summary();
     EXPECT_TRUE(r.ok()) << r.violations.size()
                         << " invariant violations (first: " << (r.ok() ? "" : r.violations.front())
@@ -109,7 +95,7 @@ TEST_F(FuzzTest, SmallMapsFillAndStayAccounted) {
         o.seed = seed_from_env();
         o.frames = env_u64("MXS_FUZZ_SMALL_FRAMES", 100'000);
         std::cout << name << ": fuzz seed " << o.seed << std::endl;
-        const Report r = run(**s, o);
+        const Report r = fuzz::run(**s, o);
         std::cout << r.summary();
         EXPECT_TRUE(r.ok()) << r.violations.size() << " invariant violations (first: "
                             << (r.ok() ? "" : r.violations.front()) << ")";
@@ -140,7 +126,7 @@ class PlantedFaultTest : public FuzzTest {
                 if (round == 1)
                     plant(m);
             };
-        return run(*sensor_, o);
+        return fuzz::run(*sensor_, o);
     }
     // A client-role server with counters (and its per-CPU values).
     static bool client_server(const MapFds& m, mxs_server_key& k) {

@@ -40,7 +40,8 @@ struct HttpStats {
     std::uint64_t connections = 0;     // open now
     std::uint64_t max_connections = 0; // the limit in force
     // Connections closed for a limit: `limit` (a new one, at once: every open connection was
-    // being answered), `evicted` (an older idle or slow one, to make room for a new one),
+    // being answered, none for a second yet), `evicted` (an older idle or slow one, or one
+    // whose client has not read its answer for a second, to make room for a new one),
     // `descriptors` (accepts that failed with EMFILE/ENFILE: the connection waits in the
     // kernel's queue; one per attempt, attempts 100 ms apart).
     std::map<std::string, std::uint64_t> rejected;

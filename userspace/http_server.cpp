@@ -40,6 +40,14 @@ enum class Phase {
 constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr std::chrono::seconds kLingerTime{2};
 
+// A connection still answering this long after it began has a client that does not read
+// its answers (a scrape of this agent's size takes milliseconds): at the connection limit it
+// makes room for a new one. Pipelined requests count as one answer from the first on: each
+// single answer of a client that reads slowly may complete in a fraction of this, and it
+// still held the slot all along. Without this, clients pipelining requests they never read
+// held every slot until the send deadline and locked scrapes out (review finding).
+constexpr std::chrono::seconds kStalledAnswer{1};
+
 } // namespace
 
 struct HttpServer::Shared {
@@ -68,6 +76,9 @@ class Session : public std::enable_shared_from_this<Session> {
     void start() { wait_request(); }
 
     Phase phase() const { return phase_; }
+    /// Since when the connection has been answering without a pause: the start of the
+    /// answer to the first request of a pipelined run (meaningful in Phase::Busy).
+    std::chrono::steady_clock::time_point answering_since() const { return answering_since_; }
 
     // Closes the connection now (to make room, or at stop()); its pending operation ends
     // with an error and the last reference goes with it.
@@ -205,6 +216,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void respond() {
         set_phase(Phase::Busy);
+        if (!pipelined_)
+            answering_since_ = std::chrono::steady_clock::now();
         auto req = parser_->release();
         const bool head = req.method() == http::verb::head;
         HttpResponse r;
@@ -237,6 +250,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                   return self->failed(ec);
                               if (res->keep_alive()) {
                                   self->first_ = false;
+                                  self->pipelined_ = self->buffer_.size() > 0;
                                   return self->wait_request();
                               }
                               self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -248,7 +262,9 @@ class Session : public std::enable_shared_from_this<Session> {
     std::list<Session*>::iterator pos_;
     bool listed_ = true;
     Phase phase_ = Phase::Idle;
-    bool first_ = true; // no request answered yet
+    std::chrono::steady_clock::time_point answering_since_;
+    bool pipelined_ = false; // the next request was here when the last answer was sent
+    bool first_ = true;      // no request answered yet
     std::chrono::steady_clock::time_point accepted_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -257,17 +273,23 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 // Which connection makes room for a new one: the oldest idle (or closing) one, else the
-// one whose request has been arriving longest. One being answered is never closed: its
-// request is complete and the answer bounded by the send deadline.
+// one whose request has been arriving longest, else the one whose answer has been stalled
+// longest (kStalledAnswer). An answer in progress for less than that is never cut: the new
+// connection is refused instead.
 Session* victim(const std::list<Session*>& sessions) {
     Session* reading = nullptr;
+    Session* stalled = nullptr;
+    const auto stalled_since = std::chrono::steady_clock::now() - kStalledAnswer;
     for (auto* s : sessions) {
-        if (s->phase() == Phase::Idle || s->phase() == Phase::Closing)
+        const Phase p = s->phase();
+        if (p == Phase::Idle || p == Phase::Closing)
             return s;
-        if (!reading && (s->phase() == Phase::Header || s->phase() == Phase::Body))
+        if (!reading && (p == Phase::Header || p == Phase::Body))
             reading = s;
+        if (!stalled && p == Phase::Busy && s->answering_since() <= stalled_since)
+            stalled = s;
     }
-    return reading;
+    return reading ? reading : stalled;
 }
 
 std::uint64_t open_descriptors() {
@@ -403,7 +425,21 @@ void HttpServer::admit(tcp::socket socket) {
         // Refusing the new connection instead would let idle connections (which cost the
         // attacker nothing) lock every scrape out until their deadline; closing the oldest
         // idle one keeps a scrape's connection, the newest, alive long enough to be answered.
-        if (Session* old = victim(s.sessions)) {
+        Session* old = victim(s.sessions);
+        const auto now = std::chrono::steady_clock::now();
+        if (!limit_logged_ || now - *limit_logged_ >= std::chrono::minutes(1)) {
+            limit_logged_ = now;
+            static const char* const doing[] = {"idle", "sending a request header",
+                                                "sending a request body", "not reading its answer",
+                                                "closing"};
+            spdlog::warn("http: {} connections open, the limit: {} (counted in "
+                         "mxsense_http_connections_rejected_total; said once a minute)",
+                         s.sessions.size(),
+                         old ? fmt::format("closed an older one ({}) for a new one",
+                                           doing[static_cast<int>(old->phase())])
+                             : std::string("refused a new one, every open one being answered"));
+        }
+        if (old) {
             ++s.stats.rejected["evicted"];
             old->close();
         } else {

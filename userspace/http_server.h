@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace mxs {
@@ -71,6 +72,8 @@ class HttpServer {
     // The current burst of failed accepts (logged once when it starts and once when it ends).
     std::uint64_t burst_failures_ = 0;
     std::chrono::steady_clock::time_point burst_start_;
+    // When the connection limit was last reported in the log (at most once a minute).
+    std::optional<std::chrono::steady_clock::time_point> limit_logged_;
 };
 
 // The connection limit the descriptor limit leaves room for: `wanted`, or less when

@@ -175,7 +175,8 @@ void render_http(const HttpStats& h, std::vector<MetricFamily>& out) {
     };
     Family rejected("mxsense_http_connections_rejected_total",
                     "HTTP connections closed for the connection limit (limit: a new one at once; "
-                    "evicted: an older idle or slow one, for a new one) and accepts that failed "
+                    "evicted: an older idle, slow or not-reading one, for a new one) and accepts "
+                    "that failed "
                     "for want of descriptors (descriptors; retried every 100 ms).",
                     MetricType::Counter);
     for (const char* r : {"limit", "evicted", "descriptors"})

@@ -7,6 +7,8 @@ statuses, the server's FIN or a reset, times, the agent's CPU from /proc/PID/sta
 - FLOOD idle connections, more than the agent's descriptor limit: it stays near 0 % CPU
   (main spun at ~100 % retrying accept) and every scrape succeeds while the flood is held;
   the connections it closed for new ones are the ones the clients saw closed.
+- Clients that pipeline scrapes and never read the answers, in every slot: scrapes still
+  succeed, each in the slot of a stalled one (main: refused until the send deadline).
 - Deadlines: no byte, a slowloris header, a slow body, an idle kept-alive connection: each
   closed at its own deadline (main: 30 s for all).
 - Unreadable requests answered and closed, not reset: 400 (a bad field, a TLS ClientHello),
@@ -187,6 +189,41 @@ webhook: {{enabled: true, token_file: {t}/token, hook: switch}}
         self.assertEqual(L.value(after, "mxsense_http_connections"), FLOOD - closed + 1)
         self.assertLessEqual(L.value(after, "mxsense_http_connections"),
                              L.value(after, "mxsense_http_connections_limit"))
+
+    def test_clients_that_never_read_their_answers(self):
+        """Every connection slot held by a client that pipelines scrapes and never reads the
+        answers (a 1 KiB receive buffer): the agent's writes stall. Scrapes still succeed, each
+        taking the slot of a stalled one (main: refused until the send deadline)."""
+        before = self.metrics()
+        limit = int(L.value(before, "mxsense_http_connections_limit"))
+        requests = b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n" * 300
+        hogs = []
+        try:
+            for _ in range(limit):
+                with netns(self.lab.client.name):
+                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+                s.settimeout(5)
+                s.connect(("127.0.0.1", PORT))
+                s.sendall(requests)
+                hogs.append(s)
+            time.sleep(1.5)  # every answer in progress for over a second: stalled
+            scrapes = [self.get("/metrics") for _ in range(3)]
+            after = L.parse_metrics(scrapes[-1][1]) if scrapes[-1][0] == 200 else {}
+            closed = sum(closed_by_peer(s) for s in hogs)
+        finally:
+            for s in hogs:
+                s.close()
+        print(f"\n{limit} connections not reading their answers: scrapes "
+              f"{[st for st, _ in scrapes]}; {closed} of them closed for the scrapes")
+        self.assertEqual([st for st, _ in scrapes], [200] * 3, scrapes[0][1][:300])
+        self.assertEqual(L.delta(before, after, "mxsense_http_connections_rejected_total",
+                                 reason="limit"), 0)
+        # The first scrape found every slot taken by a stalled answer; the next ones found the
+        # slot the previous scrape left (HTTP/1.1 "Connection: close").
+        self.assertGreaterEqual(
+            L.delta(before, after, "mxsense_http_connections_rejected_total", reason="evicted"), 1)
+        self.assertGreaterEqual(closed, 1)
 
     def test_deadlines(self):
         """Four connections at once, each closed at its own deadline: no byte (header deadline

@@ -48,7 +48,9 @@ struct HttpStats {
     // Connections closed at a deadline, by what they were doing: idle, header, body, send.
     std::map<std::string, std::uint64_t> timed_out;
     // Requests answered by the server itself and closed: malformed (400), header_too_large
-    // (431), body_too_large (413).
+    // (431: the header, a chunk header or the trailer section), body_too_large (413),
+    // unsupported (501: a transfer coding other than chunked; 417: an expectation other than
+    // 100-continue).
     std::map<std::string, std::uint64_t> bad_requests;
 };
 

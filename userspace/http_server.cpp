@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <filesystem>
+#include <limits>
 #include <list>
 #include <optional>
 #include <spdlog/spdlog.h>
@@ -48,6 +49,46 @@ constexpr std::chrono::seconds kLingerTime{2};
 // held every slot until the send deadline and locked scrapes out (review finding).
 constexpr std::chrono::seconds kStalledAnswer{1};
 
+// Bytes a connection's read buffer holds beyond http.max_header_bytes. Body bytes leave the
+// buffer as they are parsed, so what it must hold whole is a header section, a chunk's size
+// line with its extensions, or the trailer section; Beast bounds only the first (its
+// header_limit), and a 33 MB trailer had grown the agent by 86 MB (review finding). With the
+// buffer bounded the parser fails with buffer_overflow instead: a 431.
+constexpr std::size_t kReadSlack = 16 << 10;
+
+// Beast's request parser, except that a field (header or trailer) too long for Beast's field
+// storage (65,533 bytes of name or value) fails the read with header_limit (431): Beast's own
+// parser throws std::length_error out of the read, out of the agent's event loop, and the
+// agent died ("fatal: field value too large") on one request with http.max_header_bytes over
+// 64 KiB, or on one trailer field under any limit before the read buffer was bounded.
+class RequestParser : public http::request_parser<http::string_body> {
+    void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                       beast::error_code& ec) override {
+        constexpr std::size_t kMaxField = std::numeric_limits<std::uint16_t>::max() - 2;
+        if (name_string.size() > kMaxField || value.size() > kMaxField) {
+            ec = http::error::header_limit;
+            return;
+        }
+        get().insert(name, name_string, value);
+    }
+};
+
+// The request target in origin-form: an absolute-form target ("http://host:port/path?q",
+// which a server MUST accept, RFC 9112 §3.2.2) is reduced to its path and query.
+std::string origin_form(beast::string_view target) {
+    const auto sep = target.find("://");
+    if (target.empty() || target.front() == '/' || sep == beast::string_view::npos)
+        return std::string(target);
+    const auto scheme = target.substr(0, sep);
+    if (!beast::iequals(scheme, "http") && !beast::iequals(scheme, "https"))
+        return std::string(target);
+    const auto rest = target.substr(sep + 3);
+    const auto path = rest.find_first_of("/?");
+    if (path == beast::string_view::npos)
+        return "/";
+    return (rest[path] == '?' ? "/" : "") + std::string(rest.substr(path));
+}
+
 } // namespace
 
 struct HttpServer::Shared {
@@ -65,7 +106,8 @@ class Session : public std::enable_shared_from_this<Session> {
   public:
     Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared)
         : stream_(std::move(socket)), shared_(std::move(shared)),
-          accepted_(std::chrono::steady_clock::now()) {
+          accepted_(std::chrono::steady_clock::now()),
+          buffer_(shared_->limits.max_header_bytes + kReadSlack) {
         shared_->sessions.push_back(this);
         pos_ = std::prev(shared_->sessions.end());
     }
@@ -139,7 +181,54 @@ class Session : public std::enable_shared_from_this<Session> {
                                 });
     }
 
+    // What the header says about the body, checked before it is read: the framing
+    // (Transfer-Encoding, RFC 9112 §6.1, §6.3) and the client's expectation (RFC 9110 §10.1.1).
     void read_body() {
+        const auto& h = parser_->get();
+        bool coded = false, unknown_coding = false;
+        for (auto [f, end] = h.equal_range(http::field::transfer_encoding); f != end; ++f) {
+            coded = true;
+            for (const auto coding : http::token_list{f->value()})
+                unknown_coding = unknown_coding || !beast::iequals(coding, "chunked");
+        }
+        auto& stats = shared_->stats;
+        if (coded && !parser_->chunked()) { // Beast would read no body: request smuggling
+            ++stats.bad_requests["malformed"];
+            return reject(http::status::bad_request,
+                          "Transfer-Encoding without chunked as the final coding: the body's "
+                          "length is unknown (RFC 9112 section 6.3)");
+        }
+        if (unknown_coding) {
+            ++stats.bad_requests["unsupported"];
+            return reject(http::status::not_implemented,
+                          "a transfer coding other than chunked is not supported");
+        }
+        const auto expect = h[http::field::expect];
+        if (!expect.empty() && h.version() >= 11) { // HTTP/1.0: ignored (§10.1.1)
+            if (!beast::iequals(expect, "100-continue")) {
+                ++stats.bad_requests["unsupported"];
+                return reject(http::status::expectation_failed,
+                              "the only expectation supported is 100-continue");
+            }
+            if (!parser_->is_done()) // the client waits for this before it sends the body
+                return continue_body();
+        }
+        read_rest();
+    }
+
+    void continue_body() {
+        set_phase(Phase::Body);
+        stream_.expires_after(seconds(limits().body_timeout_s));
+        auto res = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+        http::async_write(stream_, *res,
+                          [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                              if (ec)
+                                  return self->failed(ec);
+                              self->read_rest();
+                          });
+    }
+
+    void read_rest() {
         if (parser_->is_done())
             return respond();
         set_phase(Phase::Body);
@@ -160,10 +249,11 @@ class Session : public std::enable_shared_from_this<Session> {
                 ++s.timed_out[names[static_cast<int>(phase_)]];
             return;
         }
-        if (ec == http::error::header_limit) {
+        if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
             ++s.bad_requests["header_too_large"];
             return reject(http::status::request_header_fields_too_large,
-                          "request header too large");
+                          phase_ == Phase::Body ? "chunk header or trailer section too large"
+                                                : "request header too large");
         }
         if (ec == http::error::body_limit) {
             ++s.bad_requests["body_too_large"];
@@ -223,7 +313,7 @@ class Session : public std::enable_shared_from_this<Session> {
         HttpResponse r;
         try {
             r = shared_->handler(
-                HttpRequest{std::string(req.method_string()), std::string(req.target()),
+                HttpRequest{std::string(req.method_string()), origin_form(req.target()),
                             std::string(req[http::field::authorization]), std::move(req.body())});
         } catch (const std::exception& e) {
             spdlog::error("http handler for {}: {}", std::string(req.target()), e.what());
@@ -267,7 +357,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool first_ = true;      // no request answered yet
     std::chrono::steady_clock::time_point accepted_;
     beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<RequestParser> parser_;
     std::array<char, 4096> drain_{};
     std::size_t drained_ = 0;
 };

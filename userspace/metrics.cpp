@@ -189,9 +189,10 @@ void render_http(const HttpStats& h, std::vector<MetricFamily>& out) {
         timed_out.counter({{"phase", p}}, counted(h.timed_out, p));
     Family bad("mxsense_http_bad_requests_total",
                "HTTP requests answered by the server itself and closed: malformed (400), "
-               "header_too_large (431), body_too_large (413).",
+               "header_too_large (431: header, chunk header or trailer section), "
+               "body_too_large (413), unsupported (501 transfer coding, 417 expectation).",
                MetricType::Counter);
-    for (const char* r : {"malformed", "header_too_large", "body_too_large"})
+    for (const char* r : {"malformed", "header_too_large", "body_too_large", "unsupported"})
         bad.counter({{"reason", r}}, counted(h.bad_requests, r));
     for (auto* f : {&conns, &limit, &rejected, &timed_out, &bad})
         out.push_back(std::move(f->f));

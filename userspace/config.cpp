@@ -166,7 +166,15 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
     try {
         YAML::Node root;
         try {
-            root = YAML::Load(text);
+            // One document: yaml-cpp's Load() would read the first and silently drop the rest
+            // of a file that a stray "---" split (its hooks, its listen address…).
+            auto docs = YAML::LoadAll(text);
+            if (docs.size() > 1)
+                return Error{fmt::format("{}:{}: a second YAML document (after \"---\"): the "
+                                         "configuration is one document",
+                                         name, docs[1].Mark().line + 1)};
+            if (!docs.empty())
+                root = docs.front();
         } catch (const YAML::ParserException& e) {
             return Error{fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg)};
         }

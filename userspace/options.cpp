@@ -52,6 +52,19 @@ std::optional<std::string> dns_name_error(const std::string& name, bool root) {
     }
 }
 
+// Whether v lies in the range number_ranges() gives `key`: the YAML reader's check, applied to
+// values from flags and defaults too.
+bool in_range(const char* key, double v) {
+    const auto* r = number_range(key);
+    const bool above = r->min_excluded ? v > r->min : v >= r->min;
+    return above && v <= r->max && (!r->whole || v == std::floor(v));
+}
+
+// "what v: must be a number from MIN to MAX unit", for the range of `key`.
+std::string out_of_range(const std::string& what, const char* key, double v) {
+    return fmt::format("{} {}: must be a number {}", what, v, describe_range(*number_range(key)));
+}
+
 std::optional<std::string> validate_verdicts(const AgentOptions& o) {
     const auto& v = o.verdicts;
     if (!(v.window_s >= 1 && v.window_s <= 3600))
@@ -61,8 +74,10 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
     if (!(v.degraded_failure_ratio > 0 && v.degraded_failure_ratio <= v.down_failure_ratio &&
           v.down_failure_ratio <= 1))
         return std::string("verdicts: need 0 < degraded_failure_ratio <= down_failure_ratio <= 1");
-    if (!(v.degraded_p99_s > 0) || !(v.failback_hold_s >= 0))
-        return std::string("verdicts: degraded_p99 must be positive, failback_hold not negative");
+    if (!in_range("verdicts.degraded_p99", v.degraded_p99_s))
+        return out_of_range("verdicts.degraded_p99", "verdicts.degraded_p99", v.degraded_p99_s);
+    if (!(v.failback_hold_s >= 0))
+        return std::string("verdicts: failback_hold must not be negative");
     if (v.latency_min_samples == 0 || v.latency_horizon_windows == 0)
         return std::string("verdicts: latency_min_samples and latency_horizon must be at least 1");
     if (!(v.degraded_loss_ratio > 0 && v.degraded_loss_ratio <= 1))
@@ -107,8 +122,10 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
         }
     }
     const auto& p = o.probes;
-    if (!(p.interval_s >= 1 && p.interval_s <= 86400) || !(p.timeout_s > 0 && p.timeout_s <= 60))
-        return std::string("probes: interval must be in [1, 86400] seconds, timeout in (0, 60]");
+    if (!in_range("probes.interval", p.interval_s))
+        return out_of_range("probes.interval", "probes.interval", p.interval_s);
+    if (!in_range("probes.timeout", p.timeout_s))
+        return out_of_range("probes.timeout", "probes.timeout", p.timeout_s);
     if (p.timeout_s >= p.interval_s)
         return std::string("probes: timeout must be shorter than the interval");
     if (!p.dns_type.empty() && !dns_type_code(p.dns_type))
@@ -172,10 +189,11 @@ std::optional<std::string> validate_verdicts(const AgentOptions& o) {
             if (std::find(std::begin(kHookEvents), std::end(kHookEvents), e) ==
                 std::end(kHookEvents))
                 return fmt::format("hooks.{}: unknown event '{}'", h.name, e);
-        if (!(h.timeout_s > 0) || !(h.cooldown_s >= 0) || !(h.backoff_s >= 0))
-            return fmt::format("hooks.{}: timeout must be positive, cooldown and backoff not "
-                               "negative",
-                               h.name);
+        if (!in_range("hooks[].timeout", h.timeout_s))
+            return out_of_range(fmt::format("hooks.{}.timeout", h.name), "hooks[].timeout",
+                                h.timeout_s);
+        if (!(h.cooldown_s >= 0) || !(h.backoff_s >= 0))
+            return fmt::format("hooks.{}: cooldown and backoff must not be negative", h.name);
     }
     if (!o.state_file.empty() && o.state_file[0] != '/')
         return fmt::format("state_file '{}': must be an absolute path (or empty: none)",
@@ -196,19 +214,21 @@ namespace {
 // Above 2^24 entries the kernel refuses a map (or the memory) with an errno that names nothing.
 constexpr double kMaxMapEntries = 1u << 24;
 
+// Lower bounds: a timeout of at least a millisecond, a latency bound of at least a microsecond
+// (1e-300 was accepted and became a zero-length timer).
 // Upper bounds: what still makes sense for a host's sensor, and keeps a typo (1e300, 2^32 - 1)
 // from becoming a timer that never fires, an allocation the kernel refuses, or a history that
 // eats the memory (latency_horizon keeps that many windows per target and transport).
 constexpr NumberRange kNumberRanges[] = {
     {"sweep_interval", 0.05, 60, false, false, "seconds"},
     {"max_servers", 1, 65536, false, true, "servers"},
-    {"latency_buckets[]", 0, 3600, true, false, "seconds"},
+    {"latency_buckets[]", 0.000001, 3600, false, false, "seconds"},
     {"dns.ports[]", 1, 65535, false, true, ""},
-    {"dns.timeout", 0, 3600, true, false, "seconds"},
+    {"dns.timeout", 0.001, 3600, false, false, "seconds"},
     {"smtp.ports[]", 1, 65535, false, true, ""},
     {"smtp.tls_ports[]", 1, 65535, false, true, ""},
-    {"smtp.connect_timeout", 0, 3600, true, false, "seconds"},
-    {"smtp.idle_timeout", 0, 86400, true, false, "seconds"},
+    {"smtp.connect_timeout", 0.001, 3600, false, false, "seconds"},
+    {"smtp.idle_timeout", 0.001, 86400, false, false, "seconds"},
     {"maps.dns_stats", 1, kMaxMapEntries, false, true, "entries"},
     {"maps.dns_inflight", 1, kMaxMapEntries, false, true, "entries"},
     {"maps.dns_inflight_server", 1, kMaxMapEntries, false, true, "entries"},
@@ -224,24 +244,24 @@ constexpr NumberRange kNumberRanges[] = {
     {"verdicts.min_attempts", 1, 1000000, false, true, "attempts"},
     {"verdicts.down_failure_ratio", 0, 1, true, false, ""},
     {"verdicts.degraded_failure_ratio", 0, 1, true, false, ""},
-    {"verdicts.degraded_p99", 0, 3600, true, false, "seconds"},
+    {"verdicts.degraded_p99", 0.000001, 3600, false, false, "seconds"},
     {"verdicts.latency_min_samples", 1, 1000000, false, true, "samples"},
     {"verdicts.latency_horizon", 1, 100, false, true, "windows"},
     {"verdicts.degraded_loss_ratio", 0, 1, true, false, ""},
     {"verdicts.failback_hold", 0, 604800, false, false, "seconds"},
-    {"hooks[].timeout", 0, 3600, true, false, "seconds"},
+    {"hooks[].timeout", 0.001, 3600, false, false, "seconds"},
     {"hooks[].cooldown", 0, 86400, false, false, "seconds"},
     {"hooks[].retries", 0, 10, false, true, ""},
     {"hooks[].backoff", 0, 3600, false, false, "seconds"},
     {"probes.interval", 1, 86400, false, false, "seconds"},
-    {"probes.timeout", 0, 60, true, false, "seconds"},
+    {"probes.timeout", 0.001, 60, false, false, "seconds"},
     {"discovery.min_refresh", 1, 86400, false, false, "seconds"},
     {"discovery.max_refresh", 1, 86400, false, false, "seconds"},
     {"discovery.retry", 1, 86400, false, false, "seconds"},
     {"http.max_connections", 1, kMaxHttpConnections, false, true, "connections"},
-    {"http.idle_timeout", 0, kMaxHttpTimeout, true, false, "seconds"},
-    {"http.header_timeout", 0, kMaxHttpTimeout, true, false, "seconds"},
-    {"http.body_timeout", 0, kMaxHttpTimeout, true, false, "seconds"},
+    {"http.idle_timeout", 0.001, kMaxHttpTimeout, false, false, "seconds"},
+    {"http.header_timeout", 0.001, kMaxHttpTimeout, false, false, "seconds"},
+    {"http.body_timeout", 0.001, kMaxHttpTimeout, false, false, "seconds"},
     {"http.max_header_bytes", 1024, kMaxHttpHeader, false, true, "bytes"},
     {"http.max_body_bytes", 1024, static_cast<double>(kMaxHttpBody), false, true, "bytes"},
 };
@@ -259,9 +279,22 @@ const NumberRange* number_range(std::string_view key) {
     return nullptr;
 }
 
+namespace {
+
+// A bound as people write it: 0.000001 rather than 1e-06, 16777216 rather than 1.6777216e+07.
+std::string plain(double v) {
+    auto t = fmt::format("{:.6f}", v);
+    t.erase(t.find_last_not_of('0') + 1);
+    if (t.back() == '.')
+        t.pop_back();
+    return t;
+}
+
+} // namespace
+
 std::string describe_range(const NumberRange& r) {
-    return fmt::format("from {}{} to {}{}{}", r.min, r.min_excluded ? " (excluded)" : "", r.max,
-                       *r.unit ? " " : "", r.unit);
+    return fmt::format("from {}{} to {}{}{}", plain(r.min), r.min_excluded ? " (excluded)" : "",
+                       plain(r.max), *r.unit ? " " : "", r.unit);
 }
 
 std::optional<int> dns_type_code(const std::string& name) {
@@ -316,8 +349,8 @@ std::optional<std::string> validate_http(const HttpLimits& h) {
     for (auto [name, v] : {std::pair{"idle_timeout", h.idle_timeout_s},
                            std::pair{"header_timeout", h.header_timeout_s},
                            std::pair{"body_timeout", h.body_timeout_s}})
-        if (!(v > 0 && v <= kMaxHttpTimeout))
-            return fmt::format("http.{} {}: must be in (0, {}] seconds", name, v, kMaxHttpTimeout);
+        if (const auto key = fmt::format("http.{}", name); !in_range(key.c_str(), v))
+            return out_of_range(key, key.c_str(), v);
     if (h.max_header_bytes < 1024 || h.max_header_bytes > kMaxHttpHeader)
         return fmt::format("http.max_header_bytes {}: must be in [1024, {}]", h.max_header_bytes,
                            kMaxHttpHeader);
@@ -357,18 +390,28 @@ std::optional<std::string> validate(const AgentOptions& o) {
     for (auto p : o.smtp_ports)
         if (std::count(o.dns_ports.begin(), o.dns_ports.end(), p))
             return fmt::format("port {} is both a DNS and an SMTP port", p);
-    if (!(o.smtp_connect_timeout_s > 0 && o.smtp_connect_timeout_s <= 3600))
-        return fmt::format("--smtp-connect-timeout {}: must be in (0, 3600] seconds",
-                           o.smtp_connect_timeout_s);
-    if (!(o.smtp_idle_timeout_s > o.smtp_connect_timeout_s && o.smtp_idle_timeout_s <= 86400))
-        return fmt::format("--smtp-idle-timeout {}: must exceed the connect timeout and be at "
-                           "most 86400 seconds",
-                           o.smtp_idle_timeout_s);
-    if (!(o.dns_timeout_s > 0 && o.dns_timeout_s <= 3600))
-        return fmt::format("--dns-timeout {}: must be in (0, 3600] seconds", o.dns_timeout_s);
+    if (!in_range("smtp.connect_timeout", o.smtp_connect_timeout_s))
+        return out_of_range("smtp.connect_timeout (--smtp-connect-timeout)", "smtp.connect_timeout",
+                            o.smtp_connect_timeout_s);
+    if (!in_range("smtp.idle_timeout", o.smtp_idle_timeout_s))
+        return out_of_range("smtp.idle_timeout (--smtp-idle-timeout)", "smtp.idle_timeout",
+                            o.smtp_idle_timeout_s);
+    if (!(o.smtp_idle_timeout_s > o.smtp_connect_timeout_s))
+        return fmt::format("smtp.idle_timeout (--smtp-idle-timeout) {}: must exceed the connect "
+                           "timeout {}",
+                           o.smtp_idle_timeout_s, o.smtp_connect_timeout_s);
+    if (!in_range("dns.timeout", o.dns_timeout_s))
+        return out_of_range("dns.timeout (--dns-timeout)", "dns.timeout", o.dns_timeout_s);
     if (!(o.sweep_interval_s >= 0.05 && o.sweep_interval_s <= 60))
         return fmt::format("--sweep-interval {}: must be in [0.05, 60] seconds",
                            o.sweep_interval_s);
+    // The sweep books unanswered queries and SMTP timeouts: slower than the window, a window
+    // would get none and a later one several windows' worth at once, a burst of failures
+    // against that window's attempts (a false DOWN).
+    if (o.sweep_interval_s > o.verdicts.window_s)
+        return fmt::format("sweep_interval (--sweep-interval) {} s is longer than verdicts.window "
+                           "{} s: a window must see at least one sweep of expired queries",
+                           o.sweep_interval_s, o.verdicts.window_s);
     if (o.max_labelled_servers == 0 || o.max_labelled_servers > number_range("max_servers")->max)
         return fmt::format("--max-servers {}: must be {}", o.max_labelled_servers,
                            describe_range(*number_range("max_servers")));
@@ -389,7 +432,7 @@ std::optional<std::string> validate(const AgentOptions& o) {
         return fmt::format("--latency-buckets: from 1 to {} bounds", kMaxLatencyBuckets);
     for (std::size_t i = 0; i < o.latency_buckets_s.size(); ++i) {
         const double b = o.latency_buckets_s[i];
-        if (!(b > 0) || !(b <= number_range("latency_buckets[]")->max))
+        if (!in_range("latency_buckets[]", b))
             return fmt::format("--latency-buckets: bound {} is not {}", b,
                                describe_range(*number_range("latency_buckets[]")));
         if (i && !(b > o.latency_buckets_s[i - 1]))

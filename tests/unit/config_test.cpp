@@ -170,6 +170,14 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-mx-address-twice.yaml",
          "bad-mx-address-twice.yaml: domains.example.test.mx1.example.test: address fd00::10 "
          "listed twice"},
+        {"bad-second-document.yaml",
+         "bad-second-document.yaml:3: a second YAML document (after \"---\"): the "
+         "configuration is one document"},
+        {"bad-number-tiny.yaml", "bad-number-tiny.yaml:2: http.idle_timeout: expected a number "
+                                 "from 0.001 to 3600 seconds, got '1e-300'"},
+        {"bad-sweep-window.yaml",
+         "bad-sweep-window.yaml: sweep_interval (--sweep-interval) 5 s is longer than "
+         "verdicts.window 2 s: a window must see at least one sweep of expired queries"},
         {"bad-dns-server-twice.yaml",
          "bad-dns-server-twice.yaml: dns_servers: 198.18.0.53 listed twice"},
         {"bad-probe-name.yaml",
@@ -184,12 +192,12 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-duplicate-section.yaml",
          "bad-duplicate-section.yaml:4: verdicts: key given twice (first on line 1)"},
         // Numbers out of range, not finite, or past what the option can use (issue 12).
-        {"bad-number-nan.yaml", "bad-number-nan.yaml:2: dns.timeout: expected a number from 0 "
-                                "(excluded) to 3600 seconds, got '.nan'"},
+        {"bad-number-nan.yaml", "bad-number-nan.yaml:2: dns.timeout: expected a number from "
+                                "0.001 to 3600 seconds, got '.nan'"},
         {"bad-number-inf.yaml", "bad-number-inf.yaml:5: hooks[0].cooldown: expected a number "
                                 "from 0 to 86400 seconds, got '.inf'"},
         {"bad-number-1e300.yaml", "bad-number-1e300.yaml:5: hooks[0].timeout: expected a number "
-                                  "from 0 (excluded) to 3600 seconds, got '1e300'"},
+                                  "from 0.001 to 3600 seconds, got '1e300'"},
         {"bad-number-4294967295.yaml",
          "bad-number-4294967295.yaml:2: maps.dns_inflight: expected a whole number from 1 to "
          "16777216 entries, got '4294967295'"},
@@ -203,7 +211,7 @@ TEST(Config, BadFilesNameFileLineAndField) {
          "bad-number-horizon.yaml:2: verdicts.latency_horizon: expected a whole number from 1 "
          "to 100 windows, got '100000'"},
         {"bad-number-bucket.yaml",
-         "bad-number-bucket.yaml:1: latency_buckets[2]: expected a number from 0 (excluded) to "
+         "bad-number-bucket.yaml:1: latency_buckets[2]: expected a number from 0.000001 to "
          "3600 seconds, got '1e300'"},
         {"bad-user.yaml", "bad-user.yaml: user 'pv-no-such-user': no such user"},
     };
@@ -440,10 +448,10 @@ TEST(Config, HttpLimits) {
     const std::pair<const char*, const char*> bad[] = {
         {"http: {max_connections: 0}", "h.yaml:1: http.max_connections: expected a whole number "
                                        "from 1 to 65536 connections, got '0'"},
-        {"http: {header_timeout: 0}", "h.yaml:1: http.header_timeout: expected a number from 0 "
-                                      "(excluded) to 3600 seconds, got '0'"},
-        {"http: {idle_timeout: 1e300}", "h.yaml:1: http.idle_timeout: expected a number from 0 "
-                                        "(excluded) to 3600 seconds, got '1e300'"},
+        {"http: {header_timeout: 0}", "h.yaml:1: http.header_timeout: expected a number from "
+                                      "0.001 to 3600 seconds, got '0'"},
+        {"http: {idle_timeout: 1e300}", "h.yaml:1: http.idle_timeout: expected a number from "
+                                        "0.001 to 3600 seconds, got '1e300'"},
         {"http: {max_header_bytes: 100}", "h.yaml:1: http.max_header_bytes: expected a whole "
                                           "number from 1024 to 1048576 bytes, got '100'"},
         {"http: {max_body_bytes: 1e12}", "h.yaml:1: http.max_body_bytes: expected a whole number "

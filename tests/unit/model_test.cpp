@@ -88,7 +88,7 @@ TEST(Options, ErrorsNameTheOption) {
     check([](AgentOptions& o) { o.dns_ports = {1, 2, 3, 4, 5, 6, 7, 8, 9}; },
           "--dns-port: between 1 and 8 ports");
     check([](AgentOptions& o) { o.dns_timeout_s = 0; },
-          "--dns-timeout 0: must be in (0, 3600] seconds");
+          "dns.timeout (--dns-timeout) 0: must be a number from 0.001 to 3600 seconds");
     check(
         [](AgentOptions& o) {
             o.latency_buckets_s = {0.1, 0.01};
@@ -109,7 +109,7 @@ TEST(Options, ErrorsNameTheOption) {
         },
         "port 53 is both a DNS and an SMTP port");
     check([](AgentOptions& o) { o.smtp_idle_timeout_s = 5; },
-          "--smtp-idle-timeout 5: must exceed the connect timeout and be at most 86400 seconds");
+          "smtp.idle_timeout (--smtp-idle-timeout) 5: must exceed the connect timeout 10");
     check(
         [](AgentOptions& o) {
             o.interfaces = {"eth0", "eth0"};

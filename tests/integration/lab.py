@@ -16,6 +16,17 @@ import unittest
 BUILD = os.environ.get("MXSENSE_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
 MXSENSE = os.path.join(BUILD, "mxsense")
 NFQ_DELAY = os.path.join(BUILD, "tests", "nfq_delay")
+
+
+def _terminated(signum, frame):
+    # SIGTERM (a killed run, ctest's timeout) ends the process without atexit, leaving every
+    # namespace and server behind; KeyboardInterrupt passes through unittest (other exceptions
+    # are booked as a test's error and the run goes on), so each lab's down() runs at exit.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _terminated)
 # tcpdump's answer to SIGUSR1.
 _TCPDUMP_STATS = re.compile(r"(\d+) packets? captured, (\d+) packets? received by filter")
 

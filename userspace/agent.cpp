@@ -651,6 +651,7 @@ void Agent::sweep() {
     s.smtp_evicted_total += sr.evicted;
     s.smtp_flow_entries = sr.remaining;
     ++s.sweeps_total;
+    HookRunner::contain_strays(); // a hook that killed its supervisor: what it left
 }
 
 // Per-server values are large (the fine histogram, per CPU): read them when a

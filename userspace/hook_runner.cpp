@@ -7,9 +7,12 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <poll.h>
 #include <pthread.h>
+#include <set>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
@@ -258,10 +261,54 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
     return pid;
 }
 
+// The supervisors of runs in progress (all runners): the agent's only wanted children.
+std::set<pid_t>& live_supervisors() {
+    static std::set<pid_t> s;
+    return s;
+}
+
+// Strays killed and not yet reaped: each is counted once.
+std::set<pid_t>& killed_strays() {
+    static std::set<pid_t> s;
+    return s;
+}
+
+// Calls fn(child) for every child of this process, whichever of its threads is the parent.
+template <typename Fn> void for_each_own_child(Fn fn) {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc/self/task", ec), end; !ec && it != end;
+         it.increment(ec)) {
+        std::ifstream in(it->path() / "children");
+        for (pid_t c; in >> c;)
+            fn(c);
+    }
+}
+
 } // namespace
 
 HookRunner::HookRunner(asio::io_context& io, HookSpec spec)
-    : io_(io), spec_(std::move(spec)), timer_(io) {}
+    : io_(io), spec_(std::move(spec)), timer_(io) {
+    // What a hook leaves when its supervisor dies comes to the agent (contain_strays).
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+std::size_t HookRunner::contain_strays() {
+    std::size_t killed = 0;
+    for_each_own_child([&](pid_t c) {
+        if (live_supervisors().count(c))
+            return;
+        kill(c, SIGKILL); // our child, not reaped yet: the pid cannot have been reused
+        if (killed_strays().insert(c).second)
+            ++killed;
+    });
+    for (auto it = killed_strays().begin(); it != killed_strays().end();)
+        it = waitpid(*it, nullptr, WNOHANG) != 0 ? killed_strays().erase(it) : std::next(it);
+    if (killed)
+        spdlog::warn("hooks: killed {} process(es) a hook left running after its supervisor "
+                     "was killed",
+                     killed);
+    return killed;
+}
 
 HookRunner::~HookRunner() {
     if (supervisor_ > 0) {
@@ -339,6 +386,8 @@ void HookRunner::attempt(unsigned n) {
         return;
     }
     supervisor_ = spawn(spec_.argv, environment(ev_), out[1], st[1]);
+    if (supervisor_ > 0)
+        live_supervisors().insert(supervisor_);
     close(out[1]);
     close(st[1]);
     const int pidfd =
@@ -347,6 +396,7 @@ void HookRunner::attempt(unsigned n) {
         if (supervisor_ > 0) {
             kill(supervisor_, SIGKILL);
             waitpid(supervisor_, nullptr, 0);
+            live_supervisors().erase(supervisor_);
         }
         supervisor_ = -1;
         close(out[0]);
@@ -391,7 +441,9 @@ void HookRunner::attempt(unsigned n) {
 
 void HookRunner::reap() {
     waitpid(supervisor_, nullptr, 0);
+    live_supervisors().erase(supervisor_);
     supervisor_ = -1;
+    contain_strays(); // the supervisor's orphans, if it was killed before its hook
     int status = -1;
     if (read(status_fd_, &status, sizeof status) != static_cast<ssize_t>(sizeof status))
         status = -1; // the supervisor could not fork the hook
@@ -488,7 +540,9 @@ void HookRunner::wait_stopped(std::chrono::steady_clock::time_point deadline) {
     }
     int status = -1;
     waitpid(supervisor_, nullptr, 0);
+    live_supervisors().erase(supervisor_);
     supervisor_ = -1;
+    contain_strays();
     if (read(status_fd_, &status, sizeof status) != static_cast<ssize_t>(sizeof status))
         status = -1;
     close(status_fd_);

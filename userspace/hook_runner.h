@@ -95,6 +95,14 @@ class HookRunner {
     void stop();
     void wait_stopped(std::chrono::steady_clock::time_point deadline);
 
+    // Kills (SIGKILL) and reaps the agent's children that are not a live supervisor: what
+    // a hook left running after it killed its own supervisor (same uid: it can). The first
+    // HookRunner makes the agent a child subreaper, so such orphans come to the agent, not
+    // to init. The agent's only children are supervisors; it calls this on every sweep and
+    // after each supervisor exits, and each call reaches one generation further down.
+    // Returns how many processes it killed that had not been killed before.
+    static std::size_t contain_strays();
+
     std::function<void(const HookRun&)> on_run;
     // Called (from a completion handler) when a run has ended and the runner is idle.
     std::function<void()> on_idle;

@@ -136,6 +136,37 @@ TEST(HookRunner, ADaemonLeftBehindEndsWithTheRun) {
     reap_leftover(daemon);
 }
 
+// The hook runs as the agent's user and may kill its own supervisor (its parent): the run
+// ends, and what the hook left (itself, a setsid'ed daemon) comes to the agent, a child
+// subreaper, which kills it on its next sweeps (main: reparented to init, it lived on).
+TEST(HookRunner, KillingItsSupervisorDoesNotLetTheRunEscape) {
+    const auto pidfile = pid_path("escape");
+    const auto hookfile = pid_path("escape-hook");
+    const std::string script = start_setsid_daemon(pidfile) + "echo $$ > " + hookfile.string() +
+                               "; kill -9 $PPID; exec sleep 100";
+    boost::asio::io_context io;
+    HookRunner r(io, {"escapes", {"/bin/sh", "-c", script}, 30, 0, 0, 0});
+    std::vector<HookRun> runs;
+    r.on_run = [&](const HookRun& run) { runs.push_back(run); };
+    r.fire(event());
+    io.run(); // the supervisor's exit ends the run
+    const pid_t daemon = take_pid(pidfile), hook = take_pid(hookfile);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].result, "error"); // no status: the supervisor was killed
+    ASSERT_GT(daemon, 0);
+    ASSERT_GT(hook, 0);
+    // The agent's sweeps (every second by default; here every 50 ms), one generation each.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while ((exists(daemon) || exists(hook)) && std::chrono::steady_clock::now() < deadline) {
+        HookRunner::contain_strays();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_FALSE(exists(hook)) << "the hook " << hook << " outlived its killed supervisor";
+    EXPECT_FALSE(exists(daemon)) << "its daemon " << daemon << " outlived the run";
+    reap_leftover(daemon);
+    reap_leftover(hook);
+}
+
 TEST(HookRunner, StopSendsSigtermThenSigkillToEveryProcessOfTheRun) {
     const auto pidfile = pid_path("stop");
     const auto marker = pid_path("stop-term"), ready = pid_path("stop-ready");

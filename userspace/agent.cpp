@@ -522,6 +522,24 @@ void Agent::apply_reload(Result<AgentOptions> c) {
         spdlog::warn("reload: {} change only with a restart (the sensor is attached and its "
                      "privileges dropped once); they stay as they are",
                      fmt::join(restart, ", "));
+    // A file saved half-written (or cut by a bad merge) may still parse: say what the reload
+    // takes away, so that a vanished hook or domain is never silent.
+    std::vector<std::string> gone;
+    for (const auto& h : opts_.hooks)
+        if (std::none_of(c->hooks.begin(), c->hooks.end(),
+                         [&](const auto& n) { return n.name == h.name; }))
+            gone.push_back("hook " + h.name);
+    for (const auto& d : opts_.domains)
+        if (std::none_of(c->domains.begin(), c->domains.end(),
+                         [&](const auto& n) { return n.name == d.name; }))
+            gone.push_back("domain " + d.name);
+    if (opts_.webhook.enabled && !c->webhook.enabled)
+        gone.push_back("the webhook");
+    if (!gone.empty())
+        spdlog::warn("reload: {} removes {}; if that is not meant (a file saved half-written), "
+                     "restore it and reload again",
+                     opts_.config_path, fmt::join(gone, ", "));
+    opts_.sweep_interval_s = c->sweep_interval_s; // read anew by its timer
     opts_.dns_servers = c->dns_servers;
     opts_.domains = c->domains;
     opts_.verdicts = c->verdicts;

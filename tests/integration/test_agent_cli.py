@@ -226,6 +226,8 @@ class AgentLifecycle(unittest.TestCase):
         finally:
             self.assertEqual(self.lab.stop(p), 0)
         self.assertIn("reload failed, the running configuration stays", self.lab.log(p))
+        # What a reload takes away is named (a file saved half-written may still parse).
+        self.assertIn(f"reload: {path} removes domain one.test;", self.lab.log(p))
 
     def scrape_within(self, port, seconds=3):
         """The agent's metrics, or AssertionError when it does not answer within `seconds`

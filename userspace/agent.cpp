@@ -597,8 +597,8 @@ void Agent::judge_window() {
         own_addresses_ = std::move(own);
         apply_targets();
     }
-    auto dns_now = dns_.client_by_address_proto();
-    auto smtp_now = smtp_.client_by_address();
+    auto dns_now = dns_.client_by_address_proto(opts_.dns_ports.front());
+    auto smtp_now = smtp_.client_by_address(opts_.mx_port());
     HealthMonitor::Window w;
     for (const auto& [key, c] : dns_now)
         w.dns[key.first][key.second] = dns_evidence(dns_prev_[key], c);

@@ -21,12 +21,7 @@ void Agent::probe_round() {
         return;
     const auto& p = opts_.probes;
     const auto round = probe_rounds_++;
-    std::uint16_t smtp_port = opts_.smtp_ports.front();
-    for (auto port : opts_.smtp_ports)
-        if (!std::count(opts_.smtp_tls_ports.begin(), opts_.smtp_tls_ports.end(), port)) {
-            smtp_port = port;
-            break;
-        }
+    const std::uint16_t smtp_port = opts_.mx_port();
     std::string ehlo = p.ehlo_name;
     if (ehlo.empty()) {
         char host[256] = {};

@@ -110,13 +110,13 @@ std::map<std::string, DnsCounters> DnsAggregator::client_by_address() const {
 }
 
 std::map<std::pair<std::string, std::string>, DnsCounters>
-DnsAggregator::client_by_address_proto() const {
+DnsAggregator::client_by_address_proto(std::uint16_t port) const {
     std::map<std::pair<std::string, std::string>, DnsCounters> out;
     for (const auto& [k, c] : kernel_)
-        if (k.role == MXS_ROLE_CLIENT)
+        if (k.role == MXS_ROLE_CLIENT && k.port == port)
             out[{addr_to_string(k.addr), proto_name(k.proto)}].add(c);
     for (const auto& [k, n] : unanswered_)
-        if (k.role == MXS_ROLE_CLIENT)
+        if (k.role == MXS_ROLE_CLIENT && k.port == port)
             out[{addr_to_string(k.addr), proto_name(k.proto)}].unanswered += n;
     return out;
 }

@@ -85,8 +85,11 @@ class DnsAggregator {
     std::map<SeriesKey, DnsCounters> series() const;
     // Totals per server address for this host as a client (verdict evidence).
     std::map<std::string, DnsCounters> client_by_address() const;
-    // The same per (address, transport "udp" | "tcp").
-    std::map<std::pair<std::string, std::string>, DnsCounters> client_by_address_proto() const;
+    // The same per (address, transport "udp" | "tcp"), on server port `port` only (the port
+    // the targets are judged and probed on: dns.ports' first); other DNS ports are counted in
+    // series() but are no verdict evidence (see SmtpAggregator::client_by_address).
+    std::map<std::pair<std::string, std::string>, DnsCounters>
+    client_by_address_proto(std::uint16_t port) const;
     // Addresses that must keep their own label (configured targets).
     void reserve_labels(const std::vector<std::string>& addrs) { labeler_.offer(addrs); }
 

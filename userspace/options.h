@@ -3,6 +3,7 @@
 
 #include "http_limits.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -115,6 +116,14 @@ struct AgentOptions {
     std::uint32_t tcp_stream_map_entries = 4096;
     std::vector<std::uint16_t> smtp_ports = {25, 465, 587};
     std::vector<std::uint16_t> smtp_tls_ports = {465}; // implicit TLS (RFC 8314)
+    /// The MX port: the first of smtp_ports that is not implicit TLS (25 by default), where
+    /// senders deliver, MX hosts are probed, and their verdict evidence comes from.
+    std::uint16_t mx_port() const {
+        for (auto p : smtp_ports)
+            if (std::find(smtp_tls_ports.begin(), smtp_tls_ports.end(), p) == smtp_tls_ports.end())
+                return p;
+        return smtp_ports.empty() ? 25 : smtp_ports.front();
+    }
     double smtp_connect_timeout_s = 10.0;
     double smtp_idle_timeout_s = 600.0;
     std::uint32_t smtp_stats_map_entries = 1024;

@@ -83,13 +83,13 @@ void SmtpAggregator::add_timeouts(const mxs_server_key& key, std::uint64_t n) {
     labeler_.offer({addr_to_string(key.addr)});
 }
 
-std::map<std::string, SmtpCounters> SmtpAggregator::client_by_address() const {
+std::map<std::string, SmtpCounters> SmtpAggregator::client_by_address(std::uint16_t port) const {
     std::map<std::string, SmtpCounters> out;
     for (const auto& [k, c] : kernel_)
-        if (k.role == MXS_ROLE_CLIENT)
+        if (k.role == MXS_ROLE_CLIENT && k.port == port)
             out[addr_to_string(k.addr)].add(c);
     for (const auto& [k, n] : timeouts_)
-        if (k.role == MXS_ROLE_CLIENT)
+        if (k.role == MXS_ROLE_CLIENT && k.port == port)
             out[addr_to_string(k.addr)].outcomes[MXS_SMTP_TIMEOUT] += n;
     return out;
 }

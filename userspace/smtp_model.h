@@ -47,8 +47,12 @@ class SmtpAggregator {
     void set_kernel_totals(std::map<mxs_server_key, SmtpCounters, ServerKeyLess> totals);
     void add_timeouts(const mxs_server_key& key, std::uint64_t n);
     std::map<SmtpSeriesKey, SmtpCounters> series() const;
-    // Totals per server address for this host as a client (verdict evidence).
-    std::map<std::string, SmtpCounters> client_by_address() const;
+    // Totals per server address for this host as a client, on server port `port` only: the
+    // verdict evidence of an MX host comes from the port senders deliver to (the MX port, 25 by
+    // default). Connections to its other ports (465, 587: submission) are counted in series()
+    // but are never evidence: a refused submission port is no reason to fail over the MX, and
+    // any local process could connect there.
+    std::map<std::string, SmtpCounters> client_by_address(std::uint16_t port) const;
     void reserve_labels(const std::vector<std::string>& addrs) { labeler_.offer(addrs); }
 
   private:

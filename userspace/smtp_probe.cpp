@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <fmt/format.h>
 #include <vector>
 
 namespace mxs {
@@ -24,12 +25,25 @@ struct Reply {
     std::vector<std::string> lines; // text after "NNN-" / "NNN "
 };
 
+// Bytes of a server's reply held at most while its line end is awaited. RFC 5321 §4.5.3.1.5
+// allows 512 octets a reply line; without a bound a server that never sends CRLF grew the
+// agent's memory at line rate until the probe's timeout.
+constexpr std::size_t kMaxReplyBuffer = 64 << 10;
+
 // Reads one (possibly multi-line) reply.
 template <class Stream> asio::awaitable<Reply> read_reply(Stream& s, std::string& buf) {
     Reply r;
     for (int n = 0; n < 100; ++n) {
-        const auto len =
-            co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n", use_awaitable);
+        std::size_t len = 0;
+        try {
+            len = co_await asio::async_read_until(s, asio::dynamic_buffer(buf, kMaxReplyBuffer),
+                                                  "\r\n", use_awaitable);
+        } catch (const boost::system::system_error& e) {
+            if (e.code() != asio::error::not_found) // not_found: the bound was reached
+                throw;
+            throw std::runtime_error(
+                fmt::format("no line end within {} bytes of reply", kMaxReplyBuffer));
+        }
         std::string line = buf.substr(0, len - 2);
         buf.erase(0, len);
         if (line.size() < 3 || !std::isdigit(static_cast<unsigned char>(line[0])))

@@ -122,6 +122,48 @@ hooks:
         self.assertEqual(L.value(m, "mxsense_hook_runs_total", hook="record", result="success"), 2)
         self.assertEqual(L.value(m, "mxsense_sensor_blind"), 0)
 
+    def test_submission_ports_are_no_evidence(self):
+        """Connections to mx1's submission ports (465, 587: nothing listens there, each is
+        refused) never judge it; its MX port does. Review finding: 50 refused connects to
+        mx1:465 by an unprivileged user turned mx1 DOWN and failed the domain over while port
+        25 answered 220. The refusals are still measured: as many as the client saw."""
+        state = lambda m, s: L.value(m, "mxsense_target_state", target="mx1.example.test", state=s)
+        self.until("mx1 HEALTHY", lambda m: state(m, "HEALTHY") == 1)
+        runs_before = len(self.hook_runs())
+        before = L.scrape(self.lab.client, PORT)
+        loop = self.lab.client.popen("setpriv", "--reuid=65534", "--regid=65534",
+                                     "--clear-groups", "python3", "-c", _REFUSED_LOOP, MX1, "6")
+        states = []
+        while loop.poll() is None:
+            m = self.until("a scrape", lambda m: True)  # with port-25 traffic meanwhile
+            states.append(next(s for s in ("HEALTHY", "DEGRADED", "DOWN", "UNKNOWN")
+                               if state(m, s) == 1))
+        refused = int(loop.stdout.read().split()[-1])
+        after = self.until("the last window's counts", lambda m: True)
+        counted = L.delta(before, after, "mxsense_smtp_connections_total", server=MX1,
+                          role="client", outcome="refused")
+        print(f"\n{refused} refused connects to mx1:465/587; mx1 seen {states}")
+        self.assertGreaterEqual(refused, 40)
+        self.assertEqual(set(states), {"HEALTHY"})
+        self.assertEqual(len(self.hook_runs()), runs_before)
+        self.assertEqual(L.value(after, "mxsense_domain_failover_active", domain="example.test"), 0)
+        self.assertEqual(counted, refused)
+
+
+# Connects to ADDR's ports 465 and 587 for SECONDS, 10 a second; prints how many were refused.
+_REFUSED_LOOP = """
+import socket, sys, time
+end, n = time.time() + float(sys.argv[2]), 0
+while time.time() < end:
+    for port in (465, 587):
+        try:
+            socket.create_connection((sys.argv[1], port), timeout=0.5).close()
+        except ConnectionRefusedError:
+            n += 1
+    time.sleep(0.2)  # the load's pace
+print(n)
+"""
+
 
 class OscillationLab(unittest.TestCase):
     """A fault switched on and off every 2 s: with no hold-down the verdict follows it; with a

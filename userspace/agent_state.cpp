@@ -1,6 +1,7 @@
 // The agent's state file: which domains are failed over, across restarts.
 #include "agent.h"
 #include "bounded_file.h"
+#include "privileges.h"
 
 #include <cerrno>
 #include <climits>
@@ -19,18 +20,32 @@ namespace {
 
 // Why the state file at path must be neither trusted nor written, or "": it is a symbolic
 // link (whoever planted it would choose which file the agent, as root or its user, replaces),
-// or its directory is group- or world-writable without the sticky bit: another user could
-// plant a file there (a failover that never happened, so a failback hook runs) or a link.
-// (The write itself never follows a link: the new file is renamed over the name.)
-std::string unsafe_state_file(const std::string& path) {
+// it belongs to another user than root or `agent` (the agent's account: the one it runs as,
+// or switches to), or its directory does, or the directory is group- or world-writable without
+// the sticky bit: another user could plant a file there (a failover that never happened, so a
+// failback hook runs) or a link. A sticky directory such as /tmp is accepted: a file planted
+// there is the planter's, and refused by its owner. (The write itself never follows a link:
+// the new file is renamed over the name.)
+std::string unsafe_state_file(const std::string& path, uid_t agent) {
+    const auto foreign = [agent](uid_t u) { return u != 0 && u != agent; };
     struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
-        return fmt::format("{}: a symbolic link; name the file itself", path);
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (S_ISLNK(st.st_mode))
+            return fmt::format("{}: a symbolic link; name the file itself", path);
+        if (foreign(st.st_uid))
+            return fmt::format("{}: belongs to uid {}, neither root nor the agent's user (uid "
+                               "{}): another user may have written it",
+                               path, st.st_uid, agent);
+    }
     std::string dir = std::filesystem::path(path).parent_path().string();
     if (dir.empty())
         dir = ".";
     if (::stat(dir.c_str(), &st) != 0)
         return ""; // not there yet: made by the agent (create_directories, its own)
+    if (foreign(st.st_uid))
+        return fmt::format("{}: its directory {} belongs to uid {}, neither root nor the "
+                           "agent's user (uid {}): its owner can replace the file",
+                           path, dir, st.st_uid, agent);
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
         return fmt::format("{}: its directory {} is writable by others (mode {:o}, no sticky "
                            "bit)",
@@ -44,7 +59,7 @@ std::string unsafe_state_file(const std::string& path) {
 // An existing path must be a regular file, not a symbolic link, in a directory no other user
 // can write (unsafe_state_file). Returns what went wrong, or "" when written.
 std::string write_atomically(const std::string& path, const std::string& text) {
-    if (auto why = unsafe_state_file(path); !why.empty())
+    if (auto why = unsafe_state_file(path, ::geteuid()); !why.empty()) // after any user switch
         return why + "; not written";
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
@@ -85,7 +100,12 @@ std::string write_atomically(const std::string& path, const std::string& text) {
 void Agent::load_state() {
     if (opts_.state_file.empty())
         return;
-    if (auto why = unsafe_state_file(opts_.state_file); !why.empty()) {
+    // Read before the switch to `user:` (if any): that account's files are the agent's own.
+    uid_t agent = ::geteuid();
+    if (!opts_.user.empty())
+        if (auto as = resolve_run_as(opts_.user, opts_.group))
+            agent = as->uid;
+    if (auto why = unsafe_state_file(opts_.state_file, agent); !why.empty()) {
         spdlog::error("state_file {}; ignored: failovers from before this start are not "
                       "restored, and it is not written",
                       why);

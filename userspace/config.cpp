@@ -194,7 +194,15 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
         r.mapping(
             root, "",
             {{"interfaces",
-              [&](const YAML::Node& n, const std::string& f) { o.interfaces = r.strings(n, f); }},
+              [&](const YAML::Node& n, const std::string& f) {
+                  o.interfaces = r.strings(n, f);
+                  // Left out, the default-route interface is watched; an empty list read as
+                  // that would watch an interface the file never named.
+                  if (o.interfaces.empty())
+                      r.fail(n, f,
+                             "an empty list: name the interfaces, or leave the key out "
+                             "for the default-route interface");
+              }},
              {"listen", [&](const YAML::Node& n, const std::string& f) { o.listen = r.str(n, f); }},
              {"xdp_mode",
               [&](const YAML::Node& n, const std::string& f) { o.xdp_mode = r.str(n, f); }},

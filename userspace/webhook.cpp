@@ -26,7 +26,12 @@ Result<std::vector<AlertNotice>> parse_alertmanager(const std::string& body) {
                            status == "firing"});
         }
     } catch (const std::exception& e) {
-        return Error{fmt::format("not an Alertmanager notification: {}", e.what())};
+        // nlohmann's texts start with its own "[json.exception.type_error.302] ": the sender
+        // needs the rest ("key 'alerts' not found", "syntax error while parsing ...").
+        std::string_view why = e.what();
+        if (why.starts_with("[json.exception.") && why.find("] ") != std::string_view::npos)
+            why.remove_prefix(why.find("] ") + 2);
+        return Error{fmt::format("not an Alertmanager notification: {}", why)};
     }
     return out;
 }

@@ -285,13 +285,41 @@ class AgentLifecycle(unittest.TestCase):
         open_dir = os.path.join(self.lab.tmp, "open")
         os.mkdir(open_dir)
         os.chmod(open_dir, 0o777)
+        # Review finding: a file another user planted in a sticky directory (/tmp's kind), or
+        # any file in a directory another user owns, was trusted.
+        sticky_dir = os.path.join(self.lab.tmp, "sticky")
+        os.mkdir(sticky_dir)
+        os.chmod(sticky_dir, 0o1777)
+        foreign_dir = os.path.join(self.lab.tmp, "foreign")
+        os.mkdir(foreign_dir, 0o755)
+        os.chown(foreign_dir, 4321, 4321)
         cases = ((os.path.join(self.lab.tmp, "link.json"), "a symbolic link; name the file itself"),
                  (os.path.join(open_dir, "state.json"),
-                  f"its directory {open_dir} is writable by others (mode 777, no sticky bit)"))
+                  f"its directory {open_dir} is writable by others (mode 777, no sticky bit)"),
+                 (os.path.join(sticky_dir, "state.json"), "belongs to uid 4321, neither root nor "
+                  "the agent's user (uid 0): another user may have written it"))
         os.symlink(victim, cases[0][0])
-        with open(cases[1][0], "w") as f:
-            f.write('{"failed_over": {"example.test": {"to": "mx2.example.test", '
-                    '"order": ["mx1.example.test"]}}}')
+        planted = ('{"failed_over": {"example.test": {"to": "mx2.example.test", '
+                   '"order": ["mx1.example.test"]}}}')
+        for state, _ in cases[1:]:
+            with open(state, "w") as f:
+                f.write(planted)
+        os.chown(cases[2][0], 4321, 4321)
+        # A root-owned file in another user's directory: not trusted; the agent (uid 0 without
+        # capabilities once attached) cannot write there either, and stops at start.
+        foreign_state = os.path.join(foreign_dir, "state.json")
+        with open(foreign_state, "w") as f:
+            f.write(planted)
+        path = os.path.join(self.lab.tmp, "foreign-state.yaml")
+        with open(path, "w") as f:
+            f.write(f"interfaces: [{self.lab.client_if}]\nlisten: 127.0.0.1:10069\n"
+                    f"state_file: {foreign_state}\n")
+        r = self.lab.client.run(L.MXSENSE, "agent", "--config", path, check=False, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"state_file {foreign_state}: its directory {foreign_dir} belongs to uid "
+                      "4321, neither root nor the agent's user (uid 0): its owner can replace the "
+                      "file; ignored", r.stdout + r.stderr)
+        self.assertNotIn("failed over before this start", r.stdout + r.stderr)
         for i, (state, why) in enumerate(cases):
             with self.subTest(state=state):
                 path = os.path.join(self.lab.tmp, f"unsafe-state-{i}.yaml")

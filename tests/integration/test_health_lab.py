@@ -132,13 +132,15 @@ hooks:
         runs_before = len(self.hook_runs())
         before = L.scrape(self.lab.client, PORT)
         loop = self.lab.client.popen("setpriv", "--reuid=65534", "--regid=65534",
-                                     "--clear-groups", "python3", "-c", _REFUSED_LOOP, MX1, "6")
+                                     "--clear-groups", "/usr/bin/python3", "-c", _REFUSED_LOOP,
+                                     MX1, "6")  # Debian's: nobody can reach no pyenv in /root
         states = []
         while loop.poll() is None:
             m = self.until("a scrape", lambda m: True)  # with port-25 traffic meanwhile
             states.append(next(s for s in ("HEALTHY", "DEGRADED", "DOWN", "UNKNOWN")
                                if state(m, s) == 1))
-        refused = int(loop.stdout.read().split()[-1])
+        with loop.stdout:
+            refused = int(loop.stdout.read().split()[-1])
         after = self.until("the last window's counts", lambda m: True)
         counted = L.delta(before, after, "mxsense_smtp_connections_total", server=MX1,
                           role="client", outcome="refused")

@@ -379,6 +379,9 @@ class Arguments(unittest.TestCase):
                  ("--verify-timeout", "0"): "--verify-timeout",
                  ("--update-timeout", "-3"): "--update-timeout",
                  ("--zone", "example.test.."): "bad zone",
+                 # dnspython escapes these (exa\\032mple.test) and the run went to the network
+                 ("--zone", "exa mple.test"): "not a domain name",
+                 ("--zone", "example.test;"): "not a domain name",
                  ("--server", "ns1..example.test"): "--server",
                  ("--server", "[fd00::20"): "--server"}
         for args, said in cases.items():

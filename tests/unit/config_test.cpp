@@ -170,6 +170,9 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-mx-address-twice.yaml",
          "bad-mx-address-twice.yaml: domains.example.test.mx1.example.test: address fd00::10 "
          "listed twice"},
+        {"bad-interfaces-empty.yaml",
+         "bad-interfaces-empty.yaml:1: interfaces: an empty list: name the interfaces, or leave "
+         "the key out for the default-route interface"},
         {"bad-second-document.yaml",
          "bad-second-document.yaml:3: a second YAML document (after \"---\"): the "
          "configuration is one document"},

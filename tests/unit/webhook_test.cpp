@@ -27,6 +27,9 @@ TEST(Webhook, ParsesAlertmanagerPayload) {
     EXPECT_FALSE((*n)[1].firing);
     EXPECT_FALSE(parse_alertmanager("{\"alerts\": 5}"));
     EXPECT_FALSE(parse_alertmanager("not json"));
+    // The sender reads what is wrong, not the JSON library's exception names.
+    EXPECT_EQ(parse_alertmanager("{}").error(),
+              "not an Alertmanager notification: key 'alerts' not found");
     EXPECT_FALSE(parse_alertmanager(R"({"alerts":[{"status":"pending","labels":{}}]})"));
 }
 

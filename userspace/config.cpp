@@ -3,6 +3,7 @@
 #include "bounded_file.h"
 #include "local_addr.h"
 
+#include <cctype>
 #include <cmath>
 #include <fmt/format.h>
 #include <functional>
@@ -59,6 +60,14 @@ class Reader {
         double v = 0;
         if (!YAML::convert<double>::decode(n, v))
             fail(n, field, fmt::format("expected a number, got '{}'", n.Scalar()));
+        // "010" is 8 in YAML 1.1 and 10 in YAML 1.2 (yaml-cpp reads 10): refuse the doubt.
+        const auto& t = n.Scalar();
+        const std::size_t d = !t.empty() && (t[0] == '+' || t[0] == '-') ? 1 : 0;
+        if (t.size() > d + 1 && t[d] == '0' && std::isdigit(static_cast<unsigned char>(t[d + 1])))
+            fail(n, field,
+                 fmt::format("'{}': a leading zero is ambiguous (octal in YAML 1.1); write it "
+                             "without",
+                             t));
         const auto* range = number_range(range_key(field));
         if (!range) // every numeric key has a range: a test loads good.yaml, which has them all
             fail(n, field, "no range is defined for this key (a bug: add it to number_ranges())");

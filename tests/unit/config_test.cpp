@@ -170,6 +170,8 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-mx-address-twice.yaml",
          "bad-mx-address-twice.yaml: domains.example.test.mx1.example.test: address fd00::10 "
          "listed twice"},
+        {"bad-number-octal.yaml", "bad-number-octal.yaml:1: max_servers: '010': a leading zero "
+                                  "is ambiguous (octal in YAML 1.1); write it without"},
         {"bad-interfaces-empty.yaml",
          "bad-interfaces-empty.yaml:1: interfaces: an empty list: name the interfaces, or leave "
          "the key out for the default-route interface"},

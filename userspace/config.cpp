@@ -71,8 +71,7 @@ class Reader {
         const auto* range = number_range(range_key(field));
         if (!range) // every numeric key has a range: a test loads good.yaml, which has them all
             fail(n, field, "no range is defined for this key (a bug: add it to number_ranges())");
-        const bool above_min = range->min_excluded ? v > range->min : v >= range->min;
-        if (!(above_min && v <= range->max) || (range->whole && v != std::floor(v)))
+        if (!within(*range, v))
             fail(n, field,
                  fmt::format("expected a {}number {}, got '{}'", range->whole ? "whole " : "",
                              describe_range(*range), n.Scalar()));

@@ -55,9 +55,7 @@ std::optional<std::string> dns_name_error(const std::string& name, bool root) {
 // Whether v lies in the range number_ranges() gives `key`: the YAML reader's check, applied to
 // values from flags and defaults too.
 bool in_range(const char* key, double v) {
-    const auto* r = number_range(key);
-    const bool above = r->min_excluded ? v > r->min : v >= r->min;
-    return above && v <= r->max && (!r->whole || v == std::floor(v));
+    return within(*number_range(key), v);
 }
 
 // "what v: must be a number from MIN to MAX unit", for the range of `key`.
@@ -291,6 +289,11 @@ std::string plain(double v) {
 }
 
 } // namespace
+
+bool within(const NumberRange& r, double v) {
+    const bool above = r.min_excluded ? v > r.min : v >= r.min;
+    return above && v <= r.max && (!r.whole || v == std::floor(v));
+}
 
 std::string describe_range(const NumberRange& r) {
     return fmt::format("from {}{} to {}{}{}", plain(r.min), r.min_excluded ? " (excluded)" : "",

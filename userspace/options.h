@@ -174,6 +174,10 @@ const NumberRange* number_range(std::string_view key);
 // "from 1 to 16777216 entries", "from 0 (excluded) to 3600 seconds": the range in words.
 std::string describe_range(const NumberRange& r);
 
+// Whether v lies in r: above its minimum (or at it, unless excluded), at most its maximum,
+// whole where r says so. NaN lies in no range.
+bool within(const NumberRange& r, double v);
+
 // The RR type code of the names probes accept (A, AAAA, NS, MX, SOA, TXT; any case).
 std::optional<int> dns_type_code(const std::string& name);
 

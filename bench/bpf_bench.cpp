@@ -7,8 +7,8 @@
 // (query id i, then its response) and the median of the kernel-measured
 // durations is compared with the empty program measured the same way.
 #include "bench_empty.skel.h"
+#include "kernel/sensor.h"
 #include "packet_builder.h"
-#include "sensor.h"
 
 #include <algorithm>
 #include <bpf/bpf.h>
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
             const auto port = static_cast<std::uint16_t>(10000 + i % 50000);
             const auto client = "198.18." + std::to_string(1 + i / 50000) + ".1";
             // Sequence and acknowledgment numbers of a real session: the sensor reads only
-            // segments the receiving TCP would accept (bpf/tcp.h).
+            // segments the receiving TCP would accept (bpf/lib/tcp.h).
             auto c2s = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, const Bytes& p,
                            const std::string& srv = "198.18.0.25") {
                 return Packet()

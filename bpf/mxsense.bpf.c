@@ -7,9 +7,46 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "smtp.h"
+#include "lib/ports.h"
+#include "dns/dns.h"
+#include "smtp/smtp.h"
 
 #define MXS_TC_ACT_OK 0
+
+/*
+ * Most traffic is untagged TCP or UDP over IPv4 without options or IPv6 without
+ * extension headers, on no DNS port: recognise it at fixed offsets and leave
+ * before the full parse (DNS and SMTP ports both count as ours). Anything else (tags, options,
+ * fragments, short frames) takes the full path, where it is counted.
+ */
+static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
+{
+	struct ethhdr *eth = p->data;
+	__u16 *ports;
+
+	if (p->data + sizeof(*eth) + sizeof(struct iphdr) + 4 > p->data_end)
+		return 0;
+	if (eth->h_proto == bpf_htons(MXS_ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if (ip->ihl != 5 ||
+		    (ip->protocol != MXS_IPPROTO_TCP && ip->protocol != MXS_IPPROTO_UDP) ||
+		    (ip->frag_off & bpf_htons(0x3fff)))
+			return 0;
+		ports = (void *)(ip + 1);
+	} else if (eth->h_proto == bpf_htons(MXS_ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) + 4 > p->data_end ||
+		    (ip6->nexthdr != MXS_IPPROTO_TCP && ip6->nexthdr != MXS_IPPROTO_UDP))
+			return 0;
+		ports = (void *)(ip6 + 1);
+	} else {
+		return 0;
+	}
+	return !mxs_is_watched_port(bpf_ntohs(ports[0])) &&
+	       !mxs_is_watched_port(bpf_ntohs(ports[1]));
+}
 
 static __always_inline void mxs_if_count(const struct mxs_pkt *p)
 {

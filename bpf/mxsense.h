@@ -185,52 +185,92 @@ struct mxs_if_stats {
 	__u64 packets[MXS_DIR_MAX];
 };
 
-/* Sensor counters, by reason; index into the mxs_counters per-CPU array. */
+/*
+ * The sensor's counters, declared once: X(NAME, METRIC, LABELS, HELP). NAME makes
+ * MXS_C_NAME, the index into the mxs_counters per-CPU array; the agent exports the
+ * count as the counter mxsense_sensor_METRIC with LABELS ("key=value,...", "" for
+ * none), HELP being the family's help (given once, with the family's first counter).
+ * A new counter is one line here and its mxs_count() call: exported by itself.
+ */
+#define MXS_PARSE_HELP	"Packets or DNS messages the sensor could not parse, by reason."
+#define MXS_FULL_HELP	"Inserts refused because a map was full (sample or query lost)."
+#define MXS_INSERT_HELP "Inserts refused for a reason other than a full map (sample lost)."
+#define MXS_REJECT_HELP                                                                            \
+	"TCP segments (SMTP, DNS over TCP) the receiving end's TCP would not accept (forged, "     \
+	"or out of step), by protocol and reason: never evidence."
+#define MXS_COUNTERS(X)                                                                            \
+	/* frame shorter than its Ethernet/VLAN headers */                                         \
+	X(ETH_TRUNC, "parse_errors_total", "reason=eth_truncated", MXS_PARSE_HELP)                 \
+	X(VLAN_DEPTH, "parse_errors_total", "reason=vlan_too_deep", "")                            \
+	/* IPv4 header truncated or IHL < 5; IPv6 header truncated */                              \
+	X(IP4_TRUNC, "parse_errors_total", "reason=ipv4_truncated", "")                            \
+	X(IP6_TRUNC, "parse_errors_total", "reason=ipv6_truncated", "")                            \
+	/* extension header chain too long or truncated */                                         \
+	X(IP6_EXT, "parse_errors_total", "reason=ipv6_extension_headers", "")                      \
+	X(L4_TRUNC, "parse_errors_total", "reason=l4_truncated", "")                               \
+	/* header or question not inside the message/segment */                                    \
+	X(DNS_SHORT, "parse_errors_total", "reason=dns_short", "")                                 \
+	/* QDCOUNT > 1 (header still used) */                                                      \
+	X(DNS_QDCOUNT, "parse_errors_total", "reason=dns_qdcount", "")                             \
+	/* qname too long, compressed or malformed */                                              \
+	X(DNS_NAME, "parse_errors_total", "reason=dns_qname", "")                                  \
+	/* more DNS messages in one segment than parsed */                                         \
+	X(DNS_TCP_MSGS, "parse_errors_total", "reason=dns_tcp_too_many_messages", "")              \
+	/* server bytes not parsed: gap, too long, bad line */                                     \
+	X(SMTP_UNPARSED, "parse_errors_total", "reason=smtp_unparsed", "")                         \
+	X(FRAGMENTS, "fragments_total", "", "IP fragments seen.")                                  \
+	X(FRAG_SKIPPED, "fragments_skipped_total", "",                                             \
+	  "Non-first IP fragments, never parsed as DNS.")                                          \
+	X(STATS_FULL, "map_full_total", "map=dns_stats", MXS_FULL_HELP)                            \
+	X(INFLIGHT_FULL, "map_full_total", "map=dns_inflight", "")                                 \
+	X(INFLIGHT_SRV_FULL, "map_full_total", "map=dns_inflight_server", "")                      \
+	X(SMTP_FLOWS_FULL, "map_full_total", "map=smtp_flows", "")                                 \
+	X(SMTP_STATS_FULL, "map_full_total", "map=smtp_stats", "")                                 \
+	X(STATS_INSERT_FAIL, "map_insert_failures_total", "map=dns_stats", MXS_INSERT_HELP)        \
+	X(SMTP_INSERT_FAIL, "map_insert_failures_total", "map=smtp_stats", "")                     \
+	X(DUP_QUERY, "dns_retransmitted_queries_total", "",                                        \
+	  "Queries already in flight (retransmissions), not counted again.")                       \
+	X(LATE_RESPONSE, "dns_late_responses_total", "",                                           \
+	  "Responses to queries the sweep had already counted unanswered.")                        \
+	X(DNS_TCP_CONT, "dns_tcp_continuations_total", "",                                         \
+	  "TCP segments carrying only bytes of DNS messages seen earlier (the rest of a "          \
+	  "message, or a retransmitted response).")                                                \
+	X(DNS_TCP_HELD, "dns_tcp_held_starts_total", "",                                           \
+	  "DNS-over-TCP message starts (length, header or question) cut by a segment's end "       \
+	  "and held until the next segment.")                                                      \
+	X(DNS_TCP_LOST, "dns_tcp_held_lost_total", "",                                             \
+	  "Held DNS-over-TCP message starts whose next bytes did not come in order: "              \
+	  "accounted with what was held (a header pairs by id), else lost.")                       \
+	X(DNS_EDNS_UNREAD, "dns_edns_unread_total", "",                                            \
+	  "Responses with additional records whose OPT record (extended rcode) was not "           \
+	  "reached (beyond the bytes read, too many records): the header's rcode was used.")       \
+	X(DNS_SAME_DIR, "dns_same_direction_responses_total", "",                                  \
+	  "DNS responses travelling the same way as the query they would match (forged): no "      \
+	  "match, no sample.")                                                                     \
+	X(DNS_UNREACH_NOID, "dns_unreachable_without_id_total", "",                                \
+	  "ICMP/ICMPv6 destination unreachables quoting a DNS query without its id (8-byte "       \
+	  "quotes): not matched, the query times out.")                                            \
+	X(UNSOLICITED_UNKNOWN, "dns_unsolicited_unknown_total", "",                                \
+	  "Responses from servers never queried (no per-server entry is made for them).")          \
+	X(SMTP_SYN_RETRANS, "smtp_syn_retransmissions_total", "",                                  \
+	  "Retransmitted SYNs (not new attempts).")                                                \
+	/* TCP segments the receiving end's TCP would not accept (bpf/lib/tcp.h), never            \
+	 * evidence: per protocol, in the order of enum mxs_tcp_reject (RFC 9293 §3.10.7,         \
+	 * RFC 5961). */                                                                           \
+	X(SMTP_REJ_RST, "tcp_rejected_total", "protocol=smtp,reason=rst", MXS_REJECT_HELP)         \
+	X(SMTP_REJ_SYNACK, "tcp_rejected_total", "protocol=smtp,reason=syn_ack", "")               \
+	X(SMTP_REJ_WINDOW, "tcp_rejected_total", "protocol=smtp,reason=window", "")                \
+	X(SMTP_REJ_ACK, "tcp_rejected_total", "protocol=smtp,reason=ack", "")                      \
+	X(DNS_TCP_REJ_RST, "tcp_rejected_total", "protocol=dns,reason=rst", "")                    \
+	X(DNS_TCP_REJ_SYNACK, "tcp_rejected_total", "protocol=dns,reason=syn_ack", "")             \
+	X(DNS_TCP_REJ_WINDOW, "tcp_rejected_total", "protocol=dns,reason=window", "")              \
+	X(DNS_TCP_REJ_ACK, "tcp_rejected_total", "protocol=dns,reason=ack", "")
+
 enum mxs_counter {
-	MXS_C_ETH_TRUNC = 0,	   /* frame shorter than its Ethernet/VLAN headers */
-	MXS_C_VLAN_DEPTH,	   /* more than two VLAN tags */
-	MXS_C_IP4_TRUNC,	   /* IPv4 header truncated or IHL < 5 */
-	MXS_C_IP6_TRUNC,	   /* IPv6 header truncated */
-	MXS_C_IP6_EXT,		   /* extension header chain too long or truncated */
-	MXS_C_L4_TRUNC,		   /* UDP/TCP header truncated */
-	MXS_C_DNS_SHORT,	   /* header or question not inside the message/segment */
-	MXS_C_DNS_QDCOUNT,	   /* QDCOUNT > 1 (header still used) */
-	MXS_C_DNS_NAME,		   /* qname too long, compressed or malformed */
-	MXS_C_DNS_TCP_MSGS,	   /* more DNS messages in one segment than parsed */
-	MXS_C_FRAGMENTS,	   /* IPv4/IPv6 fragments seen */
-	MXS_C_FRAG_SKIPPED,	   /* non-first fragments (never parsed as DNS) */
-	MXS_C_STATS_FULL,	   /* per-server stats map full: sample lost */
-	MXS_C_INFLIGHT_FULL,	   /* client-role in-flight map full: query not tracked */
-	MXS_C_DUP_QUERY,	   /* query already in flight (retransmission) */
-	MXS_C_LATE_RESPONSE,	   /* matched a query the agent had just expired */
-	MXS_C_DNS_TCP_CONT,	   /* TCP segments wholly inside a message already seen */
-	MXS_C_UNSOLICITED_UNKNOWN, /* responses from a server never queried */
-	MXS_C_SMTP_FLOWS_FULL,	   /* SMTP flow map full: connection not tracked */
-	MXS_C_SMTP_STATS_FULL,	   /* SMTP per-server map full: outcome lost */
-	MXS_C_SMTP_UNPARSED,	   /* server bytes not parsed: gap, too long, bad line */
-	MXS_C_SMTP_SYN_RETRANS,	   /* retransmitted SYNs (not new attempts) */
-	MXS_C_SMTP_CODES_OVER,	   /* unused: replies are tallied, none is dropped */
-	MXS_C_STATS_INSERT_FAIL,   /* DNS per-server insert failed, not for lack of room */
-	MXS_C_SMTP_INSERT_FAIL,	   /* SMTP per-server insert failed, not for lack of room */
-	MXS_C_DNS_TCP_HELD,	   /* TCP DNS message starts cut by a segment end, held */
-	MXS_C_DNS_TCP_LOST,	   /* held message starts whose next bytes were lost */
-	MXS_C_DNS_EDNS_UNREAD,	   /* responses whose OPT record was not reached */
-	MXS_C_DNS_SAME_DIR,	   /* "responses" travelling the way their query did */
-	MXS_C_INFLIGHT_SRV_FULL,   /* server-role in-flight map full: query not tracked */
-	MXS_C_DNS_UNREACH_NOID,	   /* ICMP unreachable quoting a DNS query without its id */
-	/*
-	 * TCP segments the receiving end's TCP would not accept (bpf/tcp.h), never
-	 * evidence: per protocol, in the order of enum mxs_tcp_reject.
-	 */
-	MXS_C_SMTP_REJ_RST,    /* SMTP: RST out of place (RFC 9293 §3.10.7.3, RFC 5961 §3) */
-	MXS_C_SMTP_REJ_SYNACK, /* SMTP: SYN-ACK not acknowledging the SYN */
-	MXS_C_SMTP_REJ_WINDOW, /* SMTP: sequence number outside the receive window bound */
-	MXS_C_SMTP_REJ_ACK,    /* SMTP: no ACK, or acknowledging what was never sent */
-	MXS_C_DNS_TCP_REJ_RST, /* the same for DNS over TCP */
-	MXS_C_DNS_TCP_REJ_SYNACK,
-	MXS_C_DNS_TCP_REJ_WINDOW,
-	MXS_C_DNS_TCP_REJ_ACK,
-	MXS_C_MAX,
+#define MXS_COUNTER_ENUM(name, metric, labels, help) MXS_C_##name,
+	MXS_COUNTERS(MXS_COUNTER_ENUM)
+#undef MXS_COUNTER_ENUM
+		MXS_C_MAX,
 };
 
 /* Why a TCP segment was rejected: offsets from MXS_C_SMTP_REJ_RST / MXS_C_DNS_TCP_REJ_RST. */

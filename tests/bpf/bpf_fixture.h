@@ -1,9 +1,9 @@
 // Runs the real sensor programs on crafted frames through BPF_PROG_TEST_RUN.
 #pragma once
 
-#include "addr.h"
+#include "base/addr.h"
+#include "kernel/sensor.h"
 #include "packet_builder.h"
-#include "sensor.h"
 
 #include <bpf/bpf.h>
 #include <cstdlib>

@@ -4,7 +4,7 @@
 // booked the new "query" unanswered: one answered exchange gave queries 2, responses 1,
 // unanswered 1 (found with issue 12's fuzz work).
 //
-// Fixed where the connection's handshake was seen (its record, bpf/tcp.h, knows the bytes were
+// Fixed where the connection's handshake was seen (its record, bpf/lib/tcp.h, knows the bytes were
 // read before). KNOWN LIMIT, disabled: a connection whose SYN the sensor did not see (the agent
 // started later, the record evicted) still gives the old counts. Run it with
 //   build/tests/bpf_tests --gtest_also_run_disabled_tests --gtest_filter='*AfterItsAnswer*'

@@ -6,7 +6,7 @@
 // benchmark (bench/bpf_fuzz.cpp).
 #pragma once
 
-#include "sensor.h"
+#include "kernel/sensor.h"
 
 #include <array>
 #include <cstdint>

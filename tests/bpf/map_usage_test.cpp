@@ -3,7 +3,7 @@
 // next message start is remembered) and tcp_streams_held (held message starts), against the
 // entries the packets put in, rendered as the agent exports them.
 #include "dns_exchange.h"
-#include "metrics.h"
+#include "views/metrics.h"
 
 #include <fmt/format.h>
 

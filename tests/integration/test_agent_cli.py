@@ -29,7 +29,7 @@ class AgentCli(unittest.TestCase):
         r = agent("agent", "--listen", "nowhere")
         self.assertEqual(r.returncode, 2)
         self.assertEqual(r.stderr.strip(),
-                         "mxsense agent: --listen 'nowhere': expected ADDR:PORT or [V6ADDR]:PORT")
+                         "mxsense agent: --listen: 'nowhere': expected ADDR:PORT or [V6ADDR]:PORT")
         r = agent("agent", "--no-such-flag")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--no-such-flag", r.stderr)
@@ -58,8 +58,8 @@ class AgentCli(unittest.TestCase):
         r = agent("check-config", os.path.join(cfg, "bad-domain-twice.yaml"))
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.strip(), os.path.join(cfg, "bad-domain-twice.yaml") +
-                         ": domains: 'Example.Test.' is listed twice (as 'example.test'; DNS names "
-                         "ignore case and the final dot)")
+                         ":4: domains[1].name: 'Example.Test.' is listed twice (as "
+                         "'example.test'; DNS names ignore case and the final dot)")
         r = agent("agent", "--config", os.path.join(cfg, "bad-type.yaml"))
         self.assertEqual(r.returncode, 1)
         self.assertIn("bad-type.yaml:2: dns.timeout: expected a number, got 'soon'", r.stderr)
@@ -134,6 +134,19 @@ class AgentLifecycle(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(len(self.errors(r)), 1, r.stderr)
         self.assertIn("unknown interface 'nosuch0'", r.stderr)
+
+    def test_json_log_lines(self):
+        """--log-format json (or log_format: json): one JSON object per line, time in UTC."""
+        r = self.in_client("agent", "--log-format", "json", "--interface", "nosuch0")
+        self.assertEqual(r.returncode, 1)
+        lines = [json.loads(line) for line in r.stderr.splitlines()]
+        errors = [x for x in lines if x["level"] == "error"]
+        self.assertEqual(len(errors), 1, r.stderr)
+        self.assertEqual(errors[0]["message"], "unknown interface 'nosuch0'")
+        self.assertRegex(errors[0]["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        r = agent("agent", "--log-format", "xml")
+        self.assertEqual((r.returncode, r.stderr.strip()),
+                         (2, "mxsense agent: --log-format: 'xml': expected text or json"))
 
     def test_busy_port(self):
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10060)

@@ -291,21 +291,22 @@ class UnknownAccounts(unittest.TestCase):
         return r.returncode, r.stdout + r.stderr
 
     def test_config_file(self):
-        for text, want in (("user: pv-no-such-user\n", "user 'pv-no-such-user': no such user"),
+        # Each error at the line of the key it is about.
+        for text, want in (("user: pv-no-such-user\n", ":1: user 'pv-no-such-user': no such user"),
                            (f"user: {USER}\ngroup: pv-no-such-group\n",
-                            "group 'pv-no-such-group': no such group"),
-                           ("group: nogroup\n", "group 'nogroup': needs a user to switch to")):
+                            ":2: group 'pv-no-such-group': no such group"),
+                           ("group: nogroup\n", ":1: group: 'nogroup': needs a user to switch to")):
             path = os.path.join(self.tmp, "agent.yaml")
             with open(path, "w") as f:
                 f.write(text)
-            self.assertEqual(self.run_mxsense("check-config", path), (1, f"{path}: {want}\n"))
+            self.assertEqual(self.run_mxsense("check-config", path), (1, f"{path}{want}\n"))
         with open(path, "w") as f:
             f.write(f"user: {USER}\ngroup: nogroup\n")
         self.assertEqual(self.run_mxsense("check-config", path), (0, f"{path}: ok\n"))
 
     def test_command_line(self):
         self.assertEqual(self.run_mxsense("agent", "--user", "pv-no-such-user"),
-                         (2, "mxsense agent: user 'pv-no-such-user': no such user\n"))
+                         (2, "mxsense agent: --user: user 'pv-no-such-user': no such user\n"))
         rc, out = self.run_mxsense("agent", "--help")
         self.assertEqual(rc, 0)
         self.assertRegex(out, r"--user TEXT\s+Run as this user")

@@ -54,7 +54,7 @@ class SmtpLab(unittest.TestCase):
 
     def assertNothingLost(self, before, after):
         """A count the sensor could not store is lost: say so instead of a bare mismatch. Real
-        traffic from real TCP stacks is never rejected as forged (bpf/tcp.h)."""
+        traffic from real TCP stacks is never rejected as forged (bpf/lib/tcp.h)."""
         for m in ("smtp_stats", "smtp_flows"):
             self.assertEqual(L.delta(before, after, "mxsense_sensor_map_full_total", map=m), 0,
                              f"the sensor failed to insert into {m}: the counts are short")

@@ -400,9 +400,9 @@ class Arguments(unittest.TestCase):
 
     def test_default_verify_timeout_is_well_under_the_agents_hook_timeout(self):
         """A lagging secondary must be named (exit 5) before the agent kills the hook: the
-        default hook timeout (userspace/options.h) minus the default --verify-timeout leaves
+        default hook timeout (userspace/config/options.h) minus the default --verify-timeout leaves
         at least 10 s for the reads and the update."""
-        with open(os.path.join(ROOT, "userspace", "options.h")) as f:
+        with open(os.path.join(ROOT, "userspace", "config", "options.h")) as f:
             hook = re.search(r"struct HookConfig \{.*?double timeout_s = ([\d.]+);", f.read(),
                              re.S)
         self.assertIsNotNone(hook, "HookConfig::timeout_s not found in options.h")

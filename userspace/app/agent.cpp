@@ -1,0 +1,305 @@
+#include "app/agent.h"
+
+#include "base/local_addr.h"
+#include "base/privileges.h"
+#include "health/evidence.h"
+#include "kernel/preflight.h"
+#include "views/status.h"
+#include "views/status_page.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <linux/capability.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <utility>
+
+namespace mxs {
+
+Agent::Agent(AgentOptions opts, std::vector<std::string> args)
+    : opts_(std::move(opts)), args_(std::move(args)), signals_(io_, SIGINT, SIGTERM),
+      hup_(io_, SIGHUP), sweep_timer_(io_), window_timer_(io_), probe_timer_(io_),
+      dns_(opts_.max_labelled_servers), smtp_(opts_.max_labelled_servers) {
+    metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
+    hooks_.on_run = [this](const HookRun& run) {
+        ++snapshot_.health.hook_runs[{run.hook, run.event, run.result}];
+        auto& recent = snapshot_.health.recent_hook_runs;
+        recent.push_back({static_cast<std::int64_t>(std::time(nullptr)), run.hook, run.event,
+                          run.result, run.exit_status, run.attempt});
+        if (recent.size() > kRecent)
+            recent.pop_front();
+    };
+}
+
+Agent::~Agent() {
+    // A reload thread still reading (a hung network file system) posts nothing from now on.
+    std::lock_guard lock(reload_gate_->m);
+    reload_gate_->open = false;
+}
+
+bool Agent::setup() {
+    auto interfaces = Datapath::resolve(opts_.interfaces);
+    if (!interfaces) {
+        spdlog::error("{}", interfaces.error());
+        return false;
+    }
+    for (const auto& i : *interfaces)
+        interfaces_.push_back(i.name);
+    for (const auto& check : {check_btf(), check_privileges()})
+        if (!check) {
+            spdlog::error("{}", check.error());
+            return false;
+        }
+    // Before the port is bound: nothing waits on this read. Read before the switch to `user:`
+    // (if any): that account's files are the agent's own.
+    uid_t agent = ::geteuid();
+    if (!opts_.state_file.empty() && !opts_.user.empty())
+        if (auto as = resolve_run_as(opts_.user, opts_.group))
+            agent = as->uid;
+    failover_store_.load(opts_.state_file, agent);
+    auto http = HttpServer::bind(
+        io_, *parse_listen(opts_.listen), [this](const HttpRequest& r) { return handle(r); },
+        opts_.http);
+    if (!http) {
+        spdlog::error("{}", http.error());
+        return false;
+    }
+    http_ = std::move(*http);
+
+    setup_health();
+
+    SensorConfig cfg;
+    cfg.dns_ports = opts_.dns_ports;
+    cfg.stats_map_entries = opts_.stats_map_entries;
+    cfg.inflight_map_entries = opts_.inflight_map_entries;
+    cfg.inflight_server_map_entries = opts_.inflight_server_map_entries;
+    cfg.late_map_entries = opts_.late_map_entries;
+    cfg.tcp_stream_map_entries = opts_.tcp_stream_map_entries;
+    cfg.smtp_ports = opts_.smtp_ports;
+    cfg.smtp_tls_ports = opts_.smtp_tls_ports;
+    cfg.smtp_stats_map_entries = opts_.smtp_stats_map_entries;
+    cfg.smtp_flow_map_entries = opts_.smtp_flow_map_entries;
+    auto datapath = Datapath::attach(std::move(*interfaces), opts_.xdp_mode, cfg);
+    if (!datapath) {
+        spdlog::error("{}", datapath.error());
+        return false;
+    }
+    datapath_ = std::move(*datapath);
+    return drop_privileges();
+}
+
+// Everything privileged is done: the maps are read and the syscall program run through
+// descriptors the agent holds, links detach when closed, probes bind a fresh socket to the
+// interface and the listen port is bound -- none of it needs a capability (README
+// "Privileges"). Only a netlink TC filter (kernels before 6.6) needs CAP_NET_ADMIN to be
+// removed at exit. A reload re-attaches nothing and never needs more.
+bool Agent::drop_privileges() {
+    std::vector<unsigned> keep;
+    if (datapath_->netlink_tc())
+        keep = {CAP_NET_ADMIN};
+    std::optional<RunAs> as;
+    if (!opts_.user.empty()) {
+        auto r = resolve_run_as(opts_.user, opts_.group);
+        if (!r) {
+            spdlog::error("{}", r.error());
+            return false;
+        }
+        as = *r;
+    }
+    // The state file's directory: made now if missing (for the new user), checked after.
+    std::filesystem::path state_dir;
+    if (!opts_.state_file.empty()) {
+        state_dir = std::filesystem::path(opts_.state_file).parent_path();
+        std::error_code ec;
+        if (std::filesystem::create_directories(state_dir, ec)) {
+            std::filesystem::permissions(state_dir, std::filesystem::perms(0750), ec);
+            if (as && chown(state_dir.c_str(), as->uid, as->gid) != 0)
+                spdlog::warn("state_file: cannot give {} to user {}: {}", state_dir.string(),
+                             as->user, std::strerror(errno));
+        }
+    }
+    auto d = mxs::drop_privileges(keep, as);
+    if (!d) {
+        spdlog::error("{}", d.error());
+        return false;
+    }
+    spdlog::info("privileges: running as uid {} gid {}{}; capabilities kept: {} ({}); bounding "
+                 "set {}; no_new_privs set",
+                 d->uid, d->gid, as ? fmt::format(" ({}:{})", as->user, as->group) : "",
+                 capability_names(d->kept),
+                 d->kept.empty() ? "nothing needs one after attaching"
+                                 : "to remove the netlink TC filter at exit",
+                 d->bounding_cleared ? "empty" : "left as it was (no CAP_SETPCAP)");
+    if (!state_dir.empty() && access(state_dir.c_str(), W_OK | X_OK) != 0) {
+        spdlog::error("state_file {}: its directory {} is not writable by uid {} ({}): failovers "
+                      "would not be kept across a restart. Give it to that user (chown), use "
+                      "systemd's StateDirectory=, or set state_file: \"\"",
+                      opts_.state_file, state_dir.string(), d->uid, std::strerror(errno));
+        return false;
+    }
+    if (!opts_.config_path.empty() && access(opts_.config_path.c_str(), R_OK) != 0)
+        spdlog::warn("{}: not readable by uid {} ({}): a reload (SIGHUP) will fail",
+                     opts_.config_path, d->uid, std::strerror(errno));
+    return true;
+}
+
+int Agent::run() {
+    if (!setup()) {
+        datapath_.reset();
+        return 1;
+    }
+    wait_hup();
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+        if (ec)
+            return;
+        spdlog::info("signal {}: detaching and exiting", sig);
+        sweep_timer_.cancel();
+        window_timer_.cancel();
+        probe_timer_.cancel();
+        if (discovery_)
+            discovery_->stop();
+        hup_.cancel();
+        hooks_.stop(); // SIGTERM to a hook still running, SIGKILL after kHookStopGraceS
+        http_->stop();
+        io_.stop();
+    });
+    http_->start();
+    const auto ep = http_->local_endpoint();
+    spdlog::info("serving metrics on http://{}:{}/metrics", ep.address().to_string(), ep.port());
+    every(sweep_timer_, &opts_.sweep_interval_s, &Agent::sweep, "sweep");
+    every(window_timer_, &opts_.verdicts.window_s, &Agent::judge_window, "verdict window");
+    probe_round(); // the first round at once: no target has shown passive traffic yet
+    every(probe_timer_, &opts_.probes.interval_s, &Agent::probe_round, "probe round");
+    io_.run();
+    datapath_.reset(); // closes links, removes netlink filters
+    spdlog::info("detached from every interface");
+    return 0;
+}
+
+// Runs job every *seconds (read anew each time: a reload may change it) until
+// the timer is cancelled; no exception escapes the loop.
+void Agent::every(boost::asio::steady_timer& timer, const double* seconds, void (Agent::*job)(),
+                  const char* what) {
+    timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(*seconds)));
+    timer.async_wait([this, &timer, seconds, job, what](const boost::system::error_code& ec) {
+        if (ec)
+            return;
+        try {
+            (this->*job)();
+        } catch (const std::exception& ex) {
+            spdlog::error("{}: {}", what, ex.what());
+        }
+        every(timer, seconds, job, what);
+    });
+}
+
+// Probes every judged address that had no passive traffic in the last window (prober.h).
+void Agent::probe_round() {
+    prober_.round(opts_.probes, health_->targets(), unobservable_,
+                  {opts_.dns_ports.front(), opts_.mx_port(), datapath_->probe_device()});
+}
+
+// One verdict window: counter deltas per address since the last window.
+void Agent::judge_window() {
+    refresh();
+    if (auto own = host_addresses(); own != own_addresses_) { // an address came or went
+        own_addresses_ = std::move(own);
+        apply_targets();
+    }
+    auto dns_now = dns_.client_by_address_proto(opts_.dns_ports.front());
+    auto smtp_now = smtp_.client_by_address(opts_.mx_port());
+    HealthMonitor::Window w;
+    for (const auto& [key, c] : dns_now)
+        w.dns[key.first][key.second] = dns_evidence(dns_prev_[key], c);
+    for (const auto& [addr, c] : smtp_now)
+        w.smtp[addr] = smtp_evidence(smtp_prev_[addr], c);
+    dns_prev_ = std::move(dns_now);
+    smtp_prev_ = std::move(smtp_now);
+    prober_.fold_into(w);
+    health_->window(w);
+    failover_store_.save(health_->domains());
+    snapshot_.health.targets = health_->targets();
+    snapshot_.health.domains = health_->domains();
+    snapshot_.health.blind = health_->blind();
+    for (const auto& t : health_->take_transitions()) {
+        snapshot_.health.recent_transitions.push_back(t);
+        if (snapshot_.health.recent_transitions.size() > kRecent)
+            snapshot_.health.recent_transitions.pop_front();
+    }
+}
+
+void Agent::sweep() {
+    auto& sensor = datapath_->sensor();
+    const auto timeout_ns = static_cast<std::uint64_t>(opts_.dns_timeout_s * 1e9);
+    auto r = sensor.sweep(monotonic_ns(), timeout_ns);
+    for (const auto& [key, n] : r.expired)
+        dns_.add_unanswered(key, n);
+    auto& s = snapshot_.sensor;
+    s.expired_total += r.expired_total;
+    s.inflight_entries = r.remaining_client;
+    s.inflight_server_entries = r.remaining_server;
+    auto sr = sensor.sweep_smtp(monotonic_ns(),
+                                static_cast<std::uint64_t>(opts_.smtp_connect_timeout_s * 1e9),
+                                static_cast<std::uint64_t>(opts_.smtp_idle_timeout_s * 1e9));
+    for (const auto& [key, n] : sr.timeouts)
+        smtp_.add_timeouts(key, n);
+    s.smtp_evicted_total += sr.evicted;
+    s.smtp_flow_entries = sr.remaining;
+    ++s.sweeps_total;
+    HookRunner::contain_strays(); // a hook that killed its supervisor: what it left
+}
+
+// Per-server values are large (the fine histogram, per CPU): read them when a
+// scrape asks, not on every sweep.
+void Agent::refresh() {
+    snapshot_.http = http_->stats();
+    snapshot_.probes = prober_.counts();
+    snapshot_.webhook = webhook_.counts();
+    const auto& sensor = datapath_->sensor();
+    auto& s = snapshot_.sensor;
+    auto totals = sensor.read_dns_stats();
+    s.stats_entries = totals.size();
+    dns_.set_kernel_totals(std::move(totals));
+    snapshot_.dns = dns_.series();
+    auto smtp_totals = sensor.read_smtp_stats();
+    s.smtp_stats_entries = smtp_totals.size();
+    s.smtp_stats_capacity = sensor.smtp_stats_capacity();
+    smtp_.set_kernel_totals(std::move(smtp_totals));
+    snapshot_.smtp = smtp_.series();
+    s.smtp_flow_capacity = sensor.smtp_flow_capacity();
+    s.counters = sensor.read_counters();
+    s.inflight_capacity = sensor.inflight_capacity();
+    s.inflight_server_capacity = sensor.inflight_server_capacity();
+    s.stats_capacity = sensor.stats_capacity();
+    s.counted_maps = sensor.map_usage();
+    datapath_->read_interfaces(s);
+}
+
+HttpResponse Agent::handle(const HttpRequest& req) {
+    const auto path = req.target.substr(0, req.target.find('?'));
+    if (path == kWebhookPath)
+        return webhook_.deliver(opts_.webhook, req, *health_, hooks_);
+    if (req.method != "GET" && req.method != "HEAD")
+        return {405, "text/plain; charset=utf-8", "method not allowed\n", "GET, HEAD"};
+    if (path == "/metrics") {
+        refresh(); // fresh kernel totals; sweeps stay on the timer
+        return {200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                render_metrics(snapshot_, metrics_opts_),
+                {}};
+    }
+    if (path == "/api/v1/status")
+        return {200, "application/json", status_json(snapshot_.health), {}};
+    if (path == "/") {
+        refresh();
+        return {200, "text/html; charset=utf-8", status_html(snapshot_, 5), {}};
+    }
+    return {404, "text/plain; charset=utf-8", "not found\n", {}};
+}
+
+} // namespace mxs

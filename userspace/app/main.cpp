@@ -1,0 +1,123 @@
+// mxsense: command line.
+#include "app/agent.h"
+#include "app/logging.h"
+#include "config/command_line.h"
+#include "config/config.h"
+#include "config/options.h"
+#include "config/validate.h"
+#include "views/http_client.h"
+#include "views/status.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <spdlog/spdlog.h>
+#include <string_view>
+#include <vector>
+
+// The command line, bound to o: an option writes o only when it is given, so
+// parsing over options loaded from a file overrides just what was given.
+struct Cli {
+    CLI::App app{"mxsense: passive DNS and SMTP health sensor for mail hosts"};
+    CLI::App* agent;
+    CLI::App* check;
+    std::string config;
+    std::string check_file;
+    CLI::App* status;
+    std::string status_agent = mxs::kDefaultListen;
+    bool status_json = false;
+
+    explicit Cli(mxs::AgentOptions& o) {
+        app.require_subcommand(1);
+        app.set_version_flag("--version", std::string("mxsense ") + MXS_VERSION);
+        agent = app.add_subcommand("agent", "Load the sensor, attach it, serve metrics");
+        agent
+            ->add_option("-c,--config", config,
+                         "YAML configuration file; options given here override it")
+            ->check(CLI::ExistingFile);
+        // For --help and usage errors; agent_options() reads them again, over the file.
+        mxs::add_agent_flags(*agent, o);
+        check = app.add_subcommand("check-config", "Check a configuration file and exit");
+        check->add_option("file", check_file, "YAML configuration file")->required();
+        status = app.add_subcommand("status", "Print the agent's targets, states and domains");
+        status->add_option("-a,--agent", status_agent, "The agent's listen address ADDR:PORT")
+            ->capture_default_str();
+        status->add_flag("--json", status_json, "Print the JSON document as served");
+    }
+};
+
+int main(int argc, char** argv) {
+    mxs::AgentOptions o;
+    Cli cli(o);
+    try {
+        cli.app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return cli.app.exit(e) == 0 ? 0 : 2; // --help and --version exit 0, usage errors 2
+    }
+
+    if (cli.check->parsed()) {
+        auto c = mxs::load_config(cli.check_file);
+        if (!c) {
+            std::cerr << c.error() << "\n";
+            return 1;
+        }
+        for (const auto& w : mxs::config_warnings(*c))
+            std::cerr << cli.check_file << ": warning: " << w << "\n";
+        std::cout << cli.check_file << ": ok\n";
+        return 0;
+    }
+
+    if (cli.status->parsed()) {
+        const auto addr = mxs::parse_listen(cli.status_agent);
+        if (!addr) {
+            std::cerr << "mxsense status: --agent '" << cli.status_agent
+                      << "': expected ADDR:PORT or [V6ADDR]:PORT\n";
+            return 2;
+        }
+        auto body = mxs::http_get(*addr, "/api/v1/status");
+        if (!body) {
+            std::cerr << "mxsense status: " << body.error() << "\n";
+            return 1;
+        }
+        if (cli.status_json) {
+            std::cout << *body;
+            return 0;
+        }
+        const auto table = mxs::status_table(*body);
+        if (!table) {
+            std::cerr << "mxsense status: " << table.error() << "\n";
+            return 1;
+        }
+        std::cout << *table;
+        return 0;
+    }
+
+    if (cli.agent->parsed()) {
+        // The arguments after "agent": read again, over the file, by agent_options() (at
+        // start and on every reload).
+        std::vector<std::string> args;
+        for (int i = 1; i < argc; ++i)
+            if (std::string_view(argv[i]) == "agent") {
+                args.assign(argv + i + 1, argv + argc);
+                break;
+            }
+        // A file refused on its own is 1 (as check-config); the whole, with the flags, 2.
+        if (!cli.config.empty())
+            if (auto f = mxs::load_config(cli.config); !f) {
+                std::cerr << "mxsense agent: " << f.error() << "\n";
+                return 1;
+            }
+        auto c = mxs::agent_options(args);
+        if (!c) {
+            std::cerr << "mxsense agent: " << c.error() << "\n";
+            return 2;
+        }
+        mxs::setup_logging(c->log_level, c->log_format);
+        try {
+            return mxs::Agent(std::move(*c), std::move(args)).run();
+        } catch (const std::exception& e) {
+            spdlog::critical("fatal: {}", e.what());
+            return 1;
+        }
+    }
+    return 0;
+}

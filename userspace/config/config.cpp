@@ -1,0 +1,142 @@
+#include "config/config.h"
+
+#include "base/local_addr.h"
+#include "config/validate.h"
+#include "config/yaml_reader.h"
+
+#include <type_traits>
+#include <variant>
+
+namespace mxs {
+namespace yaml {
+
+void Reader::option(const OptionSpec& spec, const YAML::Node& n, const std::string& field,
+                    AgentOptions& o) {
+    std::visit(
+        [&](auto get) {
+            using F = decltype(get);
+            if constexpr (std::is_same_v<F, std::monostate>) {
+                fail(n, field, "read by its list's reader (a bug in option_table())");
+            } else {
+                auto& v = get(o);
+                using V = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<V, double>)
+                    v = number(n, field);
+                else if constexpr (std::is_same_v<V, std::uint32_t>)
+                    v = static_cast<std::uint32_t>(count(n, field));
+                else if constexpr (std::is_same_v<V, std::uint64_t>)
+                    v = count(n, field);
+                else if constexpr (std::is_same_v<V, bool>)
+                    v = boolean(n, field);
+                else if constexpr (std::is_same_v<V, std::string>)
+                    v = str(n, field);
+                else if constexpr (std::is_same_v<V, std::vector<std::string>>)
+                    v = strings(n, field);
+                else if constexpr (std::is_same_v<V, std::vector<std::uint16_t>>)
+                    v = ports(n, field);
+                else if constexpr (std::is_same_v<V, std::vector<double>>)
+                    v = numbers(n, field, spec.range ? spec.range->unit : "");
+                else if constexpr (std::is_same_v<V, std::vector<Domain>>)
+                    v = read_domains(*this, n, field);
+                else if constexpr (std::is_same_v<V, std::vector<HookConfig>>)
+                    v = read_hooks(*this, n, field);
+                else
+                    v = read_targets(*this, n, field);
+            }
+        },
+        spec.field);
+    // Left out, the default-route interface is watched; an empty list read as that would
+    // watch an interface the file never named.
+    if (field == "interfaces" && o.interfaces.empty())
+        fail(n, field,
+             "an empty list: name the interfaces, or leave the key out for the default-route "
+             "interface");
+}
+
+} // namespace yaml
+
+namespace {
+
+// Addresses as the kernel's keys print them ("2001:DB8::A" would never match "2001:db8::a").
+void canonicalize_addresses(AgentOptions& o) {
+    auto canonical = [](std::string& a) {
+        if (auto c = canonical_address(a); c && a.find('%') == std::string::npos)
+            a = *c;
+    };
+    for (auto& a : o.dns_servers)
+        canonical(a);
+    for (auto& d : o.domains)
+        for (auto& m : d.mx)
+            for (auto& a : m.addresses)
+                canonical(a);
+    for (auto& t : o.probes.targets)
+        canonical(t.address);
+    if (!o.discovery.resolver.empty())
+        canonical(o.discovery.resolver);
+}
+
+} // namespace
+
+Result<AgentOptions> parse_config(const std::string& text, const std::string& name,
+                                  Origins* origins) {
+    AgentOptions o;
+    Origins local(name);
+    Origins& where = origins ? *origins : local;
+    where = Origins(name);
+    yaml::Reader r(name, where);
+    try {
+        YAML::Node root;
+        try {
+            // One document: yaml-cpp's Load() would read the first and silently drop the rest
+            // of a file that a stray "---" split (its hooks, its listen address…).
+            auto docs = YAML::LoadAll(text);
+            if (docs.size() > 1)
+                return Error{fmt::format("{}:{}: a second YAML document (after \"---\"): the "
+                                         "configuration is one document",
+                                         name, docs[1].Mark().line + 1)};
+            if (!docs.empty())
+                root = docs.front();
+        } catch (const YAML::ParserException& e) {
+            return Error{fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg)};
+        }
+        if (root.IsNull())
+            return o; // an empty file: every default
+        std::size_t budget = yaml::Reader::kMaxNodes;
+        r.unique_keys(root, "", budget);
+        r.options(root, "", o);
+    } catch (const yaml::ConfigError& e) {
+        return Error{e.message};
+    } catch (const YAML::Exception& e) {
+        return Error{fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg)};
+    }
+    canonicalize_addresses(o);
+    if (auto v = validate(o, where); !v)
+        return Error{v.error()};
+    return o;
+}
+
+Result<AgentOptions> load_config(const std::string& path, Origins* origins) {
+    Origins local;
+    Origins& at = origins ? *origins : local;
+    // Regular files only, at most kConfigFileLimit bytes (bounded_file.h).
+    auto text = read_bounded_file(path, kConfigFileLimit);
+    if (!text)
+        return Error{text.error()};
+    auto o = parse_config(*text, path, &at);
+    if (o && o->webhook.enabled) {
+        // The secret stays out of the configuration file (which is often world-readable).
+        auto t = read_bounded_file(o->webhook.token_file, kTokenFileLimit);
+        if (!t)
+            return Error{fmt::format("{}: {}", at.where("webhook.token_file"), t.error())};
+        std::string token = t->substr(0, t->find('\n'));
+        while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+            token.pop_back();
+        if (token.size() < 16)
+            return Error{fmt::format("{}: {}: the token needs at least 16 characters",
+                                     at.where("webhook.token_file"), o->webhook.token_file)};
+        o->webhook.token = token;
+    }
+    return o;
+}
+
+} // namespace mxs

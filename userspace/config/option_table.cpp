@@ -1,0 +1,336 @@
+#include "config/option_table.h"
+
+#include "views/http_limits.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <type_traits>
+
+namespace mxs {
+namespace {
+
+// The field of AgentOptions an option sets, as a plain function (the table is static data).
+#define MXS_FIELD(member)                                                                          \
+    +[](AgentOptions & o) -> auto& {                                                               \
+        return o.member;                                                                           \
+    }
+
+// Above 2^24 entries the kernel refuses a map (or the memory) with an errno that names nothing.
+constexpr double kMaxMapEntries = 1u << 24;
+
+constexpr Range seconds(double min, double max) {
+    return {min, max, false, "seconds"};
+}
+constexpr Range whole(double min, double max, const char* unit = "") {
+    return {min, max, true, unit};
+}
+constexpr Range ratio() {
+    return {0, 1, false, "", true}; // (0, 1]
+}
+constexpr Range entries() {
+    return whole(1, kMaxMapEntries, "entries");
+}
+constexpr Range port() {
+    return whole(1, 65535);
+}
+
+// Lower bounds: a timeout of at least a millisecond, a latency bound of at least a microsecond
+// (1e-300 was accepted and became a zero-length timer).
+// Upper bounds: what still makes sense for a host's sensor, and keeps a typo (1e300, 2^32 - 1)
+// from becoming a timer that never fires, an allocation the kernel refuses, or a history that
+// eats the memory (latency_horizon keeps that many windows per target and transport).
+const OptionSpec kOptions[] = {
+    // What is watched, and how the agent runs: a restart applies these (the sensor is loaded
+    // and attached, the port bound and privileges dropped once).
+    {"interfaces", "-i,--interface",
+     "Interface to watch (repeatable; default: the default-route interface)", MXS_FIELD(interfaces),
+     Apply::restart},
+    {"listen", "-l,--listen", "Metrics address ADDR:PORT or [V6]:PORT", MXS_FIELD(listen),
+     Apply::restart},
+    {"xdp_mode", "--xdp-mode", "auto (native, else generic), native or generic",
+     MXS_FIELD(xdp_mode), Apply::restart},
+    {"log_level", "--log-level", "debug, info, warn or error", MXS_FIELD(log_level),
+     Apply::restart},
+    {"log_format", "--log-format", "text, or json (one object per line, for log shippers)",
+     MXS_FIELD(log_format), Apply::restart},
+    {"user", "-u,--user",
+     "Run as this user (name or uid) once the sensor is attached; changing it needs a restart",
+     MXS_FIELD(user), Apply::restart},
+    {"group", "--group", "With --user: this group instead of the user's primary group",
+     MXS_FIELD(group), Apply::restart},
+    {"state_file", "",
+     "Where failed-over domains are kept across restarts (absolute path; empty: nowhere)",
+     MXS_FIELD(state_file), Apply::restart},
+    {"max_servers", "--max-servers",
+     "Servers with their own label; the rest are summed as server=\"other\"",
+     MXS_FIELD(max_labelled_servers), Apply::restart, whole(1, 65536, "servers")},
+    {"sweep_interval", "--sweep-interval", "Seconds between sweeps of unanswered queries",
+     MXS_FIELD(sweep_interval_s), Apply::reload, seconds(0.05, 60)},
+    {"latency_buckets", "--latency-buckets",
+     "Exported latency histogram bounds in seconds, ascending", MXS_FIELD(latency_buckets_s),
+     Apply::reload, seconds(0.000001, 3600)},
+    {"dns_servers", "", "DNS servers judged (default: the nameservers of /etc/resolv.conf)",
+     MXS_FIELD(dns_servers)},
+    {"dns.ports", "--dns-port", "DNS port to watch (repeatable, up to 8)", MXS_FIELD(dns_ports),
+     Apply::restart, port()},
+    {"dns.timeout", "--dns-timeout", "Seconds after which an unanswered query counts as unanswered",
+     MXS_FIELD(dns_timeout_s), Apply::reload, seconds(0.001, 3600)},
+    {"smtp.ports", "--smtp-port", "SMTP port to watch (repeatable, up to 4)", MXS_FIELD(smtp_ports),
+     Apply::restart, port()},
+    {"smtp.tls_ports", "--smtp-tls-port",
+     "SMTP port with implicit TLS, where the ServerHello is the greeting",
+     MXS_FIELD(smtp_tls_ports), Apply::restart, port()},
+    {"smtp.connect_timeout", "--smtp-connect-timeout",
+     "Seconds after which an unanswered SYN counts as a timeout", MXS_FIELD(smtp_connect_timeout_s),
+     Apply::reload, seconds(0.001, 3600)},
+    {"smtp.idle_timeout", "--smtp-idle-timeout",
+     "Seconds after which an idle SMTP connection is forgotten (evicted)",
+     MXS_FIELD(smtp_idle_timeout_s), Apply::reload, seconds(0.001, 86400)},
+    {"maps.dns_stats", "--stats-map-size", "Per-server stats map entries",
+     MXS_FIELD(stats_map_entries), Apply::restart, entries()},
+    {"maps.dns_inflight", "--inflight-map-size",
+     "In-flight queries map entries for this host's own queries (client role)",
+     MXS_FIELD(inflight_map_entries), Apply::restart, entries()},
+    {"maps.dns_inflight_server", "--inflight-server-map-size",
+     "In-flight queries map entries for queries to this host (server role)",
+     MXS_FIELD(inflight_server_map_entries), Apply::restart, entries()},
+    {"maps.dns_late", "--late-map-size",
+     "Swept (unanswered) queries remembered to recognise late answers (LRU)",
+     MXS_FIELD(late_map_entries), Apply::restart, entries()},
+    {"maps.tcp_streams", "--tcp-stream-map-size",
+     "TCP DNS streams whose last message spans segments, and TCP DNS connections per role (LRU)",
+     MXS_FIELD(tcp_stream_map_entries), Apply::restart, entries()},
+    {"maps.smtp_stats", "--smtp-stats-map-size", "Per-server SMTP stats map entries",
+     MXS_FIELD(smtp_stats_map_entries), Apply::restart, entries()},
+    {"maps.smtp_flows", "--smtp-flow-map-size", "SMTP connections map entries",
+     MXS_FIELD(smtp_flow_map_entries), Apply::restart, entries()},
+    // Verdicts (README "Verdicts").
+    {"verdicts.window", "", "Seconds of evidence each verdict window judges",
+     MXS_FIELD(verdicts.window_s), Apply::reload, seconds(1, 3600)},
+    {"verdicts.rise", "", "Windows in a row to rise to a better state", MXS_FIELD(verdicts.rise),
+     Apply::reload, whole(1, 1000, "windows")},
+    {"verdicts.fall", "", "Windows in a row to fall to a worse state", MXS_FIELD(verdicts.fall),
+     Apply::reload, whole(1, 1000, "windows")},
+    {"verdicts.hold_down", "", "Windows after a transition before the next",
+     MXS_FIELD(verdicts.hold_down_windows), Apply::reload, whole(0, 1000, "windows")},
+    {"verdicts.unknown_after", "", "Windows without evidence before a target is UNKNOWN",
+     MXS_FIELD(verdicts.unknown_after_windows), Apply::reload, whole(1, 1000, "windows")},
+    {"verdicts.min_attempts", "", "Attempts a window needs to be judged",
+     MXS_FIELD(verdicts.min_attempts), Apply::reload, whole(1, 1000000, "attempts")},
+    {"verdicts.down_failure_ratio", "", "Failed share of attempts that is DOWN",
+     MXS_FIELD(verdicts.down_failure_ratio), Apply::reload, ratio()},
+    {"verdicts.degraded_failure_ratio", "", "Failed share of attempts that is DEGRADED",
+     MXS_FIELD(verdicts.degraded_failure_ratio), Apply::reload, ratio()},
+    {"verdicts.degraded_p99", "", "Seconds of p99 latency that is DEGRADED",
+     MXS_FIELD(verdicts.degraded_p99_s), Apply::reload, seconds(0.000001, 3600)},
+    {"verdicts.latency_min_samples", "", "Samples a latency or loss judgement needs",
+     MXS_FIELD(verdicts.latency_min_samples), Apply::reload, whole(1, 1000000, "samples")},
+    {"verdicts.latency_horizon", "", "Windows a latency judgement may reach back",
+     MXS_FIELD(verdicts.latency_horizon_windows), Apply::reload, whole(1, 100, "windows")},
+    {"verdicts.degraded_loss_ratio", "", "Retransmitted share of handshakes that is DEGRADED",
+     MXS_FIELD(verdicts.degraded_loss_ratio), Apply::reload, ratio()},
+    {"verdicts.failback_hold", "", "Seconds a recovered primary must stay up before failback",
+     MXS_FIELD(verdicts.failback_hold_s), Apply::reload, seconds(0, 604800)},
+    // Domains, hooks: lists with readers of their own (config.cpp).
+    {"domains", "", "Mail domains with their MX hosts (or `mx: discover`)", MXS_FIELD(domains)},
+    {"hooks", "", "Commands run on verdict events", MXS_FIELD(hooks)},
+    {"hooks[].timeout", "", "Seconds a hook run may take", {}, Apply::reload, seconds(0.001, 3600)},
+    {"hooks[].cooldown",
+     "",
+     "Seconds after a run before the next",
+     {},
+     Apply::reload,
+     seconds(0, 86400)},
+    {"hooks[].retries", "", "Attempts after a failed one", {}, Apply::reload, whole(0, 10)},
+    {"hooks[].backoff",
+     "",
+     "Seconds before the first retry (doubled after each)",
+     {},
+     Apply::reload,
+     seconds(0, 3600)},
+    // Probes (README "Probes").
+    {"probes.enabled", "", "Probe targets without passive traffic", MXS_FIELD(probes.enabled)},
+    {"probes.interval", "", "Seconds between probe rounds", MXS_FIELD(probes.interval_s),
+     Apply::reload, seconds(1, 86400)},
+    {"probes.timeout", "", "Seconds a probe may take", MXS_FIELD(probes.timeout_s), Apply::reload,
+     seconds(0.001, 60)},
+    {"probes.dns_name", "", "Name resolvers are asked (default: each domain's MX)",
+     MXS_FIELD(probes.dns_name)},
+    {"probes.dns_type", "", "Type asked with dns_name (default MX)", MXS_FIELD(probes.dns_type)},
+    {"probes.ehlo_name", "", "EHLO argument of SMTP probes (default: this host's name)",
+     MXS_FIELD(probes.ehlo_name)},
+    {"probes.starttls", "", "STARTTLS where the server offers it", MXS_FIELD(probes.starttls)},
+    {"probes.targets", "", "Per-address probe roles", MXS_FIELD(probes.targets)},
+    // Discovery (README "Discovery").
+    {"discovery.resolver", "", "Resolver asked first (default: resolv.conf's)",
+     MXS_FIELD(discovery.resolver)},
+    {"discovery.min_refresh", "", "Seconds at least between lookups of a domain",
+     MXS_FIELD(discovery.min_refresh_s), Apply::reload, seconds(1, 86400)},
+    {"discovery.max_refresh", "", "Seconds at most between lookups of a domain",
+     MXS_FIELD(discovery.max_refresh_s), Apply::reload, seconds(1, 86400)},
+    {"discovery.retry", "", "Seconds before a failed lookup is tried again",
+     MXS_FIELD(discovery.retry_s), Apply::reload, seconds(1, 86400)},
+    // The Alertmanager webhook (README "Alertmanager webhook").
+    {"webhook.enabled", "", "Serve the Alertmanager webhook", MXS_FIELD(webhook.enabled)},
+    {"webhook.token_file", "", "File holding the bearer token (16 characters at least)",
+     MXS_FIELD(webhook.token_file)},
+    {"webhook.hook", "", "Hook a firing or resolved alert runs", MXS_FIELD(webhook.hook)},
+    // The HTTP server (README "HTTP limits").
+    {"http.max_connections", "", "Open connections at most", MXS_FIELD(http.max_connections),
+     Apply::restart, whole(1, kMaxHttpConnections, "connections")},
+    {"http.idle_timeout", "", "Seconds a kept-alive connection may idle",
+     MXS_FIELD(http.idle_timeout_s), Apply::restart, seconds(0.001, kMaxHttpTimeout)},
+    {"http.header_timeout", "", "Seconds a request header may take",
+     MXS_FIELD(http.header_timeout_s), Apply::restart, seconds(0.001, kMaxHttpTimeout)},
+    {"http.body_timeout", "", "Seconds a request body or a response may take",
+     MXS_FIELD(http.body_timeout_s), Apply::restart, seconds(0.001, kMaxHttpTimeout)},
+    {"http.max_header_bytes", "", "Bytes of a request header at most",
+     MXS_FIELD(http.max_header_bytes), Apply::restart, whole(1024, kMaxHttpHeader, "bytes")},
+    {"http.max_body_bytes", "", "Bytes of a request body at most", MXS_FIELD(http.max_body_bytes),
+     Apply::restart, whole(1024, static_cast<double>(kMaxHttpBody), "bytes")},
+};
+
+#undef MXS_FIELD
+
+bool is_list(const Field& f) {
+    return std::holds_alternative<FieldOf<std::vector<double>>>(f) ||
+           std::holds_alternative<FieldOf<std::vector<std::uint16_t>>>(f);
+}
+
+std::vector<NumberRange> make_ranges() {
+    std::vector<NumberRange> out;
+    for (const auto& s : kOptions)
+        if (s.range) {
+            NumberRange r;
+            static_cast<Range&>(r) = *s.range;
+            r.key = std::string(s.key) + (is_list(s.field) ? "[]" : "");
+            out.push_back(std::move(r));
+        }
+    return out;
+}
+
+// A bound as people write it: 0.000001 rather than 1e-06, 16777216 rather than 1.6777216e+07.
+std::string plain(double v) {
+    auto t = fmt::format("{:.6f}", v);
+    t.erase(t.find_last_not_of('0') + 1);
+    if (t.back() == '.')
+        t.pop_back();
+    return t;
+}
+
+} // namespace
+
+std::string OptionSpec::long_flag() const {
+    const std::string_view f = flag;
+    const auto at = f.find("--");
+    return at == std::string_view::npos ? std::string() : std::string(f.substr(at));
+}
+
+std::span<const OptionSpec> option_table() {
+    return kOptions;
+}
+
+std::string option_key(std::string_view field) {
+    std::string out;
+    for (std::size_t i = 0; i < field.size(); ++i) {
+        out += field[i];
+        if (field[i] == '[')
+            while (i + 1 < field.size() && field[i + 1] != ']')
+                ++i;
+    }
+    return out;
+}
+
+const OptionSpec* find_option(std::string_view key) {
+    const auto k = option_key(key);
+    for (const auto& s : kOptions)
+        if (k == s.key)
+            return &s;
+    return nullptr;
+}
+
+bool is_section(std::string_view key) {
+    const auto prefix = option_key(key) + ".";
+    for (const auto& s : kOptions)
+        if (std::string_view(s.key).starts_with(prefix))
+            return true;
+    return false;
+}
+
+void copy_option(const OptionSpec& s, AgentOptions& to, AgentOptions& from) {
+    std::visit(
+        [&](auto field) {
+            if constexpr (!std::is_same_v<decltype(field), std::monostate>)
+                field(to) = field(from);
+        },
+        s.field);
+}
+
+bool same_option(const OptionSpec& s, AgentOptions& a, AgentOptions& b) {
+    return std::visit(
+        [&](auto field) {
+            if constexpr (std::is_same_v<decltype(field), std::monostate>)
+                return true;
+            else
+                return field(a) == field(b);
+        },
+        s.field);
+}
+
+std::string show_option(const OptionSpec& s, AgentOptions& o) {
+    return std::visit(
+        [&](auto field) -> std::string {
+            using F = decltype(field);
+            if constexpr (std::is_same_v<F, std::monostate>)
+                return "";
+            else {
+                const auto& v = field(o);
+                using V = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<V, double>)
+                    return plain(v);
+                else if constexpr (std::is_same_v<V, std::vector<double>>) {
+                    std::vector<std::string> out;
+                    for (double x : v)
+                        out.push_back(plain(x));
+                    return fmt::format("[{}]", fmt::join(out, ", "));
+                } else if constexpr (std::is_same_v<V, bool>)
+                    return v ? "true" : "false";
+                else if constexpr (std::is_same_v<V, std::string>)
+                    return v;
+                else if constexpr (std::is_same_v<V, std::vector<std::string>> ||
+                                   std::is_same_v<V, std::vector<std::uint16_t>>)
+                    return fmt::format("[{}]", fmt::join(v, ", "));
+                else if constexpr (std::is_integral_v<V>)
+                    return fmt::format("{}", v);
+                else
+                    return v.empty() ? "[]" : fmt::format("{} entries", v.size());
+            }
+        },
+        s.field);
+}
+
+std::span<const NumberRange> number_ranges() {
+    static const std::vector<NumberRange> ranges = make_ranges();
+    return ranges;
+}
+
+const NumberRange* number_range(std::string_view key) {
+    const auto k = option_key(key);
+    for (const auto& r : number_ranges())
+        if (k == r.key)
+            return &r;
+    return nullptr;
+}
+
+bool within(const Range& r, double v) {
+    const bool above = r.min_excluded ? v > r.min : v >= r.min;
+    return above && v <= r.max && (!r.whole || v == std::floor(v));
+}
+
+std::string describe_range(const Range& r) {
+    return fmt::format("from {}{} to {}{}{}", plain(r.min), r.min_excluded ? " (excluded)" : "",
+                       plain(r.max), *r.unit ? " " : "", r.unit);
+}
+
+} // namespace mxs

@@ -1,0 +1,164 @@
+// Agent settings: one field per option, its member initializer the default. Which key, flag,
+// range and reload behaviour each has is in option_table.h; validate.h checks the whole.
+#pragma once
+
+#include "views/http_limits.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mxs {
+
+// 9100-9999 is fully allocated to exporters; 10053 ("DNS 53") collides with none of them.
+inline constexpr const char* kDefaultListen = "127.0.0.1:10053";
+
+// Exported histogram bounds at most (each is one series per server and role).
+inline constexpr std::size_t kMaxLatencyBuckets = 64;
+
+// An MX host of a domain, in preference order; its verdict combines all its addresses.
+struct MxHost {
+    std::string host;
+    std::vector<std::string> addresses;
+
+    bool operator==(const MxHost&) const = default;
+};
+
+struct Domain {
+    std::string name;
+    std::vector<MxHost> mx;     // preference order: the first is the primary
+    bool discover = false;      // MX hosts (and their addresses) from DNS, refreshed by TTL
+    bool authoritative = false; // also judge the domain's name servers (from its NS records)
+
+    bool operator==(const Domain&) const = default;
+};
+
+// What one DNS server is asked by the probes, instead of what its role implies.
+struct ProbeTarget {
+    std::string address;
+    std::string role; // resolver | authoritative
+    std::string name; // resolver: the name to resolve; authoritative: its zone (required)
+    std::string type; // empty: MX for a resolver, SOA for an authoritative server
+
+    bool operator==(const ProbeTarget&) const = default;
+};
+
+// Active probes for targets without passive traffic in the last window.
+struct ProbeOptions {
+    bool enabled = true;
+    double interval_s = 10;
+    double timeout_s = 5;
+    // Resolvers (dns_servers, resolv.conf) are asked dns_name/dns_type recursively;
+    // empty: each configured domain's MX in turn, or ". NS" without domains. An
+    // authoritative server (a domain's NS) is asked its zone's SOA, not recursively.
+    std::string dns_name;
+    std::string dns_type;             // empty: MX (with dns_name)
+    std::string ehlo_name;            // empty: this host's name
+    bool starttls = true;             // STARTTLS (and a TLS handshake) where the server offers it
+    std::vector<ProbeTarget> targets; // per-address overrides
+};
+
+// MX, A/AAAA and NS lookups for discovered domains.
+struct DiscoveryOptions {
+    std::string resolver; // empty: the first judged DNS server
+    double min_refresh_s = 30;
+    double max_refresh_s = 3600;
+    double retry_s = 30; // after a failed lookup
+};
+
+struct HookConfig {
+    std::string name;
+    std::vector<std::string> events; // target_down, target_up, domain_failover, domain_failback
+    std::vector<std::string> argv;
+    double timeout_s = 30;
+    double cooldown_s = 60;
+    unsigned retries = 2;
+    double backoff_s = 5;
+
+    bool operator==(const HookConfig&) const = default;
+};
+
+struct VerdictOptions {
+    double window_s = 10;
+    unsigned rise = 2;
+    unsigned fall = 2;
+    unsigned hold_down_windows = 3;
+    unsigned unknown_after_windows = 6;
+    std::uint64_t min_attempts = 1;
+    double down_failure_ratio = 0.5;
+    double degraded_failure_ratio = 0.05;
+    // Clear of the 1 s SYN retransmission quantum and a resolver's upstream retry (verdict.h).
+    double degraded_p99_s = 2.0;
+    std::uint64_t latency_min_samples = 20; // in the horizon, for a latency or loss judgement
+    unsigned latency_horizon_windows = 6;   // how far back the horizon may reach
+    double degraded_loss_ratio = 0.5;       // retransmitted / attempts over the horizon
+    double failback_hold_s = 300;
+};
+
+inline const char* const kHookEvents[] = {"target_down", "target_up", "domain_failover",
+                                          "domain_failback"};
+
+// The Alertmanager webhook: off unless enabled; the token is read from token_file.
+struct WebhookOptions {
+    bool enabled = false;
+    std::string token_file;
+    std::string hook; // the name of the hook a firing/resolved alert runs
+    std::string token;
+};
+
+struct AgentOptions {
+    std::vector<std::string> interfaces; // empty: the default-route interface
+    std::string listen = kDefaultListen;
+    std::vector<std::uint16_t> dns_ports = {53};
+    double dns_timeout_s = 5.0;
+    double sweep_interval_s = 1.0;
+    std::uint32_t max_labelled_servers = 256;
+    std::uint32_t stats_map_entries = 1024;
+    std::uint32_t inflight_map_entries = 65536;        // client role: this host's queries
+    std::uint32_t inflight_server_map_entries = 65536; // server role: queries to this host
+    // Queries the sweep expired, remembered (LRU) so their late answers are late.
+    std::uint32_t late_map_entries = 4096;
+    std::uint32_t tcp_stream_map_entries = 4096;
+    std::vector<std::uint16_t> smtp_ports = {25, 465, 587};
+    std::vector<std::uint16_t> smtp_tls_ports = {465}; // implicit TLS (RFC 8314)
+    /// The MX port: the first of smtp_ports that is not implicit TLS (25 by default), where
+    /// senders deliver, MX hosts are probed, and their verdict evidence comes from.
+    std::uint16_t mx_port() const {
+        for (auto p : smtp_ports)
+            if (std::find(smtp_tls_ports.begin(), smtp_tls_ports.end(), p) == smtp_tls_ports.end())
+                return p;
+        return smtp_ports.empty() ? 25 : smtp_ports.front();
+    }
+    double smtp_connect_timeout_s = 10.0;
+    double smtp_idle_timeout_s = 600.0;
+    std::uint32_t smtp_stats_map_entries = 1024;
+    std::uint32_t smtp_flow_map_entries = 65536;
+    std::vector<double> latency_buckets_s = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                             0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                             1,      2.5,     5,      10};
+    std::string xdp_mode = "auto"; // auto | native | generic
+    std::string log_level = "info";
+    // text: "2026-11-30T03:00:00.000 info ..." lines; json: one object per line with "time" (UTC,
+    // RFC 3339), "level" and "message", for log shippers.
+    std::string log_format = "text";
+    // Health verdicts (issue 4).
+    std::vector<std::string> dns_servers; // empty: the nameservers of /etc/resolv.conf
+    std::vector<Domain> domains;
+    VerdictOptions verdicts;
+    std::vector<HookConfig> hooks;
+    ProbeOptions probes;
+    DiscoveryOptions discovery;
+    WebhookOptions webhook;
+    HttpLimits http; // connections and requests of the HTTP server (README "HTTP limits")
+    // Which domains are failed over (and their preference order), kept across
+    // restarts and reloads so a switched zone is still switched back; empty: none.
+    std::string state_file = "/var/lib/mxsense/state.json";
+    // The account to switch to once the sensor is attached (names or ids); empty: stay.
+    // The group defaults to the user's primary group. Changes need a restart.
+    std::string user;
+    std::string group;
+    std::string config_path; // the --config file, reread on SIGHUP
+};
+
+} // namespace mxs

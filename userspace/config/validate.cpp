@@ -1,0 +1,385 @@
+#include "config/validate.h"
+
+#include "base/addr.h"
+#include "base/privileges.h"
+#include "config/dns_names.h"
+#include "config/option_table.h"
+#include "kernel/kernel_types.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <map>
+#include <set>
+#include <type_traits>
+#include <variant>
+
+namespace mxs {
+namespace {
+
+using Problem = std::optional<std::string>;
+
+// The checks, each error naming its field where the operator gave it.
+class Checker {
+  public:
+    Checker(const AgentOptions& o, const Origins& at) : o_(o), at_(at) {}
+
+    Problem run() {
+        for (auto check : {&Checker::ranges, &Checker::listen_and_ports, &Checker::timing,
+                           &Checker::kernel_and_process, &Checker::dns_servers, &Checker::domains,
+                           &Checker::probes, &Checker::hooks_and_webhook})
+            if (auto p = (this->*check)())
+                return p;
+        return std::nullopt;
+    }
+
+  private:
+    std::string bad(std::string_view field, const std::string& detail) const {
+        return fmt::format("{}: {}", at_.where(field), detail);
+    }
+    std::string name(std::string_view key) const { return at_.name(key); }
+
+    // A number outside its range (option_table()): a value from the command line or from code;
+    // the YAML reader refuses one from the file as it reads it.
+    Problem number(const char* key, const std::string& field, double v) const {
+        const auto* r = number_range(key);
+        if (!r || within(*r, v))
+            return std::nullopt;
+        return bad(field, fmt::format("{}: must be a {}number {}", v, r->whole ? "whole " : "",
+                                      describe_range(*r)));
+    }
+
+    Problem ranges() {
+        auto& o = const_cast<AgentOptions&>(o_); // the table's fields take a mutable object
+        for (const auto& s : option_table()) {
+            if (!s.range)
+                continue;
+            Problem p = std::visit(
+                [&](auto get) -> Problem {
+                    if constexpr (std::is_same_v<decltype(get), std::monostate>) {
+                        return std::nullopt;
+                    } else {
+                        const auto& v = get(o);
+                        using V = std::decay_t<decltype(v)>;
+                        if constexpr (std::is_arithmetic_v<V>) {
+                            return number(s.key, s.key, static_cast<double>(v));
+                        } else if constexpr (std::is_same_v<V, std::vector<double>> ||
+                                             std::is_same_v<V, std::vector<std::uint16_t>>) {
+                            const auto key = std::string(s.key) + "[]";
+                            for (std::size_t i = 0; i < v.size(); ++i)
+                                if (auto e = number(key.c_str(), fmt::format("{}[{}]", s.key, i),
+                                                    static_cast<double>(v[i])))
+                                    return e;
+                            return std::nullopt;
+                        } else {
+                            return std::nullopt;
+                        }
+                    }
+                },
+                s.field);
+            if (p)
+                return p;
+        }
+        for (std::size_t i = 0; i < o_.hooks.size(); ++i) {
+            const auto& h = o_.hooks[i];
+            const std::pair<const char*, double> items[] = {{"timeout", h.timeout_s},
+                                                            {"cooldown", h.cooldown_s},
+                                                            {"retries", double(h.retries)},
+                                                            {"backoff", h.backoff_s}};
+            for (const auto& [k, v] : items)
+                if (auto e = number(fmt::format("hooks[].{}", k).c_str(),
+                                    fmt::format("hooks[{}].{}", i, k), v))
+                    return e;
+        }
+        return std::nullopt;
+    }
+
+    // A list of ports: bounded in length, each once.
+    Problem port_list(const char* key, const std::vector<std::uint16_t>& ports, std::size_t min,
+                      std::size_t max) const {
+        if (ports.size() < min || ports.size() > max)
+            return bad(key, min ? fmt::format("between {} and {} ports", min, max)
+                                : fmt::format("at most {} ports", max));
+        for (std::size_t i = 0; i < ports.size(); ++i)
+            if (std::count(ports.begin(), ports.begin() + static_cast<long>(i), ports[i]))
+                return bad(fmt::format("{}[{}]", key, i),
+                           fmt::format("port {} is listed twice", ports[i]));
+        return std::nullopt;
+    }
+
+    Problem listen_and_ports() {
+        if (!parse_listen(o_.listen))
+            return bad("listen",
+                       fmt::format("'{}': expected ADDR:PORT or [V6ADDR]:PORT", o_.listen));
+        if (auto e = port_list("dns.ports", o_.dns_ports, 1, MXS_MAX_PORTS))
+            return e;
+        if (auto e = port_list("smtp.ports", o_.smtp_ports, 1, MXS_MAX_SMTP_PORTS))
+            return e;
+        if (auto e = port_list("smtp.tls_ports", o_.smtp_tls_ports, 0, MXS_MAX_SMTP_PORTS))
+            return e;
+        for (std::size_t i = 0; i < o_.smtp_tls_ports.size(); ++i)
+            if (!std::count(o_.smtp_ports.begin(), o_.smtp_ports.end(), o_.smtp_tls_ports[i]))
+                return bad(fmt::format("smtp.tls_ports[{}]", i),
+                           fmt::format("{} is not one of {} ({})", o_.smtp_tls_ports[i],
+                                       name("smtp.ports"), fmt::join(o_.smtp_ports, ", ")));
+        for (std::size_t i = 0; i < o_.smtp_ports.size(); ++i)
+            if (std::count(o_.dns_ports.begin(), o_.dns_ports.end(), o_.smtp_ports[i]))
+                return bad(fmt::format("smtp.ports[{}]", i),
+                           fmt::format("port {} is also one of {} ({})", o_.smtp_ports[i],
+                                       name("dns.ports"), fmt::join(o_.dns_ports, ", ")));
+        return std::nullopt;
+    }
+
+    Problem timing() {
+        if (!(o_.smtp_idle_timeout_s > o_.smtp_connect_timeout_s))
+            return bad("smtp.idle_timeout",
+                       fmt::format("{} s must exceed {} ({} s)", o_.smtp_idle_timeout_s,
+                                   name("smtp.connect_timeout"), o_.smtp_connect_timeout_s));
+        // The sweep books unanswered queries and SMTP timeouts: slower than the window, a
+        // window would get none and a later one several windows' worth at once, a burst of
+        // failures against that window's attempts (a false DOWN).
+        if (o_.sweep_interval_s > o_.verdicts.window_s)
+            return bad("sweep_interval",
+                       fmt::format("{} s is longer than {} ({} s): a window must see at least "
+                                   "one sweep of expired queries",
+                                   o_.sweep_interval_s, name("verdicts.window"),
+                                   o_.verdicts.window_s));
+        const auto& b = o_.latency_buckets_s;
+        if (b.empty() || b.size() > kMaxLatencyBuckets)
+            return bad("latency_buckets", fmt::format("from 1 to {} bounds", kMaxLatencyBuckets));
+        for (std::size_t i = 1; i < b.size(); ++i)
+            if (!(b[i] > b[i - 1]))
+                return bad(
+                    fmt::format("latency_buckets[{}]", i),
+                    fmt::format("{} after {}: bounds must be strictly increasing", b[i], b[i - 1]));
+        const auto& v = o_.verdicts;
+        if (!(v.degraded_failure_ratio <= v.down_failure_ratio))
+            return bad("verdicts.degraded_failure_ratio",
+                       fmt::format("{} is above {} ({}): DEGRADED must come before DOWN",
+                                   v.degraded_failure_ratio, name("verdicts.down_failure_ratio"),
+                                   v.down_failure_ratio));
+        const auto& dc = o_.discovery;
+        if (!(dc.min_refresh_s <= dc.max_refresh_s))
+            return bad("discovery.min_refresh",
+                       fmt::format("{} s is above {} ({} s)", dc.min_refresh_s,
+                                   name("discovery.max_refresh"), dc.max_refresh_s));
+        return std::nullopt;
+    }
+
+    Problem kernel_and_process() {
+        if (o_.xdp_mode != "auto" && o_.xdp_mode != "native" && o_.xdp_mode != "generic")
+            return bad("xdp_mode",
+                       fmt::format("'{}': expected auto, native or generic", o_.xdp_mode));
+        if (o_.log_level != "debug" && o_.log_level != "info" && o_.log_level != "warn" &&
+            o_.log_level != "error")
+            return bad("log_level",
+                       fmt::format("'{}': expected debug, info, warn or error", o_.log_level));
+        if (o_.log_format != "text" && o_.log_format != "json")
+            return bad("log_format", fmt::format("'{}': expected text or json", o_.log_format));
+        std::set<std::string> seen;
+        for (std::size_t i = 0; i < o_.interfaces.size(); ++i)
+            if (!seen.insert(o_.interfaces[i]).second)
+                return bad(fmt::format("interfaces[{}]", i),
+                           fmt::format("{} is listed twice", o_.interfaces[i]));
+        if (!o_.state_file.empty() && o_.state_file[0] != '/')
+            return bad("state_file", fmt::format("'{}': must be an absolute path (or empty: none)",
+                                                 o_.state_file));
+        if (!o_.group.empty() && o_.user.empty())
+            return bad("group", fmt::format("'{}': needs a user to switch to", o_.group));
+        if (!o_.user.empty())
+            if (auto as = resolve_run_as(o_.user, o_.group); !as) {
+                // "user 'x': no such user" or "group 'y': ...": at the line or flag of that one.
+                const auto p = at_.prefix(as.error().starts_with("group") ? "group" : "user");
+                return p.empty() ? as.error() : fmt::format("{}: {}", p, as.error());
+            }
+        return std::nullopt;
+    }
+
+    Problem dns_servers() {
+        std::set<std::string> servers;
+        for (std::size_t i = 0; i < o_.dns_servers.size(); ++i) {
+            const auto& s = o_.dns_servers[i];
+            const auto field = fmt::format("dns_servers[{}]", i);
+            if (!is_address(s))
+                return bad(field, fmt::format("'{}' is not an IP address", s));
+            if (!servers.insert(s).second)
+                return bad(field, fmt::format("{} is listed twice", s));
+        }
+        return std::nullopt;
+    }
+
+    Problem domains() {
+        std::map<std::string, std::string> names; // canonical -> as written
+        for (std::size_t i = 0; i < o_.domains.size(); ++i) {
+            const auto& d = o_.domains[i];
+            const auto df = fmt::format("domains[{}]", i);
+            if (d.name.empty())
+                return bad(df, "a domain without a name");
+            if (auto e = check_dns_name(d.name, false); !e)
+                return bad(df + ".name",
+                           fmt::format("'{}' is not a DNS name: {}", d.name, e.error()));
+            if (auto [it, fresh] = names.emplace(dns_name_key(d.name), d.name); !fresh)
+                return bad(df + ".name",
+                           fmt::format("'{}' is listed twice (as '{}'; DNS names ignore case "
+                                       "and the final dot)",
+                                       d.name, it->second));
+            if (d.mx.empty() && !d.discover)
+                return bad(df + ".mx", fmt::format("no MX hosts for {} (list them or set 'mx: "
+                                                   "discover')",
+                                                   d.name));
+            std::map<std::string, std::string> hosts;
+            for (std::size_t j = 0; j < d.mx.size(); ++j) {
+                const auto& m = d.mx[j];
+                const auto mf = fmt::format("{}.mx[{}]", df, j);
+                if (m.host.empty() || m.addresses.empty())
+                    return bad(mf, "every MX host needs a host name and addresses");
+                if (auto e = check_dns_name(m.host, false); !e)
+                    return bad(mf + ".host",
+                               fmt::format("'{}' is not a DNS name: {}", m.host, e.error()));
+                if (auto [it, fresh] = hosts.emplace(dns_name_key(m.host), m.host); !fresh)
+                    return bad(mf + ".host", fmt::format("'{}' is listed twice in {} (as '{}')",
+                                                         m.host, d.name, it->second));
+                std::set<std::string> addrs;
+                for (std::size_t k = 0; k < m.addresses.size(); ++k) {
+                    const auto& a = m.addresses[k];
+                    const auto af = fmt::format("{}.addresses[{}]", mf, k);
+                    if (!is_address(a))
+                        return bad(af, fmt::format("'{}' is not an IP address", a));
+                    if (!addrs.insert(a).second)
+                        return bad(af, fmt::format("{} is listed twice for {}", a, m.host));
+                }
+            }
+        }
+        return std::nullopt;
+    }
+
+    Problem probes() {
+        const auto& p = o_.probes;
+        if (p.timeout_s >= p.interval_s)
+            return bad("probes.timeout",
+                       fmt::format("{} s must be shorter than {} ({} s)", p.timeout_s,
+                                   name("probes.interval"), p.interval_s));
+        if (!p.dns_type.empty() && !dns_type_code(p.dns_type))
+            return bad("probes.dns_type",
+                       fmt::format("'{}': expected one of A, AAAA, NS, MX, SOA, TXT", p.dns_type));
+        if (!p.dns_name.empty())
+            if (auto e = check_dns_name(p.dns_name, true); !e)
+                return bad("probes.dns_name",
+                           fmt::format("'{}': not a DNS name: {}", p.dns_name, e.error()));
+        if (p.dns_name.empty() && !p.dns_type.empty())
+            return bad("probes.dns_type", fmt::format("'{}': needs probes.dns_name", p.dns_type));
+        // RFC 5321 §4.1.1.1: EHLO's argument is a domain or an address literal. Anything else
+        // (a CR or LF above all) would be sent to every probed server as commands of its own.
+        if (!p.ehlo_name.empty()) {
+            const auto& e = p.ehlo_name;
+            const bool literal =
+                e.size() > 2 && e.front() == '[' && e.back() == ']' &&
+                (is_address(e.substr(1, e.size() - 2)) ||
+                 (e.rfind("[IPv6:", 0) == 0 && is_address(e.substr(6, e.size() - 7))));
+            if (!literal)
+                if (auto why = check_dns_name(e, false); !why)
+                    return bad("probes.ehlo_name",
+                               fmt::format("'{}': neither a domain nor an address literal: {}", e,
+                                           why.error()));
+        }
+        std::set<std::string> overridden;
+        for (std::size_t i = 0; i < p.targets.size(); ++i) {
+            const auto& t = p.targets[i];
+            const auto tf = fmt::format("probes.targets[{}]", i);
+            if (!is_address(t.address))
+                return bad(tf + ".address", fmt::format("'{}' is not an IP address", t.address));
+            if (!overridden.insert(t.address).second)
+                return bad(tf + ".address", fmt::format("{} is listed twice", t.address));
+            if (t.role != "resolver" && t.role != "authoritative")
+                return bad(tf + ".role",
+                           fmt::format("'{}': expected resolver or authoritative", t.role));
+            if (t.role == "authoritative" && t.name.empty())
+                return bad(tf, "an authoritative server needs its zone as name");
+            if (!t.name.empty())
+                if (auto e = check_dns_name(t.name, true); !e)
+                    return bad(tf + ".name",
+                               fmt::format("'{}': not a DNS name: {}", t.name, e.error()));
+            if (!t.type.empty() && !dns_type_code(t.type))
+                return bad(tf + ".type",
+                           fmt::format("'{}': expected one of A, AAAA, NS, MX, SOA, TXT", t.type));
+            if (t.name.empty() && !t.type.empty())
+                return bad(tf + ".type", fmt::format("'{}' needs a name", t.type));
+        }
+        if (!o_.discovery.resolver.empty() && !is_address(o_.discovery.resolver))
+            return bad("discovery.resolver",
+                       fmt::format("'{}' is not an IP address", o_.discovery.resolver));
+        return std::nullopt;
+    }
+
+    Problem hooks_and_webhook() {
+        std::set<std::string> hook_names;
+        for (std::size_t i = 0; i < o_.hooks.size(); ++i) {
+            const auto& h = o_.hooks[i];
+            const auto hf = fmt::format("hooks[{}]", i);
+            if (h.name.empty())
+                return bad(hf, "a hook without a name");
+            if (!hook_names.insert(h.name).second)
+                return bad(hf + ".name", fmt::format("'{}' is listed twice", h.name));
+            if (h.argv.empty() || h.argv[0].empty() || h.argv[0][0] != '/')
+                return bad(hf + ".argv",
+                           fmt::format("hook {}: argv must start with an absolute path", h.name));
+            if (h.events.empty() && !(o_.webhook.enabled && o_.webhook.hook == h.name))
+                return bad(hf, fmt::format("hook {}: no events (only the webhook's hook may have "
+                                           "none)",
+                                           h.name));
+            for (std::size_t j = 0; j < h.events.size(); ++j)
+                if (std::find(std::begin(kHookEvents), std::end(kHookEvents), h.events[j]) ==
+                    std::end(kHookEvents))
+                    return bad(fmt::format("{}.events[{}]", hf, j),
+                               fmt::format("hook {}: unknown event '{}'", h.name, h.events[j]));
+        }
+        if (o_.webhook.enabled) {
+            if (o_.webhook.token_file.empty())
+                return bad("webhook.enabled", "needs webhook.token_file");
+            if (!hook_names.count(o_.webhook.hook))
+                return bad("webhook.hook",
+                           fmt::format("'{}': no hook of that name", o_.webhook.hook));
+        }
+        return std::nullopt;
+    }
+
+    const AgentOptions& o_;
+    const Origins& at_;
+};
+
+} // namespace
+
+Result<> validate(const AgentOptions& o, const Origins& origins) {
+    if (auto problem = Checker(o, origins).run())
+        return Error{*problem};
+    return {};
+}
+
+std::vector<std::string> config_warnings(const AgentOptions& o) {
+    std::vector<std::string> out;
+    for (const auto& d : o.domains) {
+        std::map<std::string, std::string> owner; // address -> the first host with it
+        for (const auto& m : d.mx)
+            for (const auto& a : m.addresses)
+                if (auto [it, fresh] = owner.emplace(a, m.host); !fresh && it->second != m.host)
+                    out.push_back(fmt::format(
+                        "domains.{}: MX hosts {} and {} share the address {}: they are judged "
+                        "alike, and a failover between them cannot help",
+                        d.name, it->second, m.host, a));
+    }
+    // Without dns_servers the judged resolvers come from resolv.conf on the agent's host,
+    // and with an authoritative domain from DNS: the agent warns then, once it knows.
+    const bool auth = std::any_of(o.domains.begin(), o.domains.end(),
+                                  [](const Domain& d) { return d.authoritative; });
+    if (!o.dns_servers.empty() && !auth)
+        for (const auto& t : o.probes.targets)
+            if (std::find(o.dns_servers.begin(), o.dns_servers.end(), t.address) ==
+                o.dns_servers.end())
+                out.push_back(fmt::format("probes.targets.{}: not a judged DNS server (not in "
+                                          "dns_servers, and no domain is authoritative): the "
+                                          "entry has no effect",
+                                          t.address));
+    return out;
+}
+
+} // namespace mxs

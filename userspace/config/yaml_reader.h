@@ -1,0 +1,222 @@
+// The YAML reader of the configuration file (config.cpp): strict mappings, numbers within
+// their ranges, and where each key was read (Origins). Internal to config/.
+#pragma once
+
+#include "base/bounded_file.h"
+#include "config/option_table.h"
+#include "config/options.h"
+#include "config/origins.h"
+
+#include <cctype>
+#include <cmath>
+#include <fmt/format.h>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+#include <yaml-cpp/yaml.h>
+
+namespace mxs::yaml {
+
+// Thrown inside the parser only; turned into a Result at the boundary.
+struct ConfigError {
+    std::string message;
+};
+
+class Reader {
+  public:
+    Reader(std::string name, Origins& origins) : name_(std::move(name)), origins_(origins) {}
+
+    [[noreturn]] void fail(const YAML::Node& n, const std::string& field,
+                           const std::string& what) const {
+        const auto m = n.Mark();
+        throw ConfigError{
+            fmt::format("{}:{}: {}: {}", name_, m.is_null() ? 0 : m.line + 1, field, what)};
+    }
+
+    // Calls handlers[key] for each key of the mapping n; unknown keys are errors.
+    void
+    mapping(const YAML::Node& n, const std::string& where,
+            const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>&
+                handlers) {
+        if (!n.IsMap())
+            fail(n, where.empty() ? "top level" : where, "expected a mapping");
+        for (const auto& kv : n) {
+            const auto key = kv.first.as<std::string>();
+            const auto field = where.empty() ? key : where + "." + key;
+            const auto h = handlers.find(key);
+            if (h == handlers.end())
+                fail(kv.first, field, "unknown key");
+            record(kv.first, field);
+            h->second(kv.second, field);
+        }
+    }
+
+    // A mapping of options and sections (the top level, "dns", "verdicts", ...): each key is an
+    // option of option_table() or a section of them; unknown keys are errors.
+    void options(const YAML::Node& n, const std::string& where, AgentOptions& o) {
+        if (!n.IsMap())
+            fail(n, where.empty() ? "top level" : where, "expected a mapping");
+        for (const auto& kv : n) {
+            const auto key = kv.first.as<std::string>();
+            const auto field = where.empty() ? key : where + "." + key;
+            const auto* spec = find_option(field);
+            if (spec && !std::holds_alternative<std::monostate>(spec->field)) {
+                record(kv.first, field);
+                option(*spec, kv.second, field, o);
+            } else if (is_section(field)) {
+                record(kv.first, field);
+                options(kv.second, field, o);
+            } else {
+                fail(kv.first, field, "unknown key");
+            }
+        }
+    }
+
+    // One option's value, read as its field's type says.
+    void option(const OptionSpec& spec, const YAML::Node& n, const std::string& field,
+                AgentOptions& o);
+
+    // Where a key was read, for the errors of later checks (validate()).
+    void record(const YAML::Node& key, const std::string& field) {
+        const auto m = key.Mark();
+        origins_.line(field, m.is_null() ? 0 : m.line + 1);
+    }
+
+    std::string str(const YAML::Node& n, const std::string& field) const {
+        if (!n.IsScalar())
+            fail(n, field, "expected a string");
+        return n.as<std::string>();
+    }
+
+    // A number within the range number_ranges() gives for field (list positions as "[]"):
+    // finite (.nan and .inf are outside every range), and whole where the range says so.
+    double number(const YAML::Node& n, const std::string& field) const {
+        if (!n.IsScalar())
+            fail(n, field, "expected a number");
+        double v = 0;
+        if (!YAML::convert<double>::decode(n, v))
+            fail(n, field, fmt::format("expected a number, got '{}'", n.Scalar()));
+        // "010" is 8 in YAML 1.1 and 10 in YAML 1.2 (yaml-cpp reads 10): refuse the doubt.
+        const auto& t = n.Scalar();
+        const std::size_t d = !t.empty() && (t[0] == '+' || t[0] == '-') ? 1 : 0;
+        if (t.size() > d + 1 && t[d] == '0' && std::isdigit(static_cast<unsigned char>(t[d + 1])))
+            fail(n, field,
+                 fmt::format("'{}': a leading zero is ambiguous (octal in YAML 1.1); write it "
+                             "without",
+                             t));
+        const auto* range = number_range(range_key(field));
+        if (!range) // every numeric key has a range: a test loads good.yaml, which has them all
+            fail(n, field, "no range is defined for this key (a bug: add it to number_ranges())");
+        if (!within(*range, v))
+            fail(n, field,
+                 fmt::format("expected a {}number {}, got '{}'", range->whole ? "whole " : "",
+                             describe_range(*range), n.Scalar()));
+        return v;
+    }
+
+    // A whole number (its range says whole; see number()).
+    std::uint64_t count(const YAML::Node& n, const std::string& field) const {
+        const double v = number(n, field);
+        if (!number_range(range_key(field))->whole)
+            fail(n, field, "read as a count but its range is not whole (a bug in number_ranges())");
+        return static_cast<std::uint64_t>(v);
+    }
+
+    std::vector<std::uint16_t> ports(const YAML::Node& n, const std::string& field) {
+        if (!n.IsSequence())
+            fail(n, field, "expected a list of ports");
+        std::vector<std::uint16_t> out;
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            const auto f = fmt::format("{}[{}]", field, i);
+            record(n[i], f);
+            out.push_back(static_cast<std::uint16_t>(count(n[i], f)));
+        }
+        return out;
+    }
+
+    // A list of numbers, each within the range of the list's key ("latency_buckets[]").
+    std::vector<double> numbers(const YAML::Node& n, const std::string& field, const char* unit) {
+        if (!n.IsSequence())
+            fail(n, field, fmt::format("expected a list of {}", *unit ? unit : "numbers"));
+        std::vector<double> out;
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            const auto f = fmt::format("{}[{}]", field, i);
+            record(n[i], f);
+            out.push_back(number(n[i], f));
+        }
+        return out;
+    }
+
+    bool boolean(const YAML::Node& n, const std::string& field) const {
+        bool v = false;
+        if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
+            fail(n, field, "expected true or false");
+        return v;
+    }
+
+    std::vector<std::string> strings(const YAML::Node& n, const std::string& field) {
+        if (!n.IsSequence())
+            fail(n, field, "expected a list");
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            const auto f = fmt::format("{}[{}]", field, i);
+            record(n[i], f);
+            out.push_back(str(n[i], f));
+        }
+        return out;
+    }
+
+    // Every mapping of the document, at every depth, names each key once (YAML 1.2.2,
+    // 3.2.1.1). yaml-cpp keeps both of two equal keys and a lookup finds one of them, so
+    // `listen:` twice would be read silently with one value lost. Aliases are walked where
+    // they are used: `budget` (nodes still to visit) and the depth bound a document of
+    // nested aliases (a "billion laughs") to an error instead of an expansion.
+    void unique_keys(const YAML::Node& n, const std::string& where, std::size_t& budget,
+                     int depth = 0) const {
+        if (budget == 0)
+            fail(n, where.empty() ? "top level" : where,
+                 fmt::format("more than {} nodes (with aliases expanded)", kMaxNodes));
+        --budget;
+        if (depth > kMaxDepth)
+            fail(n, where, fmt::format("nested deeper than {} levels", kMaxDepth));
+        if (n.IsSequence()) {
+            for (std::size_t i = 0; i < n.size(); ++i)
+                unique_keys(n[i], fmt::format("{}[{}]", where, i), budget, depth + 1);
+        } else if (n.IsMap()) {
+            std::map<std::string, YAML::Mark> seen;
+            for (const auto& kv : n) {
+                if (!kv.first.IsScalar())
+                    continue; // no key of ours is one; mapping() refuses it
+                const auto& key = kv.first.Scalar();
+                const auto field = where.empty() ? key : where + "." + key;
+                if (auto [it, fresh] = seen.emplace(key, kv.first.Mark()); !fresh)
+                    fail(kv.first, field,
+                         fmt::format("key given twice (first on line {})", it->second.line + 1));
+                unique_keys(kv.second, field, budget, depth + 1);
+            }
+        }
+    }
+
+    // More nodes than an alias-free file of kConfigFileLimit bytes can have (each takes at
+    // least two bytes, as in "[1,1,...]").
+    static constexpr std::size_t kMaxNodes = kConfigFileLimit;
+    // The configuration nests 5 levels deep (domains[0].mx[0].addresses[0]).
+    static constexpr int kMaxDepth = 32;
+
+  private:
+    // The key of field's range: "hooks[1].timeout" is "hooks[].timeout".
+    static std::string range_key(const std::string& field) { return option_key(field); }
+
+    std::string name_;
+    Origins& origins_;
+};
+
+using Handler = std::function<void(const YAML::Node&, const std::string&)>;
+
+// The lists with items of their own (domains, hooks, probes.targets), read item by item.
+std::vector<Domain> read_domains(Reader& r, const YAML::Node& n, const std::string& f);
+std::vector<HookConfig> read_hooks(Reader& r, const YAML::Node& n, const std::string& f);
+std::vector<ProbeTarget> read_targets(Reader& r, const YAML::Node& n, const std::string& f);
+
+} // namespace mxs::yaml

@@ -1,0 +1,157 @@
+// The agent's own metric families: SMTP, verdicts and hooks, probes, the HTTP server.
+#include "views/metrics_parts.h"
+
+#include <fmt/format.h>
+
+namespace mxs::metrics_parts {
+
+void render_smtp(const Snapshot& snap, const MetricsOptions& opts, std::vector<MetricFamily>& out) {
+    Family conns("mxsense_smtp_connections_total",
+                 "SMTP connection attempts by outcome (a retransmitted SYN is not a new attempt).",
+                 MetricType::Counter);
+    Family connect("mxsense_smtp_connect_duration_seconds",
+                   "Time from SYN to SYN-ACK, of connections whose SYN was not sent again.",
+                   MetricType::Histogram);
+    Family connect_retx("mxsense_smtp_connect_retransmitted_total",
+                        "Connections established after their SYN was sent again (network loss; "
+                        "not in the connect histogram).",
+                        MetricType::Counter);
+    Family greetings("mxsense_smtp_greetings_total",
+                     "Greetings by code (tls: the ServerHello on an implicit-TLS port).",
+                     MetricType::Counter);
+    Family greeting("mxsense_smtp_greeting_duration_seconds",
+                    "Time from the handshake to the greeting.", MetricType::Histogram);
+    Family replies("mxsense_smtp_replies_total", "Replies after the greeting, by code.",
+                   MetricType::Counter);
+    Family starttls("mxsense_smtp_starttls_total", "STARTTLS outcomes.", MetricType::Counter);
+    Family closed("mxsense_smtp_closed_before_greeting_total",
+                  "Connections closed or reset before any greeting.", MetricType::Counter);
+    for (const auto& [key, c] : snap.smtp) {
+        const std::vector<ClientMetric::Label> l = {{"server", key.server}, {"role", key.role}};
+        for (std::uint32_t o = 0; o < MXS_SMTP_OUTCOME_MAX; ++o)
+            conns.counter(with(l, "outcome", smtp_outcome_name(o)),
+                          static_cast<double>(c.outcomes[o]));
+        histogram(connect, l, c.connect, opts.latency_buckets_s);
+        connect_retx.counter(l, static_cast<double>(c.connect_retransmitted));
+        histogram(greeting, l, c.greeting, opts.latency_buckets_s);
+        // Codes are many: export those seen, so a series appears with its first reply.
+        for (std::uint32_t k = 0; k < MXS_SMTP_CODE_MAX; ++k) {
+            if (c.greetings[k])
+                greetings.counter(with(l, "code", smtp_code_name(k)),
+                                  static_cast<double>(c.greetings[k]));
+            if (c.replies[k])
+                replies.counter(with(l, "code", smtp_code_name(k)),
+                                static_cast<double>(c.replies[k]));
+        }
+        for (std::uint32_t r = 0; r < MXS_STARTTLS_MAX; ++r)
+            starttls.counter(with(l, "result", starttls_result_name(r)),
+                             static_cast<double>(c.starttls[r]));
+        closed.counter(l, static_cast<double>(c.closed_before_greeting));
+    }
+    for (auto* f :
+         {&conns, &connect, &connect_retx, &greetings, &greeting, &replies, &starttls, &closed})
+        out.push_back(std::move(f->f));
+}
+
+void render_health(const HealthSnapshot& h, std::vector<MetricFamily>& out) {
+    Family state("mxsense_target_state", "1 for the target's current state.", MetricType::Gauge);
+    Family trans("mxsense_target_transitions_total", "Target state changes.", MetricType::Counter);
+    for (const auto& t : h.targets) {
+        for (auto s :
+             {TargetState::Unknown, TargetState::Healthy, TargetState::Degraded, TargetState::Down})
+            state.gauge({{"target", t.name}, {"kind", t.kind}, {"state", state_name(s)}},
+                        t.state == s ? 1 : 0);
+        for (const auto& [ft, n] : t.transitions)
+            trans.counter(
+                {{"target", t.name}, {"kind", t.kind}, {"from", ft.first}, {"to", ft.second}},
+                static_cast<double>(n));
+    }
+    Family eff("mxsense_domain_effective_mx",
+               "1 for the MX host a sender reaches now (the first HEALTHY by preference).",
+               MetricType::Gauge);
+    Family failover("mxsense_domain_failover_active",
+                    "1 while the domain is failed over to a backup MX.", MetricType::Gauge);
+    for (const auto& d : h.domains) {
+        if (d.effective_mx)
+            eff.gauge({{"domain", d.name}, {"mx", *d.effective_mx}}, 1);
+        failover.gauge({{"domain", d.name}}, d.failover_active ? 1 : 0);
+    }
+    Family blind("mxsense_sensor_blind",
+                 "1 when every target went DOWN in the same window (no action taken).",
+                 MetricType::Gauge);
+    blind.gauge({}, h.blind ? 1 : 0);
+    Family runs("mxsense_hook_runs_total", "Hook runs and refusals by result.",
+                MetricType::Counter);
+    for (const auto& [k, n] : h.hook_runs)
+        runs.counter(
+            {{"hook", std::get<0>(k)}, {"event", std::get<1>(k)}, {"result", std::get<2>(k)}},
+            static_cast<double>(n));
+    for (auto* f : {&state, &trans, &eff, &failover, &blind, &runs})
+        out.push_back(std::move(f->f));
+}
+
+void render_probes(const ProbeCounts& p, std::vector<MetricFamily>& out) {
+    Family runs("mxsense_probe_runs_total",
+                "Active probes by kind (dns_udp, dns_tcp, smtp), target address and result.",
+                MetricType::Counter);
+    for (const auto& [k, n] : p.runs)
+        runs.counter(
+            {{"kind", std::get<0>(k)}, {"target", std::get<1>(k)}, {"result", std::get<2>(k)}},
+            static_cast<double>(n));
+    Family last("mxsense_probe_duration_seconds", "How long the last probe took, end to end.",
+                MetricType::Gauge);
+    for (const auto& [k, v] : p.last_seconds)
+        last.gauge({{"kind", k.first}, {"target", k.second}}, v);
+    Family skipped("mxsense_probe_skipped_total",
+                   "Probe rounds a target was left alone: passive traffic judged it.",
+                   MetricType::Counter);
+    for (const auto& [k, n] : p.skipped)
+        skipped.counter({{"kind", k.first}, {"target", k.second}}, static_cast<double>(n));
+    Family lookups("mxsense_discovery_lookups_total",
+                   "MX/NS discovery lookups of the configured domains, by result.",
+                   MetricType::Counter);
+    lookups.counter({{"result", "ok"}},
+                    static_cast<double>(p.discovery_lookups - p.discovery_failures));
+    lookups.counter({{"result", "failed"}}, static_cast<double>(p.discovery_failures));
+    for (auto* f : {&runs, &last, &skipped, &lookups})
+        out.push_back(std::move(f->f));
+}
+
+void render_http(const HttpStats& h, std::vector<MetricFamily>& out) {
+    Family conns("mxsense_http_connections", "Open HTTP connections.", MetricType::Gauge);
+    conns.gauge({}, static_cast<double>(h.connections));
+    Family limit("mxsense_http_connections_limit",
+                 "HTTP connection limit in force (http.max_connections, or less when the "
+                 "descriptor limit leaves less room).",
+                 MetricType::Gauge);
+    limit.gauge({}, static_cast<double>(h.max_connections));
+    auto counted = [](const std::map<std::string, std::uint64_t>& m, const char* k) {
+        const auto it = m.find(k);
+        return static_cast<double>(it == m.end() ? 0 : it->second);
+    };
+    Family rejected("mxsense_http_connections_rejected_total",
+                    "HTTP connections closed for the connection limit (limit: a new one at once; "
+                    "evicted: an older idle, slow or not-reading one, for a new one) and accepts "
+                    "that failed "
+                    "for want of descriptors (descriptors; retried every 100 ms).",
+                    MetricType::Counter);
+    for (const char* r : {"limit", "evicted", "descriptors"})
+        rejected.counter({{"reason", r}}, counted(h.rejected, r));
+    Family timed_out("mxsense_http_connections_timed_out_total",
+                     "HTTP connections closed at a deadline, by phase (idle keep-alive, header, "
+                     "body, send).",
+                     MetricType::Counter);
+    for (const char* p : {"idle", "header", "body", "send"})
+        timed_out.counter({{"phase", p}}, counted(h.timed_out, p));
+    Family bad("mxsense_http_bad_requests_total",
+               "HTTP requests answered by the server itself and closed: malformed (400), "
+               "header_too_large (431: header, chunk header or trailer section), "
+               "body_too_large (413), unsupported (501 transfer coding, 417 expectation).",
+               MetricType::Counter);
+    for (const char* r : {"malformed", "header_too_large", "body_too_large", "unsupported"})
+        bad.counter({{"reason", r}}, counted(h.bad_requests, r));
+    for (auto* f : {&conns, &limit, &rejected, &timed_out, &bad})
+        out.push_back(std::move(f->f));
+}
+
+} // namespace mxs::metrics_parts

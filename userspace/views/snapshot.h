@@ -1,0 +1,54 @@
+// What the agent shows: the counters, verdicts, probes, webhook, HTTP server and kernel as of
+// the last refresh, prepared on the agent's loop and rendered at scrape time (metrics, status).
+#pragma once
+
+#include "actions/alert_webhook.h"
+#include "counters/dns_model.h"
+#include "counters/smtp_model.h"
+#include "health/health.h"
+#include "kernel/kernel_types.h"
+#include "kernel/sensor_snapshot.h"
+#include "probes/prober.h"
+#include "views/http_limits.h"
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace mxs {
+
+inline constexpr std::size_t kRecent = 50; // transitions and hook runs kept for the views
+
+struct HookRunRecord {
+    std::int64_t unix_time = 0;
+    std::string hook, event, result;
+    int exit_status = -1;
+    unsigned attempt = 0;
+};
+
+struct HealthSnapshot {
+    std::vector<TargetStatus> targets;
+    std::vector<DomainStatus> domains;
+    bool blind = false;
+    std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t>
+        hook_runs;                                   // (hook, event, result) -> runs
+    std::deque<TransitionRecord> recent_transitions; // oldest first
+    std::deque<HookRunRecord> recent_hook_runs;
+};
+
+struct Snapshot {
+    std::map<SeriesKey, DnsCounters> dns;
+    std::map<SmtpSeriesKey, SmtpCounters> smtp;
+    HealthSnapshot health;
+    ProbeCounts probes;
+    WebhookCounts webhook;
+    HttpStats http;
+    bool config_reload_ok = true;
+    std::uint64_t config_reloads = 0;
+    SensorSnapshot sensor;
+};
+
+} // namespace mxs

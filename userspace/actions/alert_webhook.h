@@ -17,13 +17,6 @@
 
 namespace mxs {
 
-// Deliveries by result (ok, refused, bad_request, unauthorized), and alerts by (status,
-// result) (acted, ignored, duplicate, refused): mxsense_webhook_* (views/metrics.cpp).
-struct WebhookCounts {
-    std::map<std::string, std::uint64_t> requests;
-    std::map<std::pair<std::string, std::string>, std::uint64_t> alerts;
-};
-
 class AlertWebhook {
   public:
     // One delivery to kWebhookPath. 404 when the webhook is off; 405 for other methods than

@@ -20,6 +20,7 @@
 // children, CONFIG_PROC_CHILDREN, which Debian's kernels have).
 #pragma once
 
+#include "actions/supervisor.h"
 #include "health/hook_event.h"
 
 #include <array>
@@ -55,9 +56,6 @@ struct HookRun {
     unsigned attempt = 0;
     std::string output; // the last 4 KiB of stdout and stderr
 };
-
-// Seconds a hook has to end after SIGTERM when the agent stops, before SIGKILL.
-inline constexpr double kHookStopGraceS = 5;
 
 class HookRunner {
   public:

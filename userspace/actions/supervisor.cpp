@@ -2,7 +2,6 @@
 // a supervisor). Between fork and exec only async-signal-safe calls: no allocation, no lock.
 #include "actions/supervisor.h"
 
-#include "actions/hook_runner.h"
 #include "base/privileges.h"
 
 #include <cerrno>

@@ -10,6 +10,9 @@
 
 namespace mxs {
 
+// Seconds a hook has to end after SIGTERM when the agent stops, before SIGKILL.
+inline constexpr double kHookStopGraceS = 5;
+
 // The agent asks an attempt's supervisor to kill it at once (the timeout) with this signal;
 // SIGTERM asks for a graceful stop (SIGTERM first, SIGKILL kHookStopGraceS later).
 inline constexpr int kKillNow = SIGUSR1;

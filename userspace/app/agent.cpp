@@ -211,13 +211,13 @@ void Agent::judge_window() {
         own_addresses_ = std::move(own);
         apply_targets();
     }
-    auto dns_now = dns_.client_by_address_proto(opts_.dns_ports.front());
+    auto dns_now = dns_.client_by_address(opts_.dns_ports.front());
     auto smtp_now = smtp_.client_by_address(opts_.mx_port());
     HealthMonitor::Window w;
     for (const auto& [key, c] : dns_now)
         w.dns[key.first][key.second] = dns_evidence(dns_prev_[key], c);
-    for (const auto& [addr, c] : smtp_now)
-        w.smtp[addr] = smtp_evidence(smtp_prev_[addr], c);
+    for (const auto& [key, c] : smtp_now) // (address, "tcp")
+        w.smtp[key.first] = smtp_evidence(smtp_prev_[key], c);
     dns_prev_ = std::move(dns_now);
     smtp_prev_ = std::move(smtp_now);
     prober_.fold_into(w);
@@ -238,7 +238,7 @@ void Agent::sweep() {
     const auto timeout_ns = static_cast<std::uint64_t>(opts_.dns_timeout_s * 1e9);
     auto r = sensor.sweep(monotonic_ns(), timeout_ns);
     for (const auto& [key, n] : r.expired)
-        dns_.add_unanswered(key, n);
+        dns_.add_swept(key, n);
     auto& s = snapshot_.sensor;
     s.expired_total += r.expired_total;
     s.inflight_entries = r.remaining_client;
@@ -247,7 +247,7 @@ void Agent::sweep() {
                                 static_cast<std::uint64_t>(opts_.smtp_connect_timeout_s * 1e9),
                                 static_cast<std::uint64_t>(opts_.smtp_idle_timeout_s * 1e9));
     for (const auto& [key, n] : sr.timeouts)
-        smtp_.add_timeouts(key, n);
+        smtp_.add_swept(key, n);
     s.smtp_evicted_total += sr.evicted;
     s.smtp_flow_entries = sr.remaining;
     ++s.sweeps_total;

@@ -96,7 +96,7 @@ class Agent {
     Prober prober_{io_};
     // counters per (address, transport) and per MX address, at the last window
     std::map<std::pair<std::string, std::string>, DnsCounters> dns_prev_;
-    std::map<std::string, SmtpCounters> smtp_prev_;
+    std::map<std::pair<std::string, std::string>, SmtpCounters> smtp_prev_;
     std::unique_ptr<HttpServer> http_;
     std::unique_ptr<Datapath> datapath_;
     DnsAggregator dns_;

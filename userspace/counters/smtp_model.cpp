@@ -65,45 +65,4 @@ const char* starttls_result_name(std::uint32_t result) {
     return result == MXS_STARTTLS_STARTED ? "started" : "refused";
 }
 
-void SmtpAggregator::set_kernel_totals(
-    std::map<mxs_server_key, SmtpCounters, ServerKeyLess> totals) {
-    kernel_ = std::move(totals);
-    std::unordered_map<std::string, std::uint64_t> activity;
-    for (const auto& [k, c] : kernel_) {
-        std::uint64_t n = 0;
-        for (auto v : c.outcomes)
-            n += v;
-        activity[addr_to_string(k.addr)] += n;
-    }
-    labeler_.offer_by_activity(activity);
-}
-
-void SmtpAggregator::add_timeouts(const mxs_server_key& key, std::uint64_t n) {
-    timeouts_[key] += n;
-    labeler_.offer({addr_to_string(key.addr)});
-}
-
-std::map<std::string, SmtpCounters> SmtpAggregator::client_by_address(std::uint16_t port) const {
-    std::map<std::string, SmtpCounters> out;
-    for (const auto& [k, c] : kernel_)
-        if (k.role == MXS_ROLE_CLIENT && k.port == port)
-            out[addr_to_string(k.addr)].add(c);
-    for (const auto& [k, n] : timeouts_)
-        if (k.role == MXS_ROLE_CLIENT && k.port == port)
-            out[addr_to_string(k.addr)].outcomes[MXS_SMTP_TIMEOUT] += n;
-    return out;
-}
-
-std::map<SmtpSeriesKey, SmtpCounters> SmtpAggregator::series() const {
-    std::map<SmtpSeriesKey, SmtpCounters> out;
-    auto key_of = [&](const mxs_server_key& k) {
-        return SmtpSeriesKey{labeler_.label(addr_to_string(k.addr)), role_name(k.role)};
-    };
-    for (const auto& [k, c] : kernel_)
-        out[key_of(k)].add(c);
-    for (const auto& [k, n] : timeouts_)
-        out[key_of(k)].outcomes[MXS_SMTP_TIMEOUT] += n;
-    return out;
-}
-
 } // namespace mxs

@@ -1,8 +1,8 @@
-// Per-server SMTP counters in user space: kernel totals summed over CPUs, the
-// agent's own timeout counts, and bounded `server` labels.
+// Per-server SMTP counters: what the kernel counts per server (struct mxs_smtp_stats and its
+// histograms) with the agent's timeouts, and their aggregation (aggregator.h).
 #pragma once
 
-#include "counters/dns_model.h"
+#include "counters/aggregator.h"
 #include "counters/histogram.h"
 #include "kernel/kernel_types.h"
 
@@ -40,25 +40,23 @@ const char* smtp_code_name(std::uint32_t slot);
 const char* smtp_outcome_name(std::uint32_t outcome);
 const char* starttls_result_name(std::uint32_t result);
 
-class SmtpAggregator {
-  public:
-    explicit SmtpAggregator(std::size_t max_labelled) : labeler_(max_labelled) {}
-
-    void set_kernel_totals(std::map<mxs_server_key, SmtpCounters, ServerKeyLess> totals);
-    void add_timeouts(const mxs_server_key& key, std::uint64_t n);
-    std::map<SmtpSeriesKey, SmtpCounters> series() const;
-    // Totals per server address for this host as a client, on server port `port` only: the
-    // verdict evidence of an MX host comes from the port senders deliver to (the MX port, 25 by
-    // default). Connections to its other ports (465, 587: submission) are counted in series()
-    // but are never evidence: a refused submission port is no reason to fail over the MX, and
-    // any local process could connect there.
-    std::map<std::string, SmtpCounters> client_by_address(std::uint16_t port) const;
-    void reserve_labels(const std::vector<std::string>& addrs) { labeler_.offer(addrs); }
-
-  private:
-    ServerLabeler labeler_;
-    std::map<mxs_server_key, SmtpCounters, ServerKeyLess> kernel_;
-    std::map<mxs_server_key, std::uint64_t, ServerKeyLess> timeouts_;
+struct SmtpTraits {
+    using Counters = SmtpCounters;
+    using SeriesKey = SmtpSeriesKey;
+    static std::uint64_t activity(const SmtpCounters& c) {
+        std::uint64_t n = 0;
+        for (auto v : c.outcomes)
+            n += v;
+        return n;
+    }
+    static void add_swept(SmtpCounters& c, std::uint64_t n) { c.outcomes[MXS_SMTP_TIMEOUT] += n; }
+    static SeriesKey series_key(std::string label, const mxs_server_key& k) {
+        return {std::move(label), role_name(k.role)};
+    }
 };
+
+// SMTP per server and role (transport: TCP); the sweep's counts are connection timeouts (SYNs
+// unanswered past smtp.connect_timeout).
+using SmtpAggregator = Aggregator<SmtpTraits>;
 
 } // namespace mxs

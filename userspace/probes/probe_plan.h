@@ -9,7 +9,7 @@
 #pragma once
 
 #include "config/options.h"
-#include "probes/dns_client.h"
+#include "probes/dns_message.h"
 
 #include <map>
 #include <optional>

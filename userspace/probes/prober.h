@@ -8,6 +8,7 @@
 
 #include "config/options.h"
 #include "health/health.h"
+#include "probes/probe_counts.h"
 #include "probes/probe_plan.h"
 
 #include <boost/asio/io_context.hpp>
@@ -19,17 +20,6 @@
 #include <utility>
 
 namespace mxs {
-
-// What the probes did: runs by (kind, target, result), the last run's duration (seconds) by
-// (kind, target), rounds a target was skipped because passive traffic already judged it, and
-// discovery's lookups (Discovery counts them here).
-struct ProbeCounts {
-    std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> runs;
-    std::map<std::pair<std::string, std::string>, double> last_seconds;
-    std::map<std::pair<std::string, std::string>, std::uint64_t> skipped;
-    std::uint64_t discovery_lookups = 0;
-    std::uint64_t discovery_failures = 0;
-};
 
 // Where a round sends its probes: the ports of the watched services and the interface the
 // probes are pinned to (SO_BINDTODEVICE; "" leaves it to routing).

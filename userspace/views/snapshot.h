@@ -2,13 +2,13 @@
 // the last refresh, prepared on the agent's loop and rendered at scrape time (metrics, status).
 #pragma once
 
-#include "actions/alert_webhook.h"
+#include "actions/webhook.h"
 #include "counters/dns_model.h"
 #include "counters/smtp_model.h"
 #include "health/health.h"
 #include "kernel/kernel_types.h"
 #include "kernel/sensor_snapshot.h"
-#include "probes/prober.h"
+#include "probes/probe_counts.h"
 #include "views/http_limits.h"
 
 #include <cstdint>

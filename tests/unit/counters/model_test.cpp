@@ -59,7 +59,7 @@ TEST(Aggregator, SumsOverflowServersUnderOther) {
     t[v4key(3)].queries = 1;
     t[v4key(2, MXS_ROLE_CLIENT, 6)].queries = 2;
     agg.set_kernel_totals(t);
-    agg.add_unanswered(v4key(3), 4);
+    agg.add_swept(v4key(3), 4);
     const auto s = agg.series();
     EXPECT_EQ(s.at(SeriesKey{"198.18.0.2", "client", "udp"}).queries, 9u);
     EXPECT_EQ(s.at(SeriesKey{"198.18.0.2", "client", "tcp"}).queries, 2u);
@@ -74,12 +74,51 @@ TEST(SmtpAggregator, TimeoutsJoinKernelOutcomes) {
     auto k = v4key(25, MXS_ROLE_CLIENT, 6);
     t[k].outcomes[MXS_SMTP_ESTABLISHED] = 2;
     agg.set_kernel_totals(t);
-    agg.add_timeouts(k, 3);
+    agg.add_swept(k, 3);
     const auto s = agg.series();
     ASSERT_EQ(s.size(), 1u);
     const auto& c = s.at(SmtpSeriesKey{"198.18.0.25", "client"});
     EXPECT_EQ(c.outcomes[MXS_SMTP_ESTABLISHED], 2u);
     EXPECT_EQ(c.outcomes[MXS_SMTP_TIMEOUT], 3u);
+}
+
+// Verdict evidence is what this host asked of the service port, per (address, transport); the
+// sweep's counts join the kernel's the way each protocol books them.
+TEST(Aggregator, EvidenceIsTheClientRoleOnTheServicePort) {
+    SmtpAggregator smtp(8);
+    std::map<mxs_server_key, SmtpCounters, ServerKeyLess> t;
+    auto mx = v4key(25, MXS_ROLE_CLIENT, 6), submission = mx, inbound = mx;
+    mx.port = 25;
+    submission.port = 587;
+    inbound.port = 25;
+    inbound.role = MXS_ROLE_SERVER;
+    t[mx].outcomes[MXS_SMTP_ESTABLISHED] = 2;
+    t[submission].outcomes[MXS_SMTP_REFUSED] = 9;
+    t[inbound].outcomes[MXS_SMTP_REFUSED] = 7;
+    smtp.set_kernel_totals(t);
+    smtp.add_swept(mx, 1);
+    smtp.add_swept(submission, 5);
+    const auto e = smtp.client_by_address(25);
+    ASSERT_EQ(e.size(), 1u);
+    const auto& c = e.at({"198.18.0.25", "tcp"});
+    EXPECT_EQ(c.outcomes[MXS_SMTP_ESTABLISHED], 2u);
+    EXPECT_EQ(c.outcomes[MXS_SMTP_TIMEOUT], 1u);
+    EXPECT_EQ(c.outcomes[MXS_SMTP_REFUSED], 0u);
+
+    DnsAggregator dns(8);
+    std::map<mxs_server_key, DnsCounters, ServerKeyLess> d;
+    auto udp = v4key(53), tcp = v4key(53, MXS_ROLE_CLIENT, 6), other = v4key(53);
+    other.port = 5353;
+    d[udp].queries = 4;
+    d[tcp].queries = 2;
+    d[other].queries = 8;
+    dns.set_kernel_totals(d);
+    dns.add_swept(udp, 3);
+    const auto de = dns.client_by_address(53);
+    ASSERT_EQ(de.size(), 2u);
+    EXPECT_EQ(de.at({"198.18.0.53", "udp"}).queries, 4u);
+    EXPECT_EQ(de.at({"198.18.0.53", "udp"}).unanswered, 3u);
+    EXPECT_EQ(de.at({"198.18.0.53", "tcp"}).queries, 2u);
 }
 
 } // namespace

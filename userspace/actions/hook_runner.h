@@ -20,6 +20,7 @@
 // children, CONFIG_PROC_CHILDREN, which Debian's kernels have).
 #pragma once
 
+#include "actions/hook_spec.h"
 #include "actions/supervisor.h"
 #include "health/hook_event.h"
 
@@ -37,17 +38,6 @@
 #include <vector>
 
 namespace mxs {
-
-struct HookSpec {
-    std::string name;
-    std::vector<std::string> argv;
-    double timeout_s = 30;
-    double cooldown_s = 60;
-    unsigned retries = 2;
-    double backoff_s = 5; // doubled after each failed attempt
-
-    bool operator==(const HookSpec&) const = default;
-};
 
 struct HookRun {
     std::string hook, event;

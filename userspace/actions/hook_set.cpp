@@ -9,7 +9,7 @@ namespace mxs {
 void HookSet::apply(const std::vector<HookConfig>& hooks) {
     std::map<std::string, std::unique_ptr<HookRunner>> next;
     for (const auto& h : hooks) {
-        HookSpec spec{h.name, h.argv, h.timeout_s, h.cooldown_s, h.retries, h.backoff_s};
+        HookSpec spec = h; // the configured hook without its events
         std::unique_ptr<HookRunner> r;
         if (auto it = runners_.find(h.name); it != runners_.end()) {
             r = std::move(it->second);

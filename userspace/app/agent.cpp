@@ -72,18 +72,7 @@ bool Agent::setup() {
 
     setup_health();
 
-    SensorConfig cfg;
-    cfg.dns_ports = opts_.dns_ports;
-    cfg.stats_map_entries = opts_.stats_map_entries;
-    cfg.inflight_map_entries = opts_.inflight_map_entries;
-    cfg.inflight_server_map_entries = opts_.inflight_server_map_entries;
-    cfg.late_map_entries = opts_.late_map_entries;
-    cfg.tcp_stream_map_entries = opts_.tcp_stream_map_entries;
-    cfg.smtp_ports = opts_.smtp_ports;
-    cfg.smtp_tls_ports = opts_.smtp_tls_ports;
-    cfg.smtp_stats_map_entries = opts_.smtp_stats_map_entries;
-    cfg.smtp_flow_map_entries = opts_.smtp_flow_map_entries;
-    auto datapath = Datapath::attach(std::move(*interfaces), opts_.xdp_mode, cfg);
+    auto datapath = Datapath::attach(std::move(*interfaces), opts_.xdp_mode, opts_);
     if (!datapath) {
         spdlog::error("{}", datapath.error());
         return false;

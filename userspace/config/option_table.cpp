@@ -127,7 +127,7 @@ const OptionSpec kOptions[] = {
     {"verdicts.latency_min_samples", "", "Samples a latency or loss judgement needs",
      MXS_FIELD(verdicts.latency_min_samples), Apply::reload, whole(1, 1000000, "samples")},
     {"verdicts.latency_horizon", "", "Windows a latency judgement may reach back",
-     MXS_FIELD(verdicts.latency_horizon_windows), Apply::reload, whole(1, 100, "windows")},
+     MXS_FIELD(verdicts.latency_horizon), Apply::reload, whole(1, 100, "windows")},
     {"verdicts.degraded_loss_ratio", "", "Retransmitted share of handshakes that is DEGRADED",
      MXS_FIELD(verdicts.degraded_loss_ratio), Apply::reload, ratio()},
     {"verdicts.failback_hold", "", "Seconds a recovered primary must stay up before failback",

@@ -1,7 +1,13 @@
 // Agent settings: one field per option, its member initializer the default. Which key, flag,
 // range and reload behaviour each has is in option_table.h; validate.h checks the whole.
+// Where a stage takes a part of the options as its own struct (the sensor's ports and maps,
+// a hook's command and timing, the verdict thresholds), the options extend that struct, so
+// every default is written once, beside the code that uses it.
 #pragma once
 
+#include "actions/hook_spec.h"
+#include "health/thresholds.h"
+#include "kernel/sensor_config.h"
 #include "views/http_limits.h"
 
 #include <algorithm>
@@ -67,32 +73,20 @@ struct DiscoveryOptions {
     double retry_s = 30; // after a failed lookup
 };
 
-struct HookConfig {
-    std::string name;
+// A hook as configured: its command and timing (HookSpec) and the events that run it.
+struct HookConfig : HookSpec {
     std::vector<std::string> events; // target_down, target_up, domain_failover, domain_failback
-    std::vector<std::string> argv;
-    double timeout_s = 30;
-    double cooldown_s = 60;
-    unsigned retries = 2;
-    double backoff_s = 5;
 
     bool operator==(const HookConfig&) const = default;
 };
 
-struct VerdictOptions {
+// The evidence limits (Thresholds), how states change between windows, and the failback hold.
+struct VerdictOptions : Thresholds {
     double window_s = 10;
     unsigned rise = 2;
     unsigned fall = 2;
     unsigned hold_down_windows = 3;
     unsigned unknown_after_windows = 6;
-    std::uint64_t min_attempts = 1;
-    double down_failure_ratio = 0.5;
-    double degraded_failure_ratio = 0.05;
-    // Clear of the 1 s SYN retransmission quantum and a resolver's upstream retry (verdict.h).
-    double degraded_p99_s = 2.0;
-    std::uint64_t latency_min_samples = 20; // in the horizon, for a latency or loss judgement
-    unsigned latency_horizon_windows = 6;   // how far back the horizon may reach
-    double degraded_loss_ratio = 0.5;       // retransmitted / attempts over the horizon
     double failback_hold_s = 300;
 };
 
@@ -107,21 +101,13 @@ struct WebhookOptions {
     std::string token;
 };
 
-struct AgentOptions {
+// The ports and map sizes are the sensor's (SensorConfig); the rest is the agent's.
+struct AgentOptions : SensorConfig {
     std::vector<std::string> interfaces; // empty: the default-route interface
     std::string listen = kDefaultListen;
-    std::vector<std::uint16_t> dns_ports = {53};
     double dns_timeout_s = 5.0;
     double sweep_interval_s = 1.0;
     std::uint32_t max_labelled_servers = 256;
-    std::uint32_t stats_map_entries = 1024;
-    std::uint32_t inflight_map_entries = 65536;        // client role: this host's queries
-    std::uint32_t inflight_server_map_entries = 65536; // server role: queries to this host
-    // Queries the sweep expired, remembered (LRU) so their late answers are late.
-    std::uint32_t late_map_entries = 4096;
-    std::uint32_t tcp_stream_map_entries = 4096;
-    std::vector<std::uint16_t> smtp_ports = {25, 465, 587};
-    std::vector<std::uint16_t> smtp_tls_ports = {465}; // implicit TLS (RFC 8314)
     /// The MX port: the first of smtp_ports that is not implicit TLS (25 by default), where
     /// senders deliver, MX hosts are probed, and their verdict evidence comes from.
     std::uint16_t mx_port() const {
@@ -132,8 +118,6 @@ struct AgentOptions {
     }
     double smtp_connect_timeout_s = 10.0;
     double smtp_idle_timeout_s = 600.0;
-    std::uint32_t smtp_stats_map_entries = 1024;
-    std::uint32_t smtp_flow_map_entries = 65536;
     std::vector<double> latency_buckets_s = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                              0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
                                              1,      2.5,     5,      10};

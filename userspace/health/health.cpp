@@ -38,10 +38,7 @@ TransitionPolicy HealthMonitor::policy() const {
 }
 
 Thresholds HealthMonitor::thresholds() const {
-    const auto& v = opts_.verdicts;
-    return {v.min_attempts,       v.down_failure_ratio,  v.degraded_failure_ratio,
-            v.degraded_p99_s,     v.latency_min_samples, v.latency_horizon_windows,
-            v.degraded_loss_ratio};
+    return opts_.verdicts;
 }
 
 void HealthMonitor::set_targets(const std::vector<Domain>& domains,

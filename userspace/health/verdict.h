@@ -17,6 +17,8 @@
 // they never count as failures nor as slow answers, only towards the loss ratio.
 #pragma once
 
+#include "health/thresholds.h"
+
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -56,18 +58,6 @@ struct WindowEvidence {
 
 // The p99 of sparse samples in seconds (0 when there are none).
 double sparse_p99(const SparseLatency& s);
-
-struct Thresholds {
-    std::uint64_t min_attempts = 1;  // fewer: no evidence (UNKNOWN window)
-    double down_failure_ratio = 0.5; // (errors + timeouts) / attempts
-    double degraded_failure_ratio = 0.05;
-    // Clear of the protocol timer quanta: one lost SYN costs 1 s (RFC 6298 initial RTO),
-    // two cost 3 s; a resolver's upstream retry about 0.4-1.2 s.
-    double degraded_p99_s = 2.0;
-    std::uint64_t latency_min_samples = 20; // fewer in the horizon: no latency/loss judgement
-    unsigned latency_horizon = 6;           // windows the horizon may span
-    double degraded_loss_ratio = 0.5;       // retransmitted / attempts over the horizon
-};
 
 // One transport's judgement: the state its evidence points to and its part of the reason.
 struct Judgement {

@@ -5,6 +5,7 @@
 #include "counters/dns_model.h"
 #include "counters/smtp_model.h"
 #include "kernel/kernel_types.h"
+#include "kernel/sensor_config.h"
 #include "kernel/sensor_snapshot.h"
 
 #include <array>
@@ -17,21 +18,6 @@
 struct mxsense_bpf;
 
 namespace mxs {
-
-struct SensorConfig {
-    std::vector<std::uint16_t> dns_ports = {53};
-    std::uint32_t stats_map_entries = 1024;
-    std::uint32_t inflight_map_entries = 65536;        // client role: this host's queries
-    std::uint32_t inflight_server_map_entries = 65536; // server role: queries to this host
-    // Queries the sweep expired, remembered (LRU, this many per role) so their late answers
-    // are late.
-    std::uint32_t late_map_entries = 4096;
-    std::uint32_t tcp_stream_map_entries = 4096;
-    std::vector<std::uint16_t> smtp_ports = {25, 465, 587};
-    std::vector<std::uint16_t> smtp_tls_ports = {465};
-    std::uint32_t smtp_stats_map_entries = 1024;
-    std::uint32_t smtp_flow_map_entries = 65536;
-};
 
 struct SmtpSweepResult {
     std::map<mxs_server_key, std::uint64_t, ServerKeyLess> timeouts; // unanswered SYNs, per server

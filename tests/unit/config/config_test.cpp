@@ -60,7 +60,7 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_DOUBLE_EQ(v.degraded_failure_ratio, 0.1);
     EXPECT_DOUBLE_EQ(v.degraded_p99_s, 0.5);
     EXPECT_EQ(v.latency_min_samples, 50u);
-    EXPECT_EQ(v.latency_horizon_windows, 8u);
+    EXPECT_EQ(v.latency_horizon, 8u);
     EXPECT_DOUBLE_EQ(v.degraded_loss_ratio, 0.4);
     EXPECT_DOUBLE_EQ(v.failback_hold_s, 120);
     ASSERT_EQ(c->domains.size(), 3u);

@@ -136,13 +136,14 @@ class AgentLifecycle(unittest.TestCase):
         self.assertIn("unknown interface 'nosuch0'", r.stderr)
 
     def test_json_log_lines(self):
-        """--log-format json (or log_format: json): one JSON object per line, time in UTC."""
-        r = self.in_client("agent", "--log-format", "json", "--interface", "nosuch0")
+        """--log-format json (or log_format: json): one JSON object per line, time in UTC, the
+        message escaped (the interface name carries a quote)."""
+        r = self.in_client("agent", "--log-format", "json", "--interface", 'no"such0')
         self.assertEqual(r.returncode, 1)
         lines = [json.loads(line) for line in r.stderr.splitlines()]
         errors = [x for x in lines if x["level"] == "error"]
         self.assertEqual(len(errors), 1, r.stderr)
-        self.assertEqual(errors[0]["message"], "unknown interface 'nosuch0'")
+        self.assertEqual(errors[0]["message"], "unknown interface 'no\"such0'")
         self.assertRegex(errors[0]["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
         r = agent("agent", "--log-format", "xml")
         self.assertEqual((r.returncode, r.stderr.strip()),

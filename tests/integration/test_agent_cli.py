@@ -62,7 +62,7 @@ class AgentCli(unittest.TestCase):
                          "'example.test'; DNS names ignore case and the final dot)")
         r = agent("agent", "--config", os.path.join(cfg, "bad-type.yaml"))
         self.assertEqual(r.returncode, 1)
-        self.assertIn("bad-type.yaml:2: dns.timeout: expected a number, got 'soon'", r.stderr)
+        self.assertIn("bad-type.yaml:2: dns.timeout: expected a number from 0.001 to 3600 seconds, got 'soon'", r.stderr)
 
     def test_check_config_refuses_what_is_no_regular_file(self):
         """A link to /dev/zero, a FIFO, a directory, a file over the 1 MiB limit: each fails

@@ -1,5 +1,6 @@
 #include "config/command_line.h"
 
+#include "base/shown.h"
 #include "config/config.h"
 #include "config/option_table.h"
 #include "config/validate.h"
@@ -13,20 +14,17 @@
 namespace mxs {
 namespace {
 
-// A number's range, checked on the text before CLI11 converts it (each value of a list).
+// A number read as the file's numbers are (read_number: the one reader), then handed to CLI11
+// as the value read, so what was checked is what is stored ("053" would otherwise pass the
+// check as 53 and be stored as octal 43).
 CLI::Validator range_check(const Range& r) {
     return CLI::Validator(
         [r](std::string& text) -> std::string {
-            double v = 0;
-            std::size_t used = 0;
-            try {
-                v = std::stod(text, &used);
-            } catch (const std::exception&) {
-                return fmt::format("'{}': expected a number", text);
-            }
-            if (used != text.size() || !within(r, v))
-                return fmt::format("'{}': expected a {}number {}", text, r.whole ? "whole " : "",
-                                   describe_range(r));
+            auto v = read_number(r, text);
+            if (!v)
+                return fmt::format("{}: {}", shown(text), v.error());
+            text =
+                r.whole ? fmt::format("{}", static_cast<std::uint64_t>(*v)) : fmt::format("{}", *v);
             return "";
         },
         describe_range(r));
@@ -57,7 +55,7 @@ std::vector<std::pair<CLI::Option*, const OptionSpec*>> add_agent_flags(CLI::App
         if (std::holds_alternative<FieldOf<std::vector<double>>>(s.field))
             opt->delimiter(',');
         if (s.range)
-            opt->check(range_check(*s.range));
+            opt->transform(range_check(*s.range)); // transform: the checked text is stored
         out.emplace_back(opt, &s);
     }
     return out;
@@ -75,7 +73,7 @@ Result<AgentOptions> agent_options(const std::vector<std::string>& args) {
         try {
             scan.parse(reversed);
         } catch (const CLI::ParseError& e) {
-            return Error{e.what()};
+            return Error{printable(e.what())};
         }
     }
     AgentOptions o;
@@ -96,7 +94,7 @@ Result<AgentOptions> agent_options(const std::vector<std::string>& args) {
     try {
         app.parse(reversed);
     } catch (const CLI::ParseError& e) {
-        return Error{e.what()};
+        return Error{printable(e.what())};
     }
     for (const auto& [opt, spec] : flags)
         if (opt->count() > 0)

@@ -2,6 +2,7 @@
 
 #include "views/http_limits.h"
 
+#include <charconv>
 #include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -326,6 +327,46 @@ const NumberRange* number_range(std::string_view key) {
 bool within(const Range& r, double v) {
     const bool above = r.min_excluded ? v > r.min : v >= r.min;
     return above && v <= r.max && (!r.whole || v == std::floor(v));
+}
+
+Result<double> read_number(const Range& r, std::string_view text) {
+    const auto expected = [&] {
+        return Error{
+            fmt::format("expected a {}number {}", r.whole ? "whole " : "", describe_range(r))};
+    };
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const auto from = i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9')
+            ++i;
+        return i - from;
+    };
+    if (i < text.size() && (text[i] == '+' || text[i] == '-'))
+        ++i;
+    const auto lead = i;
+    if (digits() == 0)
+        return expected();
+    if (text[lead] == '0' && i - lead > 1)
+        return Error{"expected a number without a leading zero (octal in YAML 1.1 and in C)"};
+    if (i < text.size() && text[i] == '.') {
+        ++i;
+        digits();
+    }
+    if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        ++i;
+        if (i < text.size() && (text[i] == '+' || text[i] == '-'))
+            ++i;
+        if (digits() == 0)
+            return expected();
+    }
+    if (i != text.size())
+        return expected();
+    double v = 0;
+    const auto* first = text.data() + (text[0] == '+' ? 1 : 0); // from_chars takes no '+'
+    const auto [end, ec] = std::from_chars(first, text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || !within(r, v))
+        return expected(); // out of double's range, or of r
+    return v;
 }
 
 std::string describe_range(const Range& r) {

@@ -9,6 +9,7 @@
 // README's "Number ranges" table (a unit test holds them together).
 #pragma once
 
+#include "base/result.h"
 #include "config/options.h"
 
 #include <cstdint>
@@ -95,5 +96,12 @@ std::string describe_range(const Range& r);
 // Whether v lies in r: above its minimum (or at it, unless excluded), at most its maximum,
 // whole where r says so. NaN lies in no range.
 bool within(const Range& r, double v);
+
+// A number of range r as the file or the command line writes it: decimal with an optional
+// sign, fraction and exponent ("10", "-2", "0.5", "1e-3"); no leading zero before a digit
+// ("010": octal in YAML 1.1 and in C), no hex, no spaces, no .inf or .nan. The one reader of
+// numbers for both inputs, so the value checked is the value stored. Errors: "expected a
+// whole number from 1 to 65535" and the like, without the text (the caller names it).
+Result<double> read_number(const Range& r, std::string_view text);
 
 } // namespace mxs

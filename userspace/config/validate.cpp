@@ -2,14 +2,17 @@
 
 #include "base/addr.h"
 #include "base/privileges.h"
+#include "base/shown.h"
 #include "config/dns_names.h"
 #include "config/option_table.h"
 #include "kernel/kernel_types.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <map>
+#include <net/if.h>
 #include <set>
 #include <type_traits>
 #include <variant>
@@ -17,47 +20,47 @@
 namespace mxs {
 namespace {
 
-using Problem = std::optional<std::string>;
-
 // The checks, each error naming its field where the operator gave it.
 class Checker {
   public:
     Checker(const AgentOptions& o, const Origins& at) : o_(o), at_(at) {}
 
-    Problem run() {
+    Result<> run() {
         for (auto check : {&Checker::ranges, &Checker::listen_and_ports, &Checker::timing,
                            &Checker::kernel_and_process, &Checker::dns_servers, &Checker::domains,
                            &Checker::probes, &Checker::hooks_and_webhook})
-            if (auto p = (this->*check)())
+            if (auto p = (this->*check)(); !p)
                 return p;
-        return std::nullopt;
+        return {};
     }
 
   private:
-    std::string bad(std::string_view field, const std::string& detail) const {
-        return fmt::format("{}: {}", at_.where(field), detail);
+    // The error for field: where it was given (the file's line or the flag), then the detail,
+    // whose values from input are shown() or printable().
+    Error bad(std::string_view field, const std::string& detail) const {
+        return Error{printable(fmt::format("{}: {}", at_.where(field), detail))};
     }
     std::string name(std::string_view key) const { return at_.name(key); }
 
     // A number outside its range (option_table()): a value from the command line or from code;
     // the YAML reader refuses one from the file as it reads it.
-    Problem number(const char* key, const std::string& field, double v) const {
+    Result<> number(const char* key, const std::string& field, double v) const {
         const auto* r = number_range(key);
         if (!r || within(*r, v))
-            return std::nullopt;
+            return {};
         return bad(field, fmt::format("{}: must be a {}number {}", v, r->whole ? "whole " : "",
                                       describe_range(*r)));
     }
 
-    Problem ranges() {
+    Result<> ranges() {
         auto& o = const_cast<AgentOptions&>(o_); // the table's fields take a mutable object
         for (const auto& s : option_table()) {
             if (!s.range)
                 continue;
-            Problem p = std::visit(
-                [&](auto get) -> Problem {
+            Result<> p = std::visit(
+                [&](auto get) -> Result<> {
                     if constexpr (std::is_same_v<decltype(get), std::monostate>) {
-                        return std::nullopt;
+                        return {};
                     } else {
                         const auto& v = get(o);
                         using V = std::decay_t<decltype(v)>;
@@ -68,16 +71,17 @@ class Checker {
                             const auto key = std::string(s.key) + "[]";
                             for (std::size_t i = 0; i < v.size(); ++i)
                                 if (auto e = number(key.c_str(), fmt::format("{}[{}]", s.key, i),
-                                                    static_cast<double>(v[i])))
+                                                    static_cast<double>(v[i]));
+                                    !e)
                                     return e;
-                            return std::nullopt;
+                            return {};
                         } else {
-                            return std::nullopt;
+                            return {};
                         }
                     }
                 },
                 s.field);
-            if (p)
+            if (!p)
                 return p;
         }
         for (std::size_t i = 0; i < o_.hooks.size(); ++i) {
@@ -88,15 +92,16 @@ class Checker {
                                                             {"backoff", h.backoff_s}};
             for (const auto& [k, v] : items)
                 if (auto e = number(fmt::format("hooks[].{}", k).c_str(),
-                                    fmt::format("hooks[{}].{}", i, k), v))
+                                    fmt::format("hooks[{}].{}", i, k), v);
+                    !e)
                     return e;
         }
-        return std::nullopt;
+        return {};
     }
 
     // A list of ports: bounded in length, each once.
-    Problem port_list(const char* key, const std::vector<std::uint16_t>& ports, std::size_t min,
-                      std::size_t max) const {
+    Result<> port_list(const char* key, const std::vector<std::uint16_t>& ports, std::size_t min,
+                       std::size_t max) const {
         if (ports.size() < min || ports.size() > max)
             return bad(key, min ? fmt::format("between {} and {} ports", min, max)
                                 : fmt::format("at most {} ports", max));
@@ -104,18 +109,18 @@ class Checker {
             if (std::count(ports.begin(), ports.begin() + static_cast<long>(i), ports[i]))
                 return bad(fmt::format("{}[{}]", key, i),
                            fmt::format("port {} is listed twice", ports[i]));
-        return std::nullopt;
+        return {};
     }
 
-    Problem listen_and_ports() {
+    Result<> listen_and_ports() {
         if (!parse_listen(o_.listen))
             return bad("listen",
-                       fmt::format("'{}': expected ADDR:PORT or [V6ADDR]:PORT", o_.listen));
-        if (auto e = port_list("dns.ports", o_.dns_ports, 1, MXS_MAX_PORTS))
+                       fmt::format("{}: expected ADDR:PORT or [V6ADDR]:PORT", shown(o_.listen)));
+        if (auto e = port_list("dns.ports", o_.dns_ports, 1, MXS_MAX_PORTS); !e)
             return e;
-        if (auto e = port_list("smtp.ports", o_.smtp_ports, 1, MXS_MAX_SMTP_PORTS))
+        if (auto e = port_list("smtp.ports", o_.smtp_ports, 1, MXS_MAX_SMTP_PORTS); !e)
             return e;
-        if (auto e = port_list("smtp.tls_ports", o_.smtp_tls_ports, 0, MXS_MAX_SMTP_PORTS))
+        if (auto e = port_list("smtp.tls_ports", o_.smtp_tls_ports, 0, MXS_MAX_SMTP_PORTS); !e)
             return e;
         for (std::size_t i = 0; i < o_.smtp_tls_ports.size(); ++i)
             if (!std::count(o_.smtp_ports.begin(), o_.smtp_ports.end(), o_.smtp_tls_ports[i]))
@@ -127,10 +132,10 @@ class Checker {
                 return bad(fmt::format("smtp.ports[{}]", i),
                            fmt::format("port {} is also one of {} ({})", o_.smtp_ports[i],
                                        name("dns.ports"), fmt::join(o_.dns_ports, ", ")));
-        return std::nullopt;
+        return {};
     }
 
-    Problem timing() {
+    Result<> timing() {
         if (!(o_.smtp_idle_timeout_s > o_.smtp_connect_timeout_s))
             return bad("smtp.idle_timeout",
                        fmt::format("{} s must exceed {} ({} s)", o_.smtp_idle_timeout_s,
@@ -163,52 +168,65 @@ class Checker {
             return bad("discovery.min_refresh",
                        fmt::format("{} s is above {} ({} s)", dc.min_refresh_s,
                                    name("discovery.max_refresh"), dc.max_refresh_s));
-        return std::nullopt;
+        return {};
     }
 
-    Problem kernel_and_process() {
+    Result<> kernel_and_process() {
         if (o_.xdp_mode != "auto" && o_.xdp_mode != "native" && o_.xdp_mode != "generic")
             return bad("xdp_mode",
-                       fmt::format("'{}': expected auto, native or generic", o_.xdp_mode));
+                       fmt::format("{}: expected auto, native or generic", shown(o_.xdp_mode)));
         if (o_.log_level != "debug" && o_.log_level != "info" && o_.log_level != "warn" &&
             o_.log_level != "error")
             return bad("log_level",
-                       fmt::format("'{}': expected debug, info, warn or error", o_.log_level));
+                       fmt::format("{}: expected debug, info, warn or error", shown(o_.log_level)));
         if (o_.log_format != "text" && o_.log_format != "json")
-            return bad("log_format", fmt::format("'{}': expected text or json", o_.log_format));
+            return bad("log_format",
+                       fmt::format("{}: expected text or json", shown(o_.log_format)));
         std::set<std::string> seen;
-        for (std::size_t i = 0; i < o_.interfaces.size(); ++i)
-            if (!seen.insert(o_.interfaces[i]).second)
+        for (std::size_t i = 0; i < o_.interfaces.size(); ++i) {
+            const auto& n = o_.interfaces[i];
+            // As the kernel names a device (dev_valid_name(), net/core/dev.c): 1 to 15 bytes
+            // (IFNAMSIZ 16 with the NUL), not "." or "..", no '/', ':' or white space.
+            if (n.empty() || n.size() >= IFNAMSIZ || n == "." || n == ".." ||
+                std::any_of(n.begin(), n.end(), [](unsigned char c) {
+                    return c == '/' || c == ':' || std::isspace(c) || c < 0x20 || c == 0x7f;
+                }))
                 return bad(fmt::format("interfaces[{}]", i),
-                           fmt::format("{} is listed twice", o_.interfaces[i]));
+                           fmt::format("{} is not an interface name (1 to {} bytes, none of "
+                                       "'/', ':' or white space)",
+                                       shown(n), IFNAMSIZ - 1));
+            if (!seen.insert(n).second)
+                return bad(fmt::format("interfaces[{}]", i), fmt::format("{} is listed twice", n));
+        }
         if (!o_.state_file.empty() && o_.state_file[0] != '/')
-            return bad("state_file", fmt::format("'{}': must be an absolute path (or empty: none)",
-                                                 o_.state_file));
+            return bad("state_file", fmt::format("{}: must be an absolute path (or empty: none)",
+                                                 shown(o_.state_file)));
         if (!o_.group.empty() && o_.user.empty())
-            return bad("group", fmt::format("'{}': needs a user to switch to", o_.group));
+            return bad("group", fmt::format("{}: needs a user to switch to", shown(o_.group)));
         if (!o_.user.empty())
             if (auto as = resolve_run_as(o_.user, o_.group); !as) {
                 // "user 'x': no such user" or "group 'y': ...": at the line or flag of that one.
                 const auto p = at_.prefix(as.error().starts_with("group") ? "group" : "user");
-                return p.empty() ? as.error() : fmt::format("{}: {}", p, as.error());
+                return Error{
+                    printable(p.empty() ? as.error() : fmt::format("{}: {}", p, as.error()))};
             }
-        return std::nullopt;
+        return {};
     }
 
-    Problem dns_servers() {
+    Result<> dns_servers() {
         std::set<std::string> servers;
         for (std::size_t i = 0; i < o_.dns_servers.size(); ++i) {
             const auto& s = o_.dns_servers[i];
             const auto field = fmt::format("dns_servers[{}]", i);
             if (!is_address(s))
-                return bad(field, fmt::format("'{}' is not an IP address", s));
+                return bad(field, fmt::format("{} is not an IP address", shown(s)));
             if (!servers.insert(s).second)
                 return bad(field, fmt::format("{} is listed twice", s));
         }
-        return std::nullopt;
+        return {};
     }
 
-    Problem domains() {
+    Result<> domains() {
         std::map<std::string, std::string> names; // canonical -> as written
         for (std::size_t i = 0; i < o_.domains.size(); ++i) {
             const auto& d = o_.domains[i];
@@ -217,12 +235,12 @@ class Checker {
                 return bad(df, "a domain without a name");
             if (auto e = check_dns_name(d.name, false); !e)
                 return bad(df + ".name",
-                           fmt::format("'{}' is not a DNS name: {}", d.name, e.error()));
+                           fmt::format("{} is not a DNS name: {}", shown(d.name), e.error()));
             if (auto [it, fresh] = names.emplace(dns_name_key(d.name), d.name); !fresh)
                 return bad(df + ".name",
-                           fmt::format("'{}' is listed twice (as '{}'; DNS names ignore case "
+                           fmt::format("{} is listed twice (as {}; DNS names ignore case "
                                        "and the final dot)",
-                                       d.name, it->second));
+                                       shown(d.name), shown(it->second)));
             if (d.mx.empty() && !d.discover)
                 return bad(df + ".mx", fmt::format("no MX hosts for {} (list them or set 'mx: "
                                                    "discover')",
@@ -235,39 +253,41 @@ class Checker {
                     return bad(mf, "every MX host needs a host name and addresses");
                 if (auto e = check_dns_name(m.host, false); !e)
                     return bad(mf + ".host",
-                               fmt::format("'{}' is not a DNS name: {}", m.host, e.error()));
+                               fmt::format("{} is not a DNS name: {}", shown(m.host), e.error()));
                 if (auto [it, fresh] = hosts.emplace(dns_name_key(m.host), m.host); !fresh)
-                    return bad(mf + ".host", fmt::format("'{}' is listed twice in {} (as '{}')",
-                                                         m.host, d.name, it->second));
+                    return bad(mf + ".host", fmt::format("{} is listed twice in {} (as {})",
+                                                         shown(m.host), d.name, shown(it->second)));
                 std::set<std::string> addrs;
                 for (std::size_t k = 0; k < m.addresses.size(); ++k) {
                     const auto& a = m.addresses[k];
                     const auto af = fmt::format("{}.addresses[{}]", mf, k);
                     if (!is_address(a))
-                        return bad(af, fmt::format("'{}' is not an IP address", a));
+                        return bad(af, fmt::format("{} is not an IP address", shown(a)));
                     if (!addrs.insert(a).second)
                         return bad(af, fmt::format("{} is listed twice for {}", a, m.host));
                 }
             }
         }
-        return std::nullopt;
+        return {};
     }
 
-    Problem probes() {
+    Result<> probes() {
         const auto& p = o_.probes;
         if (p.timeout_s >= p.interval_s)
             return bad("probes.timeout",
                        fmt::format("{} s must be shorter than {} ({} s)", p.timeout_s,
                                    name("probes.interval"), p.interval_s));
         if (!p.dns_type.empty() && !dns_type_code(p.dns_type))
-            return bad("probes.dns_type",
-                       fmt::format("'{}': expected one of A, AAAA, NS, MX, SOA, TXT", p.dns_type));
+            return bad(
+                "probes.dns_type",
+                fmt::format("{}: expected one of A, AAAA, NS, MX, SOA, TXT", shown(p.dns_type)));
         if (!p.dns_name.empty())
             if (auto e = check_dns_name(p.dns_name, true); !e)
                 return bad("probes.dns_name",
-                           fmt::format("'{}': not a DNS name: {}", p.dns_name, e.error()));
+                           fmt::format("{}: not a DNS name: {}", shown(p.dns_name), e.error()));
         if (p.dns_name.empty() && !p.dns_type.empty())
-            return bad("probes.dns_type", fmt::format("'{}': needs probes.dns_name", p.dns_type));
+            return bad("probes.dns_type",
+                       fmt::format("{}: needs probes.dns_name", shown(p.dns_type)));
         // RFC 5321 §4.1.1.1: EHLO's argument is a domain or an address literal. Anything else
         // (a CR or LF above all) would be sent to every probed server as commands of its own.
         if (!p.ehlo_name.empty()) {
@@ -279,39 +299,41 @@ class Checker {
             if (!literal)
                 if (auto why = check_dns_name(e, false); !why)
                     return bad("probes.ehlo_name",
-                               fmt::format("'{}': neither a domain nor an address literal: {}", e,
-                                           why.error()));
+                               fmt::format("{}: neither a domain nor an address literal: {}",
+                                           shown(e), why.error()));
         }
         std::set<std::string> overridden;
         for (std::size_t i = 0; i < p.targets.size(); ++i) {
             const auto& t = p.targets[i];
             const auto tf = fmt::format("probes.targets[{}]", i);
             if (!is_address(t.address))
-                return bad(tf + ".address", fmt::format("'{}' is not an IP address", t.address));
+                return bad(tf + ".address",
+                           fmt::format("{} is not an IP address", shown(t.address)));
             if (!overridden.insert(t.address).second)
                 return bad(tf + ".address", fmt::format("{} is listed twice", t.address));
             if (t.role != "resolver" && t.role != "authoritative")
                 return bad(tf + ".role",
-                           fmt::format("'{}': expected resolver or authoritative", t.role));
+                           fmt::format("{}: expected resolver or authoritative", shown(t.role)));
             if (t.role == "authoritative" && t.name.empty())
                 return bad(tf, "an authoritative server needs its zone as name");
             if (!t.name.empty())
                 if (auto e = check_dns_name(t.name, true); !e)
                     return bad(tf + ".name",
-                               fmt::format("'{}': not a DNS name: {}", t.name, e.error()));
+                               fmt::format("{}: not a DNS name: {}", shown(t.name), e.error()));
             if (!t.type.empty() && !dns_type_code(t.type))
-                return bad(tf + ".type",
-                           fmt::format("'{}': expected one of A, AAAA, NS, MX, SOA, TXT", t.type));
+                return bad(
+                    tf + ".type",
+                    fmt::format("{}: expected one of A, AAAA, NS, MX, SOA, TXT", shown(t.type)));
             if (t.name.empty() && !t.type.empty())
-                return bad(tf + ".type", fmt::format("'{}' needs a name", t.type));
+                return bad(tf + ".type", fmt::format("{} needs a name", shown(t.type)));
         }
         if (!o_.discovery.resolver.empty() && !is_address(o_.discovery.resolver))
             return bad("discovery.resolver",
-                       fmt::format("'{}' is not an IP address", o_.discovery.resolver));
-        return std::nullopt;
+                       fmt::format("{} is not an IP address", shown(o_.discovery.resolver)));
+        return {};
     }
 
-    Problem hooks_and_webhook() {
+    Result<> hooks_and_webhook() {
         std::set<std::string> hook_names;
         for (std::size_t i = 0; i < o_.hooks.size(); ++i) {
             const auto& h = o_.hooks[i];
@@ -319,28 +341,30 @@ class Checker {
             if (h.name.empty())
                 return bad(hf, "a hook without a name");
             if (!hook_names.insert(h.name).second)
-                return bad(hf + ".name", fmt::format("'{}' is listed twice", h.name));
+                return bad(hf + ".name", fmt::format("{} is listed twice", shown(h.name)));
             if (h.argv.empty() || h.argv[0].empty() || h.argv[0][0] != '/')
-                return bad(hf + ".argv",
-                           fmt::format("hook {}: argv must start with an absolute path", h.name));
+                return bad(
+                    hf + ".argv",
+                    fmt::format("hook {}: argv must start with an absolute path", shown(h.name)));
             if (h.events.empty() && !(o_.webhook.enabled && o_.webhook.hook == h.name))
                 return bad(hf, fmt::format("hook {}: no events (only the webhook's hook may have "
                                            "none)",
-                                           h.name));
+                                           shown(h.name)));
             for (std::size_t j = 0; j < h.events.size(); ++j)
                 if (std::find(std::begin(kHookEvents), std::end(kHookEvents), h.events[j]) ==
                     std::end(kHookEvents))
                     return bad(fmt::format("{}.events[{}]", hf, j),
-                               fmt::format("hook {}: unknown event '{}'", h.name, h.events[j]));
+                               fmt::format("hook {}: unknown event {}", shown(h.name),
+                                           shown(h.events[j])));
         }
         if (o_.webhook.enabled) {
             if (o_.webhook.token_file.empty())
                 return bad("webhook.enabled", "needs webhook.token_file");
             if (!hook_names.count(o_.webhook.hook))
                 return bad("webhook.hook",
-                           fmt::format("'{}': no hook of that name", o_.webhook.hook));
+                           fmt::format("{}: no hook of that name", shown(o_.webhook.hook)));
         }
-        return std::nullopt;
+        return {};
     }
 
     const AgentOptions& o_;
@@ -350,9 +374,7 @@ class Checker {
 } // namespace
 
 Result<> validate(const AgentOptions& o, const Origins& origins) {
-    if (auto problem = Checker(o, origins).run())
-        return Error{*problem};
-    return {};
+    return Checker(o, origins).run();
 }
 
 std::vector<std::string> config_warnings(const AgentOptions& o) {

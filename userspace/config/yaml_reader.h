@@ -3,16 +3,17 @@
 #pragma once
 
 #include "base/bounded_file.h"
+#include "base/shown.h"
 #include "config/option_table.h"
 #include "config/options.h"
 #include "config/origins.h"
 
-#include <cctype>
-#include <cmath>
 #include <fmt/format.h>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <yaml-cpp/yaml.h>
 
@@ -30,8 +31,8 @@ class Reader {
     [[noreturn]] void fail(const YAML::Node& n, const std::string& field,
                            const std::string& what) const {
         const auto m = n.Mark();
-        throw ConfigError{
-            fmt::format("{}:{}: {}: {}", name_, m.is_null() ? 0 : m.line + 1, field, what)};
+        throw ConfigError{printable(
+            fmt::format("{}:{}: {}: {}", name_, m.is_null() ? 0 : m.line + 1, field, what))};
     }
 
     // Calls handlers[key] for each key of the mapping n; unknown keys are errors.
@@ -42,7 +43,7 @@ class Reader {
         if (!n.IsMap())
             fail(n, where.empty() ? "top level" : where, "expected a mapping");
         for (const auto& kv : n) {
-            const auto key = kv.first.as<std::string>();
+            const auto key = key_of(kv.first, where);
             const auto field = where.empty() ? key : where + "." + key;
             const auto h = handlers.find(key);
             if (h == handlers.end())
@@ -58,7 +59,7 @@ class Reader {
         if (!n.IsMap())
             fail(n, where.empty() ? "top level" : where, "expected a mapping");
         for (const auto& kv : n) {
-            const auto key = kv.first.as<std::string>();
+            const auto key = key_of(kv.first, where);
             const auto field = where.empty() ? key : where + "." + key;
             const auto* spec = find_option(field);
             if (spec && !std::holds_alternative<std::monostate>(spec->field)) {
@@ -83,36 +84,66 @@ class Reader {
         origins_.line(field, m.is_null() ? 0 : m.line + 1);
     }
 
+    // A string: any scalar, without a NUL byte (the system calls a path or an argument goes
+    // to would read it cut there) and at most kMaxString bytes.
     std::string str(const YAML::Node& n, const std::string& field) const {
         if (!n.IsScalar())
             fail(n, field, "expected a string");
-        return n.as<std::string>();
+        const auto& s = n.Scalar();
+        if (s.find('\0') != std::string::npos)
+            fail(n, field, fmt::format("{} contains a NUL byte", shown(s)));
+        if (s.size() > kMaxString)
+            fail(n, field, fmt::format("{} is longer than {} bytes", shown(s), kMaxString));
+        return s;
     }
 
-    // A number within the range number_ranges() gives for field (list positions as "[]"):
-    // finite (.nan and .inf are outside every range), and whole where the range says so.
-    double number(const YAML::Node& n, const std::string& field) const {
+    // A scalar as an error shows it: "a string '10'" when quoted or tagged !!str, so that
+    // "expected a number, got a string '10'" says why.
+    static std::string scalar_shown(const YAML::Node& n) {
         if (!n.IsScalar())
-            fail(n, field, "expected a number");
-        double v = 0;
-        if (!YAML::convert<double>::decode(n, v))
-            fail(n, field, fmt::format("expected a number, got '{}'", n.Scalar()));
-        // "010" is 8 in YAML 1.1 and 10 in YAML 1.2 (yaml-cpp reads 10): refuse the doubt.
-        const auto& t = n.Scalar();
-        const std::size_t d = !t.empty() && (t[0] == '+' || t[0] == '-') ? 1 : 0;
-        if (t.size() > d + 1 && t[d] == '0' && std::isdigit(static_cast<unsigned char>(t[d + 1])))
-            fail(n, field,
-                 fmt::format("'{}': a leading zero is ambiguous (octal in YAML 1.1); write it "
-                             "without",
-                             t));
+            return n.IsSequence() ? "a list" : n.IsMap() ? "a mapping" : "nothing";
+        return (n.Tag() == "?" ? "" : "a string ") + shown(n.Scalar());
+    }
+
+    // A plain scalar (its type follows from its text), or one tagged with one of the YAML
+    // core schema's `types` ("!!int"). A quoted scalar (tag "!") or one tagged !!str is text.
+    static bool plain_or_tagged(const YAML::Node& n,
+                                std::initializer_list<std::string_view> types) {
+        const auto& t = n.Tag();
+        if (t == "?")
+            return true;
+        for (auto type : types)
+            if (t == std::string("tag:yaml.org,2002:").append(type))
+                return true;
+        return false;
+    }
+
+    // A key of a mapping: a plain name, without the '.' and '[' that separate a path's parts
+    // ("dns.ports" at the top level would be an option named twice, as it and as dns: ports:).
+    std::string key_of(const YAML::Node& k, const std::string& where) const {
+        const auto in = where.empty() ? std::string("top level") : where;
+        if (!k.IsScalar())
+            fail(k, in, fmt::format("a key must be a name, not {}", scalar_shown(k)));
+        const auto& key = k.Scalar();
+        if (key.find_first_of(".[]") != std::string::npos || key.empty())
+            fail(k, in,
+                 fmt::format("unknown key {} (nest sections: dns: {{ports: ...}})", shown(key)));
+        return key;
+    }
+
+    // A number within the range number_ranges() gives for field (list positions as "[]"), as
+    // read_number() reads it (also for the command line): plain decimal, finite, and whole
+    // where the range says so. A quoted or !!str-tagged scalar is a string, not a number.
+    double number(const YAML::Node& n, const std::string& field) const {
+        if (!n.IsScalar() || !plain_or_tagged(n, {"int", "float"}))
+            fail(n, field, fmt::format("expected a number, got {}", scalar_shown(n)));
         const auto* range = number_range(range_key(field));
         if (!range) // every numeric key has a range: a test loads good.yaml, which has them all
             fail(n, field, "no range is defined for this key (a bug: add it to number_ranges())");
-        if (!within(*range, v))
-            fail(n, field,
-                 fmt::format("expected a {}number {}, got '{}'", range->whole ? "whole " : "",
-                             describe_range(*range), n.Scalar()));
-        return v;
+        auto v = read_number(*range, n.Scalar());
+        if (!v)
+            fail(n, field, fmt::format("{}, got {}", v.error(), shown(n.Scalar())));
+        return *v;
     }
 
     // A whole number (its range says whole; see number()).
@@ -150,8 +181,8 @@ class Reader {
 
     bool boolean(const YAML::Node& n, const std::string& field) const {
         bool v = false;
-        if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
-            fail(n, field, "expected true or false");
+        if (!n.IsScalar() || !plain_or_tagged(n, {"bool"}) || !YAML::convert<bool>::decode(n, v))
+            fail(n, field, fmt::format("expected true or false, got {}", scalar_shown(n)));
         return v;
     }
 
@@ -203,6 +234,8 @@ class Reader {
     static constexpr std::size_t kMaxNodes = kConfigFileLimit;
     // The configuration nests 5 levels deep (domains[0].mx[0].addresses[0]).
     static constexpr int kMaxDepth = 32;
+    // A string option's bytes: a path (PATH_MAX is 4096) or a hook's argument.
+    static constexpr std::size_t kMaxString = 4096;
 
   private:
     // The key of field's range: "hooks[1].timeout" is "hooks[].timeout".

@@ -118,7 +118,8 @@ TEST(Config, EmptyFileIsTheDefaults) {
 TEST(Config, BadFilesNameFileLineAndField) {
     const std::pair<const char*, const char*> cases[] = {
         {"bad-unknown-key.yaml", "bad-unknown-key.yaml:4: dns.timeuot: unknown key"},
-        {"bad-type.yaml", "bad-type.yaml:2: dns.timeout: expected a number, got 'soon'"},
+        {"bad-type.yaml",
+         "bad-type.yaml:2: dns.timeout: expected a number from 0.001 to 3600 seconds, got 'soon'"},
         {"bad-port.yaml",
          "bad-port.yaml:2: smtp.ports[1]: expected a whole number from 1 to 65535, got '70000'"},
         {"bad-negative.yaml",
@@ -133,17 +134,18 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-mx-address.yaml", "bad-mx-address.yaml:5: domains[0].mx[0].addresses[0]: "
                                 "'mx1.example.test' is not an IP address"},
         {"bad-hook-event.yaml",
-         "bad-hook-event.yaml:3: hooks[0].events[0]: hook switch: unknown event 'mx_down'"},
+         "bad-hook-event.yaml:3: hooks[0].events[0]: hook 'switch': unknown event 'mx_down'"},
         {"bad-probe-type.yaml", "bad-probe-type.yaml:2: probes.dns_type: 'PTR': expected one of "
                                 "A, AAAA, NS, MX, SOA, TXT"},
-        {"bad-probe-flag.yaml", "bad-probe-flag.yaml:2: probes.starttls: expected true or false"},
+        {"bad-probe-flag.yaml",
+         "bad-probe-flag.yaml:2: probes.starttls: expected true or false, got 'maybe'"},
         {"bad-mx-discover.yaml",
          "bad-mx-discover.yaml:3: domains[0].mx: expected a list of MX hosts or 'discover'"},
         {"bad-state-file.yaml",
          "bad-state-file.yaml:1: state_file: 'state.json': must be an absolute path (or empty: "
          "none)"},
         {"bad-hook-argv.yaml",
-         "bad-hook-argv.yaml:4: hooks[0].argv: hook switch: argv must start with an absolute "
+         "bad-hook-argv.yaml:4: hooks[0].argv: hook 'switch': argv must start with an absolute "
          "path"},
         {"bad-probe-target-key.yaml",
          "bad-probe-target-key.yaml:4: probes.targets[0].zone: unknown key"},
@@ -179,8 +181,8 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-mx-address-twice.yaml",
          "bad-mx-address-twice.yaml:4: domains[0].mx[0].addresses[1]: fd00::10 is listed twice "
          "for mx1.example.test"},
-        {"bad-number-octal.yaml", "bad-number-octal.yaml:1: max_servers: '010': a leading zero "
-                                  "is ambiguous (octal in YAML 1.1); write it without"},
+        {"bad-number-octal.yaml", "bad-number-octal.yaml:1: max_servers: expected a number "
+                                  "without a leading zero (octal in YAML 1.1 and in C), got '010'"},
         {"bad-interfaces-empty.yaml",
          "bad-interfaces-empty.yaml:1: interfaces: an empty list: name the interfaces, or leave "
          "the key out for the default-route interface"},
@@ -298,7 +300,7 @@ TEST(Config, WebhookTokenComesFromItsFile) {
     c = load_config(cfg);
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error(),
-              cfg + ":2: hooks[0]: hook h: no events (only the webhook's hook may have none)");
+              cfg + ":2: hooks[0]: hook 'h': no events (only the webhook's hook may have none)");
 }
 
 TEST(Config, SyntaxErrorsAndMissingFiles) {
@@ -477,6 +479,72 @@ TEST(Config, HttpLimits) {
         auto r = parse_config(text, "h.yaml");
         ASSERT_FALSE(r) << text;
         EXPECT_EQ(r.error(), error);
+    }
+}
+
+} // namespace
+} // namespace mxs
+
+namespace mxs {
+namespace {
+
+std::string config_error(const std::string& text) {
+    auto c = parse_config(text, "in.yaml");
+    return c ? std::string("ok") : c.error();
+}
+
+// The file is read as written or refused, naming the key and line: a dotted key is not a
+// section (it would name an option twice), a quoted or !!str scalar is text (not a number or a
+// boolean), a number is plain decimal, a string has no NUL, and a value shown in an error is
+// quoted, escaped and bounded (it cannot forge a line or drive a terminal).
+TEST(Config, InputIsReadAsWrittenOrRefused) {
+    EXPECT_EQ(config_error("\"dns.ports\": [5353]\n"),
+              "in.yaml:1: top level: unknown key 'dns.ports' (nest sections: dns: {ports: ...})");
+    EXPECT_EQ(config_error("verdicts: {window: 20}\nverdicts.window: 5\n"),
+              "in.yaml:2: top level: unknown key 'verdicts.window' (nest sections: dns: {ports: "
+              "...})");
+    EXPECT_EQ(config_error("? [a, b]\n: 1\n"),
+              "in.yaml:1: top level: a key must be a name, not a list");
+    EXPECT_EQ(config_error("max_servers: \"10\"\n"),
+              "in.yaml:1: max_servers: expected a number, got a string '10'");
+    EXPECT_EQ(config_error("max_servers: !!str 10\n"),
+              "in.yaml:1: max_servers: expected a number, got a string '10'");
+    EXPECT_EQ(config_error("dns: {ports: [\"53\"]}\n"),
+              "in.yaml:1: dns.ports[0]: expected a number, got a string '53'");
+    EXPECT_EQ(config_error("probes: {enabled: \"true\"}\n"),
+              "in.yaml:1: probes.enabled: expected true or false, got a string 'true'");
+    EXPECT_EQ(config_error("max_servers: !!int 10\nprobes: {enabled: !!bool false}\n"), "ok");
+    EXPECT_EQ(config_error("max_servers: 1e2\n"), "ok");
+    for (const char* bad : {"0x10", "0o20", "1_000", ".inf", "-.inf", ".nan", "16 servers", "1e"})
+        EXPECT_EQ(config_error(fmt::format("max_servers: {}\n", bad)),
+                  fmt::format("in.yaml:1: max_servers: expected a whole number from 1 to 65536 "
+                              "servers, got '{}'",
+                              bad))
+            << bad;
+    EXPECT_EQ(config_error("state_file: \"/tmp/x\\0y\"\n"),
+              "in.yaml:1: state_file: '/tmp/x\\x00y' contains a NUL byte");
+    const auto forged = config_error("listen: \"x\\nfake.yaml: ok\\e[31mRED\"\n");
+    EXPECT_EQ(forged, "in.yaml:1: listen: 'x\\nfake.yaml: ok\\x1b[31mRED': expected ADDR:PORT or "
+                      "[V6ADDR]:PORT");
+    const auto long_value = config_error("listen: " + std::string(4000, 'x') + "\n");
+    EXPECT_LT(long_value.size(), 200u) << long_value;
+    EXPECT_NE(long_value.find("... (4000 bytes): expected ADDR:PORT"), std::string::npos);
+    const auto too_long = config_error("listen: " + std::string(5000, 'x') + "\n");
+    EXPECT_LT(too_long.size(), 200u) << too_long;
+    EXPECT_TRUE(too_long.ends_with("... (5000 bytes) is longer than 4096 bytes")) << too_long;
+}
+
+// Interface names as the kernel takes them (dev_valid_name()): 1 to 15 bytes, not "." or
+// "..", none of '/', ':' or white space.
+TEST(Config, InterfaceNamesAreDeviceNames) {
+    EXPECT_EQ(config_error("interfaces: [eth0, veth-abcdefghij]\n"), "ok"); // 15 bytes
+    for (const char* bad :
+         {"\"\"", "veth-abcdefghijk", "a/b", "\"a b\"", "eth0:1", "..", "\"a\\tb\""}) {
+        const auto e = config_error(fmt::format("interfaces: [{}]\n", bad));
+        EXPECT_TRUE(e.starts_with("in.yaml:1: interfaces[0]: '") &&
+                    e.ends_with("is not an interface name (1 to 15 bytes, none of '/', ':' or "
+                                "white space)"))
+            << bad << ": " << e;
     }
 }
 

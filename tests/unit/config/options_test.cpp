@@ -1,11 +1,13 @@
 // validate() over options set in code: each error names the option by its key (no file, no
 // flag), the range errors as the table states them.
+#include "base/shown.h"
 #include "config/command_line.h"
 #include "config/option_table.h"
 #include "config/options.h"
 #include "config/validate.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <set>
@@ -92,7 +94,8 @@ TEST(CommandLine, ErrorsNameTheFlagOrTheFileLine) {
     std::ofstream(file) << "dns: {timeout: soon}\n";
     auto bad = agent_options({"-c", file});
     ASSERT_FALSE(bad);
-    EXPECT_EQ(bad.error(), file + ":1: dns.timeout: expected a number, got 'soon'");
+    EXPECT_EQ(bad.error(),
+              file + ":1: dns.timeout: expected a number from 0.001 to 3600 seconds, got 'soon'");
     std::remove(file.c_str());
 }
 
@@ -127,6 +130,33 @@ TEST(OptionTable, EachOptionOnceWithItsFlagAndDefault) {
         }
     EXPECT_NE(help.find("--dns-timeout FLOAT:from 0.001 to 3600 seconds=5"), std::string::npos)
         << help;
+}
+
+// A number on the command line is read as the file's are (one reader), and the value checked
+// is the value stored: "053" was checked as 53 and stored as octal 43.
+TEST(CommandLine, NumbersAreReadAsTheFileReadsThem) {
+    auto err = [](std::vector<std::string> args) {
+        auto r = agent_options(args);
+        return r ? std::string("ok") : r.error();
+    };
+    EXPECT_EQ(err({"--smtp-port", "053"}),
+              "--smtp-port: '053': expected a number without a leading zero (octal in YAML 1.1 "
+              "and in C)");
+    for (const char* bad : {"0x35", " 53", "53 ", "5_3", "inf", "nan", "53.5"})
+        EXPECT_EQ(
+            err({"--dns-port", bad}),
+            fmt::format("--dns-port: {}: expected a whole number from 1 to 65535", shown(bad)))
+            << bad;
+    EXPECT_EQ(err({"--sweep-interval", "0x1p5"}),
+              "--sweep-interval: '0x1p5': expected a number from 0.05 to 60 seconds");
+    auto o = agent_options({"--max-servers", "1e2", "--dns-timeout", "+2.5", "--smtp-port", "2525",
+                            "--smtp-port", "465"});
+    ASSERT_TRUE(o) << o.error();
+    EXPECT_EQ(o->max_labelled_servers, 100u);
+    EXPECT_DOUBLE_EQ(o->dns_timeout_s, 2.5);
+    EXPECT_EQ(o->smtp_ports, (std::vector<std::uint16_t>{2525, 465}));
+    EXPECT_EQ(err({"-i", ""}), "--interface: '' is not an interface name (1 to 15 bytes, none "
+                               "of '/', ':' or white space)");
 }
 
 } // namespace

@@ -36,6 +36,7 @@ struct Cli {
             ->check(CLI::ExistingFile);
         // For --help and usage errors; agent_options() reads them again, over the file.
         mxs::add_agent_flags(*agent, o);
+        agent->footer(mxs::file_options_help());
         check = app.add_subcommand("check-config", "Check a configuration file and exit");
         check->add_option("file", check_file, "YAML configuration file")->required();
         status = app.add_subcommand("status", "Print the agent's targets, states and domains");

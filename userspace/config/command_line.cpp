@@ -61,6 +61,36 @@ std::vector<std::pair<CLI::Option*, const OptionSpec*>> add_agent_flags(CLI::App
     return out;
 }
 
+std::string file_options_help() {
+    AgentOptions defaults;
+    std::string out = "Options of the configuration file (--config) without a flag, with their "
+                      "defaults (README \"Configuration\"):\n";
+    for (const auto& s : option_table()) {
+        if (*s.flag)
+            continue;
+        std::string line = fmt::format("  {:<30} {}", s.key, s.help);
+        if (s.range)
+            line += fmt::format(" ({})", describe_range(*s.range));
+        else if (s.choices)
+            line += fmt::format(" ({})", describe_choices(s));
+        std::string d;
+        if (!std::holds_alternative<std::monostate>(s.field))
+            d = show_option(s, defaults);
+        std::visit(
+            [&](auto member) {
+                using M = decltype(member);
+                if constexpr (!std::is_same_v<M, std::monostate>)
+                    if constexpr (std::is_arithmetic_v<typename MemberTraits<M>::Value>)
+                        d = fmt::format("{}", typename MemberTraits<M>::Item{}.*member);
+            },
+            s.item);
+        if (!d.empty() && d != "[]")
+            line += fmt::format("; default {}", d);
+        out += line + "\n";
+    }
+    return out;
+}
+
 Result<AgentOptions> agent_options(const std::vector<std::string>& args) {
     // First the file: --config, wherever it stands among the flags.
     std::string config;

@@ -25,6 +25,10 @@ struct OptionSpec;
 std::vector<std::pair<CLI::Option*, const OptionSpec*>> add_agent_flags(CLI::App& app,
                                                                         AgentOptions& o);
 
+// The options only the configuration file sets (no flag): key, help, range or choices and
+// default, one per line, for the end of `mxsense agent --help`.
+std::string file_options_help();
+
 // The options of `mxsense agent ARGS` (ARGS: the arguments after "agent"): the file that
 // --config names, if any, then the flags of ARGS over it, then validate() of the whole, each
 // error naming the file's line or the flag. Used at start and again for every reload, so a

@@ -20,20 +20,10 @@ void Reader::option(const OptionSpec& spec, const YAML::Node& n, const std::stri
             } else {
                 auto& v = get(o);
                 using V = std::decay_t<decltype(v)>;
-                if constexpr (std::is_same_v<V, double>)
-                    v = number(n, field);
-                else if constexpr (std::is_same_v<V, std::uint32_t>)
-                    v = static_cast<std::uint32_t>(count(n, field));
-                else if constexpr (std::is_same_v<V, std::uint64_t>)
-                    v = count(n, field);
-                else if constexpr (std::is_same_v<V, bool>)
-                    v = boolean(n, field);
-                else if constexpr (std::is_same_v<V, std::string>)
-                    v = str(n, field);
-                else if constexpr (std::is_same_v<V, std::vector<std::string>>)
-                    v = strings(n, field);
-                else if constexpr (std::is_same_v<V, std::vector<std::uint16_t>>)
-                    v = ports(n, field);
+                if constexpr (std::is_arithmetic_v<V> || std::is_same_v<V, std::string> ||
+                              std::is_same_v<V, std::vector<std::string>> ||
+                              std::is_same_v<V, std::vector<std::uint16_t>>)
+                    v = value<V>(n, field);
                 else if constexpr (std::is_same_v<V, std::vector<double>>)
                     v = numbers(n, field, spec.range ? spec.range->unit : "");
                 else if constexpr (std::is_same_v<V, std::vector<Domain>>)

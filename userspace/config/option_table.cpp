@@ -16,6 +16,8 @@ namespace {
     +[](AgentOptions & o) -> auto& {                                                               \
         return o.member;                                                                           \
     }
+// A field of a list's item; a hook's fields of HookSpec as fields of HookConfig.
+#define MXS_ITEM(Item, member) static_cast<decltype(Item::member) Item::*>(&Item::member)
 
 // Above 2^24 entries the kernel refuses a map (or the memory) with an errno that names nothing.
 constexpr double kMaxMapEntries = 1u << 24;
@@ -49,12 +51,30 @@ const OptionSpec kOptions[] = {
      Apply::restart},
     {"listen", "-l,--listen", "Metrics address ADDR:PORT or [V6]:PORT", MXS_FIELD(listen),
      Apply::restart},
-    {"xdp_mode", "--xdp-mode", "auto (native, else generic), native or generic",
-     MXS_FIELD(xdp_mode), Apply::restart},
-    {"log_level", "--log-level", "debug, info, warn or error", MXS_FIELD(log_level),
-     Apply::restart},
-    {"log_format", "--log-format", "text, or json (one object per line, for log shippers)",
-     MXS_FIELD(log_format), Apply::restart},
+    {"xdp_mode",
+     "--xdp-mode",
+     "auto (native, else generic), native or generic",
+     MXS_FIELD(xdp_mode),
+     Apply::restart,
+     {},
+     {},
+     "auto|native|generic"},
+    {"log_level",
+     "--log-level",
+     "debug, info, warn or error",
+     MXS_FIELD(log_level),
+     Apply::restart,
+     {},
+     {},
+     "debug|info|warn|error"},
+    {"log_format",
+     "--log-format",
+     "text, or json (one object per line, for log shippers)",
+     MXS_FIELD(log_format),
+     Apply::restart,
+     {},
+     {},
+     "text|json"},
     {"user", "-u,--user",
      "Run as this user (name or uid) once the sensor is attached; changing it needs a restart",
      MXS_FIELD(user), Apply::restart},
@@ -136,20 +156,56 @@ const OptionSpec kOptions[] = {
     // Domains, hooks: lists with readers of their own (config.cpp).
     {"domains", "", "Mail domains with their MX hosts (or `mx: discover`)", MXS_FIELD(domains)},
     {"hooks", "", "Commands run on verdict events", MXS_FIELD(hooks)},
-    {"hooks[].timeout", "", "Seconds a hook run may take", {}, Apply::reload, seconds(0.001, 3600)},
+    {"hooks[].name",
+     "",
+     "The hook's name (unique; the webhook's hook is found by it)",
+     {},
+     Apply::reload,
+     {},
+     MXS_ITEM(HookConfig, name)},
+    {"hooks[].events",
+     "",
+     "Events that run it: target_down, target_up, domain_failover, "
+     "domain_failback",
+     {},
+     Apply::reload,
+     {},
+     MXS_ITEM(HookConfig, events)},
+    {"hooks[].argv",
+     "",
+     "Command and arguments, run without a shell (absolute path first)",
+     {},
+     Apply::reload,
+     {},
+     MXS_ITEM(HookConfig, argv)},
+    {"hooks[].timeout",
+     "",
+     "Seconds a hook run may take",
+     {},
+     Apply::reload,
+     seconds(0.001, 3600),
+     MXS_ITEM(HookConfig, timeout_s)},
     {"hooks[].cooldown",
      "",
      "Seconds after a run before the next",
      {},
      Apply::reload,
-     seconds(0, 86400)},
-    {"hooks[].retries", "", "Attempts after a failed one", {}, Apply::reload, whole(0, 10)},
+     seconds(0, 86400),
+     MXS_ITEM(HookConfig, cooldown_s)},
+    {"hooks[].retries",
+     "",
+     "Attempts after a failed one",
+     {},
+     Apply::reload,
+     whole(0, 10),
+     MXS_ITEM(HookConfig, retries)},
     {"hooks[].backoff",
      "",
      "Seconds before the first retry (doubled after each)",
      {},
      Apply::reload,
-     seconds(0, 3600)},
+     seconds(0, 3600),
+     MXS_ITEM(HookConfig, backoff_s)},
     // Probes (README "Probes").
     {"probes.enabled", "", "Probe targets without passive traffic", MXS_FIELD(probes.enabled)},
     {"probes.interval", "", "Seconds between probe rounds", MXS_FIELD(probes.interval_s),
@@ -163,6 +219,35 @@ const OptionSpec kOptions[] = {
      MXS_FIELD(probes.ehlo_name)},
     {"probes.starttls", "", "STARTTLS where the server offers it", MXS_FIELD(probes.starttls)},
     {"probes.targets", "", "Per-address probe roles", MXS_FIELD(probes.targets)},
+    {"probes.targets[].address",
+     "",
+     "The DNS server's address",
+     {},
+     Apply::reload,
+     {},
+     MXS_ITEM(ProbeTarget, address)},
+    {"probes.targets[].role",
+     "",
+     "resolver or authoritative",
+     {},
+     Apply::reload,
+     {},
+     MXS_ITEM(ProbeTarget, role)},
+    {"probes.targets[].name",
+     "",
+     "Resolver: the name to resolve; authoritative: its zone",
+     {},
+     Apply::reload,
+     {},
+     MXS_ITEM(ProbeTarget, name)},
+    {"probes.targets[].type",
+     "",
+     "The type asked (default: MX for a resolver, SOA for an "
+     "authoritative server)",
+     {},
+     Apply::reload,
+     {},
+     MXS_ITEM(ProbeTarget, type)},
     // Discovery (README "Discovery").
     {"discovery.resolver", "", "Resolver asked first (default: resolv.conf's)",
      MXS_FIELD(discovery.resolver)},
@@ -193,6 +278,7 @@ const OptionSpec kOptions[] = {
 };
 
 #undef MXS_FIELD
+#undef MXS_ITEM
 
 bool is_list(const Field& f) {
     return std::holds_alternative<FieldOf<std::vector<double>>>(f) ||
@@ -367,6 +453,24 @@ Result<double> read_number(const Range& r, std::string_view text) {
     if (ec != std::errc() || end != text.data() + text.size() || !within(r, v))
         return expected(); // out of double's range, or of r
     return v;
+}
+
+std::vector<std::string_view> OptionSpec::choice_list() const {
+    std::vector<std::string_view> out;
+    for (std::string_view c = choices ? choices : ""; !c.empty();) {
+        const auto bar = c.find('|');
+        out.push_back(c.substr(0, bar));
+        c = bar == std::string_view::npos ? std::string_view() : c.substr(bar + 1);
+    }
+    return out;
+}
+
+std::string describe_choices(const OptionSpec& s) {
+    const auto c = s.choice_list();
+    std::string out;
+    for (std::size_t i = 0; i < c.size(); ++i)
+        out += fmt::format("{}{}", i == 0 ? "" : i + 1 == c.size() ? " or " : ", ", c[i]);
+    return out;
 }
 
 std::string describe_range(const Range& r) {

@@ -48,6 +48,19 @@ using Field = std::variant<std::monostate, // inside a list item: read by the it
                            FieldOf<std::vector<Domain>>, FieldOf<std::vector<HookConfig>>,
                            FieldOf<std::vector<ProbeTarget>>>;
 
+// A field of a list's item (a hook, a probe target), as a member pointer: the item's reader
+// and validate() find an item's keys, types and ranges here like any option's.
+using ItemField = std::variant<std::monostate, double HookConfig::*, unsigned HookConfig::*,
+                               std::string HookConfig::*, std::vector<std::string> HookConfig::*,
+                               std::string ProbeTarget::*>;
+
+// The item type and value type of a member pointer (an ItemField's alternative).
+template <class M> struct MemberTraits;
+template <class V, class I> struct MemberTraits<V I::*> {
+    using Item = I;
+    using Value = V;
+};
+
 // When a changed value takes effect.
 enum class Apply { reload, restart };
 
@@ -59,6 +72,13 @@ struct OptionSpec {
     Apply apply = Apply::reload;
     // Numbers (and each number of a list): the range. Others: nullopt.
     std::optional<Range> range = std::nullopt;
+    // Keys inside a list's items ("hooks[].timeout"): the item's field (`field` is empty).
+    ItemField item = {};
+    // A word option's allowed values, '|'-separated ("text|json"); nullptr: any text.
+    const char* choices = nullptr;
+
+    // The allowed values of `choices` ({"text", "json"}); empty without them.
+    std::vector<std::string_view> choice_list() const;
 
     // The long flag ("--listen" of "-l,--listen"), "" when there is none.
     std::string long_flag() const;
@@ -89,6 +109,9 @@ std::span<const NumberRange> number_ranges();
 
 // The range of `key` (list positions as "[]" or indices), or nullptr for a key without one.
 const NumberRange* number_range(std::string_view key);
+
+// "text or json", "auto, native or generic": the option's choices in words.
+std::string describe_choices(const OptionSpec& s);
 
 // "from 1 to 16777216 entries", "from 0 (excluded) to 3600 seconds": the range in words.
 std::string describe_range(const Range& r);

@@ -52,6 +52,27 @@ class Checker {
                                       describe_range(*r)));
     }
 
+    // Each item's member (a number) within key's range ("hooks[].timeout").
+    template <class Item, class M> Result<> item_numbers(const char* key, M member) const {
+        const std::string_view k = key;
+        const auto list = k.substr(0, k.find("[]"));
+        const auto name = k.substr(k.find("[].") + 3);
+        const std::vector<Item>* items = nullptr;
+        if constexpr (std::is_same_v<Item, HookConfig>)
+            items = list == "hooks" ? &o_.hooks : nullptr;
+        else if constexpr (std::is_same_v<Item, ProbeTarget>)
+            items = list == "probes.targets" ? &o_.probes.targets : nullptr;
+        if (!items)
+            return Error{fmt::format("{}: no list of that name (a bug in option_table())", key)};
+        for (std::size_t i = 0; i < items->size(); ++i)
+            if constexpr (std::is_arithmetic_v<typename MemberTraits<M>::Value>)
+                if (auto e = number(key, fmt::format("{}[{}].{}", list, i, name),
+                                    static_cast<double>((*items)[i].*member));
+                    !e)
+                    return e;
+        return {};
+    }
+
     Result<> ranges() {
         auto& o = const_cast<AgentOptions&>(o_); // the table's fields take a mutable object
         for (const auto& s : option_table()) {
@@ -84,18 +105,22 @@ class Checker {
             if (!p)
                 return p;
         }
-        for (std::size_t i = 0; i < o_.hooks.size(); ++i) {
-            const auto& h = o_.hooks[i];
-            const std::pair<const char*, double> items[] = {{"timeout", h.timeout_s},
-                                                            {"cooldown", h.cooldown_s},
-                                                            {"retries", double(h.retries)},
-                                                            {"backoff", h.backoff_s}};
-            for (const auto& [k, v] : items)
-                if (auto e = number(fmt::format("hooks[].{}", k).c_str(),
-                                    fmt::format("hooks[{}].{}", i, k), v);
+        // The numbers inside list items (a hook's timeout ...), by the table's item fields.
+        for (const auto& s : option_table())
+            if (s.range)
+                if (auto e = std::visit(
+                        [&](auto member) -> Result<> {
+                            using M = decltype(member);
+                            if constexpr (std::is_same_v<M, std::monostate>) {
+                                return {};
+                            } else {
+                                using Item = typename MemberTraits<M>::Item;
+                                return item_numbers<Item>(s.key, member);
+                            }
+                        },
+                        s.item);
                     !e)
                     return e;
-        }
         return {};
     }
 
@@ -172,16 +197,15 @@ class Checker {
     }
 
     Result<> kernel_and_process() {
-        if (o_.xdp_mode != "auto" && o_.xdp_mode != "native" && o_.xdp_mode != "generic")
-            return bad("xdp_mode",
-                       fmt::format("{}: expected auto, native or generic", shown(o_.xdp_mode)));
-        if (o_.log_level != "debug" && o_.log_level != "info" && o_.log_level != "warn" &&
-            o_.log_level != "error")
-            return bad("log_level",
-                       fmt::format("{}: expected debug, info, warn or error", shown(o_.log_level)));
-        if (o_.log_format != "text" && o_.log_format != "json")
-            return bad("log_format",
-                       fmt::format("{}: expected text or json", shown(o_.log_format)));
+        for (const auto& s : option_table()) // the word options: one of their choices
+            if (s.choices)
+                if (const auto* get = std::get_if<FieldOf<std::string>>(&s.field)) {
+                    const auto& v = (*get)(const_cast<AgentOptions&>(o_));
+                    const auto c = s.choice_list();
+                    if (std::find(c.begin(), c.end(), v) == c.end())
+                        return bad(s.key,
+                                   fmt::format("{}: expected {}", shown(v), describe_choices(s)));
+                }
         std::set<std::string> seen;
         for (std::size_t i = 0; i < o_.interfaces.size(); ++i) {
             const auto& n = o_.interfaces[i];

@@ -45,56 +45,60 @@ std::vector<Domain> read_domains(Reader& r, const YAML::Node& n, const std::stri
     return out;
 }
 
-std::vector<HookConfig> read_hooks(Reader& r, const YAML::Node& n, const std::string& f) {
+namespace {
+
+// The items of list f ("hooks", "probes.targets"), each a mapping of the keys the option table
+// declares for it ("hooks[].timeout" ...), read by their fields' types.
+template <class Item>
+std::vector<Item> read_items(Reader& r, const YAML::Node& n, const std::string& f,
+                             const char* what) {
     if (!n.IsSequence())
-        r.fail(n, f, "expected a list of hooks");
-    std::vector<HookConfig> out;
+        r.fail(n, f, fmt::format("expected a list of {}", what));
+    const auto prefix = option_key(f) + "[].";
+    std::vector<Item> out;
     for (std::size_t i = 0; i < n.size(); ++i) {
-        HookConfig h;
-        const auto hf = fmt::format("{}[{}]", f, i);
-        r.record(n[i], hf);
-        auto number = [&](double& dst) -> Handler {
-            return [&r, &dst](const YAML::Node& m, const std::string& g) { dst = r.number(m, g); };
-        };
-        r.mapping(
-            n[i], hf,
-            {{"name", [&](const YAML::Node& m, const std::string& g) { h.name = r.str(m, g); }},
-             {"events",
-              [&](const YAML::Node& m, const std::string& g) { h.events = r.strings(m, g); }},
-             {"argv", [&](const YAML::Node& m, const std::string& g) { h.argv = r.strings(m, g); }},
-             {"timeout", number(h.timeout_s)},
-             {"cooldown", number(h.cooldown_s)},
-             {"retries",
-              [&](const YAML::Node& m, const std::string& g) {
-                  h.retries = static_cast<unsigned>(r.count(m, g));
-              }},
-             {"backoff", number(h.backoff_s)}});
-        out.push_back(std::move(h));
+        Item item;
+        const auto itf = fmt::format("{}[{}]", f, i);
+        r.record(n[i], itf);
+        std::map<std::string, Handler> handlers;
+        for (const auto& s : option_table()) {
+            const std::string_view key = s.key;
+            if (!key.starts_with(prefix))
+                continue;
+            std::visit(
+                [&](auto member) {
+                    using M = decltype(member);
+                    if constexpr (!std::is_same_v<M, std::monostate>) {
+                        using Of = typename MemberTraits<M>::Item;
+                        using V = typename MemberTraits<M>::Value;
+                        if constexpr (std::is_same_v<Of, Item>)
+                            handlers[std::string(key.substr(prefix.size()))] =
+                                [&r, &item, member](const YAML::Node& m, const std::string& g) {
+                                    item.*member = r.value<V>(m, g);
+                                };
+                    }
+                },
+                s.item);
+        }
+        r.mapping(n[i], itf, handlers);
+        out.push_back(std::move(item));
     }
     return out;
 }
 
+} // namespace
+
+std::vector<HookConfig> read_hooks(Reader& r, const YAML::Node& n, const std::string& f) {
+    return read_items<HookConfig>(r, n, f, "hooks");
+}
+
 std::vector<ProbeTarget> read_targets(Reader& r, const YAML::Node& n, const std::string& f) {
-    if (!n.IsSequence())
-        r.fail(n, f, "expected a list of DNS servers");
-    std::vector<ProbeTarget> out;
-    for (std::size_t i = 0; i < n.size(); ++i) {
-        ProbeTarget t;
-        const auto tf = fmt::format("{}[{}]", f, i);
-        r.record(n[i], tf);
-        auto text = [&](std::string& dst) -> Handler {
-            return [&r, &dst](const YAML::Node& m, const std::string& g) { dst = r.str(m, g); };
-        };
-        r.mapping(n[i], tf,
-                  {{"address", text(t.address)},
-                   {"role", text(t.role)},
-                   {"name", text(t.name)},
-                   {"type", text(t.type)}});
-        if (t.address.empty())
-            r.fail(n[i], tf, "needs an address");
-        if (t.role.empty())
-            r.fail(n[i], tf, "needs a role (resolver or authoritative)");
-        out.push_back(std::move(t));
+    auto out = read_items<ProbeTarget>(r, n, f, "DNS servers");
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (out[i].address.empty())
+            r.fail(n[i], fmt::format("{}[{}]", f, i), "needs an address");
+        if (out[i].role.empty())
+            r.fail(n[i], fmt::format("{}[{}]", f, i), "needs a role (resolver or authoritative)");
     }
     return out;
 }

@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 #include <yaml-cpp/yaml.h>
 
@@ -72,6 +73,25 @@ class Reader {
                 fail(kv.first, field, "unknown key");
             }
         }
+    }
+
+    // A value of type V: a number (within field's range), a count, a boolean, a string or a
+    // list of them.
+    template <class V> V value(const YAML::Node& n, const std::string& field) {
+        if constexpr (std::is_same_v<V, double>)
+            return number(n, field);
+        else if constexpr (std::is_same_v<V, bool>)
+            return boolean(n, field);
+        else if constexpr (std::is_integral_v<V>)
+            return static_cast<V>(count(n, field));
+        else if constexpr (std::is_same_v<V, std::string>)
+            return str(n, field);
+        else if constexpr (std::is_same_v<V, std::vector<std::string>>)
+            return strings(n, field);
+        else if constexpr (std::is_same_v<V, std::vector<std::uint16_t>>)
+            return ports(n, field);
+        else
+            static_assert(sizeof(V) == 0, "no reader for this type");
     }
 
     // One option's value, read as its field's type says.

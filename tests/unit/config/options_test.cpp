@@ -114,10 +114,16 @@ TEST(OptionTable, EachOptionOnceWithItsFlagAndDefault) {
                              std::holds_alternative<FieldOf<std::uint64_t>>(s.field) ||
                              std::holds_alternative<FieldOf<std::vector<double>>>(s.field) ||
                              std::holds_alternative<FieldOf<std::vector<std::uint16_t>>>(s.field);
-        if (std::holds_alternative<std::monostate>(s.field)) // inside a list item
+        const bool item_numeric = std::holds_alternative<double HookConfig::*>(s.item) ||
+                                  std::holds_alternative<unsigned HookConfig::*>(s.item);
+        if (std::holds_alternative<std::monostate>(s.field)) { // inside a list item
             EXPECT_NE(std::string(s.key).find("[]."), std::string::npos) << s.key;
-        else
+            EXPECT_FALSE(std::holds_alternative<std::monostate>(s.item)) << s.key;
+            EXPECT_EQ(item_numeric, s.range.has_value()) << s.key;
+        } else {
+            EXPECT_TRUE(std::holds_alternative<std::monostate>(s.item)) << s.key;
             EXPECT_EQ(numeric, s.range.has_value()) << s.key;
+        }
     }
     AgentOptions o;
     CLI::App app;
@@ -130,6 +136,23 @@ TEST(OptionTable, EachOptionOnceWithItsFlagAndDefault) {
         }
     EXPECT_NE(help.find("--dns-timeout FLOAT:from 0.001 to 3600 seconds=5"), std::string::npos)
         << help;
+    // The options without a flag are listed after the flags, with their defaults.
+    const auto file_help = file_options_help();
+    for (const auto& s : option_table())
+        if (!*s.flag) {
+            EXPECT_NE(file_help.find(fmt::format("  {:<30} {}", s.key, s.help)), std::string::npos)
+                << s.key;
+        }
+    EXPECT_NE(file_help.find("hooks[].timeout                Seconds a hook run may take (from "
+                             "0.001 to 3600 seconds); default 30\n"),
+              std::string::npos)
+        << file_help;
+    // A word option's default is one of its choices.
+    for (const auto& s : option_table())
+        if (s.choices) {
+            const auto c = s.choice_list();
+            EXPECT_NE(std::find(c.begin(), c.end(), show_option(s, o)), c.end()) << s.key;
+        }
 }
 
 // A number on the command line is read as the file's are (one reader), and the value checked

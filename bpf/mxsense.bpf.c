@@ -15,9 +15,11 @@
 
 /*
  * Most traffic is untagged TCP or UDP over IPv4 without options or IPv6 without
- * extension headers, on no DNS port: recognise it at fixed offsets and leave
- * before the full parse (DNS and SMTP ports both count as ours). Anything else (tags, options,
- * fragments, short frames) takes the full path, where it is counted.
+ * extension headers, with neither port a watched one (a DNS port or an SMTP
+ * port, lib/ports.h): recognise it at fixed offsets and leave before the full
+ * parse. Every packet to or from a watched port takes the full path, and so does
+ * anything else (tags, options, extension headers, fragments, short frames),
+ * where it is counted.
  */
 static __always_inline int mxs_fast_skip(const struct mxs_pkt *p)
 {

@@ -6,6 +6,7 @@
 
 #include "actions/hook_set.h"
 #include "actions/webhook.h"
+#include "actions/webhook_counts.h"
 #include "config/options.h"
 #include "health/health.h"
 #include "views/http_message.h"

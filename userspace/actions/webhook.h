@@ -6,7 +6,6 @@
 
 #include "base/result.h"
 
-#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -15,13 +14,6 @@
 namespace mxs {
 
 inline constexpr const char* kWebhookPath = "/api/v1/alertmanager";
-
-// Deliveries by result (ok, refused, bad_request, unauthorized), and alerts by (status,
-// result) (acted, ignored, duplicate, refused): mxsense_webhook_* (views/metrics.cpp).
-struct WebhookCounts {
-    std::map<std::string, std::uint64_t> requests;
-    std::map<std::pair<std::string, std::string>, std::uint64_t> alerts;
-};
 
 struct AlertNotice {
     std::string alertname;

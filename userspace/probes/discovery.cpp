@@ -1,5 +1,6 @@
 #include "probes/discovery.h"
 
+#include "base/result.h"
 #include "probes/dns_client.h"
 
 #include <algorithm>
@@ -22,38 +23,47 @@ struct Lookup {
     std::string why;
 };
 
+// What a question found: the records (of the type asked), and the least TTL among them
+// (~0u when there are none).
+template <class T> struct Answer {
+    std::vector<T> records;
+    std::uint32_t ttl = ~0u;
+};
+
 // One question, UDP first and TCP when the answer is truncated; a failure
-// (transport or SERVFAIL/REFUSED) is returned as text, NXDOMAIN/NODATA as empty.
-asio::awaitable<std::optional<std::vector<DnsRecord>>>
-ask(const std::string& server, std::uint16_t port, const std::string& name, int type,
-    double timeout_s, std::string& why, std::uint32_t& ttl) {
+// (transport or SERVFAIL/REFUSED) is an error, NXDOMAIN/NODATA an empty answer.
+asio::awaitable<Result<Answer<DnsRecord>>> ask(const std::string& server, std::uint16_t port,
+                                               const std::string& name, int type,
+                                               double timeout_s) {
     auto r = co_await dns_exchange(server, port, name, type, false, timeout_s);
     if (r.failure.empty() && r.truncated)
         r = co_await dns_exchange(server, port, name, type, true, timeout_s);
-    if (!r.failure.empty() || (r.rcode != ns_r_noerror && r.rcode != ns_r_nxdomain)) {
-        why = fmt::format("{} {} via {}: {}", name, type == ns_t_mx ? "MX" : std::to_string(type),
-                          server, r.failure.empty() ? fmt::format("rcode {}", r.rcode) : r.failure);
-        co_return std::nullopt;
-    }
-    std::vector<DnsRecord> out;
+    if (!r.failure.empty() || (r.rcode != ns_r_noerror && r.rcode != ns_r_nxdomain))
+        co_return Error{
+            fmt::format("{} {} via {}: {}", name, type == ns_t_mx ? "MX" : std::to_string(type),
+                        server, r.failure.empty() ? fmt::format("rcode {}", r.rcode) : r.failure)};
+    Answer<DnsRecord> out;
     for (auto& a : r.answers)
         if (a.type == type) {
-            ttl = std::min(ttl, a.ttl);
-            out.push_back(std::move(a));
+            out.ttl = std::min(out.ttl, a.ttl);
+            out.records.push_back(std::move(a));
         }
     co_return out;
 }
 
-asio::awaitable<std::optional<std::vector<std::string>>>
-addresses_of(const std::string& server, std::uint16_t port, const std::string& host,
-             double timeout_s, std::string& why, std::uint32_t& ttl) {
-    std::vector<std::string> out;
+// A host's addresses: A, then AAAA.
+asio::awaitable<Result<Answer<std::string>>> addresses_of(const std::string& server,
+                                                          std::uint16_t port,
+                                                          const std::string& host,
+                                                          double timeout_s) {
+    Answer<std::string> out;
     for (int type : {ns_t_a, ns_t_aaaa}) {
-        auto rrs = co_await ask(server, port, host, type, timeout_s, why, ttl);
+        auto rrs = co_await ask(server, port, host, type, timeout_s);
         if (!rrs)
-            co_return std::nullopt;
-        for (const auto& rr : *rrs)
-            out.push_back(rr.data);
+            co_return Error{rrs.error()};
+        out.ttl = std::min(out.ttl, rrs->ttl);
+        for (const auto& rr : rrs->records)
+            out.records.push_back(rr.data);
     }
     co_return out;
 }
@@ -64,45 +74,59 @@ asio::awaitable<Lookup> lookup(const std::string& server, std::uint16_t port, co
     DiscoveredDomain dd;
     std::uint32_t ttl = ~0u;
     if (d.discover) {
-        auto mx = co_await ask(server, port, d.name, ns_t_mx, timeout_s, l.why, ttl);
-        if (!mx)
+        auto answer = co_await ask(server, port, d.name, ns_t_mx, timeout_s);
+        if (!answer) {
+            l.why = answer.error();
             co_return l;
-        std::stable_sort(mx->begin(), mx->end(), [](const DnsRecord& a, const DnsRecord& b) {
+        }
+        ttl = std::min(ttl, answer->ttl);
+        auto& mx = answer->records;
+        std::stable_sort(mx.begin(), mx.end(), [](const DnsRecord& a, const DnsRecord& b) {
             return a.preference != b.preference ? a.preference < b.preference : a.data < b.data;
         });
-        for (auto& rr : *mx)
+        for (auto& rr : mx)
             if (rr.data == ".")
                 rr.data.clear();
-        if (mx->size() == 1 && (*mx)[0].data.empty()) {
+        if (mx.size() == 1 && mx[0].data.empty()) {
             dd.null_mx = true; // "0 ." : no mail for this domain
-        } else if (mx->empty()) {
+        } else if (mx.empty()) {
             dd.implicit_mx = true;
-            mx->push_back({d.name, ns_t_mx, ttl, d.name, 0});
+            mx.push_back({d.name, ns_t_mx, ttl, d.name, 0});
         }
-        for (const auto& rr : *mx) {
+        for (const auto& rr : mx) {
             if (rr.data.empty())
                 continue;
-            auto addrs = co_await addresses_of(server, port, rr.data, timeout_s, l.why, ttl);
-            if (!addrs)
+            auto addrs = co_await addresses_of(server, port, rr.data, timeout_s);
+            if (!addrs) {
+                l.why = addrs.error();
                 co_return l;
+            }
+            ttl = std::min(ttl, addrs->ttl);
             if (std::none_of(dd.mx.begin(), dd.mx.end(),
                              [&](const MxHost& h) { return h.host == rr.data; }))
-                dd.mx.push_back({rr.data, std::move(*addrs)});
+                dd.mx.push_back({rr.data, std::move(addrs->records)});
         }
     } else {
         dd.mx = d.mx;
     }
     if (d.authoritative) {
-        auto ns = co_await ask(server, port, d.name, ns_t_ns, timeout_s, l.why, ttl);
-        if (!ns)
+        auto answer = co_await ask(server, port, d.name, ns_t_ns, timeout_s);
+        if (!answer) {
+            l.why = answer.error();
             co_return l;
-        std::sort(ns->begin(), ns->end(),
+        }
+        ttl = std::min(ttl, answer->ttl);
+        auto& ns = answer->records;
+        std::sort(ns.begin(), ns.end(),
                   [](const DnsRecord& a, const DnsRecord& b) { return a.data < b.data; });
-        for (const auto& rr : *ns) {
-            auto addrs = co_await addresses_of(server, port, rr.data, timeout_s, l.why, ttl);
-            if (!addrs)
+        for (const auto& rr : ns) {
+            auto addrs = co_await addresses_of(server, port, rr.data, timeout_s);
+            if (!addrs) {
+                l.why = addrs.error();
                 co_return l;
-            for (auto& a : *addrs)
+            }
+            ttl = std::min(ttl, addrs->ttl);
+            for (auto& a : addrs->records)
                 if (std::find(dd.auth_servers.begin(), dd.auth_servers.end(), a) ==
                     dd.auth_servers.end())
                     dd.auth_servers.push_back(std::move(a));

@@ -2,7 +2,7 @@
 // the last refresh, prepared on the agent's loop and rendered at scrape time (metrics, status).
 #pragma once
 
-#include "actions/webhook.h"
+#include "actions/webhook_counts.h"
 #include "counters/dns_model.h"
 #include "counters/smtp_model.h"
 #include "health/health.h"

@@ -2,7 +2,6 @@
 
 #include "base/local_addr.h"
 #include "base/privileges.h"
-#include "health/evidence.h"
 #include "kernel/preflight.h"
 #include "views/status.h"
 #include "views/status_page.h"
@@ -200,15 +199,8 @@ void Agent::judge_window() {
         own_addresses_ = std::move(own);
         apply_targets();
     }
-    auto dns_now = dns_.client_by_address(opts_.dns_ports.front());
-    auto smtp_now = smtp_.client_by_address(opts_.mx_port());
-    HealthMonitor::Window w;
-    for (const auto& [key, c] : dns_now)
-        w.dns[key.first][key.second] = dns_evidence(dns_prev_[key], c);
-    for (const auto& [key, c] : smtp_now) // (address, "tcp")
-        w.smtp[key.first] = smtp_evidence(smtp_prev_[key], c);
-    dns_prev_ = std::move(dns_now);
-    smtp_prev_ = std::move(smtp_now);
+    auto w = window_delta_.next(dns_.client_by_address(opts_.dns_ports.front()),
+                                smtp_.client_by_address(opts_.mx_port()));
     prober_.fold_into(w);
     health_->window(w);
     failover_store_.save(health_->domains());

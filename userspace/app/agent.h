@@ -11,6 +11,7 @@
 #include "counters/smtp_model.h"
 #include "health/failover_store.h"
 #include "health/health.h"
+#include "health/window_delta.h"
 #include "kernel/datapath.h"
 #include "probes/discovery.h"
 #include "probes/prober.h"
@@ -94,9 +95,7 @@ class Agent {
     HookSet hooks_{io_};
     AlertWebhook webhook_;
     Prober prober_{io_};
-    // counters per (address, transport) and per MX address, at the last window
-    std::map<std::pair<std::string, std::string>, DnsCounters> dns_prev_;
-    std::map<std::pair<std::string, std::string>, SmtpCounters> smtp_prev_;
+    WindowDelta window_delta_; // the counters' totals at the last window
     std::unique_ptr<HttpServer> http_;
     std::unique_ptr<Datapath> datapath_;
     DnsAggregator dns_;

@@ -5,6 +5,7 @@
 #include "config/command_line.h"
 #include "config/option_table.h"
 #include "config/validate.h"
+#include "probes/target_plan.h"
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
@@ -120,41 +121,15 @@ void Agent::start_discovery() {
 // The judged targets: configured domains with what discovery found, the DNS
 // servers, and the name servers of `authoritative` domains.
 void Agent::apply_targets() {
-    auto domains = opts_.domains;
-    auto dns = dns_servers_;
-    std::map<std::string, std::vector<std::string>> zones; // NS address -> its domains
-    for (auto& d : domains) {
-        const auto it = discovered_.find(d.name);
-        if (it == discovered_.end())
-            continue;
-        if (d.discover) {
-            d.mx = it->second.mx;
-            for (const auto& st : health_->domains())
-                if (st.name == d.name && st.failover_active) {
-                    const auto& failed_over = failover_store_.failed_over();
-                    const auto f = failed_over.find(d.name);
-                    d.mx = keep_order(std::move(d.mx), !st.mx.empty() || f == failed_over.end()
-                                                           ? st.mx
-                                                           : f->second.order);
-                }
-        }
-        for (const auto& a : it->second.auth_servers) {
-            if (std::find(dns.begin(), dns.end(), a) == dns.end())
-                dns.push_back(a);
-            if (d.authoritative)
-                zones[a].push_back(d.name);
-        }
-    }
+    auto [domains, dns, zones, mx_addrs] =
+        plan_targets(opts_.domains, dns_servers_, discovered_, health_->domains(),
+                     failover_store_.failed_over());
     auto dns_role = dns_roles(opts_, dns_servers_, zones);
     std::map<std::string, std::string> roles;
     for (const auto& [addr, r] : dns_role)
         roles[addr] = r.describe();
     prober_.set_roles(std::move(dns_role));
     health_->set_targets(domains, dns, roles);
-    std::vector<std::string> mx_addrs;
-    for (const auto& d : domains)
-        for (const auto& m : d.mx)
-            mx_addrs.insert(mx_addrs.end(), m.addresses.begin(), m.addresses.end());
     // Loopback and this host's own addresses: their traffic does not cross a watched
     // interface, so they are neither probed nor judged (each logged once).
     const auto ifaces = fmt::format("{}", fmt::join(interfaces_, ", "));

@@ -8,17 +8,27 @@
 
 namespace mxs {
 
+namespace {
+
+// The counters the kernel's per-server value and DnsCounters share, by the same names: the one
+// list of them, for adding either to DnsCounters.
+template <class From> void add_shared(DnsCounters& to, const From& from) {
+    to.queries += from.queries;
+    for (std::size_t i = 0; i < to.responses.size(); ++i)
+        to.responses[i] += from.responses[i];
+    to.truncated += from.truncated;
+    to.unsolicited += from.unsolicited;
+    to.mismatched += from.mismatched;
+    to.matched_without_question += from.matched_without_question;
+    to.retried += from.retried;
+    to.unreachable += from.unreachable;
+}
+
+} // namespace
+
 void DnsCounters::add(const mxs_dns_stats& k) {
-    queries += k.queries;
-    for (std::size_t i = 0; i < responses.size(); ++i)
-        responses[i] += k.responses[i];
-    truncated += k.truncated;
-    unsolicited += k.unsolicited;
-    mismatched += k.mismatched;
-    matched_without_question += k.matched_without_question;
-    retried += k.retried;
-    unreachable += k.unreachable;
-    latency.sum_ns += k.latency_sum_ns;
+    add_shared(*this, k);
+    latency.sum_ns += k.latency_sum_ns; // the buckets come from the histogram map
 }
 
 void DnsCounters::add(const mxs_dns_hist& k) {
@@ -27,16 +37,8 @@ void DnsCounters::add(const mxs_dns_hist& k) {
 }
 
 void DnsCounters::add(const DnsCounters& o) {
-    queries += o.queries;
-    for (std::size_t i = 0; i < responses.size(); ++i)
-        responses[i] += o.responses[i];
-    truncated += o.truncated;
-    unsolicited += o.unsolicited;
-    mismatched += o.mismatched;
-    matched_without_question += o.matched_without_question;
-    retried += o.retried;
-    unanswered += o.unanswered;
-    unreachable += o.unreachable;
+    add_shared(*this, o);
+    unanswered += o.unanswered; // the sweep's count: not in the kernel's value
     latency.add(o.latency);
 }
 

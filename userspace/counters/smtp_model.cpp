@@ -19,15 +19,20 @@ template <std::size_t N, class T> void add_array(std::array<std::uint64_t, N>& a
         a[i] += b[i];
 }
 
+// The counters the kernel's per-server value and SmtpCounters share, by the same names.
+template <class From> void add_shared(SmtpCounters& to, const From& from) {
+    add_array(to.outcomes, from.outcomes);
+    to.closed_before_greeting += from.closed_before_greeting;
+    to.connect_retransmitted += from.connect_retransmitted;
+    add_array(to.starttls, from.starttls);
+    add_array(to.greetings, from.greetings);
+    add_array(to.replies, from.replies);
+}
+
 } // namespace
 
 void SmtpCounters::add(const mxs_smtp_stats& k) {
-    add_array(outcomes, k.outcomes);
-    closed_before_greeting += k.closed_before_greeting;
-    connect_retransmitted += k.connect_retransmitted;
-    add_array(starttls, k.starttls);
-    add_array(greetings, k.greetings);
-    add_array(replies, k.replies);
+    add_shared(*this, k);
     connect.sum_ns += k.connect_sum_ns;
     greeting.sum_ns += k.greeting_sum_ns;
 }
@@ -38,12 +43,7 @@ void SmtpCounters::add(const mxs_smtp_hist& k) {
 }
 
 void SmtpCounters::add(const SmtpCounters& o) {
-    add_array(outcomes, o.outcomes);
-    closed_before_greeting += o.closed_before_greeting;
-    connect_retransmitted += o.connect_retransmitted;
-    add_array(starttls, o.starttls);
-    add_array(greetings, o.greetings);
-    add_array(replies, o.replies);
+    add_shared(*this, o);
     connect.add(o.connect);
     greeting.add(o.greeting);
 }

@@ -1,5 +1,6 @@
 // mxsense: command line.
 #include "app/agent.h"
+#include "app/audit_command.h"
 #include "app/logging.h"
 #include "config/command_line.h"
 #include "config/config.h"
@@ -25,6 +26,7 @@ struct Cli {
     CLI::App* status;
     std::string status_agent = mxs::kDefaultListen;
     bool status_json = false;
+    mxs::AuditCommand audit;
 
     explicit Cli(mxs::AgentOptions& o) {
         app.require_subcommand(1);
@@ -43,6 +45,7 @@ struct Cli {
         status->add_option("-a,--agent", status_agent, "The agent's listen address ADDR:PORT")
             ->capture_default_str();
         status->add_flag("--json", status_json, "Print the JSON document as served");
+        audit.add_to(app);
     }
 };
 
@@ -52,8 +55,13 @@ int main(int argc, char** argv) {
     try {
         cli.app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return cli.app.exit(e) == 0 ? 0 : 2; // --help and --version exit 0, usage errors 2
+        // --help and --version exit 0, usage errors 2; audit's 3 (UNKNOWN: 2 is CRITICAL).
+        const bool audit = argc > 1 && std::string_view(argv[1]) == "audit";
+        return cli.app.exit(e) == 0 ? 0 : audit ? 3 : 2;
     }
+
+    if (cli.audit.cmd->parsed())
+        return cli.audit.run();
 
     if (cli.check->parsed()) {
         auto c = mxs::load_config(cli.check_file);

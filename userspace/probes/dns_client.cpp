@@ -75,10 +75,21 @@ Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::
             break;
         case ns_t_ns:
         case ns_t_cname:
+        case ns_t_ptr:
             if (!expand(rd))
                 return Error{"malformed name record"};
             rec.data = text;
             break;
+        case ns_t_soa: { // MNAME RNAME SERIAL ... (RFC 1035 3.3.13)
+            const unsigned char* end = rd + rdlen;
+            const int mname = dn_skipname(rd, end);
+            const int rname = mname < 0 ? -1 : dn_skipname(rd + mname, end);
+            if (rname < 0 || end - (rd + mname + rname) < 20 || !expand(rd))
+                return Error{"malformed SOA record"};
+            rec.data = text;
+            rec.serial = static_cast<std::uint32_t>(ns_get32(rd + mname + rname));
+            break;
+        }
         default:
             break; // kept with its type and TTL only
         }

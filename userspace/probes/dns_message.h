@@ -14,8 +14,9 @@ struct DnsRecord {
     std::string name;
     int type = 0;
     std::uint32_t ttl = 0;
-    std::string data;             // address, or target name (MX, NS), or the RR as text
+    std::string data;             // address, or the name (MX, NS, CNAME, PTR, SOA's MNAME)
     std::uint16_t preference = 0; // MX only
+    std::uint32_t serial = 0;     // SOA only (data: the MNAME)
 };
 
 struct DnsReply {

@@ -1,0 +1,196 @@
+"""mxsense audit against real name servers and SMTP listeners in namespaces (issue 14).
+
+Two Knot instances in the server namespace: A (198.18.0.2 and 198.18.1.2) serves every zone and
+is also the resolver the audit asks (it answers for its own zones); B (198.18.0.3) serves
+example.test with an older serial (a secondary that stopped taking transfers), and TCP to it is
+dropped (nft). example.test carries one fault per check; good.test none. Each finding is
+asserted by check name, target and status, the exit codes as monitoring plugins use them.
+"""
+import json
+import os
+import unittest
+
+from lab import Lab, run
+
+ZONE_EXAMPLE = """$ORIGIN example.test.
+$TTL 3600
+@       SOA  ns1 hostmaster {serial} 3600 600 86400 300
+        NS   ns1
+        NS   ns2
+@ 60    MX   10 mx1
+@ 60    MX   20 mx2
+@ 60    MX   30 mx3
+@ 60    MX   40 mx4
+@ 60    MX   50 mx5
+ns1     A    198.18.0.2
+ns2     A    198.18.0.3
+mx1     A    198.18.0.25
+mx2     CNAME mx1
+mx3     TXT  "no address here"
+mx4     A    198.18.0.27
+mx5     A    198.18.0.28
+other   A    198.18.0.99
+"""
+
+ZONE_GOOD = """$ORIGIN good.test.
+$TTL 3600
+@       SOA  ns1 hostmaster 7 3600 600 86400 300
+        NS   ns1
+        NS   ns2
+        MX   10 mx1
+        MX   20 mx2
+ns1     A    198.18.0.2
+ns2     A    198.18.1.2
+mx1     A    198.18.0.30
+mx2     A    198.18.1.30
+"""
+
+ZONE_REV0 = """$ORIGIN 0.18.198.in-addr.arpa.
+$TTL 3600
+@       SOA  ns1.example.test. hostmaster.example.test. 1 3600 600 86400 300
+        NS   ns1.example.test.
+25      PTR  mx1.example.test.
+27      PTR  other.example.test.
+30      PTR  mx1.good.test.
+"""
+
+ZONE_REV1 = """$ORIGIN 1.18.198.in-addr.arpa.
+$TTL 3600
+@       SOA  ns1.example.test. hostmaster.example.test. 1 3600 600 86400 300
+        NS   ns1.example.test.
+30      PTR  mx2.good.test.
+"""
+
+
+class AuditLab(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = lab = Lab.for_test_class(cls)
+        srv, cli = lab.server, lab.client
+        for a in ("198.18.0.3", "198.18.0.25", "198.18.0.27", "198.18.0.28", "198.18.0.30"):
+            srv.run("ip", "addr", "add", f"{a}/32", "dev", lab.server_if)
+        for a in ("198.18.1.2", "198.18.1.30"):
+            srv.run("ip", "addr", "add", f"{a}/32", "dev", lab.server_if)
+        cli.run("ip", "route", "add", "198.18.1.0/24", "dev", lab.client_if)
+        # TCP to name server B dropped: its UDP answers, its TCP times out.
+        srv.run("nft", "add table inet mxaudit; add chain inet mxaudit in "
+                "{ type filter hook input priority 0; }; "
+                "add rule inet mxaudit in ip daddr 198.18.0.3 tcp dport 53 drop")
+        cls.knot(lab, "a", ["198.18.0.2", "198.18.1.2"],
+                 {"example.test.": ZONE_EXAMPLE.format(serial=2), "good.test.": ZONE_GOOD,
+                  "0.18.198.in-addr.arpa.": ZONE_REV0, "1.18.198.in-addr.arpa.": ZONE_REV1})
+        cls.knot(lab, "b", ["198.18.0.3"], {"example.test.": ZONE_EXAMPLE.format(serial=1)})
+        for a in ("198.18.0.25", "198.18.0.27", "198.18.0.28", "198.18.0.30", "198.18.1.30"):
+            lab.start_listener(srv, f"{a}:25", "smtp-sink", "-u", "nobody", f"{a}:25", "10")
+
+    @staticmethod
+    def knot(lab, name, addresses, zones):
+        d = os.path.join(lab.tmp, f"knot-{name}")
+        os.makedirs(d)
+        for origin, text in zones.items():
+            with open(os.path.join(d, f"{origin}zone"), "w") as f:
+                f.write(text)
+        listen = ", ".join(f"{a}@53" for a in addresses)
+        zone_list = "\n".join(f"  - domain: {o}" for o in zones)
+        conf = os.path.join(d, "knot.conf")
+        with open(conf, "w") as f:
+            f.write(f"""server:
+    rundir: "{d}"
+    listen: [ {listen} ]
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{d}/db"
+template:
+  - id: default
+    storage: "{d}"
+    file: "%s.zone"
+zone:
+{zone_list}
+log:
+  - target: stderr
+    any: warning
+""")
+
+        def answers():
+            r = lab.client.run("kdig", "+time=1", "+retry=0", "+notcp", f"@{addresses[0]}",
+                               list(zones)[0], "SOA", check=False)
+            return "status: NOERROR" in r.stdout
+
+        return lab.start(lab.server, "knotd", "-c", conf, ready=answers)
+
+    def audit(self, *args):
+        build = os.environ.get("MXSENSE_BUILD", os.path.join(os.path.dirname(__file__),
+                                                             "../../build"))
+        return self.lab.client.run(os.path.join(build, "mxsense"), "audit", "--resolver",
+                                   "198.18.0.2", "--timeout", "1", "--serial-grace", "2", *args,
+                                   check=False, timeout=120)
+
+    def findings(self, *args):
+        r = self.audit("--json", *args)
+        doc = json.loads(r.stdout)
+        return r.returncode, {(c["check"], c["target"]): c for c in doc["checks"]}
+
+    def test_every_fault_is_found(self):
+        code, f = self.findings("example.test")
+        want = {
+            ("mx_present", "example.test"): "ok",
+            ("mx_target_valid", "mx1.example.test"): "ok",
+            ("mx_target_valid", "mx2.example.test"): "critical",  # a CNAME
+            ("mx_resolves", "mx1.example.test"): "ok",
+            ("mx_resolves", "mx3.example.test"): "critical",  # no address
+            ("mx_ttl", "example.test"): "warning",  # 60 s
+            ("ns_count", "example.test"): "ok",
+            ("ns_udp", "198.18.0.2"): "ok",
+            ("ns_udp", "198.18.0.3"): "ok",
+            ("ns_tcp", "198.18.0.2"): "ok",
+            ("ns_tcp", "198.18.0.3"): "critical",  # TCP dropped
+            ("ns_prefix_diversity", "example.test"): "warning",  # one /24
+            ("soa_serial_consistent", "example.test"): "critical",  # 2 and 1
+            ("ns_set_consistent", "example.test"): "ok",
+            ("ptr_fcrdns", "198.18.0.25"): "ok",
+            ("ptr_fcrdns", "198.18.0.27"): "warning",  # PTR to a name elsewhere
+            ("ptr_fcrdns", "198.18.0.28"): "warning",  # no PTR
+        }
+        got = {k: f[k]["status"] for k in want if k in f}
+        self.assertEqual(got, want, json.dumps(f and list(f.values()), indent=1))
+        self.assertEqual(code, 2)
+        self.assertIn("CNAME to mx1.example.test", f[("mx_target_valid", "mx2.example.test")]["detail"])
+        self.assertIn("2 at 198.18.0.2", f[("soa_serial_consistent", "example.test")]["detail"])
+        self.assertIn("1 at 198.18.0.3", f[("soa_serial_consistent", "example.test")]["detail"])
+        self.assertIn("timeout", f[("ns_tcp", "198.18.0.3")]["detail"])
+        # Each finding once: the address mx2 aliases is checked with mx1's, not twice.
+        self.assertEqual(sum(1 for k in f if k == ("ptr_fcrdns", "198.18.0.25")), 1)
+
+    def test_a_healthy_domain_is_ok(self):
+        code, f = self.findings("good.test")
+        self.assertEqual({k: c["status"] for k, c in f.items() if c["status"] != "ok"}, {})
+        self.assertEqual(code, 0)
+        for k in [("mx_present", "good.test"), ("ns_tcp", "198.18.1.2"),
+                  ("ptr_fcrdns", "198.18.1.30"), ("mx_resolves", "mx2.good.test"),
+                  ("soa_serial_consistent", "good.test")]:
+            self.assertIn(k, f)
+
+    def test_text_lines_and_check_selection(self):
+        r = self.audit("--check", "mx_ttl", "--check", "ns_count", "example.test", "good.test")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)  # the worst: mx_ttl's warning
+        self.assertEqual(sorted(r.stdout.splitlines()), sorted([
+            "OK       ns_count example.test: 2 name servers: ns1.example.test, ns2.example.test "
+            "(example.test)",
+            "WARNING  mx_ttl example.test: MX TTL 60 s is outside 300 to 86400 s (example.test)",
+            "OK       ns_count good.test: 2 name servers: ns1.good.test, ns2.good.test (good.test)",
+            "OK       mx_ttl good.test: MX TTL 3600 s (good.test)",
+        ]))
+
+    def test_usage_errors_are_unknown(self):
+        for args, msg in [(("--check", "nosuch", "example.test"), "is not a check"),
+                          (("bad..name",), "is not a DNS name"),
+                          (("--timeout", "0", "example.test"), "")]:
+            r = self.audit(*args)
+            self.assertEqual(r.returncode, 3, (args, r.stdout, r.stderr))
+            self.assertIn(msg, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,139 @@
+// The audit's rules, one per check, from facts given here (the lab test, test_audit_lab,
+// gathers them from real servers).
+#include "audit/checks.h"
+
+#include <arpa/nameser.h>
+#include <gtest/gtest.h>
+
+namespace mxs {
+namespace {
+
+DnsReply answer(std::vector<DnsRecord> records, int rcode = ns_r_noerror, bool aa = true) {
+    DnsReply r;
+    r.sent = true;
+    r.rcode = rcode;
+    r.authoritative = aa;
+    r.answers = std::move(records);
+    return r;
+}
+
+DnsRecord mx(const std::string& host, std::uint16_t pref) {
+    return {"example.test", ns_t_mx, 3600, host, pref};
+}
+
+TEST(AuditChecks, MxPresent) {
+    EXPECT_EQ(judge_mx_present("example.test",
+                               answer({mx("mx1.example.test", 10), mx("mx2.example.test", 20)}))
+                  .status,
+              AuditStatus::ok);
+    EXPECT_EQ(judge_mx_present("example.test", answer({mx("mx1.example.test", 10)})).status,
+              AuditStatus::warning);
+    const auto null_mx = judge_mx_present("example.test", answer({mx(".", 0)}));
+    EXPECT_EQ(null_mx.status, AuditStatus::critical);
+    EXPECT_NE(null_mx.detail.find("RFC 7505"), std::string::npos);
+    EXPECT_EQ(judge_mx_present("example.test", answer({})).status, AuditStatus::critical);
+    EXPECT_EQ(judge_mx_present("example.test", answer({}, ns_r_nxdomain)).status,
+              AuditStatus::critical);
+    DnsReply lost;
+    lost.failure = "timeout";
+    EXPECT_EQ(judge_mx_present("example.test", lost).status, AuditStatus::unknown);
+}
+
+TEST(AuditChecks, MxTargetIsAHostNameNotAnAliasOrLiteral) {
+    EXPECT_EQ(judge_mx_target("198.18.0.25", answer({})).status, AuditStatus::critical);
+    EXPECT_EQ(judge_mx_target("[198.18.0.25]", answer({})).status, AuditStatus::critical);
+    const auto alias = judge_mx_target(
+        "mx2.example.test", answer({{"mx2.example.test.", ns_t_cname, 60, "mx1.example.test"},
+                                    {"mx1.example.test", ns_t_a, 60, "198.18.0.25"}}));
+    EXPECT_EQ(alias.status, AuditStatus::critical);
+    EXPECT_NE(alias.detail.find("CNAME to mx1.example.test"), std::string::npos);
+    EXPECT_EQ(judge_mx_target("mx1.example.test",
+                              answer({{"mx1.example.test", ns_t_a, 60, "198.18.0.25"}}))
+                  .status,
+              AuditStatus::ok);
+}
+
+TEST(AuditChecks, MxResolvesNeedsAddressesThatAnswer) {
+    EXPECT_EQ(judge_mx_resolves("mx", {}, {}).status, AuditStatus::critical);
+    EXPECT_EQ(judge_mx_resolves("mx", {"198.18.0.25"}, {{"198.18.0.25", ""}}).status,
+              AuditStatus::ok);
+    const auto f = judge_mx_resolves("mx", {"198.18.0.25", "fd00::25"},
+                                     {{"198.18.0.25", ""}, {"fd00::25", "refused"}});
+    EXPECT_EQ(f.status, AuditStatus::critical);
+    EXPECT_NE(f.detail.find("fd00::25 refused"), std::string::npos);
+}
+
+TEST(AuditChecks, TtlBandAndNameServerCount) {
+    EXPECT_EQ(judge_mx_ttl("d", 60, 300, 86400).status, AuditStatus::warning);
+    EXPECT_EQ(judge_mx_ttl("d", 300, 300, 86400).status, AuditStatus::ok);
+    EXPECT_EQ(judge_mx_ttl("d", 86401, 300, 86400).status, AuditStatus::warning);
+    EXPECT_EQ(judge_ns_count("d", {"ns1"}).status, AuditStatus::critical);
+    EXPECT_EQ(judge_ns_count("d", {"ns1", "ns2"}).status, AuditStatus::ok);
+}
+
+TEST(AuditChecks, NameServerAnswersTheSoaAuthoritatively) {
+    DnsRecord soa{"example.test", ns_t_soa, 3600, "ns1.example.test", 0, 7};
+    EXPECT_EQ(judge_ns_transport("ns_udp", "a", "example.test", answer({soa})).status,
+              AuditStatus::ok);
+    EXPECT_EQ(judge_ns_transport("ns_udp", "a", "example.test", answer({soa}, 0, false)).status,
+              AuditStatus::critical); // AA clear
+    EXPECT_EQ(judge_ns_transport("ns_tcp", "a", "example.test", answer({}, ns_r_refused)).status,
+              AuditStatus::critical);
+    DnsReply lost;
+    lost.failure = "timeout";
+    EXPECT_EQ(judge_ns_transport("ns_tcp", "a", "example.test", lost).status,
+              AuditStatus::critical);
+}
+
+TEST(AuditChecks, PrefixDiversity) {
+    EXPECT_EQ(judge_prefix_diversity("d", {"198.18.0.2", "198.18.0.3"}).status,
+              AuditStatus::warning);
+    EXPECT_EQ(judge_prefix_diversity("d", {"198.18.0.2", "198.18.1.2"}).status, AuditStatus::ok);
+    EXPECT_EQ(judge_prefix_diversity("d", {"fd00:0:1::2", "fd00:0:1:ffff::3"}).status,
+              AuditStatus::warning); // one /48
+    EXPECT_EQ(judge_prefix_diversity("d", {"fd00:0:1::2", "fd00:0:2::3"}).status, AuditStatus::ok);
+}
+
+TEST(AuditChecks, SerialsAndNsSetsAgree) {
+    EXPECT_EQ(judge_serials("d", {{"a", 2}, {"b", 2}}, 0).status, AuditStatus::ok);
+    const auto differ = judge_serials("d", {{"a", 2}, {"b", 1}, {"c", std::nullopt}}, 10);
+    EXPECT_EQ(differ.status, AuditStatus::critical);
+    EXPECT_NE(differ.detail.find("1 at b; 2 at a"), std::string::npos) << differ.detail;
+    EXPECT_EQ(judge_serials("d", {{"a", std::nullopt}}, 0).status, AuditStatus::unknown);
+    EXPECT_EQ(judge_ns_sets("d", {{"a", {"ns1", "ns2"}}, {"b", {"ns1", "ns2"}}}).status,
+              AuditStatus::ok);
+    EXPECT_EQ(judge_ns_sets("d", {{"a", {"ns1", "ns2"}}, {"b", {"ns1"}}}).status,
+              AuditStatus::critical);
+}
+
+TEST(AuditChecks, ForwardConfirmedReverseDns) {
+    const auto ptr = answer({{"25.0.18.198.in-addr.arpa", ns_t_ptr, 60, "mx1.example.test."}});
+    EXPECT_EQ(judge_fcrdns("198.18.0.25", ptr, {{"mx1.example.test", {"198.18.0.25"}}}).status,
+              AuditStatus::ok);
+    EXPECT_EQ(judge_fcrdns("198.18.0.25", ptr, {{"mx1.example.test", {"198.18.0.26"}}}).status,
+              AuditStatus::warning);
+    EXPECT_EQ(judge_fcrdns("198.18.0.25", answer({}, ns_r_nxdomain), {}).status,
+              AuditStatus::warning);
+    EXPECT_EQ(reverse_name("198.18.0.25"), "25.0.18.198.in-addr.arpa");
+    EXPECT_EQ(reverse_name("fd00::1"),
+              "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa");
+    EXPECT_EQ(reverse_name("nope"), std::nullopt);
+}
+
+TEST(AuditReport, ExitCodeIsTheWorstAndJsonHasTheShape) {
+    AuditReport r{"example.test",
+                  {{"mx_ttl", "example.test", AuditStatus::warning, "60 s"},
+                   {"ns_udp", "198.18.0.2", AuditStatus::unknown, "?"}}};
+    EXPECT_EQ(worst({r}), AuditStatus::warning); // WARNING over UNKNOWN
+    r.findings.push_back({"ns_tcp", "198.18.0.3", AuditStatus::critical, "timeout"});
+    EXPECT_EQ(worst({r}), AuditStatus::critical);
+    EXPECT_EQ(worst({}), AuditStatus::ok);
+    const auto json = audit_json({r});
+    EXPECT_NE(json.find("\"domain\": \"example.test\""), std::string::npos) << json;
+    EXPECT_NE(json.find("\"status\": \"critical\""), std::string::npos) << json;
+    EXPECT_TRUE(audit_text({r}).starts_with("WARNING  mx_ttl example.test: 60 s (example.test)\n"))
+        << audit_text({r});
+}
+
+} // namespace
+} // namespace mxs

@@ -1,0 +1,89 @@
+#include "app/audit_command.h"
+
+#include "audit/auditor.h"
+#include "base/local_addr.h"
+#include "base/shown.h"
+#include "config/dns_names.h"
+#include "probes/coro.h"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <iostream>
+
+namespace mxs {
+
+void AuditCommand::add_to(CLI::App& app) {
+    cmd = app.add_subcommand("audit", "Audit mail domains' failover path (exit 0 OK, 1 WARNING, "
+                                      "2 CRITICAL, 3 UNKNOWN)");
+    cmd->add_option("domain", domains, "Mail domain to audit (repeatable)")->required();
+    cmd->add_flag("--json", json, "Print the findings as JSON");
+    cmd->add_option("--resolver", resolver,
+                    "Recursive resolver to ask (default: the first nameserver of "
+                    "/etc/resolv.conf)");
+    cmd->add_option("--timeout", timeout_s, "Seconds a query or connection may take")
+        ->check(CLI::Range(0.001, 60.0))
+        ->capture_default_str();
+    cmd->add_option("--serial-grace", serial_grace_s,
+                    "Seconds name servers' SOA serials may differ (a change propagating)")
+        ->check(CLI::Range(0.0, 3600.0))
+        ->capture_default_str();
+    cmd->add_option("--check", checks,
+                    fmt::format("Run only this check (repeatable): {}",
+                                fmt::join(audit_check_names(), ", ")))
+        ->allow_extra_args(false); // one name each: "--check mx_ttl example.test"
+    cmd->footer("Every finding is one line: STATUS CHECK TARGET: DETAIL (DOMAIN).");
+}
+
+int AuditCommand::run() const {
+    constexpr int kUnknown = static_cast<int>(AuditStatus::unknown);
+    AuditOptions o;
+    o.timeout_s = timeout_s;
+    o.serial_grace_s = serial_grace_s;
+    for (const auto& c : checks) {
+        const auto& names = audit_check_names();
+        if (std::find(names.begin(), names.end(), c) == names.end()) {
+            std::cerr << fmt::format("mxsense audit: --check: {} is not a check ({})\n", shown(c),
+                                     fmt::join(names, ", "));
+            return kUnknown;
+        }
+        o.checks.insert(c);
+    }
+    for (const auto& d : domains)
+        if (auto e = check_dns_name(d, false); !e) {
+            std::cerr << fmt::format("mxsense audit: {} is not a DNS name: {}\n", shown(d),
+                                     e.error());
+            return kUnknown;
+        }
+    o.resolver = resolver;
+    if (o.resolver.empty()) {
+        auto ns = read_nameservers("/etc/resolv.conf");
+        if (!ns || ns->empty()) {
+            std::cerr << "mxsense audit: no nameserver in /etc/resolv.conf: give --resolver\n";
+            return kUnknown;
+        }
+        o.resolver = ns->front();
+    }
+    if (!is_address(o.resolver)) {
+        std::cerr << fmt::format("mxsense audit: --resolver: {} is not an IP address\n",
+                                 shown(o.resolver));
+        return kUnknown;
+    }
+    boost::asio::io_context io;
+    std::vector<AuditReport> reports;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+            for (const auto& d : domains)
+                reports.push_back(co_await audit_domain(d, o));
+        },
+        boost::asio::detached);
+    io.run();
+    std::cout << (json ? audit_json(reports) : audit_text(reports));
+    return static_cast<int>(worst(reports));
+}
+
+} // namespace mxs

@@ -1,0 +1,30 @@
+// `mxsense audit DOMAIN...`: the mail-domain audit on the command line, exit codes as
+// monitoring plugins give them (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+} // namespace CLI
+
+namespace mxs {
+
+/// The audit subcommand's arguments and its run.
+struct AuditCommand {
+    CLI::App* cmd = nullptr;
+    std::vector<std::string> domains;
+    bool json = false;
+    std::string resolver; // empty: the first nameserver of /etc/resolv.conf
+    double timeout_s = 5;
+    double serial_grace_s = 10;
+    std::vector<std::string> checks;
+
+    /// Adds the `audit` subcommand to app.
+    void add_to(CLI::App& app);
+    /// Runs the audit of every domain and prints the findings; the exit code (0 to 3).
+    int run() const;
+};
+
+} // namespace mxs

@@ -1,0 +1,225 @@
+#include "audit/auditor.h"
+
+#include "audit/checks.h"
+#include "probes/dns_client.h"
+#include "probes/watchdog.h"
+
+#include <algorithm>
+#include <arpa/nameser.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <optional>
+
+namespace mxs {
+namespace asio = boost::asio;
+
+const std::vector<std::string>& audit_check_names() {
+    static const std::vector<std::string> names = {"mx_present",
+                                                   "mx_target_valid",
+                                                   "mx_resolves",
+                                                   "mx_ttl",
+                                                   "ns_count",
+                                                   "ns_udp",
+                                                   "ns_tcp",
+                                                   "ns_prefix_diversity",
+                                                   "soa_serial_consistent",
+                                                   "ns_set_consistent",
+                                                   "ptr_fcrdns"};
+    return names;
+}
+
+namespace {
+
+class Audit {
+  public:
+    Audit(std::string domain, AuditOptions opts)
+        : domain_(dns_key(std::move(domain))), opts_(std::move(opts)) {}
+
+    asio::awaitable<AuditReport> run() {
+        co_await mx_checks();
+        co_await ns_checks();
+        AuditReport r{domain_, {}};
+        for (auto& f : findings_)
+            if (wanted(f.check))
+                r.findings.push_back(std::move(f));
+        co_return r;
+    }
+
+  private:
+    bool wanted(const std::string& check) const {
+        return opts_.checks.empty() || opts_.checks.count(check);
+    }
+
+    // A question, over UDP, again over TCP when the answer was truncated.
+    asio::awaitable<DnsReply> ask(const std::string& server, const std::string& name, int type,
+                                  bool recursion = true, bool tcp = false) {
+        auto r = co_await dns_exchange(server, 53, name, type, tcp, opts_.timeout_s, {}, recursion);
+        if (!tcp && r.failure.empty() && r.truncated)
+            r = co_await dns_exchange(server, 53, name, type, true, opts_.timeout_s, {}, recursion);
+        co_return r;
+    }
+
+    // The addresses of `host` from the resolver: its A and AAAA records (after any alias).
+    asio::awaitable<std::vector<std::string>> addresses(const std::string& host) {
+        std::vector<std::string> out;
+        for (int type : {ns_t_a, ns_t_aaaa}) {
+            const auto r = co_await ask(opts_.resolver, host, type);
+            for (const auto& a : r.answers)
+                if (a.type == type)
+                    out.push_back(a.data);
+        }
+        co_return out;
+    }
+
+    // "" when address:port accepts a TCP connection within the timeout, else why not.
+    asio::awaitable<std::string> connect(const std::string& address, std::uint16_t port) {
+        auto ex = co_await asio::this_coro::executor;
+        boost::system::error_code ec;
+        const auto addr = asio::ip::make_address(address, ec);
+        if (ec)
+            co_return "not an address";
+        auto sock = std::make_shared<asio::ip::tcp::socket>(ex);
+        Watchdog dog(ex, opts_.timeout_s, [sock] { sock->close(); });
+        try {
+            co_await sock->async_connect({addr, port}, asio::use_awaitable);
+        } catch (const boost::system::system_error& e) {
+            if (dog.fired())
+                co_return "timeout";
+            if (e.code() == asio::error::connection_refused)
+                co_return "refused";
+            co_return e.code().message();
+        }
+        co_return "";
+    }
+
+    asio::awaitable<void> mx_checks() {
+        const auto mx = co_await ask(opts_.resolver, domain_, ns_t_mx);
+        findings_.push_back(judge_mx_present(domain_, mx));
+        mx_ttl_ = 0;
+        for (const auto& r : mx.answers) {
+            if (r.type != ns_t_mx || dns_key(r.data).empty())
+                continue;
+            mx_ttl_ = r.ttl;
+            const auto host = dns_key(r.data);
+            const auto a = co_await ask(opts_.resolver, host, ns_t_a);
+            findings_.push_back(judge_mx_target(host, a));
+            const auto addrs = co_await addresses(host);
+            std::map<std::string, std::string> connects;
+            if (wanted("mx_resolves"))
+                for (const auto& addr : addrs)
+                    connects[addr] = co_await connect(addr, opts_.smtp_port);
+            findings_.push_back(judge_mx_resolves(host, addrs, connects));
+            for (const auto& addr : addrs) // once each, however many hosts share it
+                if (std::find(mx_addresses_.begin(), mx_addresses_.end(), addr) ==
+                    mx_addresses_.end())
+                    mx_addresses_.push_back(addr);
+        }
+    }
+
+    asio::awaitable<void> ns_checks() {
+        const auto ns = co_await ask(opts_.resolver, domain_, ns_t_ns);
+        std::vector<std::string> names, ns_addresses;
+        for (const auto& r : ns.answers)
+            if (r.type == ns_t_ns)
+                names.push_back(dns_key(r.data));
+        findings_.push_back(judge_ns_count(domain_, names));
+        for (const auto& n : names)
+            for (const auto& a : co_await addresses(n))
+                if (std::find(ns_addresses.begin(), ns_addresses.end(), a) == ns_addresses.end())
+                    ns_addresses.push_back(a);
+        std::map<std::string, std::optional<std::uint32_t>> serials;
+        std::map<std::string, std::set<std::string>> sets;
+        std::optional<std::uint32_t> authoritative_ttl;
+        for (const auto& addr : ns_addresses) {
+            const auto udp = co_await ask(addr, domain_, ns_t_soa, false);
+            findings_.push_back(judge_ns_transport("ns_udp", addr, domain_, udp));
+            const auto tcp = co_await ask(addr, domain_, ns_t_soa, false, true);
+            findings_.push_back(judge_ns_transport("ns_tcp", addr, domain_, tcp));
+            serials[addr] = serial_of(udp.failure.empty() ? udp : tcp);
+            const auto set = co_await ask(addr, domain_, ns_t_ns, false);
+            if (set.failure.empty() && set.rcode == ns_r_noerror && set.authoritative)
+                for (const auto& r : set.answers)
+                    if (r.type == ns_t_ns)
+                        sets[addr].insert(dns_key(r.data));
+            if (!authoritative_ttl) { // the MX TTL as the zone has it, not a cache's rest
+                const auto mx = co_await ask(addr, domain_, ns_t_mx, false);
+                if (mx.failure.empty() && mx.authoritative)
+                    for (const auto& r : mx.answers)
+                        if (r.type == ns_t_mx)
+                            authoritative_ttl = r.ttl;
+            }
+        }
+        if (!mx_addresses_.empty() || authoritative_ttl)
+            findings_.push_back(judge_mx_ttl(domain_, authoritative_ttl.value_or(mx_ttl_),
+                                             opts_.mx_ttl_min_s, opts_.mx_ttl_max_s));
+        findings_.push_back(judge_prefix_diversity(domain_, ns_addresses));
+        co_await wait_for_serials(serials);
+        findings_.push_back(judge_ns_sets(domain_, sets));
+        for (const auto& addr : mx_addresses_)
+            co_await fcrdns(addr);
+    }
+
+    static std::optional<std::uint32_t> serial_of(const DnsReply& r) {
+        if (!r.failure.empty() || r.rcode != ns_r_noerror)
+            return std::nullopt;
+        for (const auto& a : r.answers)
+            if (a.type == ns_t_soa)
+                return a.serial;
+        return std::nullopt;
+    }
+
+    // Serials that differ may be a change still propagating: asked again each second for up to
+    // the grace period before they count.
+    asio::awaitable<void> wait_for_serials(std::map<std::string, std::optional<std::uint32_t>> s) {
+        const auto start = std::chrono::steady_clock::now();
+        auto waited = [&] {
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        };
+        auto differ = [&] {
+            std::set<std::uint32_t> seen;
+            for (const auto& [a, v] : s)
+                if (v)
+                    seen.insert(*v);
+            return seen.size() > 1;
+        };
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        while (wanted("soa_serial_consistent") && differ() && waited() < opts_.serial_grace_s) {
+            timer.expires_after(std::chrono::seconds(1));
+            co_await timer.async_wait(asio::use_awaitable);
+            for (auto& [addr, v] : s)
+                v = serial_of(co_await ask(addr, domain_, ns_t_soa, false));
+        }
+        findings_.push_back(judge_serials(domain_, s, waited()));
+    }
+
+    asio::awaitable<void> fcrdns(const std::string& address) {
+        const auto name = reverse_name(address);
+        if (!name)
+            co_return;
+        const auto ptr = co_await ask(opts_.resolver, *name, ns_t_ptr);
+        std::map<std::string, std::vector<std::string>> forward;
+        for (const auto& r : ptr.answers)
+            if (r.type == ns_t_ptr)
+                forward[dns_key(r.data)] = co_await addresses(dns_key(r.data));
+        findings_.push_back(judge_fcrdns(address, ptr, forward));
+    }
+
+    std::string domain_;
+    AuditOptions opts_;
+    std::vector<Finding> findings_;
+    std::vector<std::string> mx_addresses_;
+    std::uint32_t mx_ttl_ = 0;
+};
+
+} // namespace
+
+asio::awaitable<AuditReport> audit_domain(std::string domain, AuditOptions opts) {
+    Audit a(std::move(domain), std::move(opts));
+    co_return co_await a.run();
+}
+
+} // namespace mxs

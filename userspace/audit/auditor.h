@@ -1,0 +1,32 @@
+// A domain's audit: what the failover checklist asks, checked against the DNS and the MX hosts
+// (README "Audit"). The facts are gathered here; the rules are checks.h.
+#pragma once
+
+#include "audit/report.h"
+#include "probes/coro.h"
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mxs {
+
+/// Every check name, in the order an audit reports them.
+const std::vector<std::string>& audit_check_names();
+
+/// How an audit asks.
+struct AuditOptions {
+    std::string resolver;             // the recursive resolver (an IP address)
+    double timeout_s = 5;             // per query or connection
+    std::set<std::string> checks;     // empty: all of audit_check_names()
+    std::uint32_t mx_ttl_min_s = 300; // mx_ttl's band
+    std::uint32_t mx_ttl_max_s = 86400;
+    std::uint16_t smtp_port = 25; // where mx_resolves connects
+    double serial_grace_s = 10;   // serials may differ this long (a change propagating)
+};
+
+/// Audits `domain` (a DNS name): the findings of the selected checks, in order. Never throws.
+boost::asio::awaitable<AuditReport> audit_domain(std::string domain, AuditOptions opts);
+
+} // namespace mxs

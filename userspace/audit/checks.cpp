@@ -1,0 +1,258 @@
+#include "audit/checks.h"
+
+#include "config/dns_names.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <cstring>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace mxs {
+namespace {
+
+Finding found(const char* check, const std::string& target, AuditStatus s, std::string detail) {
+    return {check, target, s, std::move(detail)};
+}
+
+// Why a query got no usable answer, or "" when it got one (any rcode).
+std::string no_answer(const DnsReply& r) {
+    if (!r.failure.empty())
+        return r.failure == "timeout" ? "no answer (timeout)" : "no answer (" + r.failure + ")";
+    return r.rcode < 0 ? "no answer" : "";
+}
+
+std::vector<const DnsRecord*> of_type(const DnsReply& r, int type) {
+    std::vector<const DnsRecord*> out;
+    for (const auto& a : r.answers)
+        if (a.type == type)
+            out.push_back(&a);
+    return out;
+}
+
+const char* rcode_text(int rcode) {
+    switch (rcode) {
+    case ns_r_noerror:
+        return "NOERROR";
+    case ns_r_formerr:
+        return "FORMERR";
+    case ns_r_servfail:
+        return "SERVFAIL";
+    case ns_r_nxdomain:
+        return "NXDOMAIN";
+    case ns_r_notimpl:
+        return "NOTIMP";
+    case ns_r_refused:
+        return "REFUSED";
+    default:
+        return "another rcode";
+    }
+}
+
+} // namespace
+
+std::string dns_key(std::string name) {
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    while (!name.empty() && name.back() == '.')
+        name.pop_back();
+    return name;
+}
+
+Finding judge_mx_present(const std::string& domain, const DnsReply& mx) {
+    if (auto why = no_answer(mx); !why.empty())
+        return found("mx_present", domain, AuditStatus::unknown, "MX query: " + why);
+    if (mx.rcode == ns_r_nxdomain)
+        return found("mx_present", domain, AuditStatus::critical, "the domain does not exist");
+    if (mx.rcode != ns_r_noerror)
+        return found("mx_present", domain, AuditStatus::unknown,
+                     fmt::format("MX query answered {}", rcode_text(mx.rcode)));
+    const auto records = of_type(mx, ns_t_mx);
+    if (records.empty())
+        return found("mx_present", domain, AuditStatus::critical,
+                     "no MX records: senders deliver to the domain's own address (RFC 5321 5.1)");
+    if (records.size() == 1 && dns_key(records[0]->data).empty())
+        return found("mx_present", domain, AuditStatus::critical,
+                     "a null MX: the domain accepts no mail (RFC 7505)");
+    std::vector<std::string> hosts;
+    for (const auto* r : records)
+        hosts.push_back(fmt::format("{} {}", r->preference, dns_key(r->data)));
+    if (records.size() == 1)
+        return found("mx_present", domain, AuditStatus::warning,
+                     fmt::format("one MX host ({}): nothing to fail over to", hosts[0]));
+    return found("mx_present", domain, AuditStatus::ok,
+                 fmt::format("{} MX hosts: {}", records.size(), fmt::join(hosts, ", ")));
+}
+
+Finding judge_mx_target(const std::string& host, const DnsReply& a) {
+    if (is_address(host) || (host.size() > 2 && host.front() == '['))
+        return found("mx_target_valid", host, AuditStatus::critical,
+                     "an address literal, not a host name (RFC 5321 5.1)");
+    if (auto why = no_answer(a); !why.empty())
+        return found("mx_target_valid", host, AuditStatus::unknown, "A query: " + why);
+    for (const auto* c : of_type(a, ns_t_cname))
+        if (dns_key(c->name) == dns_key(host))
+            return found("mx_target_valid", host, AuditStatus::critical,
+                         fmt::format("an alias (CNAME to {}); an MX target must not be one "
+                                     "(RFC 2181 10.3)",
+                                     dns_key(c->data)));
+    return found("mx_target_valid", host, AuditStatus::ok, "a host name, not an alias");
+}
+
+Finding judge_mx_resolves(const std::string& host, const std::vector<std::string>& addresses,
+                          const std::map<std::string, std::string>& connects) {
+    if (addresses.empty())
+        return found("mx_resolves", host, AuditStatus::critical, "no A or AAAA records");
+    std::vector<std::string> failed;
+    for (const auto& a : addresses)
+        if (const auto it = connects.find(a); it == connects.end() || !it->second.empty())
+            failed.push_back(
+                fmt::format("{} {}", a, it == connects.end() ? "not tried" : it->second));
+    if (!failed.empty())
+        return found("mx_resolves", host, AuditStatus::critical,
+                     fmt::format("port 25 does not answer at {}", fmt::join(failed, ", ")));
+    return found("mx_resolves", host, AuditStatus::ok,
+                 fmt::format("{} accept connections", fmt::join(addresses, ", ")));
+}
+
+Finding judge_mx_ttl(const std::string& domain, std::uint32_t ttl, std::uint32_t min_s,
+                     std::uint32_t max_s) {
+    if (ttl < min_s || ttl > max_s)
+        return found("mx_ttl", domain, AuditStatus::warning,
+                     fmt::format("MX TTL {} s is outside {} to {} s", ttl, min_s, max_s));
+    return found("mx_ttl", domain, AuditStatus::ok, fmt::format("MX TTL {} s", ttl));
+}
+
+Finding judge_ns_count(const std::string& domain, const std::vector<std::string>& ns) {
+    if (ns.size() < 2)
+        return found("ns_count", domain, AuditStatus::critical,
+                     fmt::format("{} name server{}: at least two are needed (RFC 1034 4.1)",
+                                 ns.size(), ns.size() == 1 ? "" : "s"));
+    return found("ns_count", domain, AuditStatus::ok,
+                 fmt::format("{} name servers: {}", ns.size(), fmt::join(ns, ", ")));
+}
+
+Finding judge_ns_transport(const std::string& check, const std::string& address,
+                           const std::string& zone, const DnsReply& soa) {
+    const auto* c = check.c_str();
+    if (auto why = no_answer(soa); !why.empty())
+        return found(c, address, AuditStatus::critical, fmt::format("SOA {}: {}", zone, why));
+    if (soa.rcode != ns_r_noerror)
+        return found(c, address, AuditStatus::critical,
+                     fmt::format("SOA {}: {}", zone, rcode_text(soa.rcode)));
+    if (!soa.authoritative)
+        return found(c, address, AuditStatus::critical,
+                     fmt::format("SOA {}: not authoritative (AA clear)", zone));
+    if (of_type(soa, ns_t_soa).size() != 1)
+        return found(c, address, AuditStatus::critical,
+                     fmt::format("SOA {}: no SOA record in the answer", zone));
+    return found(
+        c, address, AuditStatus::ok,
+        fmt::format("SOA {} serial {}, authoritative", zone, of_type(soa, ns_t_soa)[0]->serial));
+}
+
+Finding judge_prefix_diversity(const std::string& domain,
+                               const std::vector<std::string>& addresses) {
+    std::set<std::string> v4, v6;
+    std::size_t n4 = 0, n6 = 0;
+    for (const auto& a : addresses) {
+        unsigned char b[16];
+        if (inet_pton(AF_INET, a.c_str(), b) == 1) {
+            ++n4;
+            v4.insert(fmt::format("{}.{}.{}.0/24", b[0], b[1], b[2]));
+        } else if (inet_pton(AF_INET6, a.c_str(), b) == 1) {
+            ++n6;
+            v6.insert(fmt::format("{:02x}{:02x}:{:02x}{:02x}:{:02x}{:02x}::/48", b[0], b[1], b[2],
+                                  b[3], b[4], b[5]));
+        }
+    }
+    if (n4 >= 2 && v4.size() == 1)
+        return found("ns_prefix_diversity", domain, AuditStatus::warning,
+                     fmt::format("all {} IPv4 addresses of the name servers are in {} "
+                                 "(RFC 2182 3.1: separate networks)",
+                                 n4, *v4.begin()));
+    if (n6 >= 2 && v6.size() == 1)
+        return found("ns_prefix_diversity", domain, AuditStatus::warning,
+                     fmt::format("all {} IPv6 addresses of the name servers are in {} "
+                                 "(RFC 2182 3.1: separate networks)",
+                                 n6, *v6.begin()));
+    return found("ns_prefix_diversity", domain, AuditStatus::ok,
+                 fmt::format("{} IPv4 /24 and {} IPv6 /48 prefixes", v4.size(), v6.size()));
+}
+
+Finding judge_serials(const std::string& domain,
+                      const std::map<std::string, std::optional<std::uint32_t>>& serials,
+                      double waited_s) {
+    std::map<std::uint32_t, std::vector<std::string>> by_serial;
+    for (const auto& [addr, s] : serials)
+        if (s)
+            by_serial[*s].push_back(addr);
+    if (by_serial.empty())
+        return found("soa_serial_consistent", domain, AuditStatus::unknown,
+                     "no name server gave a serial");
+    if (by_serial.size() == 1)
+        return found("soa_serial_consistent", domain, AuditStatus::ok,
+                     fmt::format("serial {} everywhere", by_serial.begin()->first));
+    std::vector<std::string> parts;
+    for (const auto& [serial, addrs] : by_serial)
+        parts.push_back(fmt::format("{} at {}", serial, fmt::join(addrs, ", ")));
+    return found(
+        "soa_serial_consistent", domain, AuditStatus::critical,
+        fmt::format("serials differ for {:.0f} s and more: {}", waited_s, fmt::join(parts, "; ")));
+}
+
+Finding judge_ns_sets(const std::string& domain,
+                      const std::map<std::string, std::set<std::string>>& sets) {
+    std::map<std::set<std::string>, std::vector<std::string>> by_set;
+    for (const auto& [addr, s] : sets)
+        by_set[s].push_back(addr);
+    if (by_set.empty())
+        return found("ns_set_consistent", domain, AuditStatus::unknown,
+                     "no name server gave its NS records");
+    if (by_set.size() == 1)
+        return found(
+            "ns_set_consistent", domain, AuditStatus::ok,
+            fmt::format("the same NS set everywhere: {}", fmt::join(by_set.begin()->first, ", ")));
+    std::vector<std::string> parts;
+    for (const auto& [set, addrs] : by_set)
+        parts.push_back(fmt::format("{{{}}} at {}", fmt::join(set, ", "), fmt::join(addrs, ", ")));
+    return found("ns_set_consistent", domain, AuditStatus::critical,
+                 fmt::format("the NS sets differ: {}", fmt::join(parts, "; ")));
+}
+
+Finding judge_fcrdns(const std::string& address, const DnsReply& ptr,
+                     const std::map<std::string, std::vector<std::string>>& forward) {
+    if (auto why = no_answer(ptr); !why.empty())
+        return found("ptr_fcrdns", address, AuditStatus::unknown, "PTR query: " + why);
+    const auto names = of_type(ptr, ns_t_ptr);
+    if (names.empty())
+        return found("ptr_fcrdns", address, AuditStatus::warning,
+                     "no PTR record: receivers that check reverse DNS distrust the host");
+    std::vector<std::string> tried;
+    for (const auto* n : names) {
+        const auto name = dns_key(n->data);
+        const auto it = forward.find(name);
+        if (it != forward.end() &&
+            std::find(it->second.begin(), it->second.end(), address) != it->second.end())
+            return found("ptr_fcrdns", address, AuditStatus::ok,
+                         fmt::format("PTR {} resolves back to it", name));
+        tried.push_back(name);
+    }
+    return found("ptr_fcrdns", address, AuditStatus::warning,
+                 fmt::format("PTR {} does not resolve back to it", fmt::join(tried, ", ")));
+}
+
+std::optional<std::string> reverse_name(const std::string& address) {
+    unsigned char b[16];
+    if (inet_pton(AF_INET, address.c_str(), b) == 1)
+        return fmt::format("{}.{}.{}.{}.in-addr.arpa", b[3], b[2], b[1], b[0]);
+    if (inet_pton(AF_INET6, address.c_str(), b) != 1)
+        return std::nullopt;
+    std::string out;
+    for (int i = 15; i >= 0; --i)
+        out += fmt::format("{:x}.{:x}.", b[i] & 0xf, b[i] >> 4);
+    return out + "ip6.arpa";
+}
+
+} // namespace mxs

@@ -1,0 +1,75 @@
+// The audit's judgements, each from facts already gathered (auditor.cpp asks the DNS and
+// connects): pure functions, one per check name, so each rule is tested without a network.
+#pragma once
+
+#include "audit/report.h"
+#include "probes/dns_message.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mxs {
+
+/// mx_present: the domain's MX RRset (asked of the resolver). CRITICAL without MX (mail then
+/// goes to the domain's own address, RFC 5321 §5.1, rarely what the operator wants), for a
+/// null MX (RFC 7505: the domain takes no mail), and for NXDOMAIN; WARNING for one MX host
+/// (nothing to fail over to); UNKNOWN when the resolver gave no answer.
+Finding judge_mx_present(const std::string& domain, const DnsReply& mx);
+
+/// mx_target_valid: an MX target is a host name with address records, not an address literal
+/// and not an alias (RFC 5321 §5.1 and RFC 2181 §10.3: "MUST NOT be an alias"). `a` is the
+/// answer to the target's A query (a CNAME shows in it).
+Finding judge_mx_target(const std::string& host, const DnsReply& a);
+
+/// mx_resolves: the host has A or AAAA records, and each address accepts a connection on the
+/// SMTP port (`connects`: address -> "" when it did, else why not: refused, timeout, ...).
+Finding judge_mx_resolves(const std::string& host, const std::vector<std::string>& addresses,
+                          const std::map<std::string, std::string>& connects);
+
+/// mx_ttl: the MX RRset's TTL (seconds, as an authoritative server gives it) within
+/// [min_s, max_s]; about an hour is the usual advice, short only while failing over.
+Finding judge_mx_ttl(const std::string& domain, std::uint32_t ttl, std::uint32_t min_s,
+                     std::uint32_t max_s);
+
+/// ns_count: at least two name servers (RFC 1034 §4.1; RFC 2182 §5).
+Finding judge_ns_count(const std::string& domain, const std::vector<std::string>& ns);
+
+/// ns_udp, ns_tcp: the name server at `address` answers the zone's SOA with NOERROR, AA set
+/// and one SOA record (RFC 1035 §4.1.1; TCP is required, RFC 7766 §5).
+Finding judge_ns_transport(const std::string& check, const std::string& address,
+                           const std::string& zone, const DnsReply& soa);
+
+/// ns_prefix_diversity: not every IPv4 address of the name servers in one /24, nor every IPv6
+/// address in one /48 (RFC 2182 §3.1: name servers on separate networks).
+Finding judge_prefix_diversity(const std::string& domain,
+                               const std::vector<std::string>& addresses);
+
+/// soa_serial_consistent: every name server serves the same SOA serial (`serials`: address ->
+/// serial, nullopt when it gave none). `waited_s`: how long they have differed so far.
+Finding judge_serials(const std::string& domain,
+                      const std::map<std::string, std::optional<std::uint32_t>>& serials,
+                      double waited_s);
+
+/// ns_set_consistent: every name server serves the same NS RRset (`sets`: address -> the NS
+/// names it gave, lower case without the final dot).
+Finding judge_ns_sets(const std::string& domain,
+                      const std::map<std::string, std::set<std::string>>& sets);
+
+/// ptr_fcrdns: the MX address has a PTR record whose name resolves back to it (forward-
+/// confirmed reverse DNS, RFC 8601 §3's "iprev"). `ptr`: the PTR answer; `forward`: each PTR
+/// name -> its addresses.
+Finding judge_fcrdns(const std::string& address, const DnsReply& ptr,
+                     const std::map<std::string, std::vector<std::string>>& forward);
+
+/// The reverse-lookup name of an address ("4.3.2.1.in-addr.arpa", the ip6.arpa nibbles), or
+/// nullopt for no address.
+std::optional<std::string> reverse_name(const std::string& address);
+
+/// A DNS name as compared: lower case, without the final dot.
+std::string dns_key(std::string name);
+
+} // namespace mxs

@@ -1,0 +1,79 @@
+#include "audit/report.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace mxs {
+
+const char* status_name(AuditStatus s) {
+    switch (s) {
+    case AuditStatus::ok:
+        return "ok";
+    case AuditStatus::warning:
+        return "warning";
+    case AuditStatus::critical:
+        return "critical";
+    case AuditStatus::unknown:
+        break;
+    }
+    return "unknown";
+}
+
+namespace {
+
+int severity(AuditStatus s) {
+    switch (s) {
+    case AuditStatus::ok:
+        return 0;
+    case AuditStatus::unknown:
+        return 1;
+    case AuditStatus::warning:
+        return 2;
+    case AuditStatus::critical:
+        return 3;
+    }
+    return 1;
+}
+
+} // namespace
+
+AuditStatus worst(const std::vector<AuditReport>& reports) {
+    AuditStatus w = AuditStatus::ok;
+    for (const auto& r : reports)
+        for (const auto& f : r.findings)
+            if (severity(f.status) > severity(w))
+                w = f.status;
+    return w;
+}
+
+std::string audit_text(const std::vector<AuditReport>& reports) {
+    std::string out;
+    for (const auto& r : reports)
+        for (const auto& f : r.findings) {
+            std::string status = status_name(f.status);
+            std::transform(status.begin(), status.end(), status.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+            out += fmt::format("{:<8} {} {}: {} ({})\n", status, f.check, f.target, f.detail,
+                               r.domain);
+        }
+    return out;
+}
+
+std::string audit_json(const std::vector<AuditReport>& reports) {
+    auto doc = nlohmann::json::array();
+    for (const auto& r : reports) {
+        auto checks = nlohmann::json::array();
+        for (const auto& f : r.findings)
+            checks.push_back({{"check", f.check},
+                              {"target", f.target},
+                              {"status", status_name(f.status)},
+                              {"detail", f.detail}});
+        doc.push_back({{"domain", r.domain}, {"checks", std::move(checks)}});
+    }
+    const auto& out = reports.size() == 1 ? doc.front() : doc;
+    return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+} // namespace mxs

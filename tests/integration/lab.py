@@ -373,8 +373,10 @@ zone "{origin}" {{
             f.write(zone_text)
         host.run("knotc", "-c", conf, "zone-reload", origin)
 
-    def start_postfix(self, host, addr):
-        """A real Postfix smtpd on addr:25 offering STARTTLS with a self-signed certificate."""
+    def start_postfix(self, host, addr, destination="example.test", main_cf=""):
+        """A real Postfix smtpd on addr:25 offering STARTTLS with a self-signed certificate for
+        mx.example.test, the final destination of `destination` (other domains: relay denied,
+        deferred with 454 by default); main_cf: more main.cf lines."""
         d = os.path.join(self.tmp, f"postfix-{addr}")
         etc = os.path.join(d, "etc")
         os.makedirs(etc)
@@ -389,7 +391,7 @@ mail_owner = postfix
 inet_interfaces = {addr}
 inet_protocols = ipv4
 myhostname = mx.example.test
-mydestination = example.test
+mydestination = {destination}
 smtpd_tls_cert_file = {d}/cert.pem
 smtpd_tls_key_file = {d}/key.pem
 smtpd_tls_security_level = may
@@ -398,6 +400,7 @@ maillog_file = /dev/stdout
 shlib_directory = /usr/lib/postfix
 daemon_directory = /usr/lib/postfix/sbin
 meta_directory = /etc/postfix
+{main_cf}
 """)
         run("postconf", "-c", etc, "-F", "*/*/chroot = n")
         for sub_dir in ("spool", "data"):

@@ -80,7 +80,13 @@ class AuditLab(unittest.TestCase):
                  {"example.test.": ZONE_EXAMPLE.format(serial=2), "good.test.": ZONE_GOOD,
                   "0.18.198.in-addr.arpa.": ZONE_REV0, "1.18.198.in-addr.arpa.": ZONE_REV1})
         cls.knot(lab, "b", ["198.18.0.3"], {"example.test.": ZONE_EXAMPLE.format(serial=1)})
-        for a in ("198.18.0.25", "198.18.0.27", "198.18.0.28", "198.18.0.30", "198.18.1.30"):
+        # mx1: Postfix with STARTTLS and a certificate for another name (mx.example.test);
+        # mx5: a backup Postfix that is no destination for example.test (relay denied);
+        # mx4 and good.test's hosts: smtp-sink, which takes anything and offers no STARTTLS.
+        lab.start_postfix(srv, "198.18.0.25")
+        lab.start_postfix(srv, "198.18.0.28", destination="other.test",
+                          main_cf="smtpd_relay_restrictions = reject_unauth_destination")
+        for a in ("198.18.0.27", "198.18.0.30", "198.18.1.30"):
             lab.start_listener(srv, f"{a}:25", "smtp-sink", "-u", "nobody", f"{a}:25", "10")
 
     @staticmethod
@@ -152,6 +158,13 @@ log:
             ("ptr_fcrdns", "198.18.0.25"): "ok",
             ("ptr_fcrdns", "198.18.0.27"): "warning",  # PTR to a name elsewhere
             ("ptr_fcrdns", "198.18.0.28"): "warning",  # no PTR
+            ("smtp_accepts_domain", "mx1.example.test"): "ok",
+            ("smtp_accepts_domain", "mx4.example.test"): "ok",
+            ("smtp_accepts_domain", "mx5.example.test"): "critical",  # relay denied
+            ("starttls_consistent", "mx1.example.test"): "ok",
+            ("starttls_consistent", "mx4.example.test"): "warning",  # the primary has it
+            ("starttls_consistent", "mx5.example.test"): "ok",
+            ("tls_name_matches", "mx1.example.test"): "warning",  # for mx.example.test
         }
         got = {k: f[k]["status"] for k in want if k in f}
         self.assertEqual(got, want, json.dumps(f and list(f.values()), indent=1))
@@ -160,6 +173,10 @@ log:
         self.assertIn("2 at 198.18.0.2", f[("soa_serial_consistent", "example.test")]["detail"])
         self.assertIn("1 at 198.18.0.3", f[("soa_serial_consistent", "example.test")]["detail"])
         self.assertIn("timeout", f[("ns_tcp", "198.18.0.3")]["detail"])
+        self.assertIn("would bounce the domain's mail: 554",
+                      f[("smtp_accepts_domain", "mx5.example.test")]["detail"])
+        self.assertIn("does not cover mx1.example.test",
+                      f[("tls_name_matches", "mx1.example.test")]["detail"])
         # Each finding once: the address mx2 aliases is checked with mx1's, not twice.
         self.assertEqual(sum(1 for k in f if k == ("ptr_fcrdns", "198.18.0.25")), 1)
 

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <iostream>
+#include <unistd.h>
 
 namespace mxs {
 
@@ -35,6 +36,12 @@ void AuditCommand::add_to(CLI::App& app) {
                     fmt::format("Run only this check (repeatable): {}",
                                 fmt::join(audit_check_names(), ", ")))
         ->allow_extra_args(false); // one name each: "--check mx_ttl example.test"
+    cmd->add_option("--ehlo", ehlo_name,
+                    "EHLO name of the SMTP sessions (default: this host's name)");
+    cmd->add_option("--ca-file", ca_file,
+                    "CA certificates (PEM) MX certificates are verified against (default: the "
+                    "system's trust store)")
+        ->check(CLI::ExistingFile);
     cmd->footer("Every finding is one line: STATUS CHECK TARGET: DETAIL (DOMAIN).");
 }
 
@@ -58,6 +65,17 @@ int AuditCommand::run() const {
                                      e.error());
             return kUnknown;
         }
+    o.ca_file = ca_file;
+    o.ehlo_name = ehlo_name;
+    if (o.ehlo_name.empty()) {
+        char name[256] = {};
+        o.ehlo_name = gethostname(name, sizeof name - 1) == 0 && *name ? name : "localhost";
+    }
+    if (auto e = check_dns_name(o.ehlo_name, false); !e) {
+        std::cerr << fmt::format("mxsense audit: --ehlo: {} is not a DNS name: {}\n",
+                                 shown(o.ehlo_name), e.error());
+        return kUnknown;
+    }
     o.resolver = resolver;
     if (o.resolver.empty()) {
         auto ns = read_nameservers("/etc/resolv.conf");

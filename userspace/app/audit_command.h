@@ -20,6 +20,8 @@ struct AuditCommand {
     double timeout_s = 5;
     double serial_grace_s = 10;
     std::vector<std::string> checks;
+    std::string ehlo_name; // empty: this host's name
+    std::string ca_file;   // empty: the system's trust store
 
     /// Adds the `audit` subcommand to app.
     void add_to(CLI::App& app);

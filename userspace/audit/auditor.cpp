@@ -1,6 +1,7 @@
 #include "audit/auditor.h"
 
 #include "audit/checks.h"
+#include "audit/smtp_session.h"
 #include "probes/dns_client.h"
 #include "probes/watchdog.h"
 
@@ -11,6 +12,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <optional>
 
@@ -42,6 +44,7 @@ class Audit {
     asio::awaitable<AuditReport> run() {
         co_await mx_checks();
         co_await ns_checks();
+        co_await smtp_checks();
         AuditReport r{domain_, {}};
         for (auto& f : findings_)
             if (wanted(f.check))
@@ -113,6 +116,7 @@ class Audit {
                 for (const auto& addr : addrs)
                     connects[addr] = co_await connect(addr, opts_.smtp_port);
             findings_.push_back(judge_mx_resolves(host, addrs, connects));
+            hosts_.push_back({r.preference, host, addrs});
             for (const auto& addr : addrs) // once each, however many hosts share it
                 if (std::find(mx_addresses_.begin(), mx_addresses_.end(), addr) ==
                     mx_addresses_.end())
@@ -161,6 +165,34 @@ class Audit {
         findings_.push_back(judge_ns_sets(domain_, sets));
         for (const auto& addr : mx_addresses_)
             co_await fcrdns(addr);
+    }
+
+    // At each MX host, in preference order (the first is the primary): the session on its
+    // first address.
+    asio::awaitable<void> smtp_checks() {
+        if (!wanted("smtp_accepts_domain") && !wanted("starttls_consistent") &&
+            !wanted("tls_name_matches"))
+            co_return;
+        std::stable_sort(hosts_.begin(), hosts_.end(), [](const MxTarget& a, const MxTarget& b) {
+            return a.preference < b.preference;
+        });
+        bool primary_offers = false;
+        for (std::size_t i = 0; i < hosts_.size(); ++i) {
+            const auto& h = hosts_[i];
+            if (h.addresses.empty())
+                continue; // mx_resolves said so
+            const auto& addr = h.addresses.front();
+            const auto s = co_await smtp_session(addr, opts_.smtp_port, h.host, domain_,
+                                                 opts_.ehlo_name, opts_.timeout_s, opts_.ca_file);
+            if (i == 0)
+                primary_offers = s.starttls;
+            findings_.push_back(judge_smtp_accepts(h.host, addr, s));
+            if (s.failure.empty() || s.starttls)
+                findings_.push_back(
+                    judge_starttls_consistent(h.host, primary_offers, s.starttls, i == 0));
+            if (auto f = judge_tls_name(h.host, s, static_cast<std::int64_t>(std::time(nullptr))))
+                findings_.push_back(std::move(*f));
+        }
     }
 
     static std::optional<std::uint32_t> serial_of(const DnsReply& r) {
@@ -212,6 +244,12 @@ class Audit {
     AuditOptions opts_;
     std::vector<Finding> findings_;
     std::vector<std::string> mx_addresses_;
+    struct MxTarget {
+        std::uint16_t preference;
+        std::string host;
+        std::vector<std::string> addresses;
+    };
+    std::vector<MxTarget> hosts_; // as the MX records list them
     std::uint32_t mx_ttl_ = 0;
 };
 

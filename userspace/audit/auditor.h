@@ -22,8 +22,10 @@ struct AuditOptions {
     std::set<std::string> checks;     // empty: all of audit_check_names()
     std::uint32_t mx_ttl_min_s = 300; // mx_ttl's band
     std::uint32_t mx_ttl_max_s = 86400;
-    std::uint16_t smtp_port = 25; // where mx_resolves connects
-    double serial_grace_s = 10;   // serials may differ this long (a change propagating)
+    std::uint16_t smtp_port = 25;        // where mx_resolves connects
+    double serial_grace_s = 10;          // serials may differ this long (a change propagating)
+    std::string ehlo_name = "localhost"; // what the SMTP sessions say in EHLO
+    std::string ca_file;                 // the trust store for MX certificates; empty: the system's
 };
 
 /// Audits `domain` (a DNS name): the findings of the selected checks, in order. Never throws.

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <cstring>
+#include <ctime>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -241,6 +242,65 @@ Finding judge_fcrdns(const std::string& address, const DnsReply& ptr,
     }
     return found("ptr_fcrdns", address, AuditStatus::warning,
                  fmt::format("PTR {} does not resolve back to it", fmt::join(tried, ", ")));
+}
+
+Finding judge_smtp_accepts(const std::string& host, const std::string& address,
+                           const SmtpSessionFacts& s) {
+    if (s.rcpt_code == 0) {
+        const auto why = !s.failure.empty() ? s.failure : "STARTTLS failed: " + s.tls_error;
+        return found("smtp_accepts_domain", host,
+                     s.failure.empty() ? AuditStatus::warning : AuditStatus::critical,
+                     fmt::format("{}: RCPT not asked: {}", address, why));
+    }
+    if (s.rcpt_code / 100 == 2)
+        return found(
+            "smtp_accepts_domain", host, AuditStatus::ok,
+            fmt::format("{}: RCPT TO:<postmaster@...> answered {}", address, s.rcpt_reply));
+    if (s.rcpt_code / 100 == 5)
+        return found("smtp_accepts_domain", host, AuditStatus::critical,
+                     fmt::format("{}: would bounce the domain's mail: {}", address, s.rcpt_reply));
+    return found("smtp_accepts_domain", host, AuditStatus::warning,
+                 fmt::format("{}: defers the domain's mail: {}", address, s.rcpt_reply));
+}
+
+Finding judge_starttls_consistent(const std::string& host, bool primary_offers, bool offers,
+                                  bool is_primary) {
+    if (!is_primary && primary_offers && !offers)
+        return found("starttls_consistent", host, AuditStatus::warning,
+                     "no STARTTLS, which the primary offers: mail would travel in clear "
+                     "during a failover");
+    return found("starttls_consistent", host, AuditStatus::ok,
+                 offers ? "offers STARTTLS" : "no STARTTLS (nor the primary)");
+}
+
+std::optional<Finding> judge_tls_name(const std::string& host, const SmtpSessionFacts& s,
+                                      std::int64_t now) {
+    if (!s.starttls)
+        return std::nullopt;
+    if (!s.tls)
+        return found("tls_name_matches", host, AuditStatus::warning,
+                     "STARTTLS offered, the handshake failed: " + s.tls_error);
+    if (!s.cert_seen)
+        return found("tls_name_matches", host, AuditStatus::warning, "no certificate shown");
+    std::tm tm{};
+    const auto t = static_cast<std::time_t>(s.not_after);
+    gmtime_r(&t, &tm);
+    const auto until =
+        fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    if (s.not_after <= now)
+        return found("tls_name_matches", host, AuditStatus::critical,
+                     "the certificate expired on " + until);
+    if (!s.name_matches)
+        return found("tls_name_matches", host, AuditStatus::warning,
+                     "the certificate does not cover " + host + " (RFC 6125)");
+    if (!s.chain_error.empty())
+        return found("tls_name_matches", host, AuditStatus::warning,
+                     "the certificate does not verify: " + s.chain_error);
+    if (s.not_after - now < 14 * 86400)
+        return found("tls_name_matches", host, AuditStatus::warning,
+                     "the certificate expires on " + until);
+    return found("tls_name_matches", host, AuditStatus::ok,
+                 "the certificate covers it, valid until " + until);
 }
 
 std::optional<std::string> reverse_name(const std::string& address) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "audit/report.h"
+#include "audit/smtp_session.h"
 #include "probes/dns_message.h"
 
 #include <cstdint>
@@ -64,6 +65,24 @@ Finding judge_ns_sets(const std::string& domain,
 /// name -> its addresses.
 Finding judge_fcrdns(const std::string& address, const DnsReply& ptr,
                      const std::map<std::string, std::vector<std::string>>& forward);
+
+/// smtp_accepts_domain: the MX host (primary or backup) accepts RCPT TO:<postmaster@DOMAIN>
+/// (RFC 5321 §4.5.1). A 5xx: it would bounce the domain's mail during a failover (CRITICAL);
+/// a 4xx: it defers (WARNING); no dialogue at all: CRITICAL.
+Finding judge_smtp_accepts(const std::string& host, const std::string& address,
+                           const SmtpSessionFacts& s);
+
+/// starttls_consistent: a backup offers STARTTLS when the primary does (WARNING: mail that was
+/// encrypted to the primary would travel in clear during a failover).
+Finding judge_starttls_consistent(const std::string& host, bool primary_offers, bool offers,
+                                  bool is_primary);
+
+/// tls_name_matches: the certificate an MX host shows after STARTTLS covers its host name
+/// (RFC 6125; MTA-STS, RFC 8461 §4.2, and DANE senders refuse otherwise) and verifies against
+/// the trust store; CRITICAL once expired, WARNING within 14 days of it. nullopt without
+/// STARTTLS (starttls_consistent judges that). `now`: Unix seconds.
+std::optional<Finding> judge_tls_name(const std::string& host, const SmtpSessionFacts& s,
+                                      std::int64_t now);
 
 /// The reverse-lookup name of an address ("4.3.2.1.in-addr.arpa", the ip6.arpa nibbles), or
 /// nullopt for no address.

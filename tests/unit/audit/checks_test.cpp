@@ -120,6 +120,55 @@ TEST(AuditChecks, ForwardConfirmedReverseDns) {
     EXPECT_EQ(reverse_name("nope"), std::nullopt);
 }
 
+TEST(AuditChecks, SmtpAcceptsTheDomain) {
+    SmtpSessionFacts s;
+    s.rcpt_code = 250;
+    EXPECT_EQ(judge_smtp_accepts("mx", "a", s).status, AuditStatus::ok);
+    s.rcpt_code = 554;
+    s.rcpt_reply = "554 5.7.1 Relay access denied";
+    const auto bounce = judge_smtp_accepts("mx", "a", s);
+    EXPECT_EQ(bounce.status, AuditStatus::critical);
+    EXPECT_NE(bounce.detail.find("would bounce"), std::string::npos);
+    s.rcpt_code = 454;
+    EXPECT_EQ(judge_smtp_accepts("mx", "a", s).status, AuditStatus::warning);
+    SmtpSessionFacts unreachable;
+    unreachable.failure = "connect: Connection refused";
+    EXPECT_EQ(judge_smtp_accepts("mx", "a", unreachable).status, AuditStatus::critical);
+    SmtpSessionFacts tls_broken;
+    tls_broken.starttls = true;
+    tls_broken.tls_error = "handshake failure";
+    EXPECT_EQ(judge_smtp_accepts("mx", "a", tls_broken).status, AuditStatus::warning);
+}
+
+TEST(AuditChecks, StarttlsOnTheBackupsWhenThePrimaryHasIt) {
+    EXPECT_EQ(judge_starttls_consistent("b", true, false, false).status, AuditStatus::warning);
+    EXPECT_EQ(judge_starttls_consistent("b", true, true, false).status, AuditStatus::ok);
+    EXPECT_EQ(judge_starttls_consistent("b", false, false, false).status, AuditStatus::ok);
+    EXPECT_EQ(judge_starttls_consistent("p", true, true, true).status, AuditStatus::ok);
+}
+
+TEST(AuditChecks, CertificateCoversTheHostAndIsValid) {
+    const std::int64_t now = 1'800'000'000;
+    SmtpSessionFacts s;
+    EXPECT_FALSE(judge_tls_name("mx", s, now)); // no STARTTLS: nothing to judge here
+    s.starttls = s.tls = s.cert_seen = s.name_matches = true;
+    s.not_after = now + 90 * 86400;
+    EXPECT_EQ(judge_tls_name("mx", s, now)->status, AuditStatus::ok);
+    s.not_after = now + 86400;
+    EXPECT_EQ(judge_tls_name("mx", s, now)->status, AuditStatus::warning); // expires soon
+    s.not_after = now - 1;
+    EXPECT_EQ(judge_tls_name("mx", s, now)->status, AuditStatus::critical);
+    s.not_after = now + 90 * 86400;
+    s.name_matches = false;
+    EXPECT_EQ(judge_tls_name("mx", s, now)->status, AuditStatus::warning);
+    s.name_matches = true;
+    s.chain_error = "self-signed certificate";
+    EXPECT_NE(judge_tls_name("mx", s, now)->detail.find("self-signed"), std::string::npos);
+    s.tls = false;
+    s.tls_error = "handshake failure";
+    EXPECT_EQ(judge_tls_name("mx", s, now)->status, AuditStatus::warning);
+}
+
 TEST(AuditReport, ExitCodeIsTheWorstAndJsonHasTheShape) {
     AuditReport r{"example.test",
                   {{"mx_ttl", "example.test", AuditStatus::warning, "60 s"},

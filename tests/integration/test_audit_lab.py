@@ -30,6 +30,32 @@ mx3     TXT  "no address here"
 mx4     A    198.18.0.27
 mx5     A    198.18.0.28
 other   A    198.18.0.99
+_mta-sts TXT "v=STSv1; id=20261130"
+mta-sts A    198.18.0.40
+"""
+
+# The policy leaves out the backup mx5 (senders enforcing it would refuse to deliver there).
+POLICY = """version: STSv1
+mode: enforce
+mx: mx1.example.test
+mx: mx2.example.test
+mx: mx3.example.test
+mx: mx4.example.test
+max_age: 86400
+"""
+
+# A static HTTPS server for the policy (RFC 8461 3.3), its certificate from the lab's CA.
+HTTPS_SERVER = """
+import http.server, ssl, sys
+addr, cert, key, root = sys.argv[1:5]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, directory=root, **kw)
+httpd = http.server.HTTPServer((addr, 443), Handler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+httpd.serve_forever()
 """
 
 ZONE_GOOD = """$ORIGIN good.test.
@@ -67,7 +93,8 @@ class AuditLab(unittest.TestCase):
     def setUpClass(cls):
         cls.lab = lab = Lab.for_test_class(cls)
         srv, cli = lab.server, lab.client
-        for a in ("198.18.0.3", "198.18.0.25", "198.18.0.27", "198.18.0.28", "198.18.0.30"):
+        for a in ("198.18.0.3", "198.18.0.25", "198.18.0.27", "198.18.0.28", "198.18.0.30",
+                  "198.18.0.40"):
             srv.run("ip", "addr", "add", f"{a}/32", "dev", lab.server_if)
         for a in ("198.18.1.2", "198.18.1.30"):
             srv.run("ip", "addr", "add", f"{a}/32", "dev", lab.server_if)
@@ -88,6 +115,33 @@ class AuditLab(unittest.TestCase):
                           main_cf="smtpd_relay_restrictions = reject_unauth_destination")
         for a in ("198.18.0.27", "198.18.0.30", "198.18.1.30"):
             lab.start_listener(srv, f"{a}:25", "smtp-sink", "-u", "nobody", f"{a}:25", "10")
+        cls.ca = cls.mta_sts_server(lab)
+
+    @staticmethod
+    def mta_sts_server(lab):
+        """The lab's CA, a certificate for mta-sts.example.test from it, and the policy served
+        over HTTPS on 198.18.0.40; returns the CA file (the audit's --ca-file)."""
+        d = os.path.join(lab.tmp, "mta-sts")
+        os.makedirs(os.path.join(d, "root", ".well-known"))
+        with open(os.path.join(d, "root", ".well-known", "mta-sts.txt"), "w") as f:
+            f.write(POLICY)
+        ca, ca_key = os.path.join(d, "ca.pem"), os.path.join(d, "ca.key")
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=mxsense lab CA", "-keyout", ca_key, "-out", ca)
+        key, csr, cert = (os.path.join(d, n) for n in ("key.pem", "req.pem", "cert.pem"))
+        run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj",
+            "/CN=mta-sts.example.test", "-keyout", key, "-out", csr)
+        ext = os.path.join(d, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=DNS:mta-sts.example.test\n")
+        run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+            "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert)
+        script = os.path.join(d, "serve.py")
+        with open(script, "w") as f:
+            f.write(HTTPS_SERVER)
+        lab.start_listener(lab.server, "198.18.0.40:443", "/usr/bin/python3", script,
+                           "198.18.0.40", cert, key, os.path.join(d, "root"))
+        return ca
 
     @staticmethod
     def knot(lab, name, addresses, zones):
@@ -130,7 +184,8 @@ log:
         build = os.environ.get("MXSENSE_BUILD", os.path.join(os.path.dirname(__file__),
                                                              "../../build"))
         return self.lab.client.run(os.path.join(build, "mxsense"), "audit", "--resolver",
-                                   "198.18.0.2", "--timeout", "1", "--serial-grace", "2", *args,
+                                   "198.18.0.2", "--timeout", "1", "--serial-grace", "2",
+                                   "--ca-file", self.ca, *args,
                                    check=False, timeout=120)
 
     def findings(self, *args):
@@ -165,6 +220,9 @@ log:
             ("starttls_consistent", "mx4.example.test"): "warning",  # the primary has it
             ("starttls_consistent", "mx5.example.test"): "ok",
             ("tls_name_matches", "mx1.example.test"): "warning",  # for mx.example.test
+            ("mta_sts_covers_mx", "mx1.example.test"): "ok",
+            ("mta_sts_covers_mx", "mx4.example.test"): "ok",
+            ("mta_sts_covers_mx", "mx5.example.test"): "critical",  # left out of the policy
         }
         got = {k: f[k]["status"] for k in want if k in f}
         self.assertEqual(got, want, json.dumps(f and list(f.values()), indent=1))
@@ -175,6 +233,8 @@ log:
         self.assertIn("timeout", f[("ns_tcp", "198.18.0.3")]["detail"])
         self.assertIn("would bounce the domain's mail: 554",
                       f[("smtp_accepts_domain", "mx5.example.test")]["detail"])
+        self.assertIn("matches no mx of the MTA-STS policy (enforce",
+                      f[("mta_sts_covers_mx", "mx5.example.test")]["detail"])
         self.assertIn("does not cover mx1.example.test",
                       f[("tls_name_matches", "mx1.example.test")]["detail"])
         # Each finding once: the address mx2 aliases is checked with mx1's, not twice.

@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <curl/curl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <iostream>
@@ -39,8 +40,8 @@ void AuditCommand::add_to(CLI::App& app) {
     cmd->add_option("--ehlo", ehlo_name,
                     "EHLO name of the SMTP sessions (default: this host's name)");
     cmd->add_option("--ca-file", ca_file,
-                    "CA certificates (PEM) MX certificates are verified against (default: the "
-                    "system's trust store)")
+                    "CA certificates (PEM) that MX certificates and the MTA-STS policy's are "
+                    "verified against (default: the system's trust store)")
         ->check(CLI::ExistingFile);
     cmd->footer("Every finding is one line: STATUS CHECK TARGET: DETAIL (DOMAIN).");
 }
@@ -90,6 +91,7 @@ int AuditCommand::run() const {
                                  shown(o.resolver));
         return kUnknown;
     }
+    curl_global_init(CURL_GLOBAL_DEFAULT); // before any thread: the MTA-STS policy fetch
     boost::asio::io_context io;
     std::vector<AuditReport> reports;
     boost::asio::co_spawn(

@@ -303,6 +303,50 @@ std::optional<Finding> judge_tls_name(const std::string& host, const SmtpSession
                  "the certificate covers it, valid until " + until);
 }
 
+std::vector<Finding> judge_mta_sts(const std::string& domain, const DnsReply& txt,
+                                   const HttpsResponse* policy,
+                                   const std::vector<std::string>& hosts) {
+    const char* check = "mta_sts_covers_mx";
+    if (auto why = no_answer(txt); !why.empty())
+        return {found(check, domain, AuditStatus::unknown, "_mta-sts TXT query: " + why)};
+    std::size_t records = 0;
+    for (const auto* r : of_type(txt, ns_t_txt))
+        records += is_mta_sts_record(r->data) ? 1 : 0;
+    if (records == 0)
+        return {found(check, domain, AuditStatus::ok, "no MTA-STS policy announced")};
+    if (!policy)
+        return {found(check, domain, AuditStatus::warning,
+                      "MTA-STS announced, but mta-sts." + domain + " has no address")};
+    if (!policy->error.empty() || policy->status != 200)
+        return {found(check, domain, AuditStatus::warning,
+                      fmt::format("MTA-STS announced, the policy not fetched: {} (RFC 8461 "
+                                  "3.3)",
+                                  policy->error.empty() ? fmt::format("HTTP {}", policy->status)
+                                                        : policy->error))};
+    const auto p = parse_mta_sts_policy(policy->body);
+    if (!p)
+        return {found(check, domain, AuditStatus::warning,
+                      "the MTA-STS policy is malformed: " + p.error())};
+    if (p->mode == "none")
+        return {found(check, domain, AuditStatus::ok, "MTA-STS mode none")};
+    std::vector<Finding> out;
+    for (const auto& h : hosts) {
+        const bool covered = std::any_of(p->mx.begin(), p->mx.end(), [&](const auto& pattern) {
+            return mx_pattern_matches(pattern, h);
+        });
+        if (covered)
+            out.push_back(found(check, h, AuditStatus::ok,
+                                fmt::format("covered by the MTA-STS policy ({})", p->mode)));
+        else
+            out.push_back(
+                found(check, h, p->mode == "enforce" ? AuditStatus::critical : AuditStatus::warning,
+                      fmt::format("matches no mx of the MTA-STS policy ({}: {}): senders enforcing "
+                                  "it refuse to deliver here",
+                                  p->mode, fmt::join(p->mx, ", "))));
+    }
+    return out;
+}
+
 std::optional<std::string> reverse_name(const std::string& address) {
     unsigned char b[16];
     if (inet_pton(AF_INET, address.c_str(), b) == 1)

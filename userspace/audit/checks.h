@@ -2,6 +2,7 @@
 // connects): pure functions, one per check name, so each rule is tested without a network.
 #pragma once
 
+#include "audit/mta_sts.h"
 #include "audit/report.h"
 #include "audit/smtp_session.h"
 #include "probes/dns_message.h"
@@ -83,6 +84,17 @@ Finding judge_starttls_consistent(const std::string& host, bool primary_offers, 
 /// STARTTLS (starttls_consistent judges that). `now`: Unix seconds.
 std::optional<Finding> judge_tls_name(const std::string& host, const SmtpSessionFacts& s,
                                       std::int64_t now);
+
+/// mta_sts_covers_mx: with an MTA-STS policy announced (a _mta-sts TXT "v=STSv1"), every MX
+/// host matches one of its mx patterns: senders that enforce it refuse to deliver to a host
+/// that matches none (RFC 8461 §4.1, §5) -- a backup left out is the failover that never
+/// works. CRITICAL in enforce mode, WARNING in testing; a policy announced but not fetched or
+/// malformed is a WARNING (senders then go on without it, §3.3). `txt`: the _mta-sts TXT
+/// answer; `policy`: the HTTPS GET of /.well-known/mta-sts.txt (nullptr: no address for
+/// mta-sts.DOMAIN); `hosts`: the MX hosts.
+std::vector<Finding> judge_mta_sts(const std::string& domain, const DnsReply& txt,
+                                   const HttpsResponse* policy,
+                                   const std::vector<std::string>& hosts);
 
 /// The reverse-lookup name of an address ("4.3.2.1.in-addr.arpa", the ip6.arpa nibbles), or
 /// nullopt for no address.

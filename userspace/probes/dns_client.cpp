@@ -80,6 +80,15 @@ Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::
                 return Error{"malformed name record"};
             rec.data = text;
             break;
+        case ns_t_txt: // character-strings, joined (RFC 1035 3.3.14; RFC 7208 3.3)
+            for (std::size_t at = 0, len = static_cast<std::size_t>(rdlen); at < len;) {
+                const std::size_t n = rd[at];
+                if (at + 1 + n > len)
+                    return Error{"malformed TXT record"};
+                rec.data.append(reinterpret_cast<const char*>(rd + at + 1), n);
+                at += 1 + n;
+            }
+            break;
         case ns_t_soa: { // MNAME RNAME SERIAL ... (RFC 1035 3.3.13)
             const unsigned char* end = rd + rdlen;
             const int mname = dn_skipname(rd, end);

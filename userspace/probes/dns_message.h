@@ -14,7 +14,7 @@ struct DnsRecord {
     std::string name;
     int type = 0;
     std::uint32_t ttl = 0;
-    std::string data;             // address, or the name (MX, NS, CNAME, PTR, SOA's MNAME)
+    std::string data; // address, the name (MX, NS, CNAME, PTR, SOA's MNAME), TXT's strings joined
     std::uint16_t preference = 0; // MX only
     std::uint32_t serial = 0;     // SOA only (data: the MNAME)
 };

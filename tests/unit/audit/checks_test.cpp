@@ -169,6 +169,40 @@ TEST(AuditChecks, CertificateCoversTheHostAndIsValid) {
     EXPECT_EQ(judge_tls_name("mx", s, now)->status, AuditStatus::warning);
 }
 
+TEST(AuditChecks, MtaStsPolicyCoversEveryMx) {
+    auto p = parse_mta_sts_policy("version: STSv1\r\nmode: enforce\r\nmx: mx1.example.test\r\n"
+                                  "mx: *.backup.test\r\nmax_age: 86400\r\n");
+    ASSERT_TRUE(p) << p.error();
+    EXPECT_EQ(p->mode, "enforce");
+    EXPECT_EQ(p->mx, (std::vector<std::string>{"mx1.example.test", "*.backup.test"}));
+    EXPECT_FALSE(parse_mta_sts_policy("version: STSv2\nmode: enforce\nmx: a\nmax_age: 1\n"));
+    EXPECT_FALSE(parse_mta_sts_policy("version: STSv1\nmode: strict\nmx: a\nmax_age: 1\n"));
+    EXPECT_FALSE(parse_mta_sts_policy("version: STSv1\nmode: enforce\nmx: a\n"));
+    EXPECT_TRUE(mx_pattern_matches("*.backup.test", "mx2.backup.test"));
+    EXPECT_FALSE(mx_pattern_matches("*.backup.test", "a.mx2.backup.test")); // one label only
+    EXPECT_FALSE(mx_pattern_matches("*.backup.test", "backup.test"));
+    EXPECT_TRUE(mx_pattern_matches("MX1.Example.Test.", "mx1.example.test"));
+    EXPECT_TRUE(is_mta_sts_record("v=STSv1; id=1"));
+    EXPECT_FALSE(is_mta_sts_record("v=STSv10; id=1"));
+
+    const auto txt = answer({{"_mta-sts.example.test", ns_t_txt, 60, "v=STSv1; id=1"}});
+    HttpsResponse fetched{200, "version: STSv1\nmode: enforce\nmx: mx1.example.test\nmax_age: 1\n",
+                          ""};
+    const auto f =
+        judge_mta_sts("example.test", txt, &fetched, {"mx1.example.test", "mx2.example.test"});
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[0].status, AuditStatus::ok);
+    EXPECT_EQ(f[1].status, AuditStatus::critical);
+    fetched.body = "version: STSv1\nmode: testing\nmx: mx1.example.test\nmax_age: 1\n";
+    EXPECT_EQ(judge_mta_sts("example.test", txt, &fetched, {"mx2.example.test"})[0].status,
+              AuditStatus::warning);
+    HttpsResponse failed{0, "", "SSL certificate problem: unable to get local issuer"};
+    EXPECT_EQ(judge_mta_sts("example.test", txt, &failed, {"mx1.example.test"})[0].status,
+              AuditStatus::warning);
+    EXPECT_EQ(judge_mta_sts("example.test", answer({}), nullptr, {"mx1.example.test"})[0].status,
+              AuditStatus::ok); // none announced
+}
+
 TEST(AuditReport, ExitCodeIsTheWorstAndJsonHasTheShape) {
     AuditReport r{"example.test",
                   {{"mx_ttl", "example.test", AuditStatus::warning, "60 s"},

@@ -10,6 +10,7 @@ import json
 import os
 import unittest
 
+import lab as L
 from lab import Lab, run
 
 ZONE_EXAMPLE = """$ORIGIN example.test.
@@ -190,6 +191,7 @@ log:
 
     def findings(self, *args):
         r = self.audit("--json", *args)
+        self.assertTrue(r.stdout, f"rc {r.returncode}: {r.stderr[-3000:]}")
         doc = json.loads(r.stdout)
         return r.returncode, {(c["check"], c["target"]): c for c in doc["checks"]}
 
@@ -267,6 +269,54 @@ log:
             r = self.audit(*args)
             self.assertEqual(r.returncode, 3, (args, r.stdout, r.stderr))
             self.assertIn(msg, r.stderr)
+
+
+class AgentAuditLab(AuditLab):
+    """The agent's periodic audit of its configured domains: the findings as metrics and on the
+    status page (the same lab; the agent in the client namespace)."""
+
+    PORT = 10072
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cfg = os.path.join(cls.lab.tmp, "agent.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""interfaces: [{cls.lab.client_if}]
+listen: 127.0.0.1:{cls.PORT}
+state_file: {cls.lab.tmp}/state.json
+dns_servers: [198.18.0.2]
+probes: {{interval: 10, timeout: 1}}
+audit: {{interval: 600}}
+domains:
+  - name: example.test
+    mx: discover
+  - name: good.test
+    mx: discover
+""")
+        cls.agent = cls.lab.start_agent_config(cls.lab.client, cfg, cls.PORT)
+
+    # The command-line tests of the parent run once, there.
+    test_every_fault_is_found = test_a_healthy_domain_is_ok = None
+    test_text_lines_and_check_selection = test_usage_errors_are_unknown = None
+
+    def test_findings_are_metrics_and_on_the_page(self):
+        def audited():
+            m = L.scrape(self.lab.client, self.PORT)
+            return m if L.value(m, "mxsense_audit_last_run_timestamp_seconds") else None
+        m = L.until(audited, 60, "the first audit run")
+        status = lambda check, target, domain="example.test": L.value(
+            m, "mxsense_audit_check_status", domain=domain, check=check, target=target)
+        self.assertEqual(status("ns_tcp", "198.18.0.3"), 2)
+        self.assertEqual(status("soa_serial_consistent", "example.test"), 2)
+        self.assertEqual(status("mx_ttl", "example.test"), 1)
+        self.assertEqual(status("mx_present", "example.test"), 0)
+        self.assertEqual(status("ns_tcp", "198.18.1.2", "good.test"), 0)
+        self.assertGreater(L.value(m, "mxsense_audit_duration_seconds"), 0)
+        page = self.lab.client.run("curl", "-sf", f"http://127.0.0.1:{self.PORT}/").stdout
+        self.assertIn("<h2>Audit</h2>", page)
+        self.assertIn("soa_serial_consistent", page)
+        self.assertIn("198.18.0.3", page)
 
 
 if __name__ == "__main__":

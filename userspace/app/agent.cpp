@@ -148,6 +148,7 @@ int Agent::run() {
         sweep_timer_.cancel();
         window_timer_.cancel();
         probe_timer_.cancel();
+        audit_.stop();
         if (discovery_)
             discovery_->stop();
         hup_.cancel();
@@ -202,7 +203,16 @@ void Agent::judge_window() {
     auto w = window_delta_.next(dns_.client_by_address(opts_.dns_ports.front()),
                                 smtp_.client_by_address(opts_.mx_port()));
     prober_.fold_into(w);
+    const auto failed_over = [](const std::vector<DomainStatus>& ds) {
+        std::vector<bool> v;
+        for (const auto& d : ds)
+            v.push_back(d.failover_active);
+        return v;
+    };
+    const auto before = failed_over(health_->domains());
     health_->window(w);
+    if (failed_over(health_->domains()) != before)
+        audit_.run_soon(); // a switchover: the path the mail takes now
     failover_store_.save(health_->domains());
     snapshot_.health.targets = health_->targets();
     snapshot_.health.domains = health_->domains();
@@ -241,6 +251,7 @@ void Agent::refresh() {
     snapshot_.http = http_->stats();
     snapshot_.probes = prober_.counts();
     snapshot_.webhook = webhook_.counts();
+    snapshot_.audit = audit_.snapshot();
     const auto& sensor = datapath_->sensor();
     auto& s = snapshot_.sensor;
     auto totals = sensor.read_dns_stats();

@@ -6,6 +6,7 @@
 
 #include "actions/alert_webhook.h"
 #include "actions/hook_set.h"
+#include "audit/audit_runner.h"
 #include "config/options.h"
 #include "counters/dns_model.h"
 #include "counters/smtp_model.h"
@@ -57,6 +58,8 @@ class Agent {
     void setup_health();
     void start_discovery();
     void apply_targets();
+    std::vector<std::string> lookup_resolvers() const;
+    void configure_audit();
     void reload();
     void apply_reload(Result<AgentOptions> c);
     void wait_hup();
@@ -95,6 +98,7 @@ class Agent {
     HookSet hooks_{io_};
     AlertWebhook webhook_;
     Prober prober_{io_};
+    AuditRunner audit_{io_};   // the periodic audit; its blocking thread joined before io_ goes
     WindowDelta window_delta_; // the counters' totals at the last window
     std::unique_ptr<HttpServer> http_;
     std::unique_ptr<Datapath> datapath_;

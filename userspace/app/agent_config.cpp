@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <thread>
 #include <tuple>
+#include <unistd.h>
 
 namespace mxs {
 
@@ -79,6 +80,43 @@ void Agent::setup_health() {
     apply_targets();
 
     start_discovery();
+    configure_audit();
+}
+
+// Who answers the agent's own lookups (discovery, the audit): discovery.resolver first, then
+// resolv.conf's own (a local stub resolves fine for this host), then every judged DNS server.
+std::vector<std::string> Agent::lookup_resolvers() const {
+    std::vector<std::string> resolvers;
+    if (!opts_.discovery.resolver.empty())
+        resolvers.push_back(opts_.discovery.resolver);
+    for (const auto* list : {&lookup_resolvers_, &dns_servers_})
+        for (const auto& s : *list)
+            if (std::find(resolvers.begin(), resolvers.end(), s) == resolvers.end())
+                resolvers.push_back(s);
+    return resolvers;
+}
+
+// The periodic audit of the configured domains, asking the first lookup resolver.
+void Agent::configure_audit() {
+    std::vector<std::string> domains;
+    for (const auto& d : opts_.domains)
+        domains.push_back(d.name);
+    AuditOptions o;
+    const auto resolvers = lookup_resolvers();
+    if (!resolvers.empty())
+        o.resolver = resolvers.front();
+    o.timeout_s = opts_.probes.timeout_s;
+    o.smtp_port = opts_.mx_port();
+    o.ehlo_name = opts_.probes.ehlo_name;
+    if (o.ehlo_name.empty()) {
+        char name[256] = {};
+        o.ehlo_name = gethostname(name, sizeof name - 1) == 0 && *name ? name : "localhost";
+    }
+    const bool can = !domains.empty() && !o.resolver.empty();
+    if (!domains.empty() && o.resolver.empty())
+        spdlog::warn("audit: no resolver to ask (set discovery.resolver or dns_servers): the "
+                     "domains are not audited");
+    audit_.configure(std::move(domains), std::move(o), can ? opts_.audit.interval_s : 0);
 }
 
 // Discovery's lookup loops for the domains that ask for it (discover: or authoritative:), from
@@ -90,17 +128,7 @@ void Agent::start_discovery() {
     if (std::none_of(opts_.domains.begin(), opts_.domains.end(),
                      [](const Domain& d) { return d.discover || d.authoritative; }))
         return;
-    // discovery.resolver first, then resolv.conf's own (a local stub resolves fine for this
-    // host), then every judged DNS server.
-    std::vector<std::string> resolvers;
-    if (!opts_.discovery.resolver.empty())
-        resolvers.push_back(opts_.discovery.resolver);
-    for (const auto& s : lookup_resolvers_)
-        if (std::find(resolvers.begin(), resolvers.end(), s) == resolvers.end())
-            resolvers.push_back(s);
-    for (const auto& s : dns_servers_)
-        if (std::find(resolvers.begin(), resolvers.end(), s) == resolvers.end())
-            resolvers.push_back(s);
+    const auto resolvers = lookup_resolvers();
     if (resolvers.empty()) {
         spdlog::error("discovery: no resolver (set discovery.resolver or dns_servers); domains "
                       "to discover stay without MX hosts");
@@ -115,6 +143,7 @@ void Agent::start_discovery() {
     discovery_->start(opts_.domains, [this](const std::string& name, const DiscoveredDomain& d) {
         discovered_[name] = d;
         apply_targets();
+        audit_.run_soon(); // what the audit checks may have changed
     });
 }
 

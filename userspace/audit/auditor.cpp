@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <arpa/nameser.h>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,6 +17,7 @@
 #include <ctime>
 #include <map>
 #include <optional>
+#include <type_traits>
 
 namespace mxs {
 namespace asio = boost::asio;
@@ -35,6 +38,23 @@ const std::vector<std::string>& audit_check_names() {
 }
 
 namespace {
+
+// Runs `work` on `pool` and resumes on this coroutine's executor with its result: a timer that
+// never expires is cancelled from the pool once the work is done. The pool is joined before
+// the io_context goes, so the cancel never reaches a destroyed executor.
+template <class F>
+asio::awaitable<std::invoke_result_t<F>> off_thread(asio::thread_pool& pool, F work) {
+    auto ex = co_await asio::this_coro::executor;
+    auto done = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+    auto result = std::make_shared<std::optional<std::invoke_result_t<F>>>();
+    asio::post(pool, [done, result, work = std::move(work)] {
+        *result = work();
+        asio::post(done->get_executor(), [done] { done->cancel(); });
+    });
+    boost::system::error_code ec;
+    co_await done->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_return std::move(**result);
+}
 
 class Audit {
   public:
@@ -208,9 +228,18 @@ class Audit {
             announced = announced || (r.type == ns_t_txt && is_mta_sts_record(r.data));
         if (announced) {
             const auto host = "mta-sts." + domain_;
-            if (const auto addrs = co_await addresses(host); !addrs.empty())
-                policy = https_get(host, addrs.front(), "/.well-known/mta-sts.txt", opts_.timeout_s,
-                                   opts_.ca_file);
+            if (const auto addrs = co_await addresses(host); !addrs.empty()) {
+                const auto fetch = [host, addr = addrs.front(), o = opts_] {
+                    return https_get(host, addr, "/.well-known/mta-sts.txt", o.timeout_s,
+                                     o.ca_file);
+                };
+                // Not `cond ? co_await ... : ...`: GCC 12 miscompiles a co_await inside the
+                // conditional operator (the command line crashed with SIGSEGV here).
+                if (opts_.blocking)
+                    policy = co_await off_thread(*opts_.blocking, fetch);
+                else
+                    policy = fetch();
+            }
         }
         std::vector<std::string> hosts;
         for (const auto& h : hosts_)

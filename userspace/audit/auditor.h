@@ -5,6 +5,7 @@
 #include "audit/report.h"
 #include "probes/coro.h"
 
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -26,6 +27,10 @@ struct AuditOptions {
     double serial_grace_s = 10;          // serials may differ this long (a change propagating)
     std::string ehlo_name = "localhost"; // what the SMTP sessions say in EHLO
     std::string ca_file;                 // the trust store for MX certificates; empty: the system's
+    // Where blocking work runs (the MTA-STS policy's HTTPS GET, libcurl's easy interface):
+    // nullptr, on the calling thread (the command line); the agent gives a pool so its one
+    // thread never waits on a web server.
+    boost::asio::thread_pool* blocking = nullptr;
 };
 
 /// Audits `domain` (a DNS name): the findings of the selected checks, in order. Never throws.

@@ -7,20 +7,6 @@
 
 namespace mxs {
 
-const char* status_name(AuditStatus s) {
-    switch (s) {
-    case AuditStatus::ok:
-        return "ok";
-    case AuditStatus::warning:
-        return "warning";
-    case AuditStatus::critical:
-        return "critical";
-    case AuditStatus::unknown:
-        break;
-    }
-    return "unknown";
-}
-
 namespace {
 
 int severity(AuditStatus s) {

@@ -3,31 +3,12 @@
 // 2 CRITICAL, 3 UNKNOWN).
 #pragma once
 
+#include "audit/finding.h"
+
 #include <string>
 #include <vector>
 
 namespace mxs {
-
-/// A finding's status; its value is the exit code and the metric's value.
-enum class AuditStatus { ok = 0, warning = 1, critical = 2, unknown = 3 };
-
-/// "ok", "warning", "critical", "unknown".
-const char* status_name(AuditStatus s);
-
-/// One check's verdict on one target (a domain, an MX host, an address, a name server).
-struct Finding {
-    std::string check;  // mx_present, ns_udp, ... (README "Audit")
-    std::string target; // what it is about
-    AuditStatus status = AuditStatus::unknown;
-    std::string detail; // why, in a sentence
-    bool operator==(const Finding&) const = default;
-};
-
-/// Every finding of one domain's audit, in the order the checks ran.
-struct AuditReport {
-    std::string domain;
-    std::vector<Finding> findings;
-};
 
 /// The worst status of all reports: CRITICAL over WARNING over UNKNOWN over OK (an UNKNOWN
 /// means a check could not tell; a WARNING or CRITICAL found something wrong), as

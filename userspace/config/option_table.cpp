@@ -262,6 +262,9 @@ const OptionSpec kOptions[] = {
     {"webhook.token_file", "", "File holding the bearer token (16 characters at least)",
      MXS_FIELD(webhook.token_file)},
     {"webhook.hook", "", "Hook a firing or resolved alert runs", MXS_FIELD(webhook.hook)},
+    // The periodic audit (README "Mail-domain audit").
+    {"audit.interval", "", "Seconds between audits of the configured domains (0: none)",
+     MXS_FIELD(audit.interval_s), Apply::reload, seconds(0, 604800)},
     // The HTTP server (README "HTTP limits").
     {"http.max_connections", "", "Open connections at most", MXS_FIELD(http.max_connections),
      Apply::restart, whole(1, kMaxHttpConnections, "connections")},

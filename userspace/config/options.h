@@ -101,6 +101,11 @@ struct WebhookOptions {
     std::string token;
 };
 
+// The periodic mail-domain audit of the configured domains (README "Mail-domain audit").
+struct AuditAgentOptions {
+    double interval_s = 3600; // 0: no periodic audit
+};
+
 // The ports and map sizes are the sensor's (SensorConfig); the rest is the agent's.
 struct AgentOptions : SensorConfig {
     std::vector<std::string> interfaces; // empty: the default-route interface
@@ -134,6 +139,7 @@ struct AgentOptions : SensorConfig {
     ProbeOptions probes;
     DiscoveryOptions discovery;
     WebhookOptions webhook;
+    AuditAgentOptions audit;
     HttpLimits http; // connections and requests of the HTTP server (README "HTTP limits")
     // Which domains are failed over (and their preference order), kept across
     // restarts and reloads so a switched zone is still switched back; empty: none.

@@ -114,6 +114,7 @@ std::string render_metrics(const Snapshot& snap, const MetricsOptions& opts) {
     render_smtp(snap, opts, out);
     render_health(snap.health, out);
     render_probes(snap.probes, out);
+    render_audit(snap.audit, out);
     Family wreq("mxsense_webhook_requests_total",
                 "Alertmanager webhook deliveries by result (ok, refused, unauthorized, "
                 "bad_request).",

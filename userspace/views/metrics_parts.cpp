@@ -90,6 +90,27 @@ void render_health(const HealthSnapshot& h, std::vector<MetricFamily>& out) {
         out.push_back(std::move(f->f));
 }
 
+void render_audit(const AuditSnapshot& a, std::vector<MetricFamily>& out) {
+    if (a.runs == 0)
+        return;
+    Family status("mxsense_audit_check_status",
+                  "Audit finding by domain, check and target: 0 ok, 1 warning, 2 critical, 3 "
+                  "unknown (README \"Mail-domain audit\").",
+                  MetricType::Gauge);
+    for (const auto& r : a.reports)
+        for (const auto& f : r.findings)
+            status.gauge({{"domain", r.domain}, {"check", f.check}, {"target", f.target}},
+                         static_cast<double>(f.status));
+    Family last("mxsense_audit_last_run_timestamp_seconds",
+                "When the last audit of the configured domains completed.", MetricType::Gauge);
+    last.gauge({}, a.last_run_s);
+    Family took("mxsense_audit_duration_seconds", "How long the last audit took.",
+                MetricType::Gauge);
+    took.gauge({}, a.duration_s);
+    for (auto* f : {&status, &last, &took})
+        out.push_back(std::move(f->f));
+}
+
 void render_probes(const ProbeCounts& p, std::vector<MetricFamily>& out) {
     Family runs("mxsense_probe_runs_total",
                 "Active probes by kind (dns_udp, dns_tcp, smtp), target address and result.",

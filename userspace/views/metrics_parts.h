@@ -54,6 +54,9 @@ void render_smtp(const Snapshot& snap, const MetricsOptions& opts,
                  std::vector<prometheus::MetricFamily>& out);
 void render_health(const HealthSnapshot& h, std::vector<prometheus::MetricFamily>& out);
 void render_probes(const ProbeCounts& p, std::vector<prometheus::MetricFamily>& out);
+// mxsense_audit_*: each finding's status (0 ok, 1 warning, 2 critical, 3 unknown), when the
+// last audit completed and how long it took; nothing before the first run.
+void render_audit(const AuditSnapshot& a, std::vector<prometheus::MetricFamily>& out);
 // The HTTP server's bounds: every label value from the start, so a rate() sees the first event.
 void render_http(const HttpStats& h, std::vector<prometheus::MetricFamily>& out);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actions/webhook_counts.h"
+#include "audit/finding.h"
 #include "counters/dns_model.h"
 #include "counters/smtp_model.h"
 #include "health/health.h"
@@ -49,6 +50,7 @@ struct Snapshot {
     bool config_reload_ok = true;
     std::uint64_t config_reloads = 0;
     SensorSnapshot sensor;
+    AuditSnapshot audit;
 };
 
 } // namespace mxs

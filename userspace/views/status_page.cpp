@@ -63,6 +63,35 @@ td.state{font-weight:bold} .HEALTHY{color:#17702a} .DEGRADED{color:#a86400}
 .empty{color:#777;font-style:italic}
 </style>)";
 
+// The last audit's findings that are not ok (README "Mail-domain audit").
+std::string audit_section(const AuditSnapshot& a) {
+    std::string o = "<h2>Audit</h2>\n";
+    if (!a.enabled)
+        return o + "<p class=\"empty\">off (audit.interval 0, or no domains)</p>\n";
+    if (a.runs == 0)
+        return o + "<p class=\"empty\">not run yet</p>\n";
+    std::size_t total = 0;
+    std::string rows;
+    for (const auto& r : a.reports)
+        for (const auto& f : r.findings) {
+            ++total;
+            if (f.status != AuditStatus::ok)
+                rows +=
+                    fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                "</tr>\n",
+                                html_escape(r.domain), html_escape(f.check), html_escape(f.target),
+                                status_name(f.status), html_escape(f.detail));
+        }
+    o += fmt::format("<p>{} finding(s) at {}, in {:.1f} s.</p>\n", total,
+                     when(static_cast<std::int64_t>(a.last_run_s)), a.duration_s);
+    if (rows.empty())
+        return o + "<p class=\"empty\">every check ok</p>\n";
+    return o +
+           "<table><tr><th>domain</th><th>check</th><th>target</th><th>status</th>"
+           "<th>detail</th></tr>\n" +
+           rows + "</table>\n";
+}
+
 } // namespace
 
 std::string status_html(const Snapshot& s, double refresh_s) {
@@ -151,6 +180,8 @@ std::string status_html(const Snapshot& s, double refresh_s) {
                              it->attempt, html_escape(it->result), it->exit_status);
         o += "</table>\n";
     }
+
+    o += audit_section(s.audit);
 
     const auto& sn = s.sensor;
     o += "<h2>Sensor</h2>\n<table><tr><th>interface</th><th>attachments</th><th>packets in</th>"

@@ -1,0 +1,97 @@
+#include "audit/audit_runner.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <chrono>
+#include <spdlog/spdlog.h>
+
+namespace mxs {
+namespace asio = boost::asio;
+
+namespace {
+// A run soon after a change: not at once, so that a burst of changes (discovery refreshing
+// several domains) is audited once.
+constexpr double kSoonS = 5;
+} // namespace
+
+AuditRunner::AuditRunner(asio::io_context& io) : io_(io), timer_(io) {}
+
+AuditRunner::~AuditRunner() {
+    stop();
+    if (blocking_)
+        blocking_->join();
+}
+
+void AuditRunner::configure(std::vector<std::string> domains, AuditOptions opts,
+                            double interval_s) {
+    domains_ = std::move(domains);
+    opts_ = std::move(opts);
+    interval_s_ = interval_s;
+    snapshot_.enabled = interval_s_ > 0 && !domains_.empty();
+    if (snapshot_.enabled)
+        arm(kSoonS);
+    else
+        timer_.cancel();
+}
+
+void AuditRunner::run_soon() {
+    if (!snapshot_.enabled || stopped_)
+        return;
+    if (running_)
+        again_ = true;
+    else
+        arm(kSoonS);
+}
+
+void AuditRunner::stop() {
+    stopped_ = true;
+    timer_.cancel();
+}
+
+void AuditRunner::arm(double seconds) {
+    timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(seconds)));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !stopped_)
+            start_run();
+    });
+}
+
+void AuditRunner::start_run() {
+    if (running_) {
+        again_ = true;
+        return;
+    }
+    running_ = true;
+    if (!blocking_)
+        blocking_ = std::make_unique<asio::thread_pool>(1);
+    opts_.blocking = blocking_.get();
+    asio::co_spawn(
+        io_,
+        [this]() -> asio::awaitable<void> {
+            const auto start = std::chrono::steady_clock::now();
+            std::vector<AuditReport> reports;
+            for (const auto& d : domains_)
+                reports.push_back(co_await audit_domain(d, opts_));
+            snapshot_.reports = std::move(reports);
+            snapshot_.duration_s =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            snapshot_.last_run_s =
+                std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+            ++snapshot_.runs;
+            std::size_t bad = 0;
+            for (const auto& r : snapshot_.reports)
+                for (const auto& f : r.findings)
+                    bad += f.status != AuditStatus::ok;
+            spdlog::info("audit: {} domain(s), {} finding(s) not ok, {:.1f} s",
+                         snapshot_.reports.size(), bad, snapshot_.duration_s);
+            running_ = false;
+            if (stopped_ || !snapshot_.enabled)
+                co_return;
+            arm(std::exchange(again_, false) ? kSoonS : interval_s_);
+        },
+        asio::detached);
+}
+
+} // namespace mxs

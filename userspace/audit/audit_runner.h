@@ -1,0 +1,52 @@
+// The agent's periodic audit: every domain audited each interval, and again soon after a
+// discovery change or a switchover; the last completed run kept for the views.
+#pragma once
+
+#include "audit/auditor.h"
+#include "audit/finding.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mxs {
+
+/// Runs audit_domain() for the configured domains on the agent's io_context, one run at a
+/// time; the blocking part (an HTTPS GET) on a thread of its own.
+class AuditRunner {
+  public:
+    explicit AuditRunner(boost::asio::io_context& io);
+    /// Stops the timer and joins the blocking thread (a fetch in progress ends by its timeout).
+    ~AuditRunner();
+    AuditRunner(const AuditRunner&) = delete;
+    AuditRunner& operator=(const AuditRunner&) = delete;
+
+    /// What to audit and how often (seconds; 0: never); a first run follows shortly.
+    void configure(std::vector<std::string> domains, AuditOptions opts, double interval_s);
+    /// Another run soon (a discovery change, a switchover): after the one in progress, if any.
+    void run_soon();
+    /// Cancels the timer; a run in progress completes without starting another.
+    void stop();
+    /// The last completed run.
+    const AuditSnapshot& snapshot() const { return snapshot_; }
+
+  private:
+    void arm(double seconds);
+    void start_run();
+
+    boost::asio::io_context& io_;
+    boost::asio::steady_timer timer_;
+    // Made at the first run, not before: the agent drops its capabilities while it has one
+    // thread (libcap-ng acts on the calling thread), and a thread made later inherits that.
+    std::unique_ptr<boost::asio::thread_pool> blocking_;
+    std::vector<std::string> domains_;
+    AuditOptions opts_;
+    double interval_s_ = 0;
+    bool running_ = false, again_ = false, stopped_ = false;
+    AuditSnapshot snapshot_;
+};
+
+} // namespace mxs

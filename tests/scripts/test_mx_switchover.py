@@ -400,12 +400,12 @@ class Arguments(unittest.TestCase):
 
     def test_default_verify_timeout_is_well_under_the_agents_hook_timeout(self):
         """A lagging secondary must be named (exit 5) before the agent kills the hook: the
-        default hook timeout (userspace/config/options.h) minus the default --verify-timeout leaves
-        at least 10 s for the reads and the update."""
-        with open(os.path.join(ROOT, "userspace", "config", "options.h")) as f:
-            hook = re.search(r"struct HookConfig \{.*?double timeout_s = ([\d.]+);", f.read(),
+        default hook timeout (userspace/actions/hook_spec.h, which the options extend) minus the
+        default --verify-timeout leaves at least 10 s for the reads and the update."""
+        with open(os.path.join(ROOT, "userspace", "actions", "hook_spec.h")) as f:
+            hook = re.search(r"struct HookSpec \{.*?double timeout_s = ([\d.]+);", f.read(),
                              re.S)
-        self.assertIsNotNone(hook, "HookConfig::timeout_s not found in options.h")
+        self.assertIsNotNone(hook, "HookSpec::timeout_s not found in hook_spec.h")
         self.assertLessEqual(S.parse_args([]).verify_timeout + 10, float(hook.group(1)))
 
 

@@ -152,10 +152,12 @@ class Audit {
             if (r.type == ns_t_ns)
                 names.push_back(dns_key(r.data));
         findings_.push_back(judge_ns_count(domain_, names));
-        for (const auto& n : names)
-            for (const auto& a : co_await addresses(n))
+        for (const auto& n : names) {
+            const auto found = co_await addresses(n); // not a temporary across the co_await
+            for (const auto& a : found)
                 if (std::find(ns_addresses.begin(), ns_addresses.end(), a) == ns_addresses.end())
                     ns_addresses.push_back(a);
+        }
         std::map<std::string, std::optional<std::uint32_t>> serials;
         std::map<std::string, std::set<std::string>> sets;
         std::optional<std::uint32_t> authoritative_ttl;

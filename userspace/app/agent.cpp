@@ -211,8 +211,14 @@ void Agent::judge_window() {
     };
     const auto before = failed_over(health_->domains());
     health_->window(w);
-    if (failed_over(health_->domains()) != before)
+    if (failed_over(health_->domains()) != before) {
+        std::set<std::string> now;
+        for (const auto& d : health_->domains())
+            if (d.failover_active)
+                now.insert(d.name);
+        audit_.set_failed_over(std::move(now));
         audit_.run_soon(); // a switchover: the path the mail takes now
+    }
     failover_store_.save(health_->domains());
     snapshot_.health.targets = health_->targets();
     snapshot_.health.domains = health_->domains();

@@ -107,6 +107,11 @@ void Agent::configure_audit() {
         o.resolver = resolvers.front();
     o.timeout_s = opts_.probes.timeout_s;
     o.smtp_port = opts_.mx_port();
+    o.mx_ttl_min_s = opts_.audit.mx_ttl_min_s;
+    o.mx_ttl_max_s = opts_.audit.mx_ttl_max_s;
+    for (const auto& d : health_->domains())
+        if (d.failover_active)
+            o.failed_over.insert(d.name);
     o.ehlo_name = opts_.probes.ehlo_name;
     if (o.ehlo_name.empty()) {
         char name[256] = {};

@@ -33,6 +33,12 @@ void AuditCommand::add_to(CLI::App& app) {
                     "Seconds name servers' SOA serials may differ (a change propagating)")
         ->check(CLI::Range(0.0, 3600.0))
         ->capture_default_str();
+    cmd->add_option("--mx-ttl-min", mx_ttl_min_s, "MX TTL below which mx_ttl warns (seconds)")
+        ->check(CLI::Range(0u, 604800u))
+        ->capture_default_str();
+    cmd->add_option("--mx-ttl-max", mx_ttl_max_s, "MX TTL above which mx_ttl warns (seconds)")
+        ->check(CLI::Range(0u, 604800u))
+        ->capture_default_str();
     cmd->add_option("--check", checks,
                     fmt::format("Run only this check (repeatable): {}",
                                 fmt::join(audit_check_names(), ", ")))
@@ -51,6 +57,12 @@ int AuditCommand::run() const {
     AuditOptions o;
     o.timeout_s = timeout_s;
     o.serial_grace_s = serial_grace_s;
+    o.mx_ttl_min_s = mx_ttl_min_s;
+    o.mx_ttl_max_s = mx_ttl_max_s;
+    if (mx_ttl_min_s > mx_ttl_max_s) {
+        std::cerr << "mxsense audit: --mx-ttl-min is above --mx-ttl-max\n";
+        return kUnknown;
+    }
     for (const auto& c : checks) {
         const auto& names = audit_check_names();
         if (std::find(names.begin(), names.end(), c) == names.end()) {

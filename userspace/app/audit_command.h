@@ -2,6 +2,7 @@
 // monitoring plugins give them (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct AuditCommand {
     std::string resolver; // empty: the first nameserver of /etc/resolv.conf
     double timeout_s = 5;
     double serial_grace_s = 10;
+    std::uint32_t mx_ttl_min_s = 300; // mx_ttl's band, seconds
+    std::uint32_t mx_ttl_max_s = 86400;
     std::vector<std::string> checks;
     std::string ehlo_name; // empty: this host's name
     std::string ca_file;   // empty: the system's trust store

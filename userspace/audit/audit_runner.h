@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ class AuditRunner {
     void configure(std::vector<std::string> domains, AuditOptions opts, double interval_s);
     /// Another run soon (a discovery change, a switchover): after the one in progress, if any.
     void run_soon();
+    /// The domains failed over now (from the health monitor), for the next run's mx_ttl.
+    void set_failed_over(std::set<std::string> domains) { opts_.failed_over = std::move(domains); }
     /// Cancels the timer; a run in progress completes without starting another.
     void stop();
     /// The last completed run.

@@ -182,7 +182,8 @@ class Audit {
         }
         if (!mx_addresses_.empty() || authoritative_ttl)
             findings_.push_back(judge_mx_ttl(domain_, authoritative_ttl.value_or(mx_ttl_),
-                                             opts_.mx_ttl_min_s, opts_.mx_ttl_max_s));
+                                             opts_.mx_ttl_min_s, opts_.mx_ttl_max_s,
+                                             opts_.failed_over.count(domain_) > 0));
         findings_.push_back(judge_prefix_diversity(domain_, ns_addresses));
         co_await wait_for_serials(serials);
         findings_.push_back(judge_ns_sets(domain_, sets));

@@ -118,7 +118,12 @@ Finding judge_mx_resolves(const std::string& host, const std::vector<std::string
 }
 
 Finding judge_mx_ttl(const std::string& domain, std::uint32_t ttl, std::uint32_t min_s,
-                     std::uint32_t max_s) {
+                     std::uint32_t max_s, bool failed_over) {
+    if (ttl < min_s && failed_over)
+        return found("mx_ttl", domain, AuditStatus::ok,
+                     fmt::format("MX TTL {} s, below {} s while the domain is failed over (short "
+                                 "on purpose until the failback)",
+                                 ttl, min_s));
     if (ttl < min_s || ttl > max_s)
         return found("mx_ttl", domain, AuditStatus::warning,
                      fmt::format("MX TTL {} s is outside {} to {} s", ttl, min_s, max_s));

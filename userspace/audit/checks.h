@@ -33,9 +33,10 @@ Finding judge_mx_resolves(const std::string& host, const std::vector<std::string
                           const std::map<std::string, std::string>& connects);
 
 /// mx_ttl: the MX RRset's TTL (seconds, as an authoritative server gives it) within
-/// [min_s, max_s]; about an hour is the usual advice, short only while failing over.
+/// [min_s, max_s]; about an hour is the usual advice, short only while failing over: for a
+/// domain that is failed over (`failed_over`) a TTL below the band is noted, not a warning.
 Finding judge_mx_ttl(const std::string& domain, std::uint32_t ttl, std::uint32_t min_s,
-                     std::uint32_t max_s);
+                     std::uint32_t max_s, bool failed_over = false);
 
 /// ns_count: at least two name servers (RFC 1034 §4.1; RFC 2182 §5).
 Finding judge_ns_count(const std::string& domain, const std::vector<std::string>& ns);

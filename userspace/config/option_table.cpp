@@ -265,6 +265,10 @@ const OptionSpec kOptions[] = {
     // The periodic audit (README "Mail-domain audit").
     {"audit.interval", "", "Seconds between audits of the configured domains (0: none)",
      MXS_FIELD(audit.interval_s), Apply::reload, seconds(0, 604800)},
+    {"audit.mx_ttl_min", "", "MX TTL below which mx_ttl warns (seconds)",
+     MXS_FIELD(audit.mx_ttl_min_s), Apply::reload, whole(0, 604800, "seconds")},
+    {"audit.mx_ttl_max", "", "MX TTL above which mx_ttl warns (seconds)",
+     MXS_FIELD(audit.mx_ttl_max_s), Apply::reload, whole(0, 604800, "seconds")},
     // The HTTP server (README "HTTP limits").
     {"http.max_connections", "", "Open connections at most", MXS_FIELD(http.max_connections),
      Apply::restart, whole(1, kMaxHttpConnections, "connections")},

@@ -104,6 +104,9 @@ struct WebhookOptions {
 // The periodic mail-domain audit of the configured domains (README "Mail-domain audit").
 struct AuditAgentOptions {
     double interval_s = 3600; // 0: no periodic audit
+    // mx_ttl's band, seconds (about an hour is the usual advice).
+    std::uint32_t mx_ttl_min_s = 300;
+    std::uint32_t mx_ttl_max_s = 86400;
 };
 
 // The ports and map sizes are the sensor's (SensorConfig); the rest is the agent's.

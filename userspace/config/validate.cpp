@@ -188,6 +188,10 @@ class Checker {
                        fmt::format("{} is above {} ({}): DEGRADED must come before DOWN",
                                    v.degraded_failure_ratio, name("verdicts.down_failure_ratio"),
                                    v.down_failure_ratio));
+        if (o_.audit.mx_ttl_min_s > o_.audit.mx_ttl_max_s)
+            return bad("audit.mx_ttl_min",
+                       fmt::format("{} s is above {} ({} s)", o_.audit.mx_ttl_min_s,
+                                   name("audit.mx_ttl_max"), o_.audit.mx_ttl_max_s));
         const auto& dc = o_.discovery;
         if (!(dc.min_refresh_s <= dc.max_refresh_s))
             return bad("discovery.min_refresh",

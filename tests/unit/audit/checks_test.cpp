@@ -67,6 +67,10 @@ TEST(AuditChecks, TtlBandAndNameServerCount) {
     EXPECT_EQ(judge_mx_ttl("d", 60, 300, 86400).status, AuditStatus::warning);
     EXPECT_EQ(judge_mx_ttl("d", 300, 300, 86400).status, AuditStatus::ok);
     EXPECT_EQ(judge_mx_ttl("d", 86401, 300, 86400).status, AuditStatus::warning);
+    const auto noted = judge_mx_ttl("d", 60, 300, 86400, true); // failed over: short on purpose
+    EXPECT_EQ(noted.status, AuditStatus::ok);
+    EXPECT_NE(noted.detail.find("failed over"), std::string::npos);
+    EXPECT_EQ(judge_mx_ttl("d", 86401, 300, 86400, true).status, AuditStatus::warning);
     EXPECT_EQ(judge_ns_count("d", {"ns1"}).status, AuditStatus::critical);
     EXPECT_EQ(judge_ns_count("d", {"ns1", "ns2"}).status, AuditStatus::ok);
 }

@@ -10,10 +10,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <iostream>
+#include <memory>
+#include <openssl/x509_vfy.h>
 #include <unistd.h>
 
 namespace mxs {
@@ -78,6 +79,15 @@ int AuditCommand::run() const {
                                      e.error());
             return kUnknown;
         }
+    if (!ca_file.empty()) { // a file that is no PEM would fail every STARTTLS host's check
+        std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(),
+                                                                      X509_STORE_free);
+        if (!store || X509_STORE_load_locations(store.get(), ca_file.c_str(), nullptr) != 1) {
+            std::cerr << fmt::format("mxsense audit: --ca-file: {}: no PEM certificates\n",
+                                     shown(ca_file));
+            return kUnknown;
+        }
+    }
     o.ca_file = ca_file;
     o.ehlo_name = ehlo_name;
     if (o.ehlo_name.empty()) {
@@ -103,7 +113,6 @@ int AuditCommand::run() const {
                                  shown(o.resolver));
         return kUnknown;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT); // before any thread: the MTA-STS policy fetch
     boost::asio::io_context io;
     std::vector<AuditReport> reports;
     boost::asio::co_spawn(

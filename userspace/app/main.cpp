@@ -10,6 +10,7 @@
 #include "views/status.h"
 
 #include <CLI/CLI.hpp>
+#include <curl/curl.h>
 #include <iostream>
 #include <spdlog/spdlog.h>
 #include <string_view>
@@ -50,6 +51,8 @@ struct Cli {
 };
 
 int main(int argc, char** argv) {
+    // libcurl (the audit's MTA-STS fetch) is initialised once, before any thread starts.
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     mxs::AgentOptions o;
     Cli cli(o);
     try {

@@ -68,11 +68,13 @@ void AuditRunner::start_run() {
     opts_.blocking = blocking_.get();
     asio::co_spawn(
         io_,
-        [this]() -> asio::awaitable<void> {
+        // The run's own copies: a reload (configure()) during the run must not change what
+        // the loop walks (it freed the vector under it).
+        [this, domains = domains_, opts = opts_]() -> asio::awaitable<void> {
             const auto start = std::chrono::steady_clock::now();
             std::vector<AuditReport> reports;
-            for (const auto& d : domains_)
-                reports.push_back(co_await audit_domain(d, opts_));
+            for (const auto& d : domains)
+                reports.push_back(co_await audit_domain(d, opts));
             snapshot_.reports = std::move(reports);
             snapshot_.duration_s =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

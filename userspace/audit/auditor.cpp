@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <ctime>
+#include <fmt/format.h>
 #include <map>
 #include <optional>
 #include <type_traits>
@@ -33,7 +34,11 @@ const std::vector<std::string>& audit_check_names() {
                                                    "ns_prefix_diversity",
                                                    "soa_serial_consistent",
                                                    "ns_set_consistent",
-                                                   "ptr_fcrdns"};
+                                                   "ptr_fcrdns",
+                                                   "smtp_accepts_domain",
+                                                   "starttls_consistent",
+                                                   "tls_name_matches",
+                                                   "mta_sts_covers_mx"};
     return names;
 }
 
@@ -70,6 +75,14 @@ class Audit {
         for (auto& f : findings_)
             if (wanted(f.check))
                 r.findings.push_back(std::move(f));
+        // A check asked for by name that found nothing to judge says so: an empty report
+        // would read as OK. (tls_name_matches has no finding without STARTTLS, by design.)
+        for (const auto& c : opts_.checks)
+            if (c != "tls_name_matches" &&
+                std::none_of(r.findings.begin(), r.findings.end(),
+                             [&](const Finding& f) { return f.check == c; }))
+                r.findings.push_back({c, domain_, AuditStatus::unknown,
+                                      "nothing to judge: the facts it needs were not found"});
         co_return r;
     }
 
@@ -82,22 +95,39 @@ class Audit {
     asio::awaitable<DnsReply> ask(const std::string& server, const std::string& name, int type,
                                   bool recursion = true, bool tcp = false) {
         auto r = co_await dns_exchange(server, 53, name, type, tcp, opts_.timeout_s, {}, recursion);
+        if (!tcp && r.failure == "timeout") // one lost datagram is not a verdict: once more
+            r = co_await dns_exchange(server, 53, name, type, false, opts_.timeout_s, {},
+                                      recursion);
         if (!tcp && r.failure.empty() && r.truncated)
             r = co_await dns_exchange(server, 53, name, type, true, opts_.timeout_s, {}, recursion);
         co_return r;
     }
 
-    // The addresses of `host` from the resolver: its A and AAAA records (after any alias).
-    asio::awaitable<std::vector<std::string>> addresses(const std::string& host) {
+    // The addresses of `host` from the resolver: its A and AAAA records (after any alias), at
+    // most kMaxAddresses; `lookup_failed` when neither query was answered.
+    asio::awaitable<std::vector<std::string>> addresses(const std::string& host,
+                                                        bool* lookup_failed = nullptr) {
         std::vector<std::string> out;
+        int answered = 0;
         for (int type : {ns_t_a, ns_t_aaaa}) {
             const auto r = co_await ask(opts_.resolver, host, type);
+            answered += r.failure.empty() && r.rcode >= 0;
             for (const auto& a : r.answers)
-                if (a.type == type)
+                if (a.type == type && out.size() < kMaxAddresses &&
+                    std::find(out.begin(), out.end(), a.data) == out.end())
                     out.push_back(a.data);
         }
+        if (lookup_failed)
+            *lookup_failed = answered == 0;
         co_return out;
     }
+
+    // Bounds on what one domain's answers can make the audit do (a hostile zone can list
+    // thousands of records): the first so many, in the order given, and the rest named.
+    static constexpr std::size_t kMaxHosts = 10, kMaxAddresses = 4, kMaxNameServers = 8;
+    // An SMTP session's bound, in timeouts: it spans connect, greeting (which a server may
+    // delay on purpose, as Postfix's postscreen does), TLS and four commands.
+    static constexpr double kSessionTimeouts = 6;
 
     // "" when address:port accepts a TCP connection within the timeout, else why not.
     asio::awaitable<std::string> connect(const std::string& address, std::uint16_t port) {
@@ -115,6 +145,8 @@ class Audit {
                 co_return "timeout";
             if (e.code() == asio::error::connection_refused)
                 co_return "refused";
+            if (e.code() == asio::error::network_unreachable)
+                co_return "unreachable from this host";
             co_return e.code().message();
         }
         co_return "";
@@ -123,20 +155,28 @@ class Audit {
     asio::awaitable<void> mx_checks() {
         const auto mx = co_await ask(opts_.resolver, domain_, ns_t_mx);
         findings_.push_back(judge_mx_present(domain_, mx));
-        mx_ttl_ = 0;
+        std::set<std::string> seen;
         for (const auto& r : mx.answers) {
-            if (r.type != ns_t_mx || dns_key(r.data).empty())
-                continue;
-            mx_ttl_ = r.ttl;
             const auto host = dns_key(r.data);
+            if (r.type != ns_t_mx || host.empty() || !seen.insert(host).second)
+                continue; // a host listed twice is audited once
+            if (hosts_.size() == kMaxHosts) {
+                findings_.push_back({"mx_present", domain_, AuditStatus::warning,
+                                     fmt::format("more than {} MX hosts: the first {} audited",
+                                                 kMaxHosts, kMaxHosts)});
+                break;
+            }
             const auto a = co_await ask(opts_.resolver, host, ns_t_a);
             findings_.push_back(judge_mx_target(host, a));
-            const auto addrs = co_await addresses(host);
+            bool lookup_failed = false;
+            const auto addrs = co_await addresses(host, &lookup_failed);
             std::map<std::string, std::string> connects;
             if (wanted("mx_resolves"))
                 for (const auto& addr : addrs)
                     connects[addr] = co_await connect(addr, opts_.smtp_port);
-            findings_.push_back(judge_mx_resolves(host, addrs, connects));
+            findings_.push_back(lookup_failed ? Finding{"mx_resolves", host, AuditStatus::unknown,
+                                                        "A and AAAA queries: no answer"}
+                                              : judge_mx_resolves(host, addrs, connects));
             hosts_.push_back({r.preference, host, addrs});
             for (const auto& addr : addrs) // once each, however many hosts share it
                 if (std::find(mx_addresses_.begin(), mx_addresses_.end(), addr) ==
@@ -149,15 +189,20 @@ class Audit {
         const auto ns = co_await ask(opts_.resolver, domain_, ns_t_ns);
         std::vector<std::string> names, ns_addresses;
         for (const auto& r : ns.answers)
-            if (r.type == ns_t_ns)
+            if (r.type == ns_t_ns && names.size() < kMaxNameServers &&
+                std::find(names.begin(), names.end(), dns_key(r.data)) == names.end())
                 names.push_back(dns_key(r.data));
-        findings_.push_back(judge_ns_count(domain_, names));
         for (const auto& n : names) {
             const auto found = co_await addresses(n); // not a temporary across the co_await
             for (const auto& a : found)
                 if (std::find(ns_addresses.begin(), ns_addresses.end(), a) == ns_addresses.end())
                     ns_addresses.push_back(a);
         }
+        if (!ns.failure.empty() || ns.rcode < 0) // the resolver, not the domain: cannot tell
+            findings_.push_back({"ns_count", domain_, AuditStatus::unknown,
+                                 "NS query: no answer (" + ns.failure + ")"});
+        else
+            findings_.push_back(judge_ns_count(domain_, names, ns_addresses));
         std::map<std::string, std::optional<std::uint32_t>> serials;
         std::map<std::string, std::set<std::string>> sets;
         std::optional<std::uint32_t> authoritative_ttl;
@@ -180,11 +225,19 @@ class Audit {
                             authoritative_ttl = r.ttl;
             }
         }
-        if (!mx_addresses_.empty() || authoritative_ttl)
-            findings_.push_back(judge_mx_ttl(domain_, authoritative_ttl.value_or(mx_ttl_),
-                                             opts_.mx_ttl_min_s, opts_.mx_ttl_max_s,
+        // The TTL as the zone has it: a resolver's copy counts down in its cache.
+        if (authoritative_ttl)
+            findings_.push_back(judge_mx_ttl(domain_, *authoritative_ttl, opts_.mx_ttl_min_s,
+                                             opts_.mx_ttl_max_s,
                                              opts_.failed_over.count(domain_) > 0));
-        findings_.push_back(judge_prefix_diversity(domain_, ns_addresses));
+        else if (!hosts_.empty())
+            findings_.push_back({"mx_ttl", domain_, AuditStatus::unknown,
+                                 "no name server answered the MX query authoritatively"});
+        if (ns_addresses.empty())
+            findings_.push_back({"ns_prefix_diversity", domain_, AuditStatus::unknown,
+                                 "no name server address found"});
+        else
+            findings_.push_back(judge_prefix_diversity(domain_, ns_addresses));
         co_await wait_for_serials(serials);
         findings_.push_back(judge_ns_sets(domain_, sets));
         for (const auto& addr : mx_addresses_)
@@ -200,27 +253,35 @@ class Audit {
         std::stable_sort(hosts_.begin(), hosts_.end(), [](const MxTarget& a, const MxTarget& b) {
             return a.preference < b.preference;
         });
-        bool primary_offers = false;
+        // Whether the primary offers STARTTLS; unset while its session has not told (no
+        // address, or the dialogue failed before EHLO's answer).
+        std::optional<bool> primary_offers;
         for (std::size_t i = 0; i < hosts_.size(); ++i) {
             const auto& h = hosts_[i];
             if (h.addresses.empty())
                 continue; // mx_resolves said so
             const auto& addr = h.addresses.front();
-            const auto s = co_await smtp_session(addr, opts_.smtp_port, h.host, domain_,
-                                                 opts_.ehlo_name, opts_.timeout_s, opts_.ca_file);
-            if (i == 0)
+            const auto s =
+                co_await smtp_session(addr, opts_.smtp_port, h.host, domain_, opts_.ehlo_name,
+                                      kSessionTimeouts * opts_.timeout_s, opts_.ca_file);
+            const bool told = s.failure.empty() || s.starttls;
+            if (i == 0 && told)
                 primary_offers = s.starttls;
             findings_.push_back(judge_smtp_accepts(h.host, addr, s));
-            if (s.failure.empty() || s.starttls)
-                findings_.push_back(
-                    judge_starttls_consistent(h.host, primary_offers, s.starttls, i == 0));
+            if (told && (i == 0 || primary_offers))
+                findings_.push_back(judge_starttls_consistent(
+                    h.host, primary_offers.value_or(false), s.starttls, i == 0));
+            else if (told)
+                findings_.push_back({"starttls_consistent", h.host, AuditStatus::unknown,
+                                     "the primary's session did not tell whether it offers "
+                                     "STARTTLS"});
             if (auto f = judge_tls_name(h.host, s, static_cast<std::int64_t>(std::time(nullptr))))
                 findings_.push_back(std::move(*f));
         }
     }
 
-    // The policy is fetched with libcurl's blocking interface: fine for the command line; the
-    // agent's periodic audit will run it off the agent's thread.
+    // The policy is fetched with libcurl's blocking interface: inline on the command line, on
+    // the `blocking` pool in the agent.
     asio::awaitable<void> mta_sts() {
         if (!wanted("mta_sts_covers_mx"))
             co_return;
@@ -306,7 +367,6 @@ class Audit {
         std::vector<std::string> addresses;
     };
     std::vector<MxTarget> hosts_; // as the MX records list them
-    std::uint32_t mx_ttl_ = 0;
 };
 
 } // namespace

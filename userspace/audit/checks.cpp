@@ -1,5 +1,6 @@
 #include "audit/checks.h"
 
+#include "base/shown.h"
 #include "config/dns_names.h"
 
 #include <algorithm>
@@ -105,16 +106,27 @@ Finding judge_mx_resolves(const std::string& host, const std::vector<std::string
                           const std::map<std::string, std::string>& connects) {
     if (addresses.empty())
         return found("mx_resolves", host, AuditStatus::critical, "no A or AAAA records");
-    std::vector<std::string> failed;
-    for (const auto& a : addresses)
-        if (const auto it = connects.find(a); it == connects.end() || !it->second.empty())
-            failed.push_back(
-                fmt::format("{} {}", a, it == connects.end() ? "not tried" : it->second));
+    std::vector<std::string> failed, unreachable;
+    for (const auto& a : addresses) {
+        const auto it = connects.find(a);
+        if (it == connects.end())
+            failed.push_back(a + " not tried");
+        else if (it->second == "unreachable from this host")
+            unreachable.push_back(a);
+        else if (!it->second.empty())
+            failed.push_back(fmt::format("{} {}", a, it->second));
+    }
+    const auto answering = addresses.size() - failed.size() - unreachable.size();
+    if (answering == 0 && failed.empty())
+        return found("mx_resolves", host, AuditStatus::unknown,
+                     fmt::format("no route from this host to {}", fmt::join(unreachable, ", ")));
     if (!failed.empty())
-        return found("mx_resolves", host, AuditStatus::critical,
+        return found("mx_resolves", host,
+                     answering == 0 ? AuditStatus::critical : AuditStatus::warning,
                      fmt::format("port 25 does not answer at {}", fmt::join(failed, ", ")));
-    return found("mx_resolves", host, AuditStatus::ok,
-                 fmt::format("{} accept connections", fmt::join(addresses, ", ")));
+    return found(
+        "mx_resolves", host, AuditStatus::ok,
+        fmt::format("{} of {} address(es) accept connections", answering, addresses.size()));
 }
 
 Finding judge_mx_ttl(const std::string& domain, std::uint32_t ttl, std::uint32_t min_s,
@@ -130,11 +142,16 @@ Finding judge_mx_ttl(const std::string& domain, std::uint32_t ttl, std::uint32_t
     return found("mx_ttl", domain, AuditStatus::ok, fmt::format("MX TTL {} s", ttl));
 }
 
-Finding judge_ns_count(const std::string& domain, const std::vector<std::string>& ns) {
+Finding judge_ns_count(const std::string& domain, const std::vector<std::string>& ns,
+                       const std::vector<std::string>& addresses) {
     if (ns.size() < 2)
         return found("ns_count", domain, AuditStatus::critical,
                      fmt::format("{} name server{}: at least two are needed (RFC 1034 4.1)",
                                  ns.size(), ns.size() == 1 ? "" : "s"));
+    if (addresses.size() == 1)
+        return found("ns_count", domain, AuditStatus::critical,
+                     fmt::format("{} name servers on one address ({}): one server (RFC 2182 5)",
+                                 ns.size(), addresses.front()));
     return found("ns_count", domain, AuditStatus::ok,
                  fmt::format("{} name servers: {}", ns.size(), fmt::join(ns, ", ")));
 }
@@ -142,6 +159,9 @@ Finding judge_ns_count(const std::string& domain, const std::vector<std::string>
 Finding judge_ns_transport(const std::string& check, const std::string& address,
                            const std::string& zone, const DnsReply& soa) {
     const auto* c = check.c_str();
+    if (soa.failure == "unreachable") // no route from the auditing host: nothing learned
+        return found(c, address, AuditStatus::unknown,
+                     fmt::format("SOA {}: no route from this host", zone));
     if (auto why = no_answer(soa); !why.empty())
         return found(c, address, AuditStatus::critical, fmt::format("SOA {}: {}", zone, why));
     if (soa.rcode != ns_r_noerror)
@@ -319,6 +339,11 @@ std::vector<Finding> judge_mta_sts(const std::string& domain, const DnsReply& tx
         records += is_mta_sts_record(r->data) ? 1 : 0;
     if (records == 0)
         return {found(check, domain, AuditStatus::ok, "no MTA-STS policy announced")};
+    if (records > 1) // RFC 8461 3.1: then senders assume no policy
+        return {found(check, domain, AuditStatus::warning,
+                      fmt::format("{} _mta-sts TXT records: senders see no policy (RFC 8461 "
+                                  "3.1)",
+                                  records))};
     if (!policy)
         return {found(check, domain, AuditStatus::warning,
                       "MTA-STS announced, but mta-sts." + domain + " has no address")};

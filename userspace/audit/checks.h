@@ -27,8 +27,10 @@ Finding judge_mx_present(const std::string& domain, const DnsReply& mx);
 /// answer to the target's A query (a CNAME shows in it).
 Finding judge_mx_target(const std::string& host, const DnsReply& a);
 
-/// mx_resolves: the host has A or AAAA records, and each address accepts a connection on the
+/// mx_resolves: the host has A or AAAA records, and its addresses accept a connection on the
 /// SMTP port (`connects`: address -> "" when it did, else why not: refused, timeout, ...).
+/// CRITICAL when none does; WARNING when some do (senders try the next address, RFC 5321
+/// §5.1); an address this host cannot reach at all (no route) is not held against it.
 Finding judge_mx_resolves(const std::string& host, const std::vector<std::string>& addresses,
                           const std::map<std::string, std::string>& connects);
 
@@ -38,8 +40,10 @@ Finding judge_mx_resolves(const std::string& host, const std::vector<std::string
 Finding judge_mx_ttl(const std::string& domain, std::uint32_t ttl, std::uint32_t min_s,
                      std::uint32_t max_s, bool failed_over = false);
 
-/// ns_count: at least two name servers (RFC 1034 §4.1; RFC 2182 §5).
-Finding judge_ns_count(const std::string& domain, const std::vector<std::string>& ns);
+/// ns_count: at least two name servers (RFC 1034 §4.1; RFC 2182 §5), on at least two
+/// addresses (two names for one address are one server).
+Finding judge_ns_count(const std::string& domain, const std::vector<std::string>& ns,
+                       const std::vector<std::string>& addresses);
 
 /// ns_udp, ns_tcp: the name server at `address` answers the zone's SOA with NOERROR, AA set
 /// and one SOA record (RFC 1035 §4.1.1; TCP is required, RFC 7766 §5).

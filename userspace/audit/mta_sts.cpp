@@ -1,5 +1,7 @@
 #include "audit/mta_sts.h"
 
+#include "base/shown.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -43,7 +45,7 @@ Result<MtaStsPolicy> parse_mta_sts_policy(std::string_view text) {
             continue;
         const auto colon = line.find(':');
         if (colon == std::string_view::npos)
-            return Error{fmt::format("a line without 'key: value': '{}'", line.substr(0, 60))};
+            return Error{fmt::format("a line without 'key: value': {}", shown(line, 60))};
         const auto key = trim(line.substr(0, colon));
         const auto value = trim(line.substr(colon + 1));
         if (key == "version")
@@ -56,14 +58,14 @@ Result<MtaStsPolicy> parse_mta_sts_policy(std::string_view text) {
             const auto [end, ec] =
                 std::from_chars(value.data(), value.data() + value.size(), p.max_age_s);
             if (ec != std::errc() || end != value.data() + value.size())
-                return Error{fmt::format("max_age '{}' is not a whole number", value)};
+                return Error{fmt::format("max_age {} is not a whole number", shown(value, 40))};
             max_age = true;
         } // other keys: extensions, ignored (§3.2)
     }
     if (version != "STSv1")
         return Error{"no 'version: STSv1'"};
     if (p.mode != "enforce" && p.mode != "testing" && p.mode != "none")
-        return Error{fmt::format("mode '{}' is none of enforce, testing, none", p.mode)};
+        return Error{fmt::format("mode {} is none of enforce, testing, none", shown(p.mode, 40))};
     if (!max_age)
         return Error{"no max_age"};
     if (p.mx.empty() && p.mode != "none")

@@ -38,7 +38,7 @@ struct HttpsResponse {
 /// GET https://host/path from `address` (the name resolved by the caller), no redirects, the
 /// certificate verified for `host` against `ca_file` (empty: the system's store), bounded by
 /// timeout_s and 64 KiB (RFC 8461 §3.3). Blocks the calling thread (libcurl's easy
-/// interface); curl_global_init must have run.
+/// interface); curl_global_init must have run (main() does, before any thread).
 HttpsResponse https_get(const std::string& host, const std::string& address,
                         const std::string& path, double timeout_s, const std::string& ca_file);
 

@@ -1,5 +1,7 @@
 #include "audit/report.h"
 
+#include "base/shown.h"
+
 #include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
@@ -34,6 +36,10 @@ AuditStatus worst(const std::vector<AuditReport>& reports) {
     return w;
 }
 
+namespace {
+constexpr std::size_t kMaxDetail = 400; // bytes of a detail in a text line
+} // namespace
+
 std::string audit_text(const std::vector<AuditReport>& reports) {
     std::string out;
     for (const auto& r : reports)
@@ -41,8 +47,12 @@ std::string audit_text(const std::vector<AuditReport>& reports) {
             std::string status = status_name(f.status);
             std::transform(status.begin(), status.end(), status.begin(),
                            [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-            out += fmt::format("{:<8} {} {}: {} ({})\n", status, f.check, f.target, f.detail,
-                               r.domain);
+            // Details carry what servers said (an SMTP reply, a policy's text): one line each,
+            // no terminal escapes, bounded.
+            const auto detail =
+                f.detail.size() > kMaxDetail ? f.detail.substr(0, kMaxDetail) + "..." : f.detail;
+            out += fmt::format("{:<8} {} {}: {} ({})\n", status, printable(f.check),
+                               printable(f.target), printable(detail), printable(r.domain));
         }
     return out;
 }

@@ -87,13 +87,16 @@ asio::awaitable<SmtpSessionFacts> smtp_session(std::string address, std::uint16_
         // The handshake goes on whatever the chain: its verdict is recorded, not enforced (a
         // sender without MTA-STS or DANE delivers anyway; the finding says what it would see).
         asio::ssl::context ctx(asio::ssl::context::tls_client);
+        boost::system::error_code ca_ec;
         if (ca_file.empty())
-            ctx.set_default_verify_paths();
+            ctx.set_default_verify_paths(ca_ec);
         else
-            ctx.load_verify_file(ca_file);
+            ctx.load_verify_file(ca_file, ca_ec);
+        if (ca_ec) // the trust store, not the server: the chain is reported unverified
+            out.chain_error = "trust store not loaded: " + ca_ec.message();
         ctx.set_verify_mode(asio::ssl::verify_peer);
         ctx.set_verify_callback([&out](bool ok, asio::ssl::verify_context& v) {
-            if (!ok && out.chain_error.empty())
+            if (!ok && out.chain_error.empty()) // the first fault of the chain
                 out.chain_error =
                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(v.native_handle()));
             return true;

@@ -59,8 +59,17 @@ TEST(AuditChecks, MxResolvesNeedsAddressesThatAnswer) {
               AuditStatus::ok);
     const auto f = judge_mx_resolves("mx", {"198.18.0.25", "fd00::25"},
                                      {{"198.18.0.25", ""}, {"fd00::25", "refused"}});
-    EXPECT_EQ(f.status, AuditStatus::critical);
+    EXPECT_EQ(f.status, AuditStatus::warning); // one of two answers: senders try the next
     EXPECT_NE(f.detail.find("fd00::25 refused"), std::string::npos);
+    EXPECT_EQ(judge_mx_resolves("mx", {"198.18.0.25"}, {{"198.18.0.25", "timeout"}}).status,
+              AuditStatus::critical);
+    EXPECT_EQ(judge_mx_resolves("mx", {"198.18.0.25", "fd00::25"},
+                                {{"198.18.0.25", ""}, {"fd00::25", "unreachable from this host"}})
+                  .status,
+              AuditStatus::ok);
+    EXPECT_EQ(
+        judge_mx_resolves("mx", {"fd00::25"}, {{"fd00::25", "unreachable from this host"}}).status,
+        AuditStatus::unknown);
 }
 
 TEST(AuditChecks, TtlBandAndNameServerCount) {
@@ -71,8 +80,9 @@ TEST(AuditChecks, TtlBandAndNameServerCount) {
     EXPECT_EQ(noted.status, AuditStatus::ok);
     EXPECT_NE(noted.detail.find("failed over"), std::string::npos);
     EXPECT_EQ(judge_mx_ttl("d", 86401, 300, 86400, true).status, AuditStatus::warning);
-    EXPECT_EQ(judge_ns_count("d", {"ns1"}).status, AuditStatus::critical);
-    EXPECT_EQ(judge_ns_count("d", {"ns1", "ns2"}).status, AuditStatus::ok);
+    EXPECT_EQ(judge_ns_count("d", {"ns1"}, {"a"}).status, AuditStatus::critical);
+    EXPECT_EQ(judge_ns_count("d", {"ns1", "ns2"}, {"a", "b"}).status, AuditStatus::ok);
+    EXPECT_EQ(judge_ns_count("d", {"ns1", "ns2"}, {"a"}).status, AuditStatus::critical);
 }
 
 TEST(AuditChecks, NameServerAnswersTheSoaAuthoritatively) {

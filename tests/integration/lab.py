@@ -189,12 +189,20 @@ class Lab:
         host = host or self.server
         addresses = addresses or (self.SERVER4, self.SERVER6, *also_listen)
         d = os.path.join(self.tmp, "knot")
+        self.knot = (os.path.join(d, "knot.conf"), os.path.join(d, f"{origin}zone"), origin, host)
+        return self.start_knot_zones(d, addresses, {origin: zone_text}, host)
+
+    def start_knot_zones(self, d, addresses, zones, host=None):
+        """A real Knot in host (the server) with its files in d, serving each origin's zone
+        text of `zones` on addresses, once it answers the first zone's SOA over UDP."""
+        host = host or self.server
         os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, f"{origin}zone"), "w") as f:
-            f.write(zone_text)
+        for origin, text in zones.items():
+            with open(os.path.join(d, f"{origin}zone"), "w") as f:
+                f.write(text)
         conf = os.path.join(d, "knot.conf")
-        self.knot = (conf, os.path.join(d, f"{origin}zone"), origin, host)
         listen = ", ".join(f"{a}@53" for a in addresses)
+        zone_list = "\n".join(f"  - domain: {o}" for o in zones)
         with open(conf, "w") as f:
             f.write(f"""server:
     rundir: "{d}"
@@ -209,15 +217,15 @@ template:
     storage: "{d}"
     file: "%s.zone"
 zone:
-  - domain: {origin}
+{zone_list}
 log:
   - target: stderr
     any: warning
 """)
 
         def answers():
-            r = self.client.run("kdig", "+time=1", "+retry=0", f"@{addresses[0]}", origin, "SOA",
-                                check=False)
+            r = self.client.run("kdig", "+time=1", "+retry=0", "+notcp", f"@{addresses[0]}",
+                                next(iter(zones)), "SOA", check=False)
             return "status: NOERROR" in r.stdout
 
         return self.start(host, "knotd", "-c", conf, ready=answers)

@@ -146,40 +146,7 @@ class AuditLab(unittest.TestCase):
 
     @staticmethod
     def knot(lab, name, addresses, zones):
-        d = os.path.join(lab.tmp, f"knot-{name}")
-        os.makedirs(d)
-        for origin, text in zones.items():
-            with open(os.path.join(d, f"{origin}zone"), "w") as f:
-                f.write(text)
-        listen = ", ".join(f"{a}@53" for a in addresses)
-        zone_list = "\n".join(f"  - domain: {o}" for o in zones)
-        conf = os.path.join(d, "knot.conf")
-        with open(conf, "w") as f:
-            f.write(f"""server:
-    rundir: "{d}"
-    listen: [ {listen} ]
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{d}/db"
-template:
-  - id: default
-    storage: "{d}"
-    file: "%s.zone"
-zone:
-{zone_list}
-log:
-  - target: stderr
-    any: warning
-""")
-
-        def answers():
-            r = lab.client.run("kdig", "+time=1", "+retry=0", "+notcp", f"@{addresses[0]}",
-                               list(zones)[0], "SOA", check=False)
-            return "status: NOERROR" in r.stdout
-
-        return lab.start(lab.server, "knotd", "-c", conf, ready=answers)
+        return lab.start_knot_zones(os.path.join(lab.tmp, f"knot-{name}"), addresses, zones)
 
     def audit(self, *args):
         build = os.environ.get("MXSENSE_BUILD", os.path.join(os.path.dirname(__file__),

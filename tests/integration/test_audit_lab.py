@@ -8,6 +8,7 @@ asserted by check name, target and status, the exit codes as monitoring plugins 
 """
 import json
 import os
+import re
 import unittest
 
 import lab as L
@@ -229,6 +230,49 @@ class AuditLab(unittest.TestCase):
             "OK       mx_ttl good.test: MX TTL 3600 s (good.test)",
         ]))
 
+    def zonemaster(self, domain, servers):
+        """Zonemaster's findings (tag, name server) on the same lab zone: its undelegated test of
+        the given servers, the test cases that cover what ns_udp, ns_tcp,
+        soa_serial_consistent and ns_set_consistent check."""
+        args = ["zonemaster-cli", "--raw", "--level", "NOTICE", "--no-ipv6"]
+        for t in ("Connectivity/connectivity01", "Connectivity/connectivity02",
+                  "Consistency/consistency01", "Consistency/consistency04"):
+            args += ["--test", t]
+        for name, addr in servers:
+            args += ["--ns", f"{name}/{addr}"]
+        r = self.lab.client.run(*args, domain, check=False, timeout=180)
+        found = set()
+        for line in r.stdout.splitlines():
+            # "  10.04 WARNING   CONNECTIVITY02 CN02_NO_RESPONSE_TCP   ns=ns2.example.test/..."
+            m = re.search(r"\s([A-Z0-9]+_[A-Z0-9_]+)\s*(.*)$", line)
+            if m and ("_NO_RESPONSE" in m.group(1) or m.group(1).startswith("MULTIPLE_")):
+                ns = re.search(r"ns=[^/]+/([0-9a-f.:]+)", m.group(2))
+                found.add((m.group(1), ns.group(1) if ns else ""))
+        return found
+
+    def test_zonemaster_agrees(self):
+        """Where Zonemaster covers the same property, it and the audit find the same servers."""
+        seen = {}
+        for domain, servers in (
+                ("example.test", [("ns1.example.test", "198.18.0.2"),
+                                  ("ns2.example.test", "198.18.0.3")]),
+                ("good.test", [("ns1.good.test", "198.18.0.2"), ("ns2.good.test", "198.18.1.2")])):
+            zm = seen[domain] = self.zonemaster(domain, servers)
+            _, f = self.findings("--check", "ns_udp", "--check", "ns_tcp", "--check",
+                                 "soa_serial_consistent", "--check", "ns_set_consistent", domain)
+            bad = lambda check: {t for (c, t), v in f.items() if c == check and v["status"] != "ok"}
+            self.assertEqual({a for tag, a in zm if tag == "CN01_NO_RESPONSE_UDP"}, bad("ns_udp"),
+                             (domain, zm))
+            self.assertEqual({a for tag, a in zm if tag == "CN02_NO_RESPONSE_TCP"}, bad("ns_tcp"),
+                             (domain, zm))
+            self.assertEqual(any(tag == "MULTIPLE_SOA_SERIALS" for tag, _ in zm),
+                             bool(bad("soa_serial_consistent")), (domain, zm))
+            self.assertEqual(any(tag.startswith("MULTIPLE_NS_SET") for tag, _ in zm),
+                             bool(bad("ns_set_consistent")), (domain, zm))
+        # The lab's faults are there for Zonemaster too: the comparison is not of two blanks.
+        self.assertIn(("CN02_NO_RESPONSE_TCP", "198.18.0.3"), seen["example.test"])
+        self.assertIn(("MULTIPLE_SOA_SERIALS", ""), seen["example.test"])
+
     def test_usage_errors_are_unknown(self):
         for args, msg in [(("--check", "nosuch", "example.test"), "is not a check"),
                           (("bad..name",), "is not a DNS name"),
@@ -266,6 +310,7 @@ domains:
     # The command-line tests of the parent run once, there.
     test_every_fault_is_found = test_a_healthy_domain_is_ok = None
     test_text_lines_and_check_selection = test_usage_errors_are_unknown = None
+    test_zonemaster_agrees = None
 
     def test_findings_are_metrics_and_on_the_page(self):
         def audited():

@@ -1,6 +1,7 @@
 #include "app/audit_command.h"
 
 #include "audit/auditor.h"
+#include "audit/checks.h"
 #include "base/local_addr.h"
 #include "base/shown.h"
 #include "config/dns_names.h"
@@ -40,6 +41,10 @@ void AuditCommand::add_to(CLI::App& app) {
     cmd->add_option("--mx-ttl-max", mx_ttl_max_s, "MX TTL above which mx_ttl warns (seconds)")
         ->check(CLI::Range(0u, 604800u))
         ->capture_default_str();
+    cmd->add_option("--null-mx", null_mx,
+                    "A domain that declares it takes no mail (repeatable): its null MX is OK "
+                    "(RFC 7505)")
+        ->allow_extra_args(false);
     cmd->add_option("--check", checks,
                     fmt::format("Run only this check (repeatable): {}",
                                 fmt::join(audit_check_names(), ", ")))
@@ -89,6 +94,8 @@ int AuditCommand::run() const {
         }
     }
     o.ca_file = ca_file;
+    for (const auto& d : null_mx)
+        o.null_mx.insert(dns_key(d));
     o.ehlo_name = ehlo_name;
     if (o.ehlo_name.empty()) {
         char name[256] = {};

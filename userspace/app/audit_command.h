@@ -23,8 +23,9 @@ struct AuditCommand {
     std::uint32_t mx_ttl_min_s = 300; // mx_ttl's band, seconds
     std::uint32_t mx_ttl_max_s = 86400;
     std::vector<std::string> checks;
-    std::string ehlo_name; // empty: this host's name
-    std::string ca_file;   // empty: the system's trust store
+    std::vector<std::string> null_mx; // domains declared to take no mail
+    std::string ehlo_name;            // empty: this host's name
+    std::string ca_file;              // empty: the system's trust store
 
     /// Adds the `audit` subcommand to app.
     void add_to(CLI::App& app);

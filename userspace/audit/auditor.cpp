@@ -154,7 +154,7 @@ class Audit {
 
     asio::awaitable<void> mx_checks() {
         const auto mx = co_await ask(opts_.resolver, domain_, ns_t_mx);
-        findings_.push_back(judge_mx_present(domain_, mx));
+        findings_.push_back(judge_mx_present(domain_, mx, opts_.null_mx.count(domain_) > 0));
         std::set<std::string> seen;
         for (const auto& r : mx.answers) {
             const auto host = dns_key(r.data);

@@ -25,6 +25,7 @@ struct AuditOptions {
     std::uint32_t mx_ttl_max_s = 86400;
     std::uint16_t smtp_port = 25;        // where mx_resolves connects
     std::set<std::string> failed_over;   // domains failed over now (mx_ttl notes a short TTL)
+    std::set<std::string> null_mx;       // domains declared to take no mail (RFC 7505 null MX)
     double serial_grace_s = 10;          // serials may differ this long (a change propagating)
     std::string ehlo_name = "localhost"; // what the SMTP sessions say in EHLO
     std::string ca_file;                 // the trust store for MX certificates; empty: the system's

@@ -62,7 +62,7 @@ std::string dns_key(std::string name) {
     return name;
 }
 
-Finding judge_mx_present(const std::string& domain, const DnsReply& mx) {
+Finding judge_mx_present(const std::string& domain, const DnsReply& mx, bool null_mx_declared) {
     if (auto why = no_answer(mx); !why.empty())
         return found("mx_present", domain, AuditStatus::unknown, "MX query: " + why);
     if (mx.rcode == ns_r_nxdomain)
@@ -74,7 +74,13 @@ Finding judge_mx_present(const std::string& domain, const DnsReply& mx) {
     if (records.empty())
         return found("mx_present", domain, AuditStatus::critical,
                      "no MX records: senders deliver to the domain's own address (RFC 5321 5.1)");
-    if (records.size() == 1 && dns_key(records[0]->data).empty())
+    const bool null_mx = records.size() == 1 && dns_key(records[0]->data).empty();
+    if (null_mx_declared)
+        return null_mx ? found("mx_present", domain, AuditStatus::ok,
+                               "a null MX, as declared: the domain accepts no mail (RFC 7505)")
+                       : found("mx_present", domain, AuditStatus::critical,
+                               "declared to take no mail, but it has no null MX (RFC 7505)");
+    if (null_mx)
         return found("mx_present", domain, AuditStatus::critical,
                      "a null MX: the domain accepts no mail (RFC 7505)");
     std::vector<std::string> hosts;

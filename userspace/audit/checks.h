@@ -20,7 +20,10 @@ namespace mxs {
 /// goes to the domain's own address, RFC 5321 §5.1, rarely what the operator wants), for a
 /// null MX (RFC 7505: the domain takes no mail), and for NXDOMAIN; WARNING for one MX host
 /// (nothing to fail over to); UNKNOWN when the resolver gave no answer.
-Finding judge_mx_present(const std::string& domain, const DnsReply& mx);
+/// `null_mx_declared`: the operator says the domain takes no mail; its null MX is then OK (and
+/// any other MX set CRITICAL: it would take mail the domain declared it does not).
+Finding judge_mx_present(const std::string& domain, const DnsReply& mx,
+                         bool null_mx_declared = false);
 
 /// mx_target_valid: an MX target is a host name with address records, not an address literal
 /// and not an alias (RFC 5321 §5.1 and RFC 2181 §10.3: "MUST NOT be an alias"). `a` is the

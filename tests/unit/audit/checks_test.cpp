@@ -31,6 +31,10 @@ TEST(AuditChecks, MxPresent) {
     const auto null_mx = judge_mx_present("example.test", answer({mx(".", 0)}));
     EXPECT_EQ(null_mx.status, AuditStatus::critical);
     EXPECT_NE(null_mx.detail.find("RFC 7505"), std::string::npos);
+    EXPECT_EQ(judge_mx_present("example.test", answer({mx(".", 0)}), true).status,
+              AuditStatus::ok); // declared
+    EXPECT_EQ(judge_mx_present("example.test", answer({mx("mx1.example.test", 10)}), true).status,
+              AuditStatus::critical); // declared, but it takes mail
     EXPECT_EQ(judge_mx_present("example.test", answer({})).status, AuditStatus::critical);
     EXPECT_EQ(judge_mx_present("example.test", answer({}, ns_r_nxdomain)).status,
               AuditStatus::critical);

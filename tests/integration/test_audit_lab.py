@@ -9,6 +9,7 @@ asserted by check name, target and status, the exit codes as monitoring plugins 
 import json
 import os
 import re
+import time
 import unittest
 
 import lab as L
@@ -325,6 +326,14 @@ domains:
         self.assertEqual(status("mx_present", "example.test"), 0)
         self.assertEqual(status("ns_tcp", "198.18.1.2", "good.test"), 0)
         self.assertGreater(L.value(m, "mxsense_audit_duration_seconds"), 0)
+        # The figures behind the findings: B serves serial 1, A serial 2 (the zone files).
+        self.assertEqual(L.value(m, "mxsense_audit_soa_serial", server="198.18.0.3"), 1)
+        self.assertEqual(L.value(m, "mxsense_audit_soa_serial_lag", server="198.18.0.3"), 1)
+        self.assertEqual(L.value(m, "mxsense_audit_soa_serial_lag", server="198.18.0.2"), 0)
+        # Postfix's certificate (openssl -days 2): expires within 2 days from now.
+        expiry = L.value(m, "mxsense_audit_certificate_expiry_timestamp_seconds",
+                         host="mx1.example.test")
+        self.assertLess(abs(expiry - (time.time() + 2 * 86400)), 3600)
         page = self.lab.client.run("curl", "-sf", f"http://127.0.0.1:{self.PORT}/").stdout
         self.assertIn("<h2>Audit</h2>", page)
         self.assertIn("soa_serial_consistent", page)

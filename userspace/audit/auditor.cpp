@@ -71,7 +71,7 @@ class Audit {
         co_await ns_checks();
         co_await smtp_checks();
         co_await mta_sts();
-        AuditReport r{domain_, {}};
+        AuditReport r{domain_, {}, std::move(serials_), std::move(certificate_expiry_)};
         for (auto& f : findings_)
             if (wanted(f.check))
                 r.findings.push_back(std::move(f));
@@ -275,6 +275,8 @@ class Audit {
                 findings_.push_back({"starttls_consistent", h.host, AuditStatus::unknown,
                                      "the primary's session did not tell whether it offers "
                                      "STARTTLS"});
+            if (s.cert_seen)
+                certificate_expiry_[h.host] = s.not_after;
             if (auto f = judge_tls_name(h.host, s, static_cast<std::int64_t>(std::time(nullptr))))
                 findings_.push_back(std::move(*f));
         }
@@ -343,6 +345,9 @@ class Audit {
                 v = serial_of(co_await ask(addr, domain_, ns_t_soa, false));
         }
         findings_.push_back(judge_serials(domain_, s, waited()));
+        for (const auto& [addr, serial] : s)
+            if (serial)
+                serials_[addr] = *serial;
     }
 
     asio::awaitable<void> fcrdns(const std::string& address) {
@@ -367,6 +372,8 @@ class Audit {
         std::vector<std::string> addresses;
     };
     std::vector<MxTarget> hosts_; // as the MX records list them
+    std::map<std::string, std::uint32_t> serials_;
+    std::map<std::string, std::int64_t> certificate_expiry_;
 };
 
 } // namespace

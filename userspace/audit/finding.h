@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct Finding {
 struct AuditReport {
     std::string domain;
     std::vector<Finding> findings;
+    // Figures behind the findings, for the metrics: each name server's SOA serial (by address)
+    // and each MX host's certificate expiry (Unix seconds, by host name).
+    std::map<std::string, std::uint32_t> serials;
+    std::map<std::string, std::int64_t> certificate_expiry;
 };
 
 /// The agent's periodic audit as the views show it.

@@ -101,6 +101,34 @@ void render_audit(const AuditSnapshot& a, std::vector<MetricFamily>& out) {
         for (const auto& f : r.findings)
             status.gauge({{"domain", r.domain}, {"check", f.check}, {"target", f.target}},
                          static_cast<double>(f.status));
+    Family serial("mxsense_audit_soa_serial",
+                  "The SOA serial each name server of a domain served at the last audit.",
+                  MetricType::Gauge);
+    Family lag("mxsense_audit_soa_serial_lag",
+               "How far a name server's SOA serial is behind the domain's highest (serial "
+               "arithmetic, RFC 1982; 0: current).",
+               MetricType::Gauge);
+    Family expiry("mxsense_audit_certificate_expiry_timestamp_seconds",
+                  "When the certificate an MX host showed after STARTTLS expires.",
+                  MetricType::Gauge);
+    for (const auto& r : a.reports) {
+        std::uint32_t newest = 0;
+        bool first = true;
+        for (const auto& [server, s] : r.serials) // RFC 1982: s is newer when s - n < 2^31
+            if (first || static_cast<std::uint32_t>(s - newest) - 1 < 0x7fffffffu) {
+                newest = s;
+                first = false;
+            }
+        for (const auto& [server, s] : r.serials) {
+            serial.gauge({{"domain", r.domain}, {"server", server}}, static_cast<double>(s));
+            lag.gauge({{"domain", r.domain}, {"server", server}},
+                      static_cast<double>(static_cast<std::uint32_t>(newest - s)));
+        }
+        for (const auto& [host, t] : r.certificate_expiry)
+            expiry.gauge({{"domain", r.domain}, {"host", host}}, static_cast<double>(t));
+    }
+    for (auto* f : {&serial, &lag, &expiry})
+        out.push_back(std::move(f->f));
     Family last("mxsense_audit_last_run_timestamp_seconds",
                 "When the last audit of the configured domains completed.", MetricType::Gauge);
     last.gauge({}, a.last_run_s);

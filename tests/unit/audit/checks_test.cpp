@@ -224,7 +224,9 @@ TEST(AuditChecks, MtaStsPolicyCoversEveryMx) {
 TEST(AuditReport, ExitCodeIsTheWorstAndJsonHasTheShape) {
     AuditReport r{"example.test",
                   {{"mx_ttl", "example.test", AuditStatus::warning, "60 s"},
-                   {"ns_udp", "198.18.0.2", AuditStatus::unknown, "?"}}};
+                   {"ns_udp", "198.18.0.2", AuditStatus::unknown, "?"}},
+                  {},
+                  {}};
     EXPECT_EQ(worst({r}), AuditStatus::warning); // WARNING over UNKNOWN
     r.findings.push_back({"ns_tcp", "198.18.0.3", AuditStatus::critical, "timeout"});
     EXPECT_EQ(worst({r}), AuditStatus::critical);

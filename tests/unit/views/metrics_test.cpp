@@ -153,5 +153,30 @@ TEST(Metrics, EveryKernelCounterIsExported) {
     EXPECT_EQ(helps, 1u);
 }
 
+// The audit's findings and the figures behind them; a serial's lag in serial arithmetic
+// (RFC 1982: 1 is newer than 4294967295).
+TEST(Metrics, AuditFindingsSerialsAndExpiry) {
+    Snapshot snap;
+    EXPECT_EQ(render_metrics(snap, MetricsOptions{{0.001}}).find("mxsense_audit_"),
+              std::string::npos); // before the first run: nothing
+    snap.audit.enabled = true;
+    snap.audit.runs = 1;
+    snap.audit.last_run_s = 1800000000;
+    snap.audit.reports.push_back({"example.test",
+                                  {{"ns_tcp", "198.18.0.3", AuditStatus::critical, "timeout"}},
+                                  {{"198.18.0.2", 1}, {"198.18.0.3", 4294967295u}},
+                                  {{"mx1.example.test", 1800086400}}});
+    const auto text = render_metrics(snap, MetricsOptions{{0.001}});
+    for (const char* want :
+         {"mxsense_audit_check_status{domain=\"example.test\",check=\"ns_tcp\",target=\"198.18.0."
+          "3\"} 2",
+          "mxsense_audit_soa_serial_lag{domain=\"example.test\",server=\"198.18.0.3\"} 2",
+          "mxsense_audit_soa_serial_lag{domain=\"example.test\",server=\"198.18.0.2\"} 0",
+          "mxsense_audit_certificate_expiry_timestamp_seconds{domain=\"example.test\",host=\"mx1."
+          "example.test\"} 1800086400",
+          "mxsense_audit_last_run_timestamp_seconds 1800000000"})
+        EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+}
+
 } // namespace
 } // namespace mxs

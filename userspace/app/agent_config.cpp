@@ -109,6 +109,7 @@ void Agent::configure_audit() {
     o.smtp_port = opts_.mx_port();
     o.mx_ttl_min_s = opts_.audit.mx_ttl_min_s;
     o.mx_ttl_max_s = opts_.audit.mx_ttl_max_s;
+    o.ca_file = opts_.audit.ca_file;
     for (const auto& d : health_->domains())
         if (d.failover_active)
             o.failed_over.insert(d.name);

@@ -265,6 +265,9 @@ const OptionSpec kOptions[] = {
      MXS_FIELD(audit.mx_ttl_min_s), Apply::reload, whole(0, 604800, "seconds")},
     {"audit.mx_ttl_max", "", "MX TTL above which mx_ttl warns (seconds)",
      MXS_FIELD(audit.mx_ttl_max_s), Apply::reload, whole(0, 604800, "seconds")},
+    {"audit.ca_file", "",
+     "CA certificates (PEM) for MX and MTA-STS certificates (default: the system's store)",
+     MXS_FIELD(audit.ca_file)},
     // The HTTP server (README "HTTP limits").
     {"http.max_connections", "", "Open connections at most", MXS_FIELD(http.max_connections),
      Apply::restart, whole(1, kMaxHttpConnections, "connections")},

@@ -107,6 +107,9 @@ struct AuditAgentOptions {
     // mx_ttl's band, seconds (about an hour is the usual advice).
     std::uint32_t mx_ttl_min_s = 300;
     std::uint32_t mx_ttl_max_s = 86400;
+    // CA certificates (PEM) for the MX hosts' and the MTA-STS policy's certificates; empty:
+    // the system's trust store.
+    std::string ca_file;
 };
 
 // The ports and map sizes are the sensor's (SensorConfig); the rest is the agent's.

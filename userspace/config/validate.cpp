@@ -188,6 +188,9 @@ class Checker {
                        fmt::format("{} is above {} ({}): DEGRADED must come before DOWN",
                                    v.degraded_failure_ratio, name("verdicts.down_failure_ratio"),
                                    v.down_failure_ratio));
+        if (!o_.audit.ca_file.empty() && o_.audit.ca_file[0] != '/')
+            return bad("audit.ca_file",
+                       fmt::format("{}: must be an absolute path", shown(o_.audit.ca_file)));
         if (o_.audit.mx_ttl_min_s > o_.audit.mx_ttl_max_s)
             return bad("audit.mx_ttl_min",
                        fmt::format("{} s is above {} ({} s)", o_.audit.mx_ttl_min_s,

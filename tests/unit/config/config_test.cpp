@@ -28,6 +28,10 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_EQ(c->listen, "[::1]:10053");
     EXPECT_EQ(c->xdp_mode, "generic");
     EXPECT_EQ(c->log_level, "debug");
+    EXPECT_DOUBLE_EQ(c->audit.interval_s, 1800);
+    EXPECT_EQ(c->audit.mx_ttl_min_s, 600u);
+    EXPECT_EQ(c->audit.mx_ttl_max_s, 7200u);
+    EXPECT_EQ(c->audit.ca_file, "/etc/ssl/certs/ca-certificates.crt");
     EXPECT_EQ(c->log_format, "json");
     EXPECT_EQ(c->state_file, "/run/mxsense/state.json");
     EXPECT_EQ(c->user, "nobody");

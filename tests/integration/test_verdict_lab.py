@@ -67,11 +67,14 @@ class DefaultConfigLab(VerdictLabBase):
         cls.tcpdump = lab.start_tcpdump(srv, lab.server_if, cls.capture,
                                         f"src host {lab.CLIENT4} and udp dst port 53")
         cfg = os.path.join(lab.tmp, "agent.yaml")
-        # Only where the agent listens and what it watches; probes and verdicts as shipped.
+        # Only where the agent listens and what it watches; probes and verdicts as shipped. The
+        # audit, which asks questions of its own (test_audit_lab), is off: the wire check below
+        # is of the probes' questions.
         with open(cfg, "w") as f:
             f.write(f"""interfaces: [{lab.client_if}]
 listen: 127.0.0.1:{cls.PORT}
 state_file: {lab.tmp}/state.json
+audit: {{interval: 0}}
 domains:
   - name: example.test
     authoritative: true

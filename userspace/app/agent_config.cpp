@@ -5,6 +5,7 @@
 #include "config/command_line.h"
 #include "config/option_table.h"
 #include "config/validate.h"
+#include "probes/smtp_probe.h"
 #include "probes/target_plan.h"
 
 #include <algorithm>
@@ -113,11 +114,7 @@ void Agent::configure_audit() {
     for (const auto& d : health_->domains())
         if (d.failover_active)
             o.failed_over.insert(d.name);
-    o.ehlo_name = opts_.probes.ehlo_name;
-    if (o.ehlo_name.empty()) {
-        char name[256] = {};
-        o.ehlo_name = gethostname(name, sizeof name - 1) == 0 && *name ? name : "localhost";
-    }
+    o.ehlo_name = ehlo_name_or_host(opts_.probes.ehlo_name); // as the SMTP probes say it
     const bool can = !domains.empty() && !o.resolver.empty();
     if (!domains.empty() && o.resolver.empty())
         spdlog::warn("audit: no resolver to ask (set discovery.resolver or dns_servers): the "

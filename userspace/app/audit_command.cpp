@@ -6,6 +6,7 @@
 #include "base/shown.h"
 #include "config/dns_names.h"
 #include "probes/coro.h"
+#include "probes/smtp_probe.h"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,7 +17,6 @@
 #include <iostream>
 #include <memory>
 #include <openssl/x509_vfy.h>
-#include <unistd.h>
 
 namespace mxs {
 
@@ -96,12 +96,8 @@ int AuditCommand::run() const {
     o.ca_file = ca_file;
     for (const auto& d : null_mx)
         o.null_mx.insert(dns_key(d));
-    o.ehlo_name = ehlo_name;
-    if (o.ehlo_name.empty()) {
-        char name[256] = {};
-        o.ehlo_name = gethostname(name, sizeof name - 1) == 0 && *name ? name : "localhost";
-    }
-    if (auto e = check_dns_name(o.ehlo_name, false); !e) {
+    o.ehlo_name = ehlo_name_or_host(ehlo_name);
+    if (auto e = check_dns_name(o.ehlo_name, false); !ehlo_name.empty() && !e) {
         std::cerr << fmt::format("mxsense audit: --ehlo: {} is not a DNS name: {}\n",
                                  shown(o.ehlo_name), e.error());
         return kUnknown;

@@ -8,7 +8,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 namespace mxs {
 
@@ -104,12 +103,8 @@ void Prober::probe_dns(const ProbeOptions& p, const std::string& addr, const Dns
 }
 
 void Prober::probe_smtp(const ProbeOptions& p, const std::string& addr, const ProbeRoute& route) {
-    std::string ehlo = p.ehlo_name;
-    if (ehlo.empty()) {
-        char host[256] = {};
-        ehlo = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "mxsense.invalid";
-    }
-    SmtpProbeSpec spec{addr, route.smtp_port, ehlo, p.starttls, p.timeout_s, route.device};
+    SmtpProbeSpec spec{addr,       route.smtp_port, ehlo_name_or_host(p.ehlo_name),
+                       p.starttls, p.timeout_s,     route.device};
     boost::asio::co_spawn(
         io_,
         [this, spec]() -> boost::asio::awaitable<void> {

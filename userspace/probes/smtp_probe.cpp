@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <fmt/format.h>
+#include <unistd.h>
 #include <vector>
 
 namespace mxs {
@@ -112,6 +113,13 @@ asio::awaitable<SmtpProbeResult> smtp_probe(SmtpProbeSpec spec) {
     out.step = step;
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     co_return out;
+}
+
+std::string ehlo_name_or_host(const std::string& configured) {
+    if (!configured.empty())
+        return configured;
+    char host[256] = {};
+    return gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "mxsense.invalid";
 }
 
 } // namespace mxs

@@ -32,4 +32,8 @@ struct SmtpProbeSpec {
 // Never throws.
 boost::asio::awaitable<SmtpProbeResult> smtp_probe(SmtpProbeSpec spec);
 
+/// What an SMTP client of the agent says in EHLO: `configured`, else this host's name, else
+/// "mxsense.invalid" (RFC 6761: a name that resolves nowhere).
+std::string ehlo_name_or_host(const std::string& configured);
+
 } // namespace mxs

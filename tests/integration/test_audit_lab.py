@@ -338,6 +338,19 @@ domains:
         self.assertIn("<h2>Audit</h2>", page)
         self.assertIn("soa_serial_consistent", page)
         self.assertIn("198.18.0.3", page)
+        # `mxsense status`: the findings that are not ok, as `mxsense audit` words them, and
+        # the JSON's reports as `mxsense audit --json` shapes them.
+        table = self.lab.client.run(L.MXSENSE, "status", "--agent",
+                                    f"127.0.0.1:{self.PORT}").stdout
+        self.assertRegex(table, r"\nAUDIT critical: \d+ finding\(s\), \d+ not ok, \d+ s ago\n")
+        self.assertRegex(table, r"\nCRITICAL +ns_tcp 198\.18\.0\.3: .*\(example\.test\)\n")
+        self.assertNotRegex(table, r"\n\w+ +ns_tcp 198\.18\.1\.2: ")  # good.test's, ok
+        doc = json.loads(self.lab.client.run(L.MXSENSE, "status", "--json", "--agent",
+                                             f"127.0.0.1:{self.PORT}").stdout)
+        by = {(r["domain"], c["check"], c["target"]): c["status"]
+              for r in doc["audit"]["reports"] for c in r["checks"]}
+        self.assertEqual(by[("example.test", "ns_tcp", "198.18.0.3")], "critical")
+        self.assertEqual(by[("good.test", "ns_tcp", "198.18.1.2")], "ok")
 
 
 if __name__ == "__main__":

@@ -292,7 +292,7 @@ HttpResponse Agent::handle(const HttpRequest& req) {
                 {}};
     }
     if (path == "/api/v1/status")
-        return {200, "application/json", status_json(snapshot_.health), {}};
+        return {200, "application/json", status_json(snapshot_.health, snapshot_.audit), {}};
     if (path == "/") {
         refresh();
         return {200, "text/html; charset=utf-8", status_html(snapshot_, 5), {}};

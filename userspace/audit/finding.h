@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mxs {
@@ -25,6 +27,15 @@ constexpr const char* status_name(AuditStatus s) {
         break;
     }
     return "unknown";
+}
+
+/// The status named by status_name(); nullopt for any other text.
+constexpr std::optional<AuditStatus> status_from_name(std::string_view name) {
+    for (auto s :
+         {AuditStatus::ok, AuditStatus::warning, AuditStatus::critical, AuditStatus::unknown})
+        if (name == status_name(s))
+            return s;
+    return std::nullopt;
 }
 
 /// One check's verdict on one target (a domain, an MX host, an address, a name server).

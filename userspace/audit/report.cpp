@@ -1,11 +1,11 @@
 #include "audit/report.h"
 
+#include "audit/finding_json.h"
 #include "base/shown.h"
 
 #include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 namespace mxs {
 
@@ -59,15 +59,8 @@ std::string audit_text(const std::vector<AuditReport>& reports) {
 
 std::string audit_json(const std::vector<AuditReport>& reports) {
     auto doc = nlohmann::json::array();
-    for (const auto& r : reports) {
-        auto checks = nlohmann::json::array();
-        for (const auto& f : r.findings)
-            checks.push_back({{"check", f.check},
-                              {"target", f.target},
-                              {"status", status_name(f.status)},
-                              {"detail", f.detail}});
-        doc.push_back({{"domain", r.domain}, {"checks", std::move(checks)}});
-    }
+    for (const auto& r : reports)
+        doc.push_back(report_json(r));
     const auto& out = reports.size() == 1 ? doc.front() : doc;
     return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

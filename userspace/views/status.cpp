@@ -1,12 +1,64 @@
 #include "views/status.h"
 
+#include "audit/finding_json.h"
+#include "audit/report.h"
+
+#include <algorithm>
+#include <ctime>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace mxs {
 
-std::string status_json(const HealthSnapshot& h) {
+namespace {
+
+nlohmann::json audit_json(const AuditSnapshot& a) {
+    auto reports = nlohmann::json::array();
+    for (const auto& r : a.reports)
+        reports.push_back(report_json(r));
+    return {{"enabled", a.enabled},
+            {"runs", a.runs},
+            {"last_run_unix_time", a.last_run_s},
+            {"duration_seconds", a.duration_s},
+            {"reports", std::move(reports)}};
+}
+
+// The audit part of the table: a summary line, then each finding that is not ok.
+std::string audit_table(const nlohmann::json& a) {
+    if (!a.at("enabled").get<bool>())
+        return "\nAUDIT off (audit.interval 0, or no domains)\n";
+    if (a.at("runs").get<std::uint64_t>() == 0)
+        return "\nAUDIT not run yet\n";
+    std::vector<AuditReport> reports;
+    std::size_t total = 0, not_ok = 0;
+    for (const auto& r : a.at("reports")) {
+        AuditReport report{r.at("domain").get<std::string>(), {}, {}, {}};
+        for (const auto& c : r.at("checks")) {
+            ++total;
+            const auto status = status_from_name(c.at("status").get<std::string>());
+            if (!status)
+                throw std::invalid_argument("audit status " + c.at("status").dump());
+            if (*status == AuditStatus::ok)
+                continue;
+            ++not_ok;
+            report.findings.push_back({c.at("check").get<std::string>(),
+                                       c.at("target").get<std::string>(), *status,
+                                       c.at("detail").get<std::string>()});
+        }
+        reports.push_back(std::move(report));
+    }
+    const auto age_s =
+        static_cast<double>(std::time(nullptr)) - a.at("last_run_unix_time").get<double>();
+    std::string out = fmt::format("\nAUDIT {}: {} finding(s), {} not ok, {:.0f} s ago\n",
+                                  status_name(worst(reports)), total, not_ok, std::max(0.0, age_s));
+    return out + audit_text(reports);
+}
+
+} // namespace
+
+std::string status_json(const HealthSnapshot& h, const AuditSnapshot& audit) {
     nlohmann::json targets = nlohmann::json::array();
     for (const auto& t : h.targets) {
         nlohmann::json j = {{"target", t.name},
@@ -66,12 +118,12 @@ std::string status_json(const HealthSnapshot& h) {
                         {"attempt", r.attempt},
                         {"result", r.result},
                         {"exit_status", r.exit_status}});
-    return nlohmann::json{{"targets", targets},
-                          {"domains", domains},
-                          {"sensor_blind", h.blind},
-                          {"recent_transitions", transitions},
-                          {"recent_hook_runs", runs}}
-               .dump(2) +
+    return nlohmann::json{{"targets", targets},       {"domains", domains},
+                          {"sensor_blind", h.blind},  {"recent_transitions", transitions},
+                          {"recent_hook_runs", runs}, {"audit", audit_json(audit)}}
+               // Audit details carry what servers said, in any bytes: invalid UTF-8 becomes
+               // U+FFFD rather than an exception.
+               .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
            "\n";
 }
 
@@ -107,6 +159,8 @@ Result<std::string> status_table(const std::string& json) {
                                    : "held: " + d.at("failover_held").get<std::string>());
         if (j.at("sensor_blind").get<bool>())
             out += "\nSENSOR BLIND: every target went DOWN at once; no action is taken\n";
+        if (j.contains("audit"))
+            out += audit_table(j.at("audit"));
         return out;
     } catch (const std::exception& e) {
         return Error{fmt::format("unexpected status document: {}", e.what())};

@@ -1,5 +1,6 @@
 #include "views/status.h"
 
+#include <ctime>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -51,6 +52,47 @@ TEST(Status, JsonAndTable) {
     const auto bad = status_table("{\"targets\": 3}");
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().rfind("unexpected status document: ", 0), 0u) << bad.error();
+}
+
+// The audit in the status document and the table: every finding in the JSON, the ones not ok in
+// the table as `mxsense audit` prints them, server text made printable.
+TEST(Status, Audit) {
+    AuditSnapshot a;
+    a.enabled = true;
+    a.runs = 2;
+    a.last_run_s = static_cast<double>(std::time(nullptr)) - 30;
+    a.duration_s = 1.5;
+    a.reports.push_back({"example.test",
+                         {{"mx_present", "example.test", AuditStatus::ok, "2 MX records"},
+                          {"smtp_accepts_domain", "mx2.example.test", AuditStatus::critical,
+                           "RCPT TO:<postmaster@example.test>: 554 \x1b[31mno\xff\r\nrelay"}},
+                         {},
+                         {}});
+    const auto json = status_json(HealthSnapshot{}, a);
+    const auto j = nlohmann::json::parse(json);
+    ASSERT_EQ(j["audit"]["reports"][0]["checks"].size(), 2u);
+    EXPECT_EQ(j["audit"]["reports"][0]["domain"], "example.test");
+    EXPECT_EQ(j["audit"]["reports"][0]["checks"][1]["status"], "critical");
+    EXPECT_EQ(j["audit"]["runs"], 2);
+    const auto r = status_table(json);
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_NE(r->find("\nAUDIT critical: 2 finding(s), 1 not ok, 30 s ago\n"), std::string::npos)
+        << *r;
+    EXPECT_NE(r->find("CRITICAL smtp_accepts_domain mx2.example.test: RCPT TO:<postmaster@"
+                      "example.test>: 554 \\x1b[31mno"),
+              std::string::npos)
+        << *r;
+    EXPECT_EQ(r->find("mx_present"), std::string::npos) << *r;
+    EXPECT_EQ(r->find('\x1b'), std::string::npos) << *r;
+
+    AuditSnapshot off;
+    EXPECT_NE(status_table(status_json(HealthSnapshot{}, off))->find("\nAUDIT off"),
+              std::string::npos);
+    auto bad = j;
+    bad["audit"]["reports"][0]["checks"][0]["status"] = "fine";
+    const auto refused = status_table(bad.dump());
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("audit status \"fine\""), std::string::npos) << refused.error();
 }
 
 } // namespace

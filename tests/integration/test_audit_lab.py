@@ -288,6 +288,7 @@ class AgentAuditLab(AuditLab):
     status page (the same lab; the agent in the client namespace)."""
 
     PORT = 10072
+    GRACE = 20  # audit.serial_grace: longer than one run waits (10 s), followed across runs
 
     @classmethod
     def setUpClass(cls):
@@ -299,7 +300,7 @@ listen: 127.0.0.1:{cls.PORT}
 state_file: {cls.lab.tmp}/state.json
 dns_servers: [198.18.0.2]
 probes: {{interval: 10, timeout: 1}}
-audit: {{interval: 600}}
+audit: {{interval: 600, serial_grace: {cls.GRACE}}}
 domains:
   - name: example.test
     mx: discover
@@ -317,9 +318,30 @@ domains:
         def audited():
             m = L.scrape(self.lab.client, self.PORT)
             return m if L.value(m, "mxsense_audit_last_run_timestamp_seconds") else None
-        m = L.until(audited, 60, "the first audit run")
+        first = L.until(audited, 60, "the first audit run")
         status = lambda check, target, domain="example.test": L.value(
             m, "mxsense_audit_check_status", domain=domain, check=check, target=target)
+        # The serials differ from the start (the zone files), but the first run is within the
+        # grace: ok, saying so; the agent audits again when the grace ends, and then they count.
+        m = first
+        self.assertEqual(status("soa_serial_consistent", "example.test"), 0)
+        doc = json.loads(self.lab.client.run(L.MXSENSE, "status", "--json", "--agent",
+                                             f"127.0.0.1:{self.PORT}").stdout)
+        serial = [c for r in doc["audit"]["reports"] if r["domain"] == "example.test"
+                  for c in r["checks"] if c["check"] == "soa_serial_consistent"][0]
+        self.assertRegex(serial["detail"], rf"within the grace of {self.GRACE} s: 1 at 198\.18\.0\.3")
+        t1 = L.value(first, "mxsense_audit_last_run_timestamp_seconds")
+        dur1 = L.value(first, "mxsense_audit_duration_seconds")
+
+        def second_run():
+            m = L.scrape(self.lab.client, self.PORT)
+            return m if L.value(m, "mxsense_audit_last_run_timestamp_seconds") > t1 else None
+        m = L.until(second_run, 60, "the run when the serial grace ends")
+        # Not the interval's (600 s): the grace's end, counted from the first run's sighting
+        # (within that run: it started dur1 before t1).
+        t2 = L.value(m, "mxsense_audit_last_run_timestamp_seconds")
+        self.assertGreaterEqual(t2 - (t1 - dur1), self.GRACE)
+        self.assertLess(t2 - t1, 60)
         self.assertEqual(status("ns_tcp", "198.18.0.3"), 2)
         self.assertEqual(status("soa_serial_consistent", "example.test"), 2)
         self.assertEqual(status("mx_ttl", "example.test"), 1)

@@ -20,6 +20,9 @@ namespace mxs {
 namespace {
 
 constexpr const char* kResolvConf = "/etc/resolv.conf";
+// Seconds one periodic audit asks again while a domain's SOA serials differ: a NOTIFY and a
+// transfer take seconds; a longer audit.serial_grace is followed across runs.
+constexpr double kAgentSerialWaitS = 10;
 // systemd-resolved's upstream servers (the stub 127.0.0.53 forwards to them).
 constexpr const char* kResolvedConf = "/run/systemd/resolve/resolv.conf";
 
@@ -103,14 +106,15 @@ void Agent::configure_audit() {
     for (const auto& d : opts_.domains)
         domains.push_back(d.name);
     AuditOptions o;
+    static_cast<AuditPolicy&>(o) = opts_.audit;
+    // A run waits for differing serials at most this long; the runner remembers a difference
+    // across runs and audits again when its grace ends.
+    o.serial_wait_s = std::min(o.serial_grace_s, kAgentSerialWaitS);
     const auto resolvers = lookup_resolvers();
     if (!resolvers.empty())
         o.resolver = resolvers.front();
     o.timeout_s = opts_.probes.timeout_s;
     o.smtp_port = opts_.mx_port();
-    o.mx_ttl_min_s = opts_.audit.mx_ttl_min_s;
-    o.mx_ttl_max_s = opts_.audit.mx_ttl_max_s;
-    o.ca_file = opts_.audit.ca_file;
     for (const auto& d : health_->domains())
         if (d.failover_active)
             o.failed_over.insert(d.name);

@@ -61,10 +61,8 @@ void AuditCommand::add_to(CLI::App& app) {
 int AuditCommand::run() const {
     constexpr int kUnknown = static_cast<int>(AuditStatus::unknown);
     AuditOptions o;
+    static_cast<AuditPolicy&>(o) = *this;
     o.timeout_s = timeout_s;
-    o.serial_grace_s = serial_grace_s;
-    o.mx_ttl_min_s = mx_ttl_min_s;
-    o.mx_ttl_max_s = mx_ttl_max_s;
     if (mx_ttl_min_s > mx_ttl_max_s) {
         std::cerr << "mxsense audit: --mx-ttl-min is above --mx-ttl-max\n";
         return kUnknown;
@@ -93,7 +91,6 @@ int AuditCommand::run() const {
             return kUnknown;
         }
     }
-    o.ca_file = ca_file;
     for (const auto& d : null_mx)
         o.null_mx.insert(dns_key(d));
     o.ehlo_name = ehlo_name_or_host(ehlo_name);

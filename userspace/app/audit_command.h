@@ -2,6 +2,8 @@
 // monitoring plugins give them (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
 #pragma once
 
+#include "audit/audit_policy.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,19 +15,15 @@ class App;
 namespace mxs {
 
 /// The audit subcommand's arguments and its run.
-struct AuditCommand {
+struct AuditCommand : AuditPolicy {
     CLI::App* cmd = nullptr;
     std::vector<std::string> domains;
     bool json = false;
     std::string resolver; // empty: the first nameserver of /etc/resolv.conf
     double timeout_s = 5;
-    double serial_grace_s = 10;
-    std::uint32_t mx_ttl_min_s = 300; // mx_ttl's band, seconds
-    std::uint32_t mx_ttl_max_s = 86400;
     std::vector<std::string> checks;
     std::vector<std::string> null_mx; // domains declared to take no mail
     std::string ehlo_name;            // empty: this host's name
-    std::string ca_file;              // empty: the system's trust store
 
     /// Adds the `audit` subcommand to app.
     void add_to(CLI::App& app);

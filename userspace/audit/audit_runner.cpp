@@ -1,5 +1,6 @@
 #include "audit/audit_runner.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <chrono>
@@ -13,6 +14,25 @@ namespace {
 // several domains) is audited once.
 constexpr double kSoonS = 5;
 } // namespace
+
+std::map<std::string, double> serials_differ_since(const std::vector<AuditReport>& reports) {
+    std::map<std::string, double> since;
+    for (const auto& r : reports)
+        if (r.serials_differ_since)
+            since[r.domain] = *r.serials_differ_since;
+    return since;
+}
+
+double next_audit_in(const std::map<std::string, double>& since, double grace_s, double interval_s,
+                     double now_unix) {
+    double next = interval_s;
+    for (const auto& [domain, t] : since) {
+        const double left = t + grace_s - now_unix;
+        if (left > 0)
+            next = std::min(next, left + 1);
+    }
+    return next;
+}
 
 AuditRunner::AuditRunner(asio::io_context& io) : io_(io), timer_(io) {}
 
@@ -66,6 +86,7 @@ void AuditRunner::start_run() {
     if (!blocking_)
         blocking_ = std::make_unique<asio::thread_pool>(1);
     opts_.blocking = blocking_.get();
+    opts_.serials_differ_since = differ_since_;
     asio::co_spawn(
         io_,
         // The run's own copies: a reload (configure()) during the run must not change what
@@ -75,6 +96,7 @@ void AuditRunner::start_run() {
             std::vector<AuditReport> reports;
             for (const auto& d : domains)
                 reports.push_back(co_await audit_domain(d, opts));
+            differ_since_ = serials_differ_since(reports);
             snapshot_.reports = std::move(reports);
             snapshot_.duration_s =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -91,7 +113,9 @@ void AuditRunner::start_run() {
             running_ = false;
             if (stopped_ || !snapshot_.enabled)
                 co_return;
-            arm(std::exchange(again_, false) ? kSoonS : interval_s_);
+            arm(std::exchange(again_, false) ? kSoonS
+                                             : next_audit_in(differ_since_, opts_.serial_grace_s,
+                                                             interval_s_, snapshot_.last_run_s));
         },
         asio::detached);
 }

@@ -8,12 +8,23 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace mxs {
+
+/// Each domain whose name servers' serials differed at the last run, with since when (Unix
+/// seconds): what the next run counts a difference's duration from.
+std::map<std::string, double> serials_differ_since(const std::vector<AuditReport>& reports);
+
+/// Seconds until the next periodic run: `interval_s`, or sooner, 1 s after the earliest grace
+/// period (`grace_s` from each `since`) that has not ended at `now_unix`, so that serials still
+/// differing then are judged CRITICAL then and not an interval later.
+double next_audit_in(const std::map<std::string, double>& since, double grace_s, double interval_s,
+                     double now_unix);
 
 /// Runs audit_domain() for the configured domains on the agent's io_context, one run at a
 /// time; the blocking part (an HTTPS GET) on a thread of its own.
@@ -50,6 +61,7 @@ class AuditRunner {
     double interval_s_ = 0;
     bool running_ = false, again_ = false, stopped_ = false;
     AuditSnapshot snapshot_;
+    std::map<std::string, double> differ_since_; // serials_differ_since() of the last run
 };
 
 } // namespace mxs

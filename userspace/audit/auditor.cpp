@@ -71,7 +71,8 @@ class Audit {
         co_await ns_checks();
         co_await smtp_checks();
         co_await mta_sts();
-        AuditReport r{domain_, {}, std::move(serials_), std::move(certificate_expiry_)};
+        AuditReport r{
+            domain_, {}, std::move(serials_), std::move(certificate_expiry_), differ_since_};
         for (auto& f : findings_)
             if (wanted(f.check))
                 r.findings.push_back(std::move(f));
@@ -323,13 +324,27 @@ class Audit {
         return std::nullopt;
     }
 
-    // Serials that differ may be a change still propagating: asked again each second for up to
-    // the grace period before they count.
+    static double unix_now() {
+        return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+
+    // Serials that differ may be a change still propagating: asked again each second, up to
+    // the grace period (or serial_wait_s), before they count. How long they have differed
+    // counts from an earlier run's sighting when the agent passes one.
     asio::awaitable<void> wait_for_serials(std::map<std::string, std::optional<std::uint32_t>> s) {
         const auto start = std::chrono::steady_clock::now();
+        const auto start_unix = unix_now();
         auto waited = [&] {
             return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         };
+        const auto earlier = opts_.serials_differ_since.find(domain_);
+        const double since =
+            earlier == opts_.serials_differ_since.end() ? start_unix : earlier->second;
+        // A clock stepped back makes no negative duration.
+        auto differed = [&] { return std::max(waited(), unix_now() - since); };
+        const double wait_limit =
+            opts_.serial_wait_s < 0 ? opts_.serial_grace_s : opts_.serial_wait_s;
         auto differ = [&] {
             std::set<std::uint32_t> seen;
             for (const auto& [a, v] : s)
@@ -338,13 +353,17 @@ class Audit {
             return seen.size() > 1;
         };
         asio::steady_timer timer(co_await asio::this_coro::executor);
-        while (wanted("soa_serial_consistent") && differ() && waited() < opts_.serial_grace_s) {
+        while (wanted("soa_serial_consistent") && differ() && differed() < opts_.serial_grace_s &&
+               waited() < wait_limit) {
             timer.expires_after(std::chrono::seconds(1));
             co_await timer.async_wait(asio::use_awaitable);
             for (auto& [addr, v] : s)
                 v = serial_of(co_await ask(addr, domain_, ns_t_soa, false));
         }
-        findings_.push_back(judge_serials(domain_, s, waited()));
+        if (differ())
+            differ_since_ = std::min(since, start_unix);
+        findings_.push_back(
+            judge_serials(domain_, s, differ() ? differed() : 0, opts_.serial_grace_s));
         for (const auto& [addr, serial] : s)
             if (serial)
                 serials_[addr] = *serial;
@@ -374,6 +393,7 @@ class Audit {
     std::vector<MxTarget> hosts_; // as the MX records list them
     std::map<std::string, std::uint32_t> serials_;
     std::map<std::string, std::int64_t> certificate_expiry_;
+    std::optional<double> differ_since_;
 };
 
 } // namespace

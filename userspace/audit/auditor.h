@@ -2,11 +2,13 @@
 // (README "Audit"). The facts are gathered here; the rules are checks.h.
 #pragma once
 
+#include "audit/audit_policy.h"
 #include "audit/report.h"
 #include "probes/coro.h"
 
 #include <boost/asio/thread_pool.hpp>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,19 +18,20 @@ namespace mxs {
 /// Every check name, in the order an audit reports them.
 const std::vector<std::string>& audit_check_names();
 
-/// How an audit asks.
-struct AuditOptions {
-    std::string resolver;             // the recursive resolver (an IP address)
-    double timeout_s = 5;             // per query or connection
-    std::set<std::string> checks;     // empty: all of audit_check_names()
-    std::uint32_t mx_ttl_min_s = 300; // mx_ttl's band
-    std::uint32_t mx_ttl_max_s = 86400;
-    std::uint16_t smtp_port = 25;        // where mx_resolves connects
-    std::set<std::string> failed_over;   // domains failed over now (mx_ttl notes a short TTL)
-    std::set<std::string> null_mx;       // domains declared to take no mail (RFC 7505 null MX)
-    double serial_grace_s = 10;          // serials may differ this long (a change propagating)
+/// How an audit asks, and what it judges by (AuditPolicy).
+struct AuditOptions : AuditPolicy {
+    std::string resolver;              // the recursive resolver (an IP address)
+    double timeout_s = 5;              // per query or connection
+    std::set<std::string> checks;      // empty: all of audit_check_names()
+    std::uint16_t smtp_port = 25;      // where mx_resolves connects
+    std::set<std::string> failed_over; // domains failed over now (mx_ttl notes a short TTL)
+    std::set<std::string> null_mx;     // domains declared to take no mail (RFC 7505 null MX)
+    // How long one run asks again while serials differ (negative: up to the grace). The agent
+    // waits less and remembers across runs (serials_differ_since) instead.
+    double serial_wait_s = -1;
+    // Domain -> since when (Unix seconds) an earlier run saw its serials differ.
+    std::map<std::string, double> serials_differ_since;
     std::string ehlo_name = "localhost"; // what the SMTP sessions say in EHLO
-    std::string ca_file;                 // the trust store for MX certificates; empty: the system's
     // Where blocking work runs (the MTA-STS policy's HTTPS GET, libcurl's easy interface):
     // nullptr, on the calling thread (the command line); the agent gives a pool so its one
     // thread never waits on a web server.

@@ -215,7 +215,7 @@ Finding judge_prefix_diversity(const std::string& domain,
 
 Finding judge_serials(const std::string& domain,
                       const std::map<std::string, std::optional<std::uint32_t>>& serials,
-                      double waited_s) {
+                      double differ_s, double grace_s) {
     std::map<std::uint32_t, std::vector<std::string>> by_serial;
     for (const auto& [addr, s] : serials)
         if (s)
@@ -229,9 +229,13 @@ Finding judge_serials(const std::string& domain,
     std::vector<std::string> parts;
     for (const auto& [serial, addrs] : by_serial)
         parts.push_back(fmt::format("{} at {}", serial, fmt::join(addrs, ", ")));
+    if (differ_s < grace_s)
+        return found("soa_serial_consistent", domain, AuditStatus::ok,
+                     fmt::format("serials differ for {:.0f} s, within the grace of {:g} s: {}",
+                                 differ_s, grace_s, fmt::join(parts, "; ")));
     return found(
         "soa_serial_consistent", domain, AuditStatus::critical,
-        fmt::format("serials differ for {:.0f} s and more: {}", waited_s, fmt::join(parts, "; ")));
+        fmt::format("serials differ for {:.0f} s and more: {}", differ_s, fmt::join(parts, "; ")));
 }
 
 Finding judge_ns_sets(const std::string& domain,

@@ -59,10 +59,12 @@ Finding judge_prefix_diversity(const std::string& domain,
                                const std::vector<std::string>& addresses);
 
 /// soa_serial_consistent: every name server serves the same SOA serial (`serials`: address ->
-/// serial, nullopt when it gave none). `waited_s`: how long they have differed so far.
+/// serial, nullopt when it gave none). Serials that differ are CRITICAL once they have differed
+/// for `grace_s` (a change propagating, RFC 1996 NOTIFY then a transfer); `differ_s`: seconds
+/// they have differed so far (this run's wait, or since an earlier run of the agent saw it).
 Finding judge_serials(const std::string& domain,
                       const std::map<std::string, std::optional<std::uint32_t>>& serials,
-                      double waited_s);
+                      double differ_s, double grace_s);
 
 /// ns_set_consistent: every name server serves the same NS RRset (`sets`: address -> the NS
 /// names it gave, lower case without the final dot).

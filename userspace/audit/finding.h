@@ -55,6 +55,9 @@ struct AuditReport {
     // and each MX host's certificate expiry (Unix seconds, by host name).
     std::map<std::string, std::uint32_t> serials;
     std::map<std::string, std::int64_t> certificate_expiry;
+    // Since when (Unix seconds) the name servers' serials differ; nullopt: they agree, or no
+    // serials were compared.
+    std::optional<double> serials_differ_since;
 };
 
 /// The agent's periodic audit as the views show it.

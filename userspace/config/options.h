@@ -6,6 +6,7 @@
 #pragma once
 
 #include "actions/hook_spec.h"
+#include "audit/audit_policy.h"
 #include "health/thresholds.h"
 #include "kernel/sensor_config.h"
 #include "views/http_limits.h"
@@ -102,14 +103,8 @@ struct WebhookOptions {
 };
 
 // The periodic mail-domain audit of the configured domains (README "Mail-domain audit").
-struct AuditAgentOptions {
+struct AuditAgentOptions : AuditPolicy {
     double interval_s = 3600; // 0: no periodic audit
-    // mx_ttl's band, seconds (about an hour is the usual advice).
-    std::uint32_t mx_ttl_min_s = 300;
-    std::uint32_t mx_ttl_max_s = 86400;
-    // CA certificates (PEM) for the MX hosts' and the MTA-STS policy's certificates; empty:
-    // the system's trust store.
-    std::string ca_file;
 };
 
 // The ports and map sizes are the sensor's (SensorConfig); the rest is the agent's.

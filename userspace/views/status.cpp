@@ -34,7 +34,7 @@ std::string audit_table(const nlohmann::json& a) {
     std::vector<AuditReport> reports;
     std::size_t total = 0, not_ok = 0;
     for (const auto& r : a.at("reports")) {
-        AuditReport report{r.at("domain").get<std::string>(), {}, {}, {}};
+        AuditReport report{r.at("domain").get<std::string>(), {}, {}, {}, {}};
         for (const auto& c : r.at("checks")) {
             ++total;
             const auto status = status_from_name(c.at("status").get<std::string>());

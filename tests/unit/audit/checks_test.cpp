@@ -113,11 +113,17 @@ TEST(AuditChecks, PrefixDiversity) {
 }
 
 TEST(AuditChecks, SerialsAndNsSetsAgree) {
-    EXPECT_EQ(judge_serials("d", {{"a", 2}, {"b", 2}}, 0).status, AuditStatus::ok);
-    const auto differ = judge_serials("d", {{"a", 2}, {"b", 1}, {"c", std::nullopt}}, 10);
+    EXPECT_EQ(judge_serials("d", {{"a", 2}, {"b", 2}}, 0, 10).status, AuditStatus::ok);
+    const auto differ = judge_serials("d", {{"a", 2}, {"b", 1}, {"c", std::nullopt}}, 10, 10);
     EXPECT_EQ(differ.status, AuditStatus::critical);
     EXPECT_NE(differ.detail.find("1 at b; 2 at a"), std::string::npos) << differ.detail;
-    EXPECT_EQ(judge_serials("d", {{"a", std::nullopt}}, 0).status, AuditStatus::unknown);
+    // Within the grace: a change propagating, said but not judged.
+    const auto young = judge_serials("d", {{"a", 2}, {"b", 1}}, 9.5, 10);
+    EXPECT_EQ(young.status, AuditStatus::ok);
+    EXPECT_NE(young.detail.find("within the grace of 10 s: 1 at b; 2 at a"), std::string::npos)
+        << young.detail;
+    EXPECT_EQ(judge_serials("d", {{"a", 2}, {"b", 1}}, 0, 0).status, AuditStatus::critical);
+    EXPECT_EQ(judge_serials("d", {{"a", std::nullopt}}, 0, 10).status, AuditStatus::unknown);
     EXPECT_EQ(judge_ns_sets("d", {{"a", {"ns1", "ns2"}}, {"b", {"ns1", "ns2"}}}).status,
               AuditStatus::ok);
     EXPECT_EQ(judge_ns_sets("d", {{"a", {"ns1", "ns2"}}, {"b", {"ns1"}}}).status,
@@ -225,6 +231,7 @@ TEST(AuditReport, ExitCodeIsTheWorstAndJsonHasTheShape) {
     AuditReport r{"example.test",
                   {{"mx_ttl", "example.test", AuditStatus::warning, "60 s"},
                    {"ns_udp", "198.18.0.2", AuditStatus::unknown, "?"}},
+                  {},
                   {},
                   {}};
     EXPECT_EQ(worst({r}), AuditStatus::warning); // WARNING over UNKNOWN

@@ -32,6 +32,7 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_EQ(c->audit.mx_ttl_min_s, 600u);
     EXPECT_EQ(c->audit.mx_ttl_max_s, 7200u);
     EXPECT_EQ(c->audit.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+    EXPECT_EQ(c->audit.serial_grace_s, 900);
     EXPECT_EQ(c->log_format, "json");
     EXPECT_EQ(c->state_file, "/run/mxsense/state.json");
     EXPECT_EQ(c->user, "nobody");

@@ -165,7 +165,8 @@ TEST(Metrics, AuditFindingsSerialsAndExpiry) {
     snap.audit.reports.push_back({"example.test",
                                   {{"ns_tcp", "198.18.0.3", AuditStatus::critical, "timeout"}},
                                   {{"198.18.0.2", 1}, {"198.18.0.3", 4294967295u}},
-                                  {{"mx1.example.test", 1800086400}}});
+                                  {{"mx1.example.test", 1800086400}},
+                                  {}});
     const auto text = render_metrics(snap, MetricsOptions{{0.001}});
     for (const char* want :
          {"mxsense_audit_check_status{domain=\"example.test\",check=\"ns_tcp\",target=\"198.18.0."

@@ -67,6 +67,7 @@ TEST(Status, Audit) {
                           {"smtp_accepts_domain", "mx2.example.test", AuditStatus::critical,
                            "RCPT TO:<postmaster@example.test>: 554 \x1b[31mno\xff\r\nrelay"}},
                          {},
+                         {},
                          {}});
     const auto json = status_json(HealthSnapshot{}, a);
     const auto j = nlohmann::json::parse(json);

@@ -77,10 +77,9 @@ class Audit {
             if (wanted(f.check))
                 r.findings.push_back(std::move(f));
         // A check asked for by name that found nothing to judge says so: an empty report
-        // would read as OK. (tls_name_matches has no finding without STARTTLS, by design.)
+        // would read as OK (tls_name_matches when no host offered STARTTLS, say).
         for (const auto& c : opts_.checks)
-            if (c != "tls_name_matches" &&
-                std::none_of(r.findings.begin(), r.findings.end(),
+            if (std::none_of(r.findings.begin(), r.findings.end(),
                              [&](const Finding& f) { return f.check == c; }))
                 r.findings.push_back({c, domain_, AuditStatus::unknown,
                                       "nothing to judge: the facts it needs were not found"});
@@ -105,27 +104,30 @@ class Audit {
     }
 
     // The addresses of `host` from the resolver: its A and AAAA records (after any alias), at
-    // most kMaxAddresses; `lookup_failed` when neither query was answered.
+    // most kMaxAddresses; `lookup_failed` (why) when there are none and a query failed
+    // (resolver_failure(): no address is then no fact about the host).
     asio::awaitable<std::vector<std::string>> addresses(const std::string& host,
-                                                        bool* lookup_failed = nullptr) {
+                                                        std::string* lookup_failed = nullptr) {
         std::vector<std::string> out;
-        int answered = 0;
+        std::string failed;
         for (int type : {ns_t_a, ns_t_aaaa}) {
             const auto r = co_await ask(opts_.resolver, host, type);
-            answered += r.failure.empty() && r.rcode >= 0;
+            if (auto why = resolver_failure(r); !why.empty() && failed.empty())
+                failed = (type == ns_t_a ? "A query: " : "AAAA query: ") + why;
             for (const auto& a : r.answers)
                 if (a.type == type && out.size() < kMaxAddresses &&
                     std::find(out.begin(), out.end(), a.data) == out.end())
                     out.push_back(a.data);
         }
         if (lookup_failed)
-            *lookup_failed = answered == 0;
+            *lookup_failed = out.empty() ? failed : "";
         co_return out;
     }
 
     // Bounds on what one domain's answers can make the audit do (a hostile zone can list
     // thousands of records): the first so many, in the order given, and the rest named.
-    static constexpr std::size_t kMaxHosts = 10, kMaxAddresses = 4, kMaxNameServers = 8;
+    static constexpr std::size_t kMaxHosts = 10, kMaxAddresses = 4, kMaxNameServers = 8,
+                                 kMaxPtrNames = 4;
     // An SMTP session's bound, in timeouts: it spans connect, greeting (which a server may
     // delay on purpose, as Postfix's postscreen does), TLS and four commands.
     static constexpr double kSessionTimeouts = 6;
@@ -155,29 +157,44 @@ class Audit {
 
     asio::awaitable<void> mx_checks() {
         const auto mx = co_await ask(opts_.resolver, domain_, ns_t_mx);
+        const auto present_at = findings_.size();
         findings_.push_back(judge_mx_present(domain_, mx, opts_.null_mx.count(domain_) > 0));
+        // In preference order, so that the bound leaves out the last resorts, not the primary.
+        std::vector<const DnsRecord*> records;
+        for (const auto& r : mx.answers)
+            if (r.type == ns_t_mx)
+                records.push_back(&r);
+        std::stable_sort(
+            records.begin(), records.end(),
+            [](const DnsRecord* a, const DnsRecord* b) { return a->preference < b->preference; });
         std::set<std::string> seen;
-        for (const auto& r : mx.answers) {
+        for (const auto* rp : records) {
+            const auto& r = *rp;
             const auto host = dns_key(r.data);
-            if (r.type != ns_t_mx || host.empty() || !seen.insert(host).second)
+            if (host.empty() || !seen.insert(host).second)
                 continue; // a host listed twice is audited once
             if (hosts_.size() == kMaxHosts) {
-                findings_.push_back({"mx_present", domain_, AuditStatus::warning,
-                                     fmt::format("more than {} MX hosts: the first {} audited",
-                                                 kMaxHosts, kMaxHosts)});
+                // Said in mx_present's finding: one finding per check and target.
+                auto& present = findings_[present_at];
+                if (present.status == AuditStatus::ok)
+                    present.status = AuditStatus::warning;
+                present.detail += fmt::format("; more than {} MX hosts: the {} most preferred "
+                                              "audited",
+                                              kMaxHosts, kMaxHosts);
                 break;
             }
             const auto a = co_await ask(opts_.resolver, host, ns_t_a);
             findings_.push_back(judge_mx_target(host, a));
-            bool lookup_failed = false;
+            std::string lookup_failed;
             const auto addrs = co_await addresses(host, &lookup_failed);
             std::map<std::string, std::string> connects;
             if (wanted("mx_resolves"))
                 for (const auto& addr : addrs)
                     connects[addr] = co_await connect(addr, opts_.smtp_port);
-            findings_.push_back(lookup_failed ? Finding{"mx_resolves", host, AuditStatus::unknown,
-                                                        "A and AAAA queries: no answer"}
-                                              : judge_mx_resolves(host, addrs, connects));
+            findings_.push_back(
+                !lookup_failed.empty()
+                    ? Finding{"mx_resolves", host, AuditStatus::unknown, lookup_failed}
+                    : judge_mx_resolves(host, addrs, connects));
             hosts_.push_back({r.preference, host, addrs});
             for (const auto& addr : addrs) // once each, however many hosts share it
                 if (std::find(mx_addresses_.begin(), mx_addresses_.end(), addr) ==
@@ -193,17 +210,20 @@ class Audit {
             if (r.type == ns_t_ns && names.size() < kMaxNameServers &&
                 std::find(names.begin(), names.end(), dns_key(r.data)) == names.end())
                 names.push_back(dns_key(r.data));
+        bool addresses_unknown = false;
         for (const auto& n : names) {
-            const auto found = co_await addresses(n); // not a temporary across the co_await
+            std::string failed;
+            const auto found = co_await addresses(n, &failed); // no temporary across co_await
+            addresses_unknown = addresses_unknown || !failed.empty();
             for (const auto& a : found)
                 if (std::find(ns_addresses.begin(), ns_addresses.end(), a) == ns_addresses.end())
                     ns_addresses.push_back(a);
         }
-        if (!ns.failure.empty() || ns.rcode < 0) // the resolver, not the domain: cannot tell
-            findings_.push_back({"ns_count", domain_, AuditStatus::unknown,
-                                 "NS query: no answer (" + ns.failure + ")"});
+        // The resolver's trouble (no answer, SERVFAIL, REFUSED), not the domain's: cannot tell.
+        if (auto why = resolver_failure(ns); !why.empty())
+            findings_.push_back({"ns_count", domain_, AuditStatus::unknown, "NS query: " + why});
         else
-            findings_.push_back(judge_ns_count(domain_, names, ns_addresses));
+            findings_.push_back(judge_ns_count(domain_, names, ns_addresses, addresses_unknown));
         std::map<std::string, std::optional<std::uint32_t>> serials;
         std::map<std::string, std::set<std::string>> sets;
         std::optional<std::uint32_t> authoritative_ttl;
@@ -259,12 +279,22 @@ class Audit {
         std::optional<bool> primary_offers;
         for (std::size_t i = 0; i < hosts_.size(); ++i) {
             const auto& h = hosts_[i];
-            if (h.addresses.empty())
-                continue; // mx_resolves said so
-            const auto& addr = h.addresses.front();
-            const auto s =
-                co_await smtp_session(addr, opts_.smtp_port, h.host, domain_, opts_.ehlo_name,
-                                      kSessionTimeouts * opts_.timeout_s, opts_.ca_file);
+            if (h.addresses.empty()) { // mx_resolves judges that
+                findings_.push_back(
+                    {"smtp_accepts_domain", h.host, AuditStatus::unknown, "not asked: no address"});
+                continue;
+            }
+            // The session at the first address that takes a connection, as a sender tries
+            // them (RFC 5321 §5.1).
+            SmtpSessionFacts s;
+            std::string addr;
+            for (const auto& a : h.addresses) {
+                addr = a;
+                s = co_await smtp_session(a, opts_.smtp_port, h.host, domain_, opts_.ehlo_name,
+                                          kSessionTimeouts * opts_.timeout_s, opts_.ca_file);
+                if (s.connected)
+                    break;
+            }
             const bool told = s.failure.empty() || s.starttls;
             if (i == 0 && told)
                 primary_offers = s.starttls;
@@ -295,7 +325,15 @@ class Audit {
             announced = announced || (r.type == ns_t_txt && is_mta_sts_record(r.data));
         if (announced) {
             const auto host = "mta-sts." + domain_;
-            if (const auto addrs = co_await addresses(host); !addrs.empty()) {
+            std::string failed;
+            const auto addrs = co_await addresses(host, &failed);
+            if (!failed.empty()) {
+                findings_.push_back(
+                    {"mta_sts_covers_mx", domain_, AuditStatus::unknown,
+                     "MTA-STS announced; the address of " + host + " not learned: " + failed});
+                co_return;
+            }
+            if (!addrs.empty()) {
                 const auto fetch = [host, addr = addrs.front(), o = opts_] {
                     return https_get(host, addr, "/.well-known/mta-sts.txt", o.timeout_s,
                                      o.ca_file);
@@ -357,8 +395,9 @@ class Audit {
                waited() < wait_limit) {
             timer.expires_after(std::chrono::seconds(1));
             co_await timer.async_wait(asio::use_awaitable);
-            for (auto& [addr, v] : s)
-                v = serial_of(co_await ask(addr, domain_, ns_t_soa, false));
+            for (auto& [addr, v] : s) // a server that gave a serial keeps it if now silent
+                if (auto again = serial_of(co_await ask(addr, domain_, ns_t_soa, false)))
+                    v = again;
         }
         if (differ())
             differ_since_ = std::min(since, start_unix);
@@ -374,10 +413,16 @@ class Audit {
         if (!name)
             co_return;
         const auto ptr = co_await ask(opts_.resolver, *name, ns_t_ptr);
-        std::map<std::string, std::vector<std::string>> forward;
-        for (const auto& r : ptr.answers)
-            if (r.type == ns_t_ptr)
-                forward[dns_key(r.data)] = co_await addresses(dns_key(r.data));
+        // At most kMaxPtrNames names looked up: an address's PTR set is the answer's to make.
+        std::map<std::string, std::optional<std::vector<std::string>>> forward;
+        for (const auto& r : ptr.answers) {
+            if (r.type != ns_t_ptr || forward.size() == kMaxPtrNames)
+                continue;
+            std::string failed;
+            auto addrs = co_await addresses(dns_key(r.data), &failed);
+            forward[dns_key(r.data)] =
+                failed.empty() ? std::optional(std::move(addrs)) : std::nullopt;
+        }
         findings_.push_back(judge_fcrdns(address, ptr, forward));
     }
 

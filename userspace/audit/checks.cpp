@@ -54,12 +54,12 @@ const char* rcode_text(int rcode) {
 
 } // namespace
 
-std::string dns_key(std::string name) {
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    while (!name.empty() && name.back() == '.')
-        name.pop_back();
-    return name;
+std::string resolver_failure(const DnsReply& r) {
+    if (auto why = no_answer(r); !why.empty())
+        return why;
+    if (r.rcode != ns_r_noerror && r.rcode != ns_r_nxdomain)
+        return fmt::format("answered {}", rcode_text(r.rcode));
+    return "";
 }
 
 Finding judge_mx_present(const std::string& domain, const DnsReply& mx, bool null_mx_declared) {
@@ -74,7 +74,25 @@ Finding judge_mx_present(const std::string& domain, const DnsReply& mx, bool nul
     if (records.empty())
         return found("mx_present", domain, AuditStatus::critical,
                      "no MX records: senders deliver to the domain's own address (RFC 5321 5.1)");
-    const bool null_mx = records.size() == 1 && dns_key(records[0]->data).empty();
+    // A host listed twice (any case) is one host; a null MX ("0 .") is none.
+    std::vector<std::string> hosts;
+    bool has_null = false;
+    for (const auto* r : records) {
+        const auto host = dns_key(r->data);
+        if (host.empty())
+            has_null = true;
+        else if (std::none_of(hosts.begin(), hosts.end(), [&](const std::string& h) {
+                     return h.substr(h.find(' ') + 1) == host;
+                 }))
+            hosts.push_back(fmt::format("{} {}", r->preference, host));
+    }
+    if (has_null && !hosts.empty())
+        return found("mx_present", domain, AuditStatus::critical,
+                     fmt::format("a null MX beside other MX records ({}): a domain with a null MX "
+                                 "must have no other (RFC 7505 3); senders may take it for a "
+                                 "domain that takes no mail",
+                                 fmt::join(hosts, ", ")));
+    const bool null_mx = has_null;
     if (null_mx_declared)
         return null_mx ? found("mx_present", domain, AuditStatus::ok,
                                "a null MX, as declared: the domain accepts no mail (RFC 7505)")
@@ -83,21 +101,18 @@ Finding judge_mx_present(const std::string& domain, const DnsReply& mx, bool nul
     if (null_mx)
         return found("mx_present", domain, AuditStatus::critical,
                      "a null MX: the domain accepts no mail (RFC 7505)");
-    std::vector<std::string> hosts;
-    for (const auto* r : records)
-        hosts.push_back(fmt::format("{} {}", r->preference, dns_key(r->data)));
-    if (records.size() == 1)
+    if (hosts.size() == 1)
         return found("mx_present", domain, AuditStatus::warning,
                      fmt::format("one MX host ({}): nothing to fail over to", hosts[0]));
     return found("mx_present", domain, AuditStatus::ok,
-                 fmt::format("{} MX hosts: {}", records.size(), fmt::join(hosts, ", ")));
+                 fmt::format("{} MX hosts: {}", hosts.size(), fmt::join(hosts, ", ")));
 }
 
 Finding judge_mx_target(const std::string& host, const DnsReply& a) {
     if (is_address(host) || (host.size() > 2 && host.front() == '['))
         return found("mx_target_valid", host, AuditStatus::critical,
                      "an address literal, not a host name (RFC 5321 5.1)");
-    if (auto why = no_answer(a); !why.empty())
+    if (auto why = resolver_failure(a); !why.empty())
         return found("mx_target_valid", host, AuditStatus::unknown, "A query: " + why);
     for (const auto* c : of_type(a, ns_t_cname))
         if (dns_key(c->name) == dns_key(host))
@@ -149,12 +164,21 @@ Finding judge_mx_ttl(const std::string& domain, std::uint32_t ttl, std::uint32_t
 }
 
 Finding judge_ns_count(const std::string& domain, const std::vector<std::string>& ns,
-                       const std::vector<std::string>& addresses) {
+                       const std::vector<std::string>& addresses, bool addresses_unknown) {
     if (ns.size() < 2)
         return found("ns_count", domain, AuditStatus::critical,
                      fmt::format("{} name server{}: at least two are needed (RFC 1034 4.1)",
                                  ns.size(), ns.size() == 1 ? "" : "s"));
-    if (addresses.size() == 1)
+    if (addresses.empty() && addresses_unknown)
+        return found("ns_count", domain, AuditStatus::unknown,
+                     fmt::format("{} name servers, their addresses not learned (the resolver "
+                                 "failed)",
+                                 ns.size()));
+    if (addresses.empty())
+        return found("ns_count", domain, AuditStatus::critical,
+                     fmt::format("{} name servers, none with an address: {}", ns.size(),
+                                 fmt::join(ns, ", ")));
+    if (addresses.size() == 1 && !addresses_unknown)
         return found("ns_count", domain, AuditStatus::critical,
                      fmt::format("{} name servers on one address ({}): one server (RFC 2182 5)",
                                  ns.size(), addresses.front()));
@@ -257,34 +281,55 @@ Finding judge_ns_sets(const std::string& domain,
                  fmt::format("the NS sets differ: {}", fmt::join(parts, "; ")));
 }
 
-Finding judge_fcrdns(const std::string& address, const DnsReply& ptr,
-                     const std::map<std::string, std::vector<std::string>>& forward) {
-    if (auto why = no_answer(ptr); !why.empty())
+Finding
+judge_fcrdns(const std::string& address, const DnsReply& ptr,
+             const std::map<std::string, std::optional<std::vector<std::string>>>& forward) {
+    if (auto why = resolver_failure(ptr); !why.empty())
         return found("ptr_fcrdns", address, AuditStatus::unknown, "PTR query: " + why);
     const auto names = of_type(ptr, ns_t_ptr);
     if (names.empty())
         return found("ptr_fcrdns", address, AuditStatus::warning,
                      "no PTR record: receivers that check reverse DNS distrust the host");
-    std::vector<std::string> tried;
+    std::vector<std::string> tried, unknown;
     for (const auto* n : names) {
         const auto name = dns_key(n->data);
         const auto it = forward.find(name);
-        if (it != forward.end() &&
-            std::find(it->second.begin(), it->second.end(), address) != it->second.end())
+        if (it == forward.end())
+            continue; // past the bound on PTR names
+        if (!it->second)
+            unknown.push_back(name);
+        else if (std::find(it->second->begin(), it->second->end(), address) != it->second->end())
             return found("ptr_fcrdns", address, AuditStatus::ok,
                          fmt::format("PTR {} resolves back to it", name));
-        tried.push_back(name);
+        else
+            tried.push_back(name);
     }
+    if (!unknown.empty())
+        return found("ptr_fcrdns", address, AuditStatus::unknown,
+                     fmt::format("PTR {}: the address lookup failed", fmt::join(unknown, ", ")));
     return found("ptr_fcrdns", address, AuditStatus::warning,
                  fmt::format("PTR {} does not resolve back to it", fmt::join(tried, ", ")));
 }
 
 Finding judge_smtp_accepts(const std::string& host, const std::string& address,
                            const SmtpSessionFacts& s) {
-    if (s.rcpt_code == 0) {
-        const auto why = !s.failure.empty() ? s.failure : "STARTTLS failed: " + s.tls_error;
-        return found("smtp_accepts_domain", host,
-                     s.failure.empty() ? AuditStatus::warning : AuditStatus::critical,
+    const char* check = "smtp_accepts_domain";
+    if (!s.rcpt_answered) {
+        // No connection: nothing learned about the domain's mail (mx_resolves judges whether
+        // port 25 answers). A 5xx greeting refuses every session (RFC 5321 §3.1); anything
+        // else that stopped the dialogue makes senders try again later.
+        if (!s.connected)
+            return found(check, host, AuditStatus::unknown,
+                         fmt::format("{}: not asked: {}", address,
+                                     s.failure.empty() ? "no connection" : s.failure));
+        if (s.stop_code / 100 == 5 && s.failure.rfind("greeting", 0) == 0)
+            return found(check, host, AuditStatus::critical,
+                         fmt::format("{}: refuses every session: {}", address, s.failure));
+        std::string why = s.failure;
+        if (why.empty())
+            why = "STARTTLS failed: " +
+                  (s.tls_error.empty() ? std::string("no reason given") : s.tls_error);
+        return found(check, host, AuditStatus::warning,
                      fmt::format("{}: RCPT not asked: {}", address, why));
     }
     if (s.rcpt_code / 100 == 2)
@@ -294,8 +339,12 @@ Finding judge_smtp_accepts(const std::string& host, const std::string& address,
     if (s.rcpt_code / 100 == 5)
         return found("smtp_accepts_domain", host, AuditStatus::critical,
                      fmt::format("{}: would bounce the domain's mail: {}", address, s.rcpt_reply));
-    return found("smtp_accepts_domain", host, AuditStatus::warning,
-                 fmt::format("{}: defers the domain's mail: {}", address, s.rcpt_reply));
+    if (s.rcpt_code / 100 == 4)
+        return found("smtp_accepts_domain", host, AuditStatus::warning,
+                     fmt::format("{}: defers the domain's mail: {}", address, s.rcpt_reply));
+    return found(
+        "smtp_accepts_domain", host, AuditStatus::warning,
+        fmt::format("{}: an answer that is no SMTP reply code: {}", address, s.rcpt_reply));
 }
 
 Finding judge_starttls_consistent(const std::string& host, bool primary_offers, bool offers,
@@ -342,7 +391,7 @@ std::vector<Finding> judge_mta_sts(const std::string& domain, const DnsReply& tx
                                    const HttpsResponse* policy,
                                    const std::vector<std::string>& hosts) {
     const char* check = "mta_sts_covers_mx";
-    if (auto why = no_answer(txt); !why.empty())
+    if (auto why = resolver_failure(txt); !why.empty())
         return {found(check, domain, AuditStatus::unknown, "_mta-sts TXT query: " + why)};
     std::size_t records = 0;
     for (const auto* r : of_type(txt, ns_t_txt))
@@ -363,6 +412,17 @@ std::vector<Finding> judge_mta_sts(const std::string& domain, const DnsReply& tx
                                   "3.3)",
                                   policy->error.empty() ? fmt::format("HTTP {}", policy->status)
                                                         : policy->error))};
+    // RFC 8461 §3.2: the policy is served as text/plain, and senders may check it.
+    auto type = policy->content_type.substr(0, policy->content_type.find(';'));
+    type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
+    std::transform(type.begin(), type.end(), type.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (type != "text/plain")
+        return {found(check, domain, AuditStatus::warning,
+                      fmt::format("the MTA-STS policy is served as {}, not text/plain: senders "
+                                  "may ignore it (RFC 8461 3.2)",
+                                  policy->content_type.empty() ? std::string("no media type")
+                                                               : shown(policy->content_type)))};
     const auto p = parse_mta_sts_policy(policy->body);
     if (!p)
         return {found(check, domain, AuditStatus::warning,

@@ -30,6 +30,12 @@ Finding judge_mx_present(const std::string& domain, const DnsReply& mx,
 /// answer to the target's A query (a CNAME shows in it).
 Finding judge_mx_target(const std::string& host, const DnsReply& a);
 
+/// Why the resolver's reply tells nothing about the name, or "" when it does: a reply with
+/// NOERROR or NXDOMAIN is a fact about the name; no reply, SERVFAIL, REFUSED and the other
+/// rcodes are the resolver's trouble (a non-recursive server, an ACL, a broken chain), so a
+/// check that needs the answer is UNKNOWN, never OK or CRITICAL.
+std::string resolver_failure(const DnsReply& r);
+
 /// mx_resolves: the host has A or AAAA records, and its addresses accept a connection on the
 /// SMTP port (`connects`: address -> "" when it did, else why not: refused, timeout, ...).
 /// CRITICAL when none does; WARNING when some do (senders try the next address, RFC 5321
@@ -44,9 +50,10 @@ Finding judge_mx_ttl(const std::string& domain, std::uint32_t ttl, std::uint32_t
                      std::uint32_t max_s, bool failed_over = false);
 
 /// ns_count: at least two name servers (RFC 1034 §4.1; RFC 2182 §5), on at least two
-/// addresses (two names for one address are one server).
+/// addresses (two names for one address are one server). `addresses_unknown`: a name server's
+/// address lookup failed (resolver_failure()), so no address is no fault of the domain's.
 Finding judge_ns_count(const std::string& domain, const std::vector<std::string>& ns,
-                       const std::vector<std::string>& addresses);
+                       const std::vector<std::string>& addresses, bool addresses_unknown = false);
 
 /// ns_udp, ns_tcp: the name server at `address` answers the zone's SOA with NOERROR, AA set
 /// and one SOA record (RFC 1035 §4.1.1; TCP is required, RFC 7766 §5).
@@ -73,9 +80,9 @@ Finding judge_ns_sets(const std::string& domain,
 
 /// ptr_fcrdns: the MX address has a PTR record whose name resolves back to it (forward-
 /// confirmed reverse DNS, RFC 8601 §3's "iprev"). `ptr`: the PTR answer; `forward`: each PTR
-/// name -> its addresses.
+/// name -> its addresses, nullopt when its lookup failed (resolver_failure()).
 Finding judge_fcrdns(const std::string& address, const DnsReply& ptr,
-                     const std::map<std::string, std::vector<std::string>>& forward);
+                     const std::map<std::string, std::optional<std::vector<std::string>>>& forward);
 
 /// smtp_accepts_domain: the MX host (primary or backup) accepts RCPT TO:<postmaster@DOMAIN>
 /// (RFC 5321 §4.5.1). A 5xx: it would bounce the domain's mail during a failover (CRITICAL);
@@ -109,8 +116,5 @@ std::vector<Finding> judge_mta_sts(const std::string& domain, const DnsReply& tx
 /// The reverse-lookup name of an address ("4.3.2.1.in-addr.arpa", the ip6.arpa nibbles), or
 /// nullopt for no address.
 std::optional<std::string> reverse_name(const std::string& address);
-
-/// A DNS name as compared: lower case, without the final dot.
-std::string dns_key(std::string name);
 
 } // namespace mxs

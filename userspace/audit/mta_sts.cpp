@@ -125,6 +125,9 @@ HttpsResponse https_get(const std::string& host, const std::string& address,
     if (const auto rc = curl_easy_perform(c); rc != CURLE_OK)
         out.error = *error ? error : curl_easy_strerror(rc);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+    if (char* type = nullptr;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type)
+        out.content_type = type;
     return out;
 }
 

@@ -30,9 +30,10 @@ bool is_mta_sts_record(std::string_view txt);
 
 /// What an HTTPS GET returned.
 struct HttpsResponse {
-    long status = 0;   // HTTP status, 0 when none came
-    std::string body;  // at most 64 KiB
-    std::string error; // the transfer's fault ("SSL certificate problem: ..."), "" none
+    long status = 0;          // HTTP status, 0 when none came
+    std::string body;         // at most 64 KiB
+    std::string error;        // the transfer's fault ("SSL certificate problem: ..."), "" none
+    std::string content_type; // the Content-Type header's value, "" when none
 };
 
 /// GET https://host/path from `address` (the name resolved by the caller), no redirects, the

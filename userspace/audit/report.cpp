@@ -27,12 +27,15 @@ int severity(AuditStatus s) {
 
 } // namespace
 
+AuditStatus worse_of(AuditStatus a, AuditStatus b) {
+    return severity(b) > severity(a) ? b : a;
+}
+
 AuditStatus worst(const std::vector<AuditReport>& reports) {
     AuditStatus w = AuditStatus::ok;
     for (const auto& r : reports)
         for (const auto& f : r.findings)
-            if (severity(f.status) > severity(w))
-                w = f.status;
+            w = worse_of(w, f.status);
     return w;
 }
 

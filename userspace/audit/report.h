@@ -15,6 +15,9 @@ namespace mxs {
 /// Monitoring::Plugin's check_messages ranks them.
 AuditStatus worst(const std::vector<AuditReport>& reports);
 
+/// The worse of two statuses, ranked as worst() ranks them.
+AuditStatus worse_of(AuditStatus a, AuditStatus b);
+
 /// One line per finding: "CRITICAL ns_tcp 198.18.0.3: ... (example.test)".
 std::string audit_text(const std::vector<AuditReport>& reports);
 

@@ -31,6 +31,7 @@ template <class Stream>
 asio::awaitable<void> ask_rcpt(Stream& s, std::string& buf, const std::string& domain,
                                SmtpSessionFacts& out) {
     const auto mail = co_await command(s, buf, "MAIL FROM:<>");
+    out.rcpt_answered = true;
     if (mail.code / 100 != 2) {
         out.rcpt_code = mail.code;
         out.rcpt_reply = "MAIL FROM:<> answered " + std::to_string(mail.code) + " " +
@@ -59,16 +60,19 @@ asio::awaitable<SmtpSessionFacts> smtp_session(std::string address, std::uint16_
     try {
         const auto addr = asio::ip::make_address(address);
         co_await sock->async_connect({addr, port}, asio::use_awaitable);
+        out.connected = true;
         std::string buf;
         step = "greeting";
         const auto greet = co_await read_reply(*sock, buf);
         if (greet.code != 220) {
+            out.stop_code = greet.code;
             out.failure = "greeting " + std::to_string(greet.code);
             co_return out;
         }
         step = "EHLO";
         const auto ehlo = co_await command(*sock, buf, "EHLO " + ehlo_name);
         if (ehlo.code != 250) {
+            out.stop_code = ehlo.code;
             out.failure = "EHLO answered " + std::to_string(ehlo.code);
             co_return out;
         }
@@ -116,6 +120,7 @@ asio::awaitable<SmtpSessionFacts> smtp_session(std::string address, std::uint16_
         step = "EHLO after STARTTLS"; // RFC 3207 §4.2: the session starts over
         const auto again = co_await command(tls, buf, "EHLO " + ehlo_name);
         if (again.code != 250) {
+            out.stop_code = again.code;
             out.failure = "EHLO after STARTTLS answered " + std::to_string(again.code);
             co_return out;
         }
@@ -125,10 +130,10 @@ asio::awaitable<SmtpSessionFacts> smtp_session(std::string address, std::uint16_
         const auto why = dog.fired() ? std::string("timeout") : e.code().message();
         if (step == "TLS handshake")
             out.tls_error = why;
-        else if (out.rcpt_code == 0)
+        else if (!out.rcpt_answered)
             out.failure = step + ": " + why;
     } catch (const std::exception& e) {
-        if (out.rcpt_code == 0)
+        if (!out.rcpt_answered)
             out.failure = step + ": " + e.what();
     }
     co_return out;

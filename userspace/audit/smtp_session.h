@@ -13,6 +13,8 @@ namespace mxs {
 /// What one session with an MX address showed.
 struct SmtpSessionFacts {
     std::string failure; // why the dialogue stopped before RCPT ("connect: refused", ...); "" none
+    bool connected = false;     // the TCP connection was made
+    int stop_code = 0;          // the reply that stopped the dialogue before RCPT (greeting, EHLO)
     bool starttls = false;      // EHLO listed STARTTLS (RFC 3207)
     bool tls = false;           // the handshake completed
     std::string tls_error;      // why it did not
@@ -20,7 +22,8 @@ struct SmtpSessionFacts {
     bool name_matches = false;  // it covers the MX host name (RFC 6125, X509_check_host)
     std::string chain_error;    // "" when the chain verified against the trust store
     std::int64_t not_after = 0; // the certificate's expiry, Unix seconds
-    int rcpt_code = 0;          // the reply to RCPT TO:<postmaster@DOMAIN>; 0: not asked
+    bool rcpt_answered = false; // MAIL FROM:<> and RCPT were asked and answered
+    int rcpt_code = 0;          // the reply to RCPT TO:<postmaster@DOMAIN> (or a refused MAIL)
     std::string rcpt_reply;     // its text
 };
 

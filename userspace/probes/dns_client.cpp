@@ -11,10 +11,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cctype>
 #include <chrono>
 #include <fmt/format.h>
 #include <random>
 #include <resolv.h>
+#include <set>
 
 namespace mxs {
 
@@ -35,7 +37,42 @@ Result<std::vector<std::uint8_t>> build_dns_query(const std::string& name, int t
     return buf;
 }
 
-Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::uint16_t id) {
+std::string dns_key(std::string name) {
+    for (auto& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!name.empty() && name.back() == '.')
+        name.pop_back();
+    return name;
+}
+
+namespace {
+
+// The names whose records answer the question: qname and every name a CNAME of the chain from
+// it points to (bounded: a chain longer than 8 is a loop or an attack).
+std::set<std::string> answer_owners(ns_msg& h, const std::string& qname) {
+    std::set<std::string> owners{dns_key(qname)};
+    for (int pass = 0; pass < 8; ++pass) {
+        const auto before = owners.size();
+        for (int i = 0; i < ns_msg_count(h, ns_s_an); ++i) {
+            ns_rr rr;
+            char target[NS_MAXDNAME];
+            if (ns_parserr(&h, ns_s_an, i, &rr) < 0 || ns_rr_type(rr) != ns_t_cname ||
+                !owners.count(dns_key(ns_rr_name(rr))) ||
+                dn_expand(ns_msg_base(h), ns_msg_end(h), ns_rr_rdata(rr), target, sizeof target) <
+                    0)
+                continue;
+            owners.insert(dns_key(target));
+        }
+        if (owners.size() == before)
+            break;
+    }
+    return owners;
+}
+
+} // namespace
+
+Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::uint16_t id,
+                                 const std::string& qname, int qtype) {
     ns_msg h;
     if (ns_initparse(msg, static_cast<int>(len), &h) < 0)
         return Error{"malformed DNS message"};
@@ -46,10 +83,24 @@ Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::
     r.rcode = ns_msg_getflag(h, ns_f_rcode);
     r.authoritative = ns_msg_getflag(h, ns_f_aa) != 0;
     r.truncated = ns_msg_getflag(h, ns_f_tc) != 0;
+    if (ns_msg_count(h, ns_s_qd) == 0) {
+        if (r.rcode != ns_r_formerr && r.rcode != ns_r_servfail && r.rcode != ns_r_notimpl &&
+            r.rcode != ns_r_refused)
+            return Error{"an answer without the question"};
+        return r; // an error without the question: it says nothing more
+    }
+    ns_rr q;
+    if (ns_msg_count(h, ns_s_qd) != 1 || ns_parserr(&h, ns_s_qd, 0, &q) < 0 ||
+        dns_key(ns_rr_name(q)) != dns_key(qname) || ns_rr_type(q) != qtype ||
+        ns_rr_class(q) != ns_c_in)
+        return Error{"not the answer to this question"};
+    const auto owners = answer_owners(h, qname);
     for (int i = 0; i < ns_msg_count(h, ns_s_an); ++i) {
         ns_rr rr;
         if (ns_parserr(&h, ns_s_an, i, &rr) < 0)
             return Error{"malformed answer record"};
+        if (!owners.count(dns_key(ns_rr_name(rr))))
+            continue; // not about the question
         DnsRecord rec{ns_rr_name(rr), ns_rr_type(rr), ns_rr_ttl(rr), {}, 0};
         const unsigned char* rd = ns_rr_rdata(rr);
         const auto rdlen = ns_rr_rdlen(rr);
@@ -170,7 +221,7 @@ asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, s
                 sock->open(addr.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6());
                 bind_to_device(*sock, device);
                 auto bytes = co_await tcp_exchange(*sock, {addr, port}, *query, sent);
-                auto r = parse_dns_reply(bytes.data(), bytes.size(), id);
+                auto r = parse_dns_reply(bytes.data(), bytes.size(), id, name, type);
                 if (r) {
                     out = std::move(*r);
                 } else {
@@ -195,7 +246,7 @@ asio::awaitable<DnsReply> dns_exchange(std::string server, std::uint16_t port, s
                         co_await sock->async_receive_from(asio::buffer(buf), from, use_awaitable);
                     if (from.address() != addr || from.port() != port)
                         continue;
-                    if (auto r = parse_dns_reply(buf.data(), n, id)) {
+                    if (auto r = parse_dns_reply(buf.data(), n, id, name, type)) {
                         out = std::move(*r);
                         break;
                     }

@@ -37,7 +37,17 @@ struct DnsReply {
 Result<std::vector<std::uint8_t>> build_dns_query(const std::string& name, int type,
                                                   std::uint16_t id, bool recursion = true);
 
-// Reads an answer to the query with `id`; answers of other types are kept as text.
-Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::uint16_t id);
+/// A DNS name as names are compared (RFC 4343: case-insensitively): lower case, without the
+/// final dot.
+std::string dns_key(std::string name);
+
+// Reads the answer to the query with `id` for `qname`/`qtype` (class IN); answers of other types
+// are kept with their type and TTL. Not an answer to that query (RFC 5452 §9.1: the ID, QR, and
+// the question, the name compared case-insensitively) is an error; an error rcode may come
+// without the question (FORMERR, SERVFAIL, NOTIMP, REFUSED). Of the answer section only the
+// records owned by qname or by a name its CNAME chain leads to are kept (RFC 2181 §5.4.1: the
+// rest proves nothing about the question).
+Result<DnsReply> parse_dns_reply(const std::uint8_t* msg, std::size_t len, std::uint16_t id,
+                                 const std::string& qname, int qtype);
 
 } // namespace mxs

@@ -1,7 +1,11 @@
 // The agent's own metric families: SMTP, verdicts and hooks, probes, the HTTP server.
 #include "views/metrics_parts.h"
 
+#include "audit/report.h"
+
 #include <fmt/format.h>
+#include <map>
+#include <tuple>
 
 namespace mxs::metrics_parts {
 
@@ -97,10 +101,20 @@ void render_audit(const AuditSnapshot& a, std::vector<MetricFamily>& out) {
                   "Audit finding by domain, check and target: 0 ok, 1 warning, 2 critical, 3 "
                   "unknown (README \"Mail-domain audit\").",
                   MetricType::Gauge);
+    // One series per label set: two findings of one check on one target (none today, but a
+    // duplicate series is dropped by Prometheus, the first value kept) give the worse status.
+    std::map<std::tuple<std::string, std::string, std::string>, AuditStatus> statuses;
     for (const auto& r : a.reports)
-        for (const auto& f : r.findings)
-            status.gauge({{"domain", r.domain}, {"check", f.check}, {"target", f.target}},
-                         static_cast<double>(f.status));
+        for (const auto& f : r.findings) {
+            const auto [it, fresh] = statuses.try_emplace({r.domain, f.check, f.target}, f.status);
+            if (!fresh)
+                it->second = worse_of(it->second, f.status);
+        }
+    for (const auto& [key, s] : statuses)
+        status.gauge({{"domain", std::get<0>(key)},
+                      {"check", std::get<1>(key)},
+                      {"target", std::get<2>(key)}},
+                     static_cast<double>(s));
     Family serial("mxsense_audit_soa_serial",
                   "The SOA serial each name server of a domain served at the last audit.",
                   MetricType::Gauge);

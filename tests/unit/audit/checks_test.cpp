@@ -41,6 +41,19 @@ TEST(AuditChecks, MxPresent) {
     DnsReply lost;
     lost.failure = "timeout";
     EXPECT_EQ(judge_mx_present("example.test", lost).status, AuditStatus::unknown);
+    EXPECT_EQ(judge_mx_present("example.test", answer({}, ns_r_refused)).status,
+              AuditStatus::unknown);
+    // One host listed twice is one host; a null MX beside others breaks RFC 7505 3.
+    EXPECT_EQ(judge_mx_present("example.test",
+                               answer({mx("mx1.example.test", 10), mx("MX1.example.test.", 20)}))
+                  .status,
+              AuditStatus::warning);
+    const auto mixed =
+        judge_mx_present("example.test", answer({mx(".", 0), mx("mx1.example.test", 10)}));
+    EXPECT_EQ(mixed.status, AuditStatus::critical);
+    EXPECT_NE(mixed.detail.find("a null MX beside other MX records (10 mx1.example.test)"),
+              std::string::npos)
+        << mixed.detail;
 }
 
 TEST(AuditChecks, MxTargetIsAHostNameNotAnAliasOrLiteral) {
@@ -55,6 +68,11 @@ TEST(AuditChecks, MxTargetIsAHostNameNotAnAliasOrLiteral) {
                               answer({{"mx1.example.test", ns_t_a, 60, "198.18.0.25"}}))
                   .status,
               AuditStatus::ok);
+    // The resolver's SERVFAIL tells nothing about the name.
+    EXPECT_EQ(judge_mx_target("mx1.example.test", answer({}, ns_r_servfail)).status,
+              AuditStatus::unknown);
+    EXPECT_EQ(resolver_failure(answer({}, ns_r_refused)), "answered REFUSED");
+    EXPECT_EQ(resolver_failure(answer({}, ns_r_nxdomain)), "");
 }
 
 TEST(AuditChecks, MxResolvesNeedsAddressesThatAnswer) {
@@ -87,6 +105,9 @@ TEST(AuditChecks, TtlBandAndNameServerCount) {
     EXPECT_EQ(judge_ns_count("d", {"ns1"}, {"a"}).status, AuditStatus::critical);
     EXPECT_EQ(judge_ns_count("d", {"ns1", "ns2"}, {"a", "b"}).status, AuditStatus::ok);
     EXPECT_EQ(judge_ns_count("d", {"ns1", "ns2"}, {"a"}).status, AuditStatus::critical);
+    // No address: the delegation is broken, unless the lookups failed (the resolver's trouble).
+    EXPECT_EQ(judge_ns_count("d", {"ns1", "ns2"}, {}).status, AuditStatus::critical);
+    EXPECT_EQ(judge_ns_count("d", {"ns1", "ns2"}, {}, true).status, AuditStatus::unknown);
 }
 
 TEST(AuditChecks, NameServerAnswersTheSoaAuthoritatively) {
@@ -132,12 +153,21 @@ TEST(AuditChecks, SerialsAndNsSetsAgree) {
 
 TEST(AuditChecks, ForwardConfirmedReverseDns) {
     const auto ptr = answer({{"25.0.18.198.in-addr.arpa", ns_t_ptr, 60, "mx1.example.test."}});
-    EXPECT_EQ(judge_fcrdns("198.18.0.25", ptr, {{"mx1.example.test", {"198.18.0.25"}}}).status,
+    EXPECT_EQ(judge_fcrdns("198.18.0.25", ptr,
+                           {{"mx1.example.test", std::vector<std::string>{"198.18.0.25"}}})
+                  .status,
               AuditStatus::ok);
-    EXPECT_EQ(judge_fcrdns("198.18.0.25", ptr, {{"mx1.example.test", {"198.18.0.26"}}}).status,
+    EXPECT_EQ(judge_fcrdns("198.18.0.25", ptr,
+                           {{"mx1.example.test", std::vector<std::string>{"198.18.0.26"}}})
+                  .status,
               AuditStatus::warning);
     EXPECT_EQ(judge_fcrdns("198.18.0.25", answer({}, ns_r_nxdomain), {}).status,
               AuditStatus::warning);
+    // What could not be learned is UNKNOWN, not a missing or mismatching PTR.
+    EXPECT_EQ(judge_fcrdns("198.18.0.25", answer({}, ns_r_servfail), {}).status,
+              AuditStatus::unknown);
+    EXPECT_EQ(judge_fcrdns("198.18.0.25", ptr, {{"mx1.example.test", std::nullopt}}).status,
+              AuditStatus::unknown);
     EXPECT_EQ(reverse_name("198.18.0.25"), "25.0.18.198.in-addr.arpa");
     EXPECT_EQ(reverse_name("fd00::1"),
               "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa");
@@ -146,6 +176,7 @@ TEST(AuditChecks, ForwardConfirmedReverseDns) {
 
 TEST(AuditChecks, SmtpAcceptsTheDomain) {
     SmtpSessionFacts s;
+    s.connected = s.rcpt_answered = true;
     s.rcpt_code = 250;
     EXPECT_EQ(judge_smtp_accepts("mx", "a", s).status, AuditStatus::ok);
     s.rcpt_code = 554;
@@ -155,13 +186,34 @@ TEST(AuditChecks, SmtpAcceptsTheDomain) {
     EXPECT_NE(bounce.detail.find("would bounce"), std::string::npos);
     s.rcpt_code = 454;
     EXPECT_EQ(judge_smtp_accepts("mx", "a", s).status, AuditStatus::warning);
+    s.rcpt_code = 0; // "000 whatever": answered, but no SMTP reply code
+    s.rcpt_reply = "000 whatever";
+    const auto odd = judge_smtp_accepts("mx", "a", s);
+    EXPECT_EQ(odd.status, AuditStatus::warning);
+    EXPECT_NE(odd.detail.find("no SMTP reply code: 000 whatever"), std::string::npos) << odd.detail;
+    // No connection: nothing learned here (mx_resolves judges port 25), never CRITICAL.
     SmtpSessionFacts unreachable;
-    unreachable.failure = "connect: Connection refused";
-    EXPECT_EQ(judge_smtp_accepts("mx", "a", unreachable).status, AuditStatus::critical);
+    unreachable.failure = "connect: Network is unreachable";
+    EXPECT_EQ(judge_smtp_accepts("mx", "a", unreachable).status, AuditStatus::unknown);
+    SmtpSessionFacts refused = unreachable;
+    refused.failure = "connect: Connection refused";
+    EXPECT_EQ(judge_smtp_accepts("mx", "a", refused).status, AuditStatus::unknown);
+    // A 5xx greeting refuses every session; a 4xx one, or a timeout, defers.
+    SmtpSessionFacts greeting;
+    greeting.connected = true;
+    greeting.stop_code = 554;
+    greeting.failure = "greeting 554";
+    EXPECT_EQ(judge_smtp_accepts("mx", "a", greeting).status, AuditStatus::critical);
+    greeting.stop_code = 421;
+    greeting.failure = "greeting 421";
+    EXPECT_EQ(judge_smtp_accepts("mx", "a", greeting).status, AuditStatus::warning);
     SmtpSessionFacts tls_broken;
-    tls_broken.starttls = true;
+    tls_broken.connected = tls_broken.starttls = true;
     tls_broken.tls_error = "handshake failure";
     EXPECT_EQ(judge_smtp_accepts("mx", "a", tls_broken).status, AuditStatus::warning);
+    tls_broken.tls_error.clear();
+    EXPECT_NE(judge_smtp_accepts("mx", "a", tls_broken).detail.find("no reason given"),
+              std::string::npos);
 }
 
 TEST(AuditChecks, StarttlsOnTheBackupsWhenThePrimaryHasIt) {
@@ -211,7 +263,7 @@ TEST(AuditChecks, MtaStsPolicyCoversEveryMx) {
 
     const auto txt = answer({{"_mta-sts.example.test", ns_t_txt, 60, "v=STSv1; id=1"}});
     HttpsResponse fetched{200, "version: STSv1\nmode: enforce\nmx: mx1.example.test\nmax_age: 1\n",
-                          ""};
+                          "", "text/plain; charset=utf-8"};
     const auto f =
         judge_mta_sts("example.test", txt, &fetched, {"mx1.example.test", "mx2.example.test"});
     ASSERT_EQ(f.size(), 2u);
@@ -220,11 +272,30 @@ TEST(AuditChecks, MtaStsPolicyCoversEveryMx) {
     fetched.body = "version: STSv1\nmode: testing\nmx: mx1.example.test\nmax_age: 1\n";
     EXPECT_EQ(judge_mta_sts("example.test", txt, &fetched, {"mx2.example.test"})[0].status,
               AuditStatus::warning);
-    HttpsResponse failed{0, "", "SSL certificate problem: unable to get local issuer"};
+    HttpsResponse failed{0, "", "SSL certificate problem: unable to get local issuer", ""};
     EXPECT_EQ(judge_mta_sts("example.test", txt, &failed, {"mx1.example.test"})[0].status,
               AuditStatus::warning);
     EXPECT_EQ(judge_mta_sts("example.test", answer({}), nullptr, {"mx1.example.test"})[0].status,
               AuditStatus::ok); // none announced
+    // RFC 8461 3.2: text/plain; another media type may be ignored by senders.
+    fetched.content_type = "text/html";
+    const auto html = judge_mta_sts("example.test", txt, &fetched, {"mx2.example.test"});
+    ASSERT_EQ(html.size(), 1u);
+    EXPECT_EQ(html[0].status, AuditStatus::warning);
+    EXPECT_NE(html[0].detail.find("served as 'text/html', not text/plain"), std::string::npos)
+        << html[0].detail;
+    fetched.content_type = "Text/Plain ;charset=us-ascii";
+    EXPECT_EQ(judge_mta_sts("example.test", txt, &fetched, {"mx1.example.test"})[0].status,
+              AuditStatus::ok);
+    // The resolver's trouble is no fact about the domain: UNKNOWN, not "no policy".
+    EXPECT_EQ(
+        judge_mta_sts("example.test", answer({}, ns_r_servfail), nullptr, {"mx1.example.test"})[0]
+            .status,
+        AuditStatus::unknown);
+    EXPECT_EQ(
+        judge_mta_sts("example.test", answer({}, ns_r_nxdomain), nullptr, {"mx1.example.test"})[0]
+            .status,
+        AuditStatus::ok);
 }
 
 TEST(AuditReport, ExitCodeIsTheWorstAndJsonHasTheShape) {

@@ -21,6 +21,8 @@ TEST(DnsClient, QueryCarriesIdNameTypeAndRd) {
     EXPECT_EQ((*q)[27], ns_t_mx);
 }
 
+const std::string kQ = "example.test"; // the question reply() asks
+
 // Header (id 0x1234, QR|RD|RA, rcode), question example.test MX, then answers.
 std::vector<std::uint8_t> reply(std::uint8_t rcode, const std::vector<std::uint8_t>& answers,
                                 std::uint8_t ancount) {
@@ -38,7 +40,7 @@ TEST(DnsClient, ReadsMxAndAddressAnswersWithCompression) {
                                     0,    1,    0, 0,   0,   60,  0,    16,   0xfd, 0,    0, 0,
                                     0,    0,    0, 0,   0,   0,   0,    0,    0,    0,    0, 0x11};
     auto m = reply(0, an, 2);
-    auto r = parse_dns_reply(m.data(), m.size(), 0x1234);
+    auto r = parse_dns_reply(m.data(), m.size(), 0x1234, kQ, ns_t_mx);
     ASSERT_TRUE(r) << r.error();
     EXPECT_EQ(r->rcode, 0);
     ASSERT_EQ(r->answers.size(), 2u);
@@ -52,15 +54,54 @@ TEST(DnsClient, ReadsMxAndAddressAnswersWithCompression) {
 
 TEST(DnsClient, RejectsOtherIdsTruncatedAndMalformedMessages) {
     auto m = reply(2, {}, 0);
-    auto r = parse_dns_reply(m.data(), m.size(), 0x1234);
+    auto r = parse_dns_reply(m.data(), m.size(), 0x1234, kQ, ns_t_mx);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->rcode, 2);
-    EXPECT_FALSE(parse_dns_reply(m.data(), m.size(), 0x1235));
-    EXPECT_FALSE(parse_dns_reply(m.data(), 11, 0x1234));
+    EXPECT_FALSE(parse_dns_reply(m.data(), m.size(), 0x1235, kQ, ns_t_mx));
+    EXPECT_FALSE(parse_dns_reply(m.data(), 11, 0x1234, kQ, ns_t_mx));
     auto bad = reply(0, {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 3, 1, 2, 3}, 1); // 3-byte A
-    EXPECT_FALSE(parse_dns_reply(bad.data(), bad.size(), 0x1234));
+    EXPECT_FALSE(parse_dns_reply(bad.data(), bad.size(), 0x1234, kQ, ns_t_mx));
     auto lies = reply(0, {}, 5); // counts answers that are not there
-    EXPECT_FALSE(parse_dns_reply(lies.data(), lies.size(), 0x1234));
+    EXPECT_FALSE(parse_dns_reply(lies.data(), lies.size(), 0x1234, kQ, ns_t_mx));
+}
+
+// RFC 5452 9.1: an answer is to the question asked, or it is not the answer (an off-path
+// forgery, a confused server); of its records only those about the question count.
+TEST(DnsClient, AnswersTheQuestionAskedOnly) {
+    auto m = reply(0, {}, 0);
+    EXPECT_TRUE(parse_dns_reply(m.data(), m.size(), 0x1234, "Example.TEST.", ns_t_mx));
+    EXPECT_FALSE(parse_dns_reply(m.data(), m.size(), 0x1234, "evil.test", ns_t_mx));
+    EXPECT_FALSE(parse_dns_reply(m.data(), m.size(), 0x1234, kQ, ns_t_a));
+    // Without the question: only an error rcode, which says nothing more.
+    auto header_only = [](std::uint8_t rcode) {
+        std::string h = "\x12\x34\x81"s + static_cast<char>(0x80 | rcode) + "\0\0\0\0\0\0\0\0"s;
+        return std::vector<std::uint8_t>(h.begin(), h.end());
+    };
+    auto refused = header_only(ns_r_refused);
+    auto r = parse_dns_reply(refused.data(), refused.size(), 0x1234, kQ, ns_t_mx);
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->rcode, ns_r_refused);
+    auto empty = header_only(ns_r_noerror);
+    EXPECT_FALSE(parse_dns_reply(empty.data(), empty.size(), 0x1234, kQ, ns_t_mx));
+    // Records of another owner are dropped; a CNAME chain from the question is followed.
+    // example.test CNAME mx.example.test (compressed), mx.example.test MX 10 mx.example.test,
+    // evil.test MX 10 evil.test.
+    // Offsets: the answers start at 30; "mx.example.test" is at 42, "evil.test" at 63.
+    std::vector<std::uint8_t> an = {0xc0, 0x0c, 0,   5,   0,   1,    0,    0,    0,
+                                    60,   0,    5,   2,   'm', 'x',  0xc0, 0x0c, // CNAME
+                                    0xc0, 42,   0,   15,  0,   1,    0,    0,    0,
+                                    60,   0,    4,   0,   10,  0xc0, 42, // MX
+                                    4,    'e',  'v', 'i', 'l', 4,    't',  'e',  's',
+                                    't',  0,    0,   15,  0,   1,    0,    0,    0,
+                                    60,   0,    4,   0,   10,  0xc0, 63};
+    auto chain = reply(0, an, 3);
+    auto c = parse_dns_reply(chain.data(), chain.size(), 0x1234, kQ, ns_t_mx);
+    ASSERT_TRUE(c) << c.error();
+    ASSERT_EQ(c->answers.size(), 2u);
+    EXPECT_EQ(c->answers[0].type, ns_t_cname);
+    EXPECT_EQ(c->answers[0].data, "mx.example.test");
+    EXPECT_EQ(c->answers[1].type, ns_t_mx);
+    EXPECT_EQ(c->answers[1].name, "mx.example.test");
 }
 
 } // namespace

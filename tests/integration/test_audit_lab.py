@@ -277,7 +277,11 @@ class AuditLab(unittest.TestCase):
     def test_usage_errors_are_unknown(self):
         for args, msg in [(("--check", "nosuch", "example.test"), "is not a check"),
                           (("bad..name",), "is not a DNS name"),
-                          (("--timeout", "0", "example.test"), "")]:
+                          (("--timeout", "0", "example.test"), ""),
+                          # Read as the agent's numbers are: no NaN, no infinity, no octal.
+                          (("--timeout", "nan", "example.test"), "--timeout: 'nan': expected"),
+                          (("--serial-grace", "inf", "example.test"), "--serial-grace: 'inf'"),
+                          (("--mx-ttl-min", "010", "example.test"), "leading zero")]:
             r = self.audit(*args)
             self.assertEqual(r.returncode, 3, (args, r.stdout, r.stderr))
             self.assertIn(msg, r.stderr)

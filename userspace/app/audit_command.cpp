@@ -4,7 +4,9 @@
 #include "audit/checks.h"
 #include "base/local_addr.h"
 #include "base/shown.h"
+#include "config/command_line.h"
 #include "config/dns_names.h"
+#include "config/option_table.h"
 #include "probes/coro.h"
 #include "probes/smtp_probe.h"
 
@@ -28,19 +30,23 @@ void AuditCommand::add_to(CLI::App& app) {
     cmd->add_option("--resolver", resolver,
                     "Recursive resolver to ask (default: the first nameserver of "
                     "/etc/resolv.conf)");
-    cmd->add_option("--timeout", timeout_s, "Seconds a query or connection may take")
-        ->check(CLI::Range(0.001, 60.0))
-        ->capture_default_str();
-    cmd->add_option("--serial-grace", serial_grace_s,
-                    "Seconds name servers' SOA serials may differ (a change propagating)")
-        ->check(CLI::Range(0.0, 3600.0))
-        ->capture_default_str();
-    cmd->add_option("--mx-ttl-min", mx_ttl_min_s, "MX TTL below which mx_ttl warns (seconds)")
-        ->check(CLI::Range(0u, 604800u))
-        ->capture_default_str();
-    cmd->add_option("--mx-ttl-max", mx_ttl_max_s, "MX TTL above which mx_ttl warns (seconds)")
-        ->check(CLI::Range(0u, 604800u))
-        ->capture_default_str();
+    // Numbers read as the agent's are (read_number: "nan", "inf", "010" refused).
+    read_as_number(cmd->add_option("--timeout", timeout_s, "Seconds a query or connection may take")
+                       ->capture_default_str(),
+                   Range{0.001, 60, false, "seconds"});
+    read_as_number(cmd->add_option("--serial-grace", serial_grace_s,
+                                   "Seconds name servers' SOA serials may differ (a change "
+                                   "propagating)")
+                       ->capture_default_str(),
+                   Range{0, 3600, false, "seconds"});
+    read_as_number(
+        cmd->add_option("--mx-ttl-min", mx_ttl_min_s, "MX TTL below which mx_ttl warns (seconds)")
+            ->capture_default_str(),
+        Range{0, 604800, true, "seconds"});
+    read_as_number(
+        cmd->add_option("--mx-ttl-max", mx_ttl_max_s, "MX TTL above which mx_ttl warns (seconds)")
+            ->capture_default_str(),
+        Range{0, 604800, true, "seconds"});
     cmd->add_option("--null-mx", null_mx,
                     "A domain that declares it takes no mail (repeatable): its null MX is OK "
                     "(RFC 7505)")

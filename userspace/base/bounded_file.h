@@ -21,6 +21,8 @@ inline constexpr std::size_t kConfigFileLimit = 1 << 20;  // 1 MiB
 inline constexpr std::size_t kStateFileLimit = 1 << 20;   // 1 MiB
 inline constexpr std::size_t kTokenFileLimit = 4 << 10;   // 4 KiB
 inline constexpr std::size_t kResolvConfLimit = 64 << 10; // 64 KiB
+// A CA bundle: Debian's ca-certificates.crt is about 200 KiB.
+inline constexpr std::size_t kCaFileLimit = 16 << 20; // 16 MiB
 
 // What a file of mode st_mode is, for messages: "a regular file", "a FIFO", "a directory",
 // "a character device", "a block device", "a socket", "a symbolic link".

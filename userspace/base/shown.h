@@ -7,12 +7,14 @@
 namespace mxs {
 
 /// s in single quotes, one line and bounded: control characters and DEL as C escapes (\n, \r,
-/// \t, \x1b), a quote or backslash escaped, and at most `max` bytes of s followed by
-/// "..." and the full size. A value can then neither forge a log line nor bury the message.
+/// \t, \x1b), bytes that are not UTF-8 as \xNN, the C1 controls and the invisible format and
+/// bidirectional controls (U+202E, ...) as \uXXXX, a quote or backslash escaped, and at most
+/// `max` bytes of s followed by "..." and the full size. A value can then neither forge a log
+/// line, nor drive or reorder a terminal, nor bury the message.
 std::string shown(std::string_view s, std::size_t max = 80);
 
-/// s with its control characters and DEL as C escapes, for a message that carries values not
-/// passed through shown(): it stays one line and cannot drive a terminal.
+/// s escaped as shown() escapes it, without quotes or bound, for a message that carries values
+/// not passed through shown(): it stays one line and cannot drive a terminal.
 std::string printable(std::string_view s);
 
 } // namespace mxs

@@ -32,6 +32,10 @@ CLI::Validator range_check(const Range& r) {
 
 } // namespace
 
+void read_as_number(CLI::Option* opt, const Range& r) {
+    opt->transform(range_check(r));
+}
+
 std::vector<std::pair<CLI::Option*, const OptionSpec*>> add_agent_flags(CLI::App& app,
                                                                         AgentOptions& o) {
     std::vector<std::pair<CLI::Option*, const OptionSpec*>> out;

@@ -19,6 +19,12 @@ class Option;
 namespace mxs {
 
 struct OptionSpec;
+struct Range;
+
+// Makes `opt` read its number as the configuration file does (read_number: plain decimal, in
+// `r`, never NaN or infinite) and store the text it checked; out of range, CLI11 refuses the
+// flag naming it. For other commands' number flags (`mxsense audit --timeout`).
+void read_as_number(CLI::Option* opt, const Range& r);
 
 // The flags of option_table() on `app`, bound to the fields of `o`; values out of range are
 // refused as they are parsed, naming the flag. Returns each flag with its option.

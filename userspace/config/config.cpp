@@ -126,6 +126,17 @@ Result<AgentOptions> load_config(const std::string& path, Origins* origins) {
                                      at.where("webhook.token_file"), o->webhook.token_file)};
         o->webhook.token = token;
     }
+    if (o && !o->audit.ca_file.empty()) {
+        // Checked here as `mxsense audit --ca-file` checks it: a file that holds no certificate
+        // would make every MX certificate and the MTA-STS policy fail to verify, a fault of
+        // this host's configuration reported as the servers'.
+        auto pem = read_bounded_file(o->audit.ca_file, kCaFileLimit);
+        if (!pem)
+            return Error{fmt::format("{}: {}", at.where("audit.ca_file"), pem.error())};
+        if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+            return Error{fmt::format("{}: {}: no PEM certificate in it", at.where("audit.ca_file"),
+                                     o->audit.ca_file)};
+    }
     return o;
 }
 

@@ -20,6 +20,9 @@
 namespace mxs {
 namespace {
 
+// The shortest audit.interval other than 0, seconds.
+constexpr double kMinAuditInterval = 60;
+
 // The checks, each error naming its field where the operator gave it.
 class Checker {
   public:
@@ -191,6 +194,13 @@ class Checker {
         if (!o_.audit.ca_file.empty() && o_.audit.ca_file[0] != '/')
             return bad("audit.ca_file",
                        fmt::format("{}: must be an absolute path", shown(o_.audit.ca_file)));
+        // Each run opens an SMTP session with every MX host of every domain: a run a minute at
+        // most, so that the audit never becomes a load on the hosts it checks.
+        if (o_.audit.interval_s > 0 && o_.audit.interval_s < kMinAuditInterval)
+            return bad("audit.interval",
+                       fmt::format("{} s: 0 (no audit) or at least {} s (each run opens an SMTP "
+                                   "session with every MX host)",
+                                   o_.audit.interval_s, kMinAuditInterval));
         if (o_.audit.mx_ttl_min_s > o_.audit.mx_ttl_max_s)
             return bad("audit.mx_ttl_min",
                        fmt::format("{} s is above {} ({} s)", o_.audit.mx_ttl_min_s,

@@ -196,6 +196,15 @@ TEST(Config, BadFilesNameFileLineAndField) {
          "configuration is one document"},
         {"bad-number-tiny.yaml", "bad-number-tiny.yaml:2: http.idle_timeout: expected a number "
                                  "from 0.001 to 3600 seconds, got '1e-300'"},
+        // Adversarial review of issue 14: an audit each millisecond; a CA file that is none.
+        {"bad-audit-interval.yaml",
+         "bad-audit-interval.yaml:2: audit.interval: 0.001 s: 0 (no audit) or at least 60 s (each "
+         "run opens an SMTP session with every MX host)"},
+        {"bad-audit-ca-file.yaml",
+         "bad-audit-ca-file.yaml:2: audit.ca_file: /etc/hostname: no PEM certificate in it"},
+        {"bad-audit-ca-missing.yaml", "bad-audit-ca-missing.yaml:2: audit.ca_file: "
+                                      "/nonexistent/ca.pem: cannot read it: No such file or "
+                                      "directory"},
         {"bad-sweep-window.yaml",
          "bad-sweep-window.yaml:1: sweep_interval: 5 s is longer than verdicts.window (2 s): a "
          "window must see at least one sweep of expired queries"},

@@ -9,6 +9,7 @@ asserted by check name, target and status, the exit codes as monitoring plugins 
 import json
 import os
 import re
+import signal
 import time
 import unittest
 
@@ -318,6 +319,39 @@ domains:
     test_text_lines_and_check_selection = test_usage_errors_are_unknown = None
     test_zonemaster_agrees = None
 
+    def status_doc(self):
+        return json.loads(self.lab.client.run(L.MXSENSE, "status", "--json", "--agent",
+                                              f"127.0.0.1:{self.PORT}").stdout)
+
+    def check_passive_evidence(self, t_last):
+        """mx_resolves from the sensor's evidence: once the agent judges mx1 HEALTHY with every
+        connection of a window accepted (its probes'), a run takes that over a connection of
+        its own (the command-line tests check the connections)."""
+        def finding(doc, host):
+            return [c for r in doc["audit"]["reports"] if r["domain"] == "example.test"
+                    for c in r["checks"] if c["check"] == "mx_resolves" and c["target"] == host][0]
+        evidence = (r"^1 address\(es\); its last window \(traffic and probes\) saw it accept "
+                    r"all of \d+ connection\(s\)$")
+        # The run when the grace ended may have come after such a window already.
+        if re.match(evidence, finding(self.status_doc(), "mx1.example.test")["detail"]):
+            return
+
+        def mx1_accepting():
+            t = [t for t in self.status_doc()["targets"] if t["target"] == "mx1.example.test"]
+            w = t[0]["window"] if t else {}
+            return (t and t[0]["state"] == "HEALTHY" and w["attempts"] > 0 and w["errors"] == 0
+                    and w["timeouts"] == 0)
+        L.until(mx1_accepting, 90, "mx1 HEALTHY, every connection of a window accepted")
+        self.agent.send_signal(signal.SIGHUP)  # a reload audits again soon
+
+        def rerun():
+            doc = self.status_doc()
+            return doc if doc["audit"]["last_run_unix_time"] > t_last else None
+        doc = L.until(rerun, 60, "the run after the reload")
+        f = finding(doc, "mx1.example.test")
+        self.assertEqual(f["status"], "ok")
+        self.assertRegex(f["detail"], evidence)
+
     def test_findings_are_metrics_and_on_the_page(self):
         def audited():
             m = L.scrape(self.lab.client, self.PORT)
@@ -346,6 +380,7 @@ domains:
         t2 = L.value(m, "mxsense_audit_last_run_timestamp_seconds")
         self.assertGreaterEqual(t2 - (t1 - dur1), self.GRACE)
         self.assertLess(t2 - t1, 60)
+        self.check_passive_evidence(t2)
         self.assertEqual(status("ns_tcp", "198.18.0.3"), 2)
         self.assertEqual(status("soa_serial_consistent", "example.test"), 2)
         self.assertEqual(status("mx_ttl", "example.test"), 1)

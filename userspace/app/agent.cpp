@@ -3,6 +3,7 @@
 #include "base/local_addr.h"
 #include "base/privileges.h"
 #include "kernel/preflight.h"
+#include "probes/dns_message.h"
 #include "views/status.h"
 #include "views/status_page.h"
 
@@ -12,12 +13,31 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fmt/format.h>
 #include <linux/capability.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <utility>
 
 namespace mxs {
+
+namespace {
+
+// The MX hosts the sensor saw accept every connection of the last window (HEALTHY, judged):
+// the audit's mx_resolves takes that evidence over a connection of its own (README
+// "Mail-domain audit").
+std::map<std::string, std::string> mx_seen_accepting(const std::vector<TargetStatus>& targets) {
+    std::map<std::string, std::string> seen;
+    for (const auto& t : targets)
+        if (t.kind == "mx" && t.state == TargetState::Healthy && t.not_judged.empty() &&
+            t.last.attempts > 0 && t.last.errors == 0 && t.last.timeouts == 0)
+            seen[dns_key(t.name)] = fmt::format(
+                "its last window (traffic and probes) saw it accept all of {} connection(s)",
+                t.last.attempts);
+    return seen;
+}
+
+} // namespace
 
 Agent::Agent(AgentOptions opts, std::vector<std::string> args)
     : opts_(std::move(opts)), args_(std::move(args)), signals_(io_, SIGINT, SIGTERM),
@@ -219,6 +239,7 @@ void Agent::judge_window() {
         audit_.set_failed_over(std::move(now));
         audit_.run_soon(); // a switchover: the path the mail takes now
     }
+    audit_.set_mx_seen_accepting(mx_seen_accepting(health_->targets()));
     failover_store_.save(health_->domains());
     snapshot_.health.targets = health_->targets();
     snapshot_.health.domains = health_->domains();

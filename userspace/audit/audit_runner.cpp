@@ -45,6 +45,8 @@ AuditRunner::~AuditRunner() {
 void AuditRunner::configure(std::vector<std::string> domains, AuditOptions opts,
                             double interval_s) {
     domains_ = std::move(domains);
+    // What the windows told (set_mx_seen_accepting) holds until the next window, reload or not.
+    opts.mx_seen_accepting = std::move(opts_.mx_seen_accepting);
     opts_ = std::move(opts);
     interval_s_ = interval_s;
     snapshot_.enabled = interval_s_ > 0 && !domains_.empty();

@@ -42,6 +42,11 @@ class AuditRunner {
     void run_soon();
     /// The domains failed over now (from the health monitor), for the next run's mx_ttl.
     void set_failed_over(std::set<std::string> domains) { opts_.failed_over = std::move(domains); }
+    /// What the sensor saw of MX hosts accepting connections (each window), for the next run's
+    /// mx_resolves: MX host -> a phrase saying what.
+    void set_mx_seen_accepting(std::map<std::string, std::string> seen) {
+        opts_.mx_seen_accepting = std::move(seen);
+    }
     /// Cancels the timer; a run in progress completes without starting another.
     void stop();
     /// The last completed run.

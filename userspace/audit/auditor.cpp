@@ -188,13 +188,19 @@ class Audit {
             std::string lookup_failed;
             const auto addrs = co_await addresses(host, &lookup_failed);
             std::map<std::string, std::string> connects;
-            if (wanted("mx_resolves"))
+            const auto seen = opts_.mx_seen_accepting.find(host);
+            const bool passive = seen != opts_.mx_seen_accepting.end() && !addrs.empty();
+            if (wanted("mx_resolves") && !passive)
                 for (const auto& addr : addrs)
                     connects[addr] = co_await connect(addr, opts_.smtp_port);
-            findings_.push_back(
-                !lookup_failed.empty()
-                    ? Finding{"mx_resolves", host, AuditStatus::unknown, lookup_failed}
-                    : judge_mx_resolves(host, addrs, connects));
+            if (!lookup_failed.empty())
+                findings_.push_back({"mx_resolves", host, AuditStatus::unknown, lookup_failed});
+            else if (passive) // the traffic's evidence: no connection of the audit's own
+                findings_.push_back(
+                    {"mx_resolves", host, AuditStatus::ok,
+                     fmt::format("{} address(es); {}", addrs.size(), seen->second)});
+            else
+                findings_.push_back(judge_mx_resolves(host, addrs, connects));
             hosts_.push_back({r.preference, host, addrs});
             for (const auto& addr : addrs) // once each, however many hosts share it
                 if (std::find(mx_addresses_.begin(), mx_addresses_.end(), addr) ==

@@ -31,6 +31,9 @@ struct AuditOptions : AuditPolicy {
     double serial_wait_s = -1;
     // Domain -> since when (Unix seconds) an earlier run saw its serials differ.
     std::map<std::string, double> serials_differ_since;
+    // MX host -> what the sensor saw of it accepting connections (the agent: HEALTHY, every
+    // connection of the last window accepted). mx_resolves takes that over a connect of its own.
+    std::map<std::string, std::string> mx_seen_accepting;
     std::string ehlo_name = "localhost"; // what the SMTP sessions say in EHLO
     // Where blocking work runs (the MTA-STS policy's HTTPS GET, libcurl's easy interface):
     // nullptr, on the calling thread (the command line); the agent gives a pool so its one

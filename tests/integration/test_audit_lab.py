@@ -221,6 +221,30 @@ class AuditLab(unittest.TestCase):
                   ("soa_serial_consistent", "good.test")]:
             self.assertIn(k, f)
 
+    def test_deadline_bounds_the_run(self):
+        """--deadline bounds the whole audit as a monitoring plugin's timeout does: what is not
+        asked by then is UNKNOWN, never a fault of the servers'. The lab's zone has a name
+        server that drops TCP, whose questions each wait out the 1-s timeout."""
+        full_start = time.monotonic()
+        full = json.loads(self.audit("--json", "example.test").stdout)
+        full_s = time.monotonic() - full_start
+        deadline = 0.5
+        self.assertGreater(full_s, deadline + 0.5, "the lab's audit must outlast the deadline")
+        start = time.monotonic()
+        r = self.audit("--json", "--deadline", str(deadline), "example.test")
+        took = time.monotonic() - start
+        self.assertLess(took, deadline + 1.0, r.stdout)
+        cut = json.loads(r.stdout)["checks"]
+        late = [c for c in cut if "deadline" in c["detail"]]
+        self.assertTrue(late, cut)
+        for c in late:
+            self.assertEqual(c["status"], "unknown", c)
+        # What was judged before the deadline is judged as without one.
+        before = {(c["check"], c["target"]): c["status"] for c in full["checks"]}
+        for c in cut:
+            if "deadline" not in c["detail"] and c["status"] != "unknown":
+                self.assertEqual(before.get((c["check"], c["target"])), c["status"], c)
+
     def test_text_lines_and_check_selection(self):
         r = self.audit("--check", "mx_ttl", "--check", "ns_count", "example.test", "good.test")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)  # the worst: mx_ttl's warning

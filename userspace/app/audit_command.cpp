@@ -39,6 +39,11 @@ void AuditCommand::add_to(CLI::App& app) {
                                    "propagating)")
                        ->capture_default_str(),
                    Range{0, 3600, false, "seconds"});
+    read_as_number(cmd->add_option("--deadline", deadline_s,
+                                   "Seconds the whole audit may take (0: no bound); what is not "
+                                   "asked by then is UNKNOWN, as a monitoring plugin's timeout")
+                       ->capture_default_str(),
+                   Range{0, 86400, false, "seconds"});
     read_as_number(
         cmd->add_option("--mx-ttl-min", mx_ttl_min_s, "MX TTL below which mx_ttl warns (seconds)")
             ->capture_default_str(),
@@ -119,6 +124,10 @@ int AuditCommand::run() const {
                                  shown(o.resolver));
         return kUnknown;
     }
+    if (deadline_s > 0)
+        o.deadline = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(deadline_s));
     boost::asio::io_context io;
     std::vector<AuditReport> reports;
     boost::asio::co_spawn(

@@ -21,6 +21,7 @@ struct AuditCommand : AuditPolicy {
     bool json = false;
     std::string resolver; // empty: the first nameserver of /etc/resolv.conf
     double timeout_s = 5;
+    double deadline_s = 0; // the whole audit's bound, seconds; 0: none
     std::vector<std::string> checks;
     std::vector<std::string> null_mx; // domains declared to take no mail
     std::string ehlo_name;            // empty: this host's name

@@ -91,15 +91,38 @@ class Audit {
         return opts_.checks.empty() || opts_.checks.count(check);
     }
 
+    // Seconds one step may take: `n` timeouts, cut to what is left before the deadline; 0
+    // when it has passed.
+    double budget(double n = 1) const {
+        const double want = n * opts_.timeout_s;
+        if (!opts_.deadline)
+            return want;
+        const double left =
+            std::chrono::duration<double>(*opts_.deadline - std::chrono::steady_clock::now())
+                .count();
+        return left <= 0 ? 0 : std::min(want, left);
+    }
+
     // A question, over UDP, again over TCP when the answer was truncated.
     asio::awaitable<DnsReply> ask(const std::string& server, const std::string& name, int type,
                                   bool recursion = true, bool tcp = false) {
-        auto r = co_await dns_exchange(server, 53, name, type, tcp, opts_.timeout_s, {}, recursion);
+        auto r = co_await exchange(server, name, type, recursion, tcp);
         if (!tcp && r.failure == "timeout") // one lost datagram is not a verdict: once more
-            r = co_await dns_exchange(server, 53, name, type, false, opts_.timeout_s, {},
-                                      recursion);
+            r = co_await exchange(server, name, type, recursion, false);
         if (!tcp && r.failure.empty() && r.truncated)
-            r = co_await dns_exchange(server, 53, name, type, true, opts_.timeout_s, {}, recursion);
+            r = co_await exchange(server, name, type, recursion, true);
+        co_return r;
+    }
+
+    // One exchange within the budget; a timeout of a budget the deadline cut is "deadline".
+    asio::awaitable<DnsReply> exchange(const std::string& server, const std::string& name, int type,
+                                       bool recursion, bool tcp) {
+        const double t = budget();
+        DnsReply r;
+        if (t > 0)
+            r = co_await dns_exchange(server, 53, name, type, tcp, t, {}, recursion);
+        if (t == 0 || (r.failure == "timeout" && t < opts_.timeout_s))
+            r.failure = "deadline";
         co_return r;
     }
 
@@ -139,13 +162,16 @@ class Audit {
         const auto addr = asio::ip::make_address(address, ec);
         if (ec)
             co_return "not an address";
+        const double t = budget();
+        if (t == 0)
+            co_return "deadline";
         auto sock = std::make_shared<asio::ip::tcp::socket>(ex);
-        Watchdog dog(ex, opts_.timeout_s, [sock] { sock->close(); });
+        Watchdog dog(ex, t, [sock] { sock->close(); });
         try {
             co_await sock->async_connect({addr, port}, asio::use_awaitable);
         } catch (const boost::system::system_error& e) {
             if (dog.fired())
-                co_return "timeout";
+                co_return t < opts_.timeout_s ? "deadline" : "timeout";
             if (e.code() == asio::error::connection_refused)
                 co_return "refused";
             if (e.code() == asio::error::network_unreachable)
@@ -296,8 +322,14 @@ class Audit {
             std::string addr;
             for (const auto& a : h.addresses) {
                 addr = a;
-                s = co_await smtp_session(a, opts_.smtp_port, h.host, domain_, opts_.ehlo_name,
-                                          kSessionTimeouts * opts_.timeout_s, opts_.ca_file);
+                const double t = budget(kSessionTimeouts);
+                if (t < kSessionTimeouts * opts_.timeout_s) { // no session cut short
+                    s = {};
+                    s.failure = "deadline";
+                    break;
+                }
+                s = co_await smtp_session(a, opts_.smtp_port, h.host, domain_, opts_.ehlo_name, t,
+                                          opts_.ca_file);
                 if (s.connected)
                     break;
             }
@@ -340,9 +372,8 @@ class Audit {
                 co_return;
             }
             if (!addrs.empty()) {
-                const auto fetch = [host, addr = addrs.front(), o = opts_] {
-                    return https_get(host, addr, "/.well-known/mta-sts.txt", o.timeout_s,
-                                     o.ca_file);
+                const auto fetch = [host, addr = addrs.front(), t = budget(), o = opts_] {
+                    return https_get(host, addr, "/.well-known/mta-sts.txt", t, o.ca_file);
                 };
                 // Not `cond ? co_await ... : ...`: GCC 12 miscompiles a co_await inside the
                 // conditional operator (the command line crashed with SIGSEGV here).
@@ -398,7 +429,7 @@ class Audit {
         };
         asio::steady_timer timer(co_await asio::this_coro::executor);
         while (wanted("soa_serial_consistent") && differ() && differed() < opts_.serial_grace_s &&
-               waited() < wait_limit) {
+               waited() < wait_limit && budget() > 1) {
             timer.expires_after(std::chrono::seconds(1));
             co_await timer.async_wait(asio::use_awaitable);
             for (auto& [addr, v] : s) // a server that gave a serial keeps it if now silent

@@ -7,8 +7,10 @@
 #include "probes/coro.h"
 
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +36,9 @@ struct AuditOptions : AuditPolicy {
     // MX host -> what the sensor saw of it accepting connections (the agent: HEALTHY, every
     // connection of the last window accepted). mx_resolves takes that over a connect of its own.
     std::map<std::string, std::string> mx_seen_accepting;
+    // When the whole audit must end (`mxsense audit --deadline`): every question, connection
+    // and session is cut to what is left, and what is not asked by then is UNKNOWN ("deadline").
+    std::optional<std::chrono::steady_clock::time_point> deadline;
     std::string ehlo_name = "localhost"; // what the SMTP sessions say in EHLO
     // Where blocking work runs (the MTA-STS policy's HTTPS GET, libcurl's easy interface):
     // nullptr, on the calling thread (the command line); the agent gives a pool so its one

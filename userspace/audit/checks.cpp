@@ -132,15 +132,16 @@ Finding judge_mx_resolves(const std::string& host, const std::vector<std::string
         const auto it = connects.find(a);
         if (it == connects.end())
             failed.push_back(a + " not tried");
-        else if (it->second == "unreachable from this host")
-            unreachable.push_back(a);
+        else if (it->second == "unreachable from this host" || it->second == "deadline")
+            unreachable.push_back(
+                a + (it->second == "deadline" ? " (the audit's deadline passed)" : " (no route)"));
         else if (!it->second.empty())
             failed.push_back(fmt::format("{} {}", a, it->second));
     }
     const auto answering = addresses.size() - failed.size() - unreachable.size();
     if (answering == 0 && failed.empty())
         return found("mx_resolves", host, AuditStatus::unknown,
-                     fmt::format("no route from this host to {}", fmt::join(unreachable, ", ")));
+                     fmt::format("not reached from this host: {}", fmt::join(unreachable, ", ")));
     if (!failed.empty())
         return found("mx_resolves", host,
                      answering == 0 ? AuditStatus::critical : AuditStatus::warning,
@@ -192,6 +193,9 @@ Finding judge_ns_transport(const std::string& check, const std::string& address,
     if (soa.failure == "unreachable") // no route from the auditing host: nothing learned
         return found(c, address, AuditStatus::unknown,
                      fmt::format("SOA {}: no route from this host", zone));
+    if (soa.failure == "deadline") // not asked: the audit's deadline passed
+        return found(c, address, AuditStatus::unknown,
+                     fmt::format("SOA {}: not asked, the audit's deadline passed", zone));
     if (auto why = no_answer(soa); !why.empty())
         return found(c, address, AuditStatus::critical, fmt::format("SOA {}: {}", zone, why));
     if (soa.rcode != ns_r_noerror)

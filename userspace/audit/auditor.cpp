@@ -428,8 +428,10 @@ class Audit {
             return seen.size() > 1;
         };
         asio::steady_timer timer(co_await asio::this_coro::executor);
+        // Another second of waiting only while it ends before the deadline (if one).
+        auto in_time = [&] { return budget(1.0 / opts_.timeout_s) > 0.999; };
         while (wanted("soa_serial_consistent") && differ() && differed() < opts_.serial_grace_s &&
-               waited() < wait_limit && budget() > 1) {
+               waited() < wait_limit && in_time()) {
             timer.expires_after(std::chrono::seconds(1));
             co_await timer.async_wait(asio::use_awaitable);
             for (auto& [addr, v] : s) // a server that gave a serial keeps it if now silent
@@ -438,8 +440,13 @@ class Audit {
         }
         if (differ())
             differ_since_ = std::min(since, start_unix);
-        findings_.push_back(
-            judge_serials(domain_, s, differ() ? differed() : 0, opts_.serial_grace_s));
+        if (differ() && differed() < opts_.serial_grace_s && waited() < wait_limit && !in_time())
+            findings_.push_back({"soa_serial_consistent", domain_, AuditStatus::unknown,
+                                 "the serials differ; not followed for the grace period: the "
+                                 "audit's deadline passed"});
+        else
+            findings_.push_back(
+                judge_serials(domain_, s, differ() ? differed() : 0, opts_.serial_grace_s));
         for (const auto& [addr, serial] : s)
             if (serial)
                 serials_[addr] = *serial;

@@ -92,6 +92,11 @@ $TTL 3600
 """
 
 
+# More name servers than the audit asks (8), none with an address.
+ZONE_WIDE = "$ORIGIN wide.test.\n$TTL 3600\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n" + "".join(
+    f"@ NS ns{i}\n" for i in range(1, 10)) + "@ MX 10 mx1.example.test.\n"
+
+
 class AuditLab(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -109,6 +114,7 @@ class AuditLab(unittest.TestCase):
                 "add rule inet mxaudit in ip daddr 198.18.0.3 tcp dport 53 drop")
         cls.knot(lab, "a", ["198.18.0.2", "198.18.1.2"],
                  {"example.test.": ZONE_EXAMPLE.format(serial=2), "good.test.": ZONE_GOOD,
+                  "wide.test.": ZONE_WIDE,
                   "0.18.198.in-addr.arpa.": ZONE_REV0, "1.18.198.in-addr.arpa.": ZONE_REV1})
         cls.knot(lab, "b", ["198.18.0.3"], {"example.test.": ZONE_EXAMPLE.format(serial=1)})
         # mx1: Postfix with STARTTLS and a certificate for another name (mx.example.test);
@@ -220,6 +226,17 @@ class AuditLab(unittest.TestCase):
                   ("ptr_fcrdns", "198.18.1.30"), ("mx_resolves", "mx2.good.test"),
                   ("soa_serial_consistent", "good.test")]:
             self.assertIn(k, f)
+
+    def test_bounds_are_said(self):
+        """The 9th name server is not asked, and the finding says so (a bound is never silent);
+        names without an address are a broken delegation."""
+        r = self.audit("--json", "--check", "ns_count", "wide.test")
+        c = json.loads(r.stdout)["checks"]
+        self.assertEqual(len(c), 1, c)
+        self.assertEqual(c[0]["status"], "critical", c)
+        self.assertIn("none with an address", c[0]["detail"])
+        self.assertIn("; more than 8 name servers: the first 8 audited", c[0]["detail"])
+        self.assertEqual(r.returncode, 2)
 
     def test_deadline_bounds_the_run(self):
         """--deadline bounds the whole audit as a monitoring plugin's timeout does: what is not

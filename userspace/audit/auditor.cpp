@@ -238,10 +238,15 @@ class Audit {
     asio::awaitable<void> ns_checks() {
         const auto ns = co_await ask(opts_.resolver, domain_, ns_t_ns);
         std::vector<std::string> names, ns_addresses;
+        bool more_names = false;
         for (const auto& r : ns.answers)
-            if (r.type == ns_t_ns && names.size() < kMaxNameServers &&
-                std::find(names.begin(), names.end(), dns_key(r.data)) == names.end())
-                names.push_back(dns_key(r.data));
+            if (r.type == ns_t_ns &&
+                std::find(names.begin(), names.end(), dns_key(r.data)) == names.end()) {
+                if (names.size() < kMaxNameServers)
+                    names.push_back(dns_key(r.data));
+                else
+                    more_names = true;
+            }
         bool addresses_unknown = false;
         for (const auto& n : names) {
             std::string failed;
@@ -256,6 +261,13 @@ class Audit {
             findings_.push_back({"ns_count", domain_, AuditStatus::unknown, "NS query: " + why});
         else
             findings_.push_back(judge_ns_count(domain_, names, ns_addresses, addresses_unknown));
+        if (more_names) { // said, as for the MX hosts: one finding per check and target
+            auto& count = findings_.back();
+            if (count.status == AuditStatus::ok)
+                count.status = AuditStatus::warning;
+            count.detail += fmt::format("; more than {} name servers: the first {} audited",
+                                        kMaxNameServers, kMaxNameServers);
+        }
         std::map<std::string, std::optional<std::uint32_t>> serials;
         std::map<std::string, std::set<std::string>> sets;
         std::optional<std::uint32_t> authoritative_ttl;

@@ -312,8 +312,10 @@ HttpResponse Agent::handle(const HttpRequest& req) {
                 render_metrics(snapshot_, metrics_opts_),
                 {}};
     }
-    if (path == "/api/v1/status")
+    if (path == "/api/v1/status") {
+        snapshot_.audit = audit_.snapshot(); // the last run, not the last scrape's copy of it
         return {200, "application/json", status_json(snapshot_.health, snapshot_.audit), {}};
+    }
     if (path == "/") {
         refresh();
         return {200, "text/html; charset=utf-8", status_html(snapshot_, 5), {}};

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <ctime>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <map>
 #include <optional>
 #include <type_traits>
@@ -219,9 +220,12 @@ class Audit {
             if (wanted("mx_resolves") && !passive)
                 for (const auto& addr : addrs)
                     connects[addr] = co_await connect(addr, opts_.smtp_port);
-            if (!lookup_failed.empty())
+            if (!lookup_failed.empty()) {
                 findings_.push_back({"mx_resolves", host, AuditStatus::unknown, lookup_failed});
-            else if (passive) // the traffic's evidence: no connection of the audit's own
+                // Its addresses are ptr_fcrdns's targets: say that they are not known.
+                findings_.push_back({"ptr_fcrdns", host, AuditStatus::unknown,
+                                     "the host's addresses not learned: " + lookup_failed});
+            } else if (passive) // the traffic's evidence: no connection of the audit's own
                 findings_.push_back(
                     {"mx_resolves", host, AuditStatus::ok,
                      fmt::format("{} address(es); {}", addrs.size(), seen->second)});
@@ -324,8 +328,8 @@ class Audit {
         for (std::size_t i = 0; i < hosts_.size(); ++i) {
             const auto& h = hosts_[i];
             if (h.addresses.empty()) { // mx_resolves judges that
-                findings_.push_back(
-                    {"smtp_accepts_domain", h.host, AuditStatus::unknown, "not asked: no address"});
+                for (const char* c : {"smtp_accepts_domain", "starttls_consistent"})
+                    findings_.push_back({c, h.host, AuditStatus::unknown, "not asked: no address"});
                 continue;
             }
             // The session at the first address that takes a connection, as a sender tries
@@ -335,13 +339,19 @@ class Audit {
             for (const auto& a : h.addresses) {
                 addr = a;
                 const double t = budget(kSessionTimeouts);
-                if (t < kSessionTimeouts * opts_.timeout_s) { // no session cut short
+                if (t == 0) {
                     s = {};
                     s.failure = "deadline";
                     break;
                 }
                 s = co_await smtp_session(a, opts_.smtp_port, h.host, domain_, opts_.ehlo_name, t,
                                           opts_.ca_file);
+                // A session the deadline cut short tells nothing about the host.
+                if (t < kSessionTimeouts * opts_.timeout_s && !s.rcpt_answered &&
+                    s.failure.find("timeout") != std::string::npos) {
+                    s.failure = "deadline (" + s.failure + ")";
+                    break;
+                }
                 if (s.connected)
                     break;
             }
@@ -384,7 +394,13 @@ class Audit {
                 co_return;
             }
             if (!addrs.empty()) {
-                const auto fetch = [host, addr = addrs.front(), t = budget(), o = opts_] {
+                const double t = budget();
+                if (t == 0) {
+                    findings_.push_back({"mta_sts_covers_mx", domain_, AuditStatus::unknown,
+                                         "the policy not fetched: the audit's deadline passed"});
+                    co_return;
+                }
+                const auto fetch = [host, addr = addrs.front(), t, o = opts_] {
                     return https_get(host, addr, "/.well-known/mta-sts.txt", t, o.ca_file);
                 };
                 // Not `cond ? co_await ... : ...`: GCC 12 miscompiles a co_await inside the
@@ -393,6 +409,14 @@ class Audit {
                     policy = co_await off_thread(*opts_.blocking, fetch);
                 else
                     policy = fetch();
+                // A fetch the deadline cut short tells nothing about the policy.
+                if (t < opts_.timeout_s && policy && policy->status == 0 &&
+                    policy->error.find("timed out") != std::string::npos) {
+                    findings_.push_back({"mta_sts_covers_mx", domain_, AuditStatus::unknown,
+                                         "the policy not fetched: the audit's deadline passed (" +
+                                             policy->error + ")"});
+                    co_return;
+                }
             }
         }
         std::vector<std::string> hosts;
@@ -432,10 +456,16 @@ class Audit {
         auto differed = [&] { return std::max(waited(), unix_now() - since); };
         const double wait_limit =
             opts_.serial_wait_s < 0 ? opts_.serial_grace_s : opts_.serial_wait_s;
-        auto differ = [&] {
+        // The servers that answered the latest round: a serial kept from an earlier one (the
+        // server fell silent since) is no evidence that the serials still differ.
+        std::set<std::string> fresh;
+        for (const auto& [a, v] : s)
+            if (v)
+                fresh.insert(a);
+        auto differ = [&](bool fresh_only = false) {
             std::set<std::uint32_t> seen;
             for (const auto& [a, v] : s)
-                if (v)
+                if (v && (!fresh_only || fresh.count(a)))
                     seen.insert(*v);
             return seen.size() > 1;
         };
@@ -446,16 +476,28 @@ class Audit {
                waited() < wait_limit && in_time()) {
             timer.expires_after(std::chrono::seconds(1));
             co_await timer.async_wait(asio::use_awaitable);
+            fresh.clear();
             for (auto& [addr, v] : s) // a server that gave a serial keeps it if now silent
-                if (auto again = serial_of(co_await ask(addr, domain_, ns_t_soa, false)))
+                if (auto again = serial_of(co_await ask(addr, domain_, ns_t_soa, false))) {
                     v = again;
+                    fresh.insert(addr);
+                }
         }
         if (differ())
             differ_since_ = std::min(since, start_unix);
+        std::vector<std::string> silent;
+        for (const auto& [a, v] : s)
+            if (v && !fresh.count(a))
+                silent.push_back(a);
         if (differ() && differed() < opts_.serial_grace_s && waited() < wait_limit && !in_time())
             findings_.push_back({"soa_serial_consistent", domain_, AuditStatus::unknown,
                                  "the serials differ; not followed for the grace period: the "
                                  "audit's deadline passed"});
+        else if (differ() && !differ(true))
+            findings_.push_back({"soa_serial_consistent", domain_, AuditStatus::unknown,
+                                 fmt::format("the serials differed, then {} stopped answering; "
+                                             "the servers that still answer agree",
+                                             fmt::join(silent, ", "))});
         else
             findings_.push_back(
                 judge_serials(domain_, s, differ() ? differed() : 0, opts_.serial_grace_s));

@@ -322,7 +322,7 @@ Finding judge_smtp_accepts(const std::string& host, const std::string& address,
         // No connection: nothing learned about the domain's mail (mx_resolves judges whether
         // port 25 answers). A 5xx greeting refuses every session (RFC 5321 §3.1); anything
         // else that stopped the dialogue makes senders try again later.
-        if (!s.connected)
+        if (!s.connected || s.failure.rfind("deadline", 0) == 0)
             return found(check, host, AuditStatus::unknown,
                          fmt::format("{}: not asked: {}", address,
                                      s.failure.empty() ? "no connection" : s.failure));

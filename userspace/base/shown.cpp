@@ -47,12 +47,13 @@ std::size_t utf8_at(std::string_view s, std::size_t i, char32_t& cp) {
 }
 
 // Code points that drive a terminal or reorder what it shows: the C1 controls (U+0080 to
-// U+009F, CSI among them) and the invisible format and bidirectional controls (Unicode
+// U+009F, CSI among them), the line and paragraph separators (U+2028, U+2029: a new line to
+// some viewers), and the invisible format and bidirectional controls (Unicode
 // Bidirectional Algorithm, UAX #9: LRM, RLM, ALM, the embeddings, overrides and isolates; the
 // zero-width characters and BOM).
 bool hidden(char32_t cp) {
     return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) ||
-           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 // s[0, n) as printable() and shown() give it; `quote`: a quote and a backslash escaped too.

@@ -1,5 +1,7 @@
 #include "views/status_page.h"
 
+#include "base/shown.h"
+
 #include <ctime>
 #include <fmt/format.h>
 #include <numeric>
@@ -63,6 +65,12 @@ td.state{font-weight:bold} .HEALTHY{color:#17702a} .DEGRADED{color:#a86400}
 .empty{color:#777;font-style:italic}
 </style>)";
 
+// Text from servers (an SMTP reply in a detail) as the page shows it: escaped as in a terminal
+// (printable(): no C1 or bidirectional controls to reorder the page) and then for HTML.
+std::string shown_html(const std::string& s) {
+    return html_escape(printable(s));
+}
+
 // The last audit's findings that are not ok (README "Mail-domain audit").
 std::string audit_section(const AuditSnapshot& a) {
     std::string o = "<h2>Audit</h2>\n";
@@ -76,11 +84,10 @@ std::string audit_section(const AuditSnapshot& a) {
         for (const auto& f : r.findings) {
             ++total;
             if (f.status != AuditStatus::ok)
-                rows +=
-                    fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                                "</tr>\n",
-                                html_escape(r.domain), html_escape(f.check), html_escape(f.target),
-                                status_name(f.status), html_escape(f.detail));
+                rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                    "</tr>\n",
+                                    shown_html(r.domain), shown_html(f.check), shown_html(f.target),
+                                    status_name(f.status), shown_html(f.detail));
         }
     o += fmt::format("<p>{} finding(s) at {}, in {:.1f} s.</p>\n", total,
                      when(static_cast<std::int64_t>(a.last_run_s)), a.duration_s);

@@ -26,6 +26,9 @@ TEST(Shown, EscapesEverythingThatDrivesATerminal) {
     EXPECT_EQ(printable("\xe2\x81\xa6x\xe2\x81\xa9\xe2\x80\x8b\xef\xbb\xbf"),
               "\\u2066x\\u2069\\u200b\\ufeff");
     EXPECT_EQ(printable("\xf0\x9f\x93\xa7"), "\xf0\x9f\x93\xa7"); // U+1F4E7 stays
+    EXPECT_EQ(printable("a\xe2\x80\xa8"
+                        "b\xe2\x80\xa9"),
+              "a\\u2028b\\u2029"); // separators
 }
 
 TEST(Shown, QuotesAndBounds) {

@@ -37,5 +37,24 @@ TEST(StatusPage, EscapesNamesAndShowsState) {
     EXPECT_EQ(html.find("src="), std::string::npos); // no external assets
 }
 
+// An audit detail quotes a server: HTML-escaped, and no control that reorders the page (a
+// right-to-left override) or a raw C1 byte.
+TEST(StatusPage, AuditDetailsAreEscaped) {
+    Snapshot s;
+    s.audit.enabled = true;
+    s.audit.runs = 1;
+    s.audit.reports.push_back({"example.test",
+                               {{"smtp_accepts_domain", "mx2.example.test", AuditStatus::critical,
+                                 "554 <b>no</b> \xe2\x80\xae"
+                                 "lanif\xc2\x9b\x9b"}},
+                               {},
+                               {},
+                               {}});
+    const auto html = status_html(s, 5);
+    EXPECT_NE(html.find("554 &lt;b&gt;no&lt;/b&gt; \\u202elanif\\u009b\\x9b"), std::string::npos)
+        << html;
+    EXPECT_EQ(html.find("\xe2\x80\xae"), std::string::npos);
+}
+
 } // namespace
 } // namespace mxs

@@ -462,10 +462,10 @@ class Audit {
         for (const auto& [a, v] : s)
             if (v)
                 fresh.insert(a);
-        auto differ = [&](bool fresh_only = false) {
+        auto differ = [&] {
             std::set<std::uint32_t> seen;
             for (const auto& [a, v] : s)
-                if (v && (!fresh_only || fresh.count(a)))
+                if (v)
                     seen.insert(*v);
             return seen.size() > 1;
         };
@@ -485,22 +485,17 @@ class Audit {
         }
         if (differ())
             differ_since_ = std::min(since, start_unix);
-        std::vector<std::string> silent;
+        std::set<std::string> silent;
         for (const auto& [a, v] : s)
             if (v && !fresh.count(a))
-                silent.push_back(a);
+                silent.insert(a);
         if (differ() && differed() < opts_.serial_grace_s && waited() < wait_limit && !in_time())
             findings_.push_back({"soa_serial_consistent", domain_, AuditStatus::unknown,
                                  "the serials differ; not followed for the grace period: the "
                                  "audit's deadline passed"});
-        else if (differ() && !differ(true))
-            findings_.push_back({"soa_serial_consistent", domain_, AuditStatus::unknown,
-                                 fmt::format("the serials differed, then {} stopped answering; "
-                                             "the servers that still answer agree",
-                                             fmt::join(silent, ", "))});
         else
             findings_.push_back(
-                judge_serials(domain_, s, differ() ? differed() : 0, opts_.serial_grace_s));
+                judge_serials(domain_, s, differ() ? differed() : 0, opts_.serial_grace_s, silent));
         for (const auto& [addr, serial] : s)
             if (serial)
                 serials_[addr] = *serial;

@@ -243,7 +243,7 @@ Finding judge_prefix_diversity(const std::string& domain,
 
 Finding judge_serials(const std::string& domain,
                       const std::map<std::string, std::optional<std::uint32_t>>& serials,
-                      double differ_s, double grace_s) {
+                      double differ_s, double grace_s, const std::set<std::string>& silent) {
     std::map<std::uint32_t, std::vector<std::string>> by_serial;
     for (const auto& [addr, s] : serials)
         if (s)
@@ -254,6 +254,15 @@ Finding judge_serials(const std::string& domain,
     if (by_serial.size() == 1)
         return found("soa_serial_consistent", domain, AuditStatus::ok,
                      fmt::format("serial {} everywhere", by_serial.begin()->first));
+    std::set<std::uint32_t> answering;
+    for (const auto& [addr, s] : serials)
+        if (s && !silent.count(addr))
+            answering.insert(*s);
+    if (answering.size() <= 1)
+        return found("soa_serial_consistent", domain, AuditStatus::unknown,
+                     fmt::format("the serials differed, then {} stopped answering; the servers "
+                                 "that still answer agree",
+                                 fmt::join(silent, ", ")));
     std::vector<std::string> parts;
     for (const auto& [serial, addrs] : by_serial)
         parts.push_back(fmt::format("{} at {}", serial, fmt::join(addrs, ", ")));

@@ -69,9 +69,11 @@ Finding judge_prefix_diversity(const std::string& domain,
 /// serial, nullopt when it gave none). Serials that differ are CRITICAL once they have differed
 /// for `grace_s` (a change propagating, RFC 1996 NOTIFY then a transfer); `differ_s`: seconds
 /// they have differed so far (this run's wait, or since an earlier run of the agent saw it).
+/// `silent`: servers whose serial is from an earlier round (they stopped answering since);
+/// when only they disagree the finding is UNKNOWN (nothing shows they still do).
 Finding judge_serials(const std::string& domain,
                       const std::map<std::string, std::optional<std::uint32_t>>& serials,
-                      double differ_s, double grace_s);
+                      double differ_s, double grace_s, const std::set<std::string>& silent = {});
 
 /// ns_set_consistent: every name server serves the same NS RRset (`sets`: address -> the NS
 /// names it gave, lower case without the final dot).

@@ -144,6 +144,13 @@ TEST(AuditChecks, SerialsAndNsSetsAgree) {
     EXPECT_NE(young.detail.find("within the grace of 10 s: 1 at b; 2 at a"), std::string::npos)
         << young.detail;
     EXPECT_EQ(judge_serials("d", {{"a", 2}, {"b", 1}}, 0, 0).status, AuditStatus::critical);
+    // Only a server that stopped answering disagrees: nothing shows it still does.
+    const auto stale = judge_serials("d", {{"a", 2}, {"b", 1}, {"c", 2}}, 12, 10, {"b"});
+    EXPECT_EQ(stale.status, AuditStatus::unknown);
+    EXPECT_NE(stale.detail.find("then b stopped answering"), std::string::npos) << stale.detail;
+    // The ones that still answer disagree among themselves: CRITICAL.
+    EXPECT_EQ(judge_serials("d", {{"a", 2}, {"b", 1}, {"c", 3}}, 12, 10, {"b"}).status,
+              AuditStatus::critical);
     EXPECT_EQ(judge_serials("d", {{"a", std::nullopt}}, 0, 10).status, AuditStatus::unknown);
     EXPECT_EQ(judge_ns_sets("d", {{"a", {"ns1", "ns2"}}, {"b", {"ns1", "ns2"}}}).status,
               AuditStatus::ok);

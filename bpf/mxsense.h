@@ -110,8 +110,9 @@ struct mxs_server_key {
 };
 
 /*
- * Per-server DNS counters, per CPU; the agent sums over CPUs. The latency
- * histogram is kept apart (struct mxs_dns_hist), shared by all CPUs.
+ * Per-server DNS counters, per CPU, at the server's statistics slot
+ * (mxs_dns_servers); the agent sums over CPUs. The latency histogram is kept
+ * apart (struct mxs_dns_hist), shared by all CPUs.
  */
 struct mxs_dns_stats {
 	__u64 queries;
@@ -126,14 +127,17 @@ struct mxs_dns_stats {
 };
 
 /*
- * Latency histogram of one server (same key as mxs_dns_stats), one copy for
+ * Latency histogram of one server (same slot as mxs_dns_stats), one copy for
  * all CPUs, counted with atomic adds: 6.8 KiB per server, whatever the CPU count.
  */
 struct mxs_dns_hist {
 	__u64 hist[MXS_HIST_BUCKETS];
 };
 
-/* One outstanding query: both endpoints, L4 protocol and DNS id (RFC 5452 §3). */
+/*
+ * One outstanding query: both endpoints, L4 protocol and DNS id (RFC 5452 §3).
+ * Eight-byte aligned: the datapath compares it as five 64-bit words.
+ */
 struct mxs_dns_flow_key {
 	__u8 client[16];
 	__u8 server[16];
@@ -142,38 +146,117 @@ struct mxs_dns_flow_key {
 	__u16 dns_id;
 	__u8 proto;
 	__u8 pad;
-};
+} __attribute__((aligned(8)));
 
-/* mxs_dns_inflight.flags */
+/* mxs_dns_slot.flags, mxs_dns_swept.flags */
 #define MXS_INFLIGHT_NOQ     0x01 /* the query's question was not read: match by id alone */
-#define MXS_INFLIGHT_RETRIED 0x02 /* the query was sent again while in flight */
+#define MXS_INFLIGHT_RETRIED 0x02 /* mxs_dns_swept only: the query had been sent again */
 
-struct mxs_dns_inflight {
-	__u64 ts_ns;	  /* bpf_ktime_get_ns() when the query was seen */
+/*
+ * The in-flight table of one role (mxs_dns_flight, mxs_dns_flight_srv): an
+ * array of buckets of MXS_FLIGHT_WAYS slots, preallocated and mmapable, so the
+ * datapath claims and releases a slot with one compare-and-swap (no bucket lock,
+ * no free list) and the agent's sweep reads the table as memory. A query may
+ * live in either of two buckets chosen by a seeded hash of its flow key; a query
+ * whose two buckets are both taken is refused and counted
+ * (MXS_C_INFLIGHT_BUCKETS_FULL / _SRV_), never silently dropped.
+ *
+ * Each slot has a 64-bit tag, all eight in the bucket's first cache line, so a
+ * lookup reads one line to find its candidate:
+ *   0                free;
+ *   MXS_TAG_BUSY     claimed, the slot being written (no match yet);
+ *   otherwise        bit 63 MXS_TAG_RETRIED (the query was sent again while in
+ *                    flight: its answer gives no latency sample), bits 48-62 a
+ *                    fingerprint of the flow key (never 0), bit 47
+ *                    MXS_TAG_SPILLED (the query took its second bucket), bits
+ *                    0-46 the query's bpf_ktime_get_ns() (mod 2^47 ns, 39 hours).
+ * Each bucket also has a spill count (mxs_dns_spill, _srv): how many queries
+ * whose first bucket it is live in their second. Where it is 0, a query's
+ * second bucket need not be read: most queries and answers read one line.
+ * Whoever turns a tag from its published value to 0 owns the query: the
+ * datapath on its answer or ICMP unreachable, the agent's sweep on timeout.
+ */
+#define MXS_FLIGHT_WAYS	 8
+#define MXS_TAG_BUSY	 1ull
+#define MXS_TAG_RETRIED	 (1ull << 63)
+#define MXS_TAG_FP_SHIFT 48
+#define MXS_TAG_FP_MASK	 0x7fffull
+#define MXS_TAG_SPILLED                                                                            \
+	(1ull << 47) /* in its second bucket: counted in the first's spill count                   \
+		      */
+#define MXS_TAG_TS_MASK (MXS_TAG_SPILLED - 1)
+/* mxs_dns_slot.server_slot of a query whose server had no statistics slot */
+#define MXS_NO_SERVER_SLOT 0xffff
+#define MXS_HASH_MUL	   0x9e3779b97f4a7c15ull /* 2^64 / golden ratio */
+
+/*
+ * Seeded hash of a flow key (its five 64-bit words), the same in the datapath
+ * and the agent's sweep: bits 0-31 choose a query's first bucket, bits 16-47 its
+ * second, bits 48-62 are the tags' fingerprint. The seed is random per load.
+ */
+static inline __u64 mxs_flow_hash(const struct mxs_dns_flow_key *k, __u64 seed)
+{
+	__u64 w[5], h = seed;
+
+	/* Copied, not cast: read as words without breaking C's aliasing rules. */
+	__builtin_memcpy(w, k, sizeof(w));
+	/*
+	 * A multiply carries only upward: each word's high bits are folded down
+	 * before the next word comes in, so that no two words' changes cancel
+	 * whatever the seed (a plain (h ^ w) * M chain let chosen top bits of one
+	 * word undo another's, putting 256 keys on one hash).
+	 */
+#define MXS_HASH_WORD(i)                                                                           \
+	h = (h ^ w[i]) * MXS_HASH_MUL;                                                             \
+	h ^= h >> 32
+	MXS_HASH_WORD(0);
+	MXS_HASH_WORD(1);
+	MXS_HASH_WORD(2);
+	MXS_HASH_WORD(3);
+	MXS_HASH_WORD(4);
+#undef MXS_HASH_WORD
+	h *= MXS_HASH_MUL;
+	return h ^ (h >> 29);
+}
+
+/* Bucket index in [0, n) of a 32-bit hash, by multiply-shift (n need not be a power of two). */
+static inline __u32 mxs_bucket_index(__u32 h32, __u32 n)
+{
+	return (__u32)(((__u64)h32 * n) >> 32);
+}
+
+/* What a query in flight keeps beside its tag: 56 bytes. */
+struct mxs_dns_slot {
+	struct mxs_dns_flow_key key;
 	__u64 qname_hash; /* FNV-1a of the lower-cased wire-format qname */
 	__u16 qtype;
 	__u16 qclass;
-	__u8 role;
-	__u8 flags; /* MXS_INFLIGHT_* */
-	__u8 dir;   /* enum mxs_dir the query travelled: its response must travel the other */
-	__u8 pad;
+	__u16 server_slot; /* index into mxs_dns_stats / mxs_dns_hist, or MXS_NO_SERVER_SLOT */
+	__u8 flags;	   /* MXS_INFLIGHT_NOQ */
+	__u8 dir; /* enum mxs_dir the query travelled: its response must travel the other */
+};
+
+/* One bucket: 512 bytes for 8 queries, 64 bytes a query. */
+struct mxs_dns_bucket {
+	__u64 tag[MXS_FLIGHT_WAYS];
+	struct mxs_dns_slot slot[MXS_FLIGHT_WAYS];
 };
 
 /*
  * A query the agent's sweep expired (counted unanswered), remembered so that
  * its late answer is known as late, not unsolicited (mxs_dns_swept, LRU). It
- * keeps what its in-flight entry held for the question check (qname_hash,
+ * keeps what its in-flight slot held for the question check (qname_hash,
  * qtype, qclass, MXS_INFLIGHT_NOQ), so a late answer is checked against its
  * question as an answer in time is.
  */
 struct mxs_dns_swept {
 	__u64 expired_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the sweep */
-	__u64 qname_hash; /* as mxs_dns_inflight */
+	__u64 qname_hash; /* as mxs_dns_slot */
 	__u16 qtype;
 	__u16 qclass;
 	__u8 role;  /* enum mxs_role */
 	__u8 dir;   /* enum mxs_dir the query travelled */
-	__u8 flags; /* the in-flight entry's MXS_INFLIGHT_* */
+	__u8 flags; /* MXS_INFLIGHT_NOQ, MXS_INFLIGHT_RETRIED */
 	__u8 pad;
 };
 
@@ -195,6 +278,10 @@ struct mxs_if_stats {
 #define MXS_PARSE_HELP	"Packets or DNS messages the sensor could not parse, by reason."
 #define MXS_FULL_HELP	"Inserts refused because a map was full (sample or query lost)."
 #define MXS_INSERT_HELP "Inserts refused for a reason other than a full map (sample lost)."
+#define MXS_BUCKETS_HELP                                                                           \
+	"Queries not tracked because both buckets of 8 slots they may take in the in-flight "      \
+	"table were taken: the table is full or those buckets crowded (map_entries says which); "  \
+	"their answers count as unsolicited."
 #define MXS_REJECT_HELP                                                                            \
 	"TCP segments (SMTP, DNS over TCP) the receiving end's TCP would not accept (forged, "     \
 	"or out of step), by protocol and reason: never evidence."
@@ -222,11 +309,13 @@ struct mxs_if_stats {
 	X(FRAG_SKIPPED, "fragments_skipped_total", "",                                             \
 	  "Non-first IP fragments, never parsed as DNS.")                                          \
 	X(STATS_FULL, "map_full_total", "map=dns_stats", MXS_FULL_HELP)                            \
-	X(INFLIGHT_FULL, "map_full_total", "map=dns_inflight", "")                                 \
-	X(INFLIGHT_SRV_FULL, "map_full_total", "map=dns_inflight_server", "")                      \
+	X(STATS_SRV_FULL, "map_full_total", "map=dns_stats_server", "")                            \
 	X(SMTP_FLOWS_FULL, "map_full_total", "map=smtp_flows", "")                                 \
 	X(SMTP_STATS_FULL, "map_full_total", "map=smtp_stats", "")                                 \
 	X(STATS_INSERT_FAIL, "map_insert_failures_total", "map=dns_stats", MXS_INSERT_HELP)        \
+	/* both buckets a query may take were taken (struct mxs_dns_bucket) */                     \
+	X(INFLIGHT_FULL, "map_buckets_full_total", "map=dns_inflight", MXS_BUCKETS_HELP)           \
+	X(INFLIGHT_SRV_FULL, "map_buckets_full_total", "map=dns_inflight_server", "")              \
 	X(SMTP_INSERT_FAIL, "map_insert_failures_total", "map=smtp_stats", "")                     \
 	X(DUP_QUERY, "dns_retransmitted_queries_total", "",                                        \
 	  "Queries already in flight (retransmissions), not counted again.")                       \

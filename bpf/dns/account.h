@@ -10,44 +10,13 @@
 #include "lib/ports.h"
 #include "lib/server_key.h"
 #include "dns/message.h"
-
-static __always_inline struct mxs_dns_stats *mxs_server_stats(const struct mxs_server_key *k)
-{
-	return mxs_stats_get(&mxs_dns_stats, &mxs_dns_hist, k, MXS_C_STATS_FULL,
-			     MXS_C_STATS_INSERT_FAIL);
-}
+#include "dns/flight.h"
+#include "dns/servers.h"
 
 /* The counter of a full rcode: 0-5 one by one, the rest (BADVERS 16, BADCOOKIE 23, ...) OTHER. */
 static __always_inline __u32 mxs_rcode_slot(__u16 rcode)
 {
 	return rcode < MXS_RCODE_OTHER ? rcode : MXS_RCODE_OTHER;
-}
-
-/*
- * The in-flight map of a role: each role has its own budget, so a flood of
- * (spoofed) queries to this host cannot starve the tracking of its own.
- */
-static __always_inline struct mxs_dns_inflight *mxs_flight_lookup(__u32 role,
-								  const struct mxs_dns_flow_key *k)
-{
-	if (role == MXS_ROLE_SERVER)
-		return bpf_map_lookup_elem(&mxs_dns_flight_srv, k);
-	return bpf_map_lookup_elem(&mxs_dns_flight, k);
-}
-
-static __always_inline long mxs_flight_insert(__u32 role, const struct mxs_dns_flow_key *k,
-					      const struct mxs_dns_inflight *v)
-{
-	if (role == MXS_ROLE_SERVER)
-		return bpf_map_update_elem(&mxs_dns_flight_srv, k, v, BPF_NOEXIST);
-	return bpf_map_update_elem(&mxs_dns_flight, k, v, BPF_NOEXIST);
-}
-
-static __always_inline long mxs_flight_delete(__u32 role, const struct mxs_dns_flow_key *k)
-{
-	if (role == MXS_ROLE_SERVER)
-		return bpf_map_delete_elem(&mxs_dns_flight_srv, k);
-	return bpf_map_delete_elem(&mxs_dns_flight, k);
 }
 
 #define MXS_Q_MISMATCH	0   /* the answer's question differs: no match (RFC 5452 §9.1) */
@@ -120,9 +89,12 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 {
 	struct mxs_dns_flow_key fk = {};
 	struct mxs_server_key sk = {};
+	struct mxs_flight_ref ref = {};
 	struct mxs_dns_stats *st;
-	struct mxs_dns_inflight *in;
-	int is_resp, r;
+	struct mxs_dns_slot *in;
+	__u64 h, now;
+	__u32 slot;
+	int is_resp, r, same_dir;
 
 	if (!l4 || !q)
 		return 0;
@@ -134,39 +106,39 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 	mxs_orient(l4, !is_resp, fk.client, fk.server, &fk.client_port, &fk.server_port);
 	fk.dns_id = q->id;
 	fk.proto = l4->proto;
+	h = mxs_flight_hash(&fk);
 
 	/* Queries leaving and answers arriving: this host is the client. */
 	mxs_server_key_set(&sk, fk.server, fk.server_port, l4->proto,
 			   (dir == MXS_DIR_EGRESS) != is_resp ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER);
 
 	if (!is_resp) {
-		struct mxs_dns_inflight v = {
-			.ts_ns = bpf_ktime_get_ns(),
+		struct mxs_dns_slot v = {
+			.key = fk,
 			.qname_hash = q->hash,
 			.qtype = q->qtype,
 			.qclass = q->qclass,
-			.role = sk.role,
 			.flags = q->noq ? MXS_INFLIGHT_NOQ : 0,
 			.dir = dir,
 		};
 
-		r = mxs_flight_insert(sk.role, &fk, &v);
-		if (r == -MXS_EEXIST) {
+		/* Resolved once, here: the answer accounts by the slot its query keeps. */
+		slot = mxs_server_slot(&sk);
+		v.server_slot = slot;
+		r = mxs_flight_insert(sk.role, &v, h, bpf_ktime_get_ns());
+		if (r == MXS_FLIGHT_AGAIN) {
 			/*
-			 * A retransmission, not a new query. Its answer's latency
-			 * would include the client's retry timer: marked, so that
-			 * the answer counts as retried and gives no sample.
+			 * A retransmission, not a new query: marked, so that its
+			 * answer counts as retried and gives no sample (the time
+			 * would include the client's retry timer).
 			 */
-			in = mxs_flight_lookup(sk.role, &fk);
-			if (in)
-				in->flags |= MXS_INFLIGHT_RETRIED;
 			mxs_count(MXS_C_DUP_QUERY);
 			return 0;
 		}
-		if (r) /* counted where the flood happens: per role */
+		if (r == MXS_FLIGHT_REFUSED) /* counted where the flood happens: per role */
 			mxs_count(sk.role == MXS_ROLE_SERVER ? MXS_C_INFLIGHT_SRV_FULL
 							     : MXS_C_INFLIGHT_FULL);
-		st = mxs_server_stats(&sk);
+		st = mxs_slot_stats(slot);
 		if (st)
 			st->queries++;
 		return 0;
@@ -177,14 +149,13 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 	 * sources must not fill the map. Those from servers never queried are
 	 * counted apart.
 	 */
-	st = bpf_map_lookup_elem(&mxs_dns_stats, &sk);
-	in = mxs_flight_lookup(sk.role, &fk);
-	if (!in) {
+	if (!mxs_flight_find(sk.role, &fk, h, &ref)) {
 		/* A query of the other role went this same way: a forged answer. */
-		if (mxs_flight_lookup(!sk.role, &fk)) {
+		if (mxs_flight_find(!sk.role, &fk, h, &ref)) {
 			mxs_count(MXS_C_DNS_SAME_DIR);
 			return 0;
 		}
+		st = mxs_slot_stats(mxs_server_slot_known(&sk));
 		/* A query the sweep expired (already unanswered): its late answer. */
 		r = mxs_dns_late(&fk, sk.role, dir, q);
 		if (r == MXS_LATE)
@@ -201,51 +172,63 @@ __noinline int mxs_dns_account(const struct mxs_l4 *l4, const struct mxs_questio
 			mxs_count(MXS_C_UNSOLICITED_UNKNOWN);
 		return 0;
 	}
+	in = &ref.b->slot[ref.way & (MXS_FLIGHT_WAYS - 1)];
+	slot = in->server_slot;
+	same_dir = in->dir == dir;
+	r = mxs_question_fits(q, in->qname_hash, in->qtype, in->qclass, in->flags);
+	if (!mxs_flight_still(&ref)) {
+		/* Released (and maybe taken again) while read: as if found released. */
+		mxs_dns_late(&fk, sk.role, dir, q);
+		return 0;
+	}
 	/*
 	 * A response travels opposite to its query: one going the same way (a
 	 * forged answer sent as if from this host, or towards it as if from the
 	 * server it asked) is no match; the real answer still pairs. (The role
-	 * maps already keep them apart; the direction says so explicitly.)
+	 * tables already keep them apart; the direction says so explicitly.)
 	 */
-	if (in->dir == dir) {
+	if (same_dir) {
 		mxs_count(MXS_C_DNS_SAME_DIR);
 		return 0;
 	}
-	r = mxs_question_fits(q, in->qname_hash, in->qtype, in->qclass, in->flags);
 	if (!r) {
 		/* RFC 5452 §9.1: discard, the query stays outstanding. */
+		st = mxs_slot_stats(slot);
 		if (st)
 			st->mismatched++;
 		return 0;
 	}
-	int unchecked = r & MXS_Q_UNCHECKED;
-	__u64 lat = bpf_ktime_get_ns() - in->ts_ns;
-	int retried = in->flags & MXS_INFLIGHT_RETRIED;
 	/*
-	 * Whoever deletes the entry owns it: the sweeper already counted it
-	 * unanswered and recorded it as swept (before its delete), so the answer is
-	 * late, once: taking the swept record keeps a duplicate from being late again.
+	 * Whoever releases the slot owns the query: the sweeper already counted
+	 * it unanswered and recorded it as swept (before its release), so the
+	 * answer is late, once: taking the swept record keeps a duplicate from
+	 * being late again.
 	 */
-	if (mxs_flight_delete(sk.role, &fk)) {
+	now = bpf_ktime_get_ns();
+	if (!mxs_flight_release(&ref)) {
 		mxs_dns_late(&fk, sk.role, dir, q);
 		return 0;
 	}
-	if (!st)
-		st = mxs_server_stats(&sk); /* the map was full when the query passed */
+	/*
+	 * A query whose server had no statistics slot was not counted: nor is its
+	 * answer (nor its unreachable, nor its timeout), so a server is never seen
+	 * answering more than it was asked, nor failing what it was not asked.
+	 */
+	st = mxs_slot_stats(slot);
 	if (!st)
 		return 0;
-	struct mxs_dns_hist *h = bpf_map_lookup_elem(&mxs_dns_hist, &sk);
-
 	st->responses[mxs_rcode_slot(q->rcode)]++;
 	if (q->flags & 0x0200)
 		st->truncated++;
-	if (unchecked)
+	if (r & MXS_Q_UNCHECKED)
 		st->matched_without_question++;
-	if (retried) {
+	if (ref.tag & MXS_TAG_RETRIED) {
 		st->retried++; /* the time since the first copy is the client's, not the server's */
 		return 0;
 	}
-	mxs_hist_add(h ? h->hist : 0, &st->latency_sum_ns, lat);
+	struct mxs_dns_hist *hist = mxs_slot_hist(slot);
+
+	mxs_hist_add(hist ? hist->hist : 0, &st->latency_sum_ns, mxs_tag_age(ref.tag, now));
 	return 0;
 }
 

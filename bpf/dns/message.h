@@ -256,7 +256,10 @@ static __always_inline int mxs_dns_question(const struct mxs_pkt *p, __u32 off, 
 	/* Keep clang from passing the unclamped length to the helper. */
 	asm volatile("" : "+r"(n));
 	n &= MXS_SCRATCH - 1;
-	if (n < MXS_DNS_HDR || mxs_load(p, off, s->buf, n))
+	if (n < MXS_DNS_HDR)
+		return MXS_C_DNS_SHORT;
+	/* Most messages lie whole in a linear frame: copied without a helper call. */
+	if (mxs_load_direct(p, off, s->buf, n) && mxs_load(p, off, s->buf, n))
 		return MXS_C_DNS_SHORT;
 	return mxs_dns_decode(s, 0, n, q);
 }

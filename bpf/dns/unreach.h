@@ -25,9 +25,10 @@
 static __always_inline void mxs_dns_unreach(struct mxs_pkt *p, struct mxs_l4 *l4)
 {
 	struct mxs_dns_flow_key fk = {};
-	struct mxs_server_key sk = {};
-	struct mxs_dns_inflight *in;
+	struct mxs_flight_ref ref = {};
 	struct mxs_dns_stats *st;
+	__u32 slot;
+	int same_dir;
 	__u8 id[2];
 	__u32 role;
 
@@ -52,13 +53,15 @@ static __always_inline void mxs_dns_unreach(struct mxs_pkt *p, struct mxs_l4 *l4
 	fk.proto = MXS_IPPROTO_UDP;
 	/* Coming back in: this host asked; going out: it was asked. */
 	role = p->dir == MXS_DIR_INGRESS ? MXS_ROLE_CLIENT : MXS_ROLE_SERVER;
-	in = mxs_flight_lookup(role, &fk);
-	if (!in || in->dir == p->dir)
+	if (!mxs_flight_find(role, &fk, mxs_flight_hash(&fk), &ref))
 		return;
-	if (mxs_flight_delete(role, &fk))
+	same_dir = ref.b->slot[ref.way & (MXS_FLIGHT_WAYS - 1)].dir == p->dir;
+	slot = ref.b->slot[ref.way & (MXS_FLIGHT_WAYS - 1)].server_slot;
+	/* Its fields are its own only if it still holds the slot; then one owner ends it. */
+	if (same_dir || !mxs_flight_still(&ref) || !mxs_flight_release(&ref))
 		return; /* the sweep or the answer owns it */
-	mxs_server_key_set(&sk, fk.server, fk.server_port, MXS_IPPROTO_UDP, role);
-	st = mxs_server_stats(&sk);
+	/* A query whose server had no slot was not counted: nor is its end (account.h). */
+	st = mxs_slot_stats(slot);
 	if (st)
 		st->unreachable++;
 }

@@ -6,53 +6,103 @@
 #include "mxsense.h"
 
 /*
- * Per-server DNS counters, per CPU. Written by the datapath, read (summed over
- * CPUs) by the agent. Preallocated: allocating values on demand fails in bursts
- * of new servers. Small (a few dozen counters), so preallocation costs
- * max_entries x CPUs x ~100 bytes. Bound: default 1024 servers; an insert into
- * a full map is counted as MXS_C_STATS_FULL, any other failure as
+ * Per-server DNS statistics live at a slot, given to a server on first sight by
+ * the datapath (dns/servers.h) and kept until the agent clears the maps: the
+ * query resolves its server's slot once and keeps it in its in-flight slot, so
+ * the response accounts into plain arrays without a lookup by key. Bound:
+ * default 1024 servers, at most 65534 (below MXS_NO_SERVER_SLOT), of which the
+ * server role (this host's own service) may take half; a server refused because
+ * its role's slots are given out is counted as MXS_C_STATS_FULL (client role) or
+ * MXS_C_STATS_SRV_FULL (server role), any other failure as
  * MXS_C_STATS_INSERT_FAIL.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct mxs_server_key);
+	__type(value, __u32);
+} mxs_dns_servers SEC(".maps");
+
+/* Per-server DNS counters by slot, per CPU: max_entries x CPUs x 112 bytes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
 	__type(value, struct mxs_dns_stats);
 } mxs_dns_stats SEC(".maps");
 
 /*
- * Per-server DNS latency histograms, same keys and bound as mxs_dns_stats,
- * one copy for all CPUs (atomic adds), preallocated: max_entries x 6.8 KiB.
+ * Per-server DNS latency histograms by slot, one copy for all CPUs (atomic
+ * adds): max_entries x 6.8 KiB. Mmapable: the agent reads them as memory.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1024);
-	__type(key, struct mxs_server_key);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
 	__type(value, struct mxs_dns_hist);
 } mxs_dns_hist SEC(".maps");
 
 /*
- * Queries in flight, one map per role, each its own budget: a flood of
- * (spoofed) queries to this host cannot starve the tracking of the host's own
- * queries, nor the reverse. Inserted on a query, deleted by the datapath on its
- * response or by the agent's sweeper after the timeout (counted unanswered).
- * A plain hash, not LRU: LRU would evict silently; here a full map refuses the
- * insert and MXS_C_INFLIGHT_FULL / MXS_C_INFLIGHT_SRV_FULL count it. Bound:
- * default 65536 queries each.
+ * Statistics slots given out so far (some may be lost to a race: dns/servers.h):
+ * the client role's in the low 32 bits, the server role's in the high 32.
+ */
+__u64 mxs_dns_slots_used;
+
+/*
+ * Queries in flight, one table per role (struct mxs_dns_bucket), each its own
+ * budget: a flood of (spoofed) queries to this host cannot starve the tracking
+ * of the host's own queries, nor the reverse. A slot is claimed on a query and
+ * released by the datapath on its response or by the agent's sweep after the
+ * timeout (counted unanswered). Never evicted: a query whose buckets are taken
+ * is refused and counted (MXS_C_INFLIGHT_FULL / MXS_C_INFLIGHT_SRV_FULL).
+ * Bound: default 8192 buckets (65536 queries) each; the agent sets the counts.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct mxs_dns_flow_key);
-	__type(value, struct mxs_dns_inflight);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxs_dns_bucket);
 } mxs_dns_flight SEC(".maps"); /* MXS_ROLE_CLIENT: this host's queries */
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct mxs_dns_flow_key);
-	__type(value, struct mxs_dns_inflight);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxs_dns_bucket);
 } mxs_dns_flight_srv SEC(".maps"); /* MXS_ROLE_SERVER: queries to this host */
+
+/*
+ * Per bucket of each in-flight table, the queries whose first bucket it is that
+ * live in their second (struct mxs_dns_bucket): counted up before such a query
+ * claims its slot, down by whoever releases it (the datapath, or the sweep
+ * through its mmap). Same bound as the table, 8 bytes a bucket.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} mxs_dns_spill SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} mxs_dns_spill_srv SEC(".maps");
+
+/* Set by the agent before load: the tables' bucket counts and the hash's seed (random). */
+const volatile __u32 mxs_flight_buckets = 8192;
+const volatile __u32 mxs_flight_srv_buckets = 8192;
+const volatile __u64 mxs_flight_seed = 0x9e3779b97f4a7c15ull;
+/* Statistics slots there are (mxs_dns_stats' max_entries), and the server role's share. */
+const volatile __u32 mxs_dns_slot_cap = 1024;
+const volatile __u32 mxs_dns_slot_cap_srv = 512;
 
 /*
  * Queries the agent's sweep expired (counted unanswered), written by the agent

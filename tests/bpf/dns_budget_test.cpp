@@ -17,7 +17,9 @@ class BudgetTest : public ExchangeTest {
         cfg.inflight_server_map_entries = kCapacity;
         load(cfg);
     }
-    static constexpr unsigned kCapacity = 16, kFlood = 200, kOwn = kCapacity;
+    // One bucket per role (8 slots): refused exactly when the table is full. (With more
+    // buckets a query is refused when its two buckets are full, before the table is.)
+    static constexpr unsigned kCapacity = MXS_FLIGHT_WAYS, kFlood = 200, kOwn = kCapacity;
 
     // kFlood queries from spoofed sources to this host's port 53 (they arrive: server role),
     // or from this host to random servers (they leave: client role).

@@ -2,6 +2,7 @@
 #include "bpf_fixture.h"
 
 #include <cstdio>
+#include <fmt/format.h>
 
 namespace mxs::test {
 namespace {
@@ -484,14 +485,60 @@ TEST_F(SensorFixture, ConfiguredPorts) {
     EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], 1u);
 }
 
-TEST_F(SensorFixture, InflightMapFullIsCounted) {
+TEST_F(SensorFixture, InflightBucketsFullAreCounted) {
     SensorConfig cfg;
-    cfg.inflight_map_entries = 2;
+    cfg.inflight_map_entries = 2; // rounded up to one bucket of 8
     load(cfg);
-    for (std::uint16_t id = 1; id <= 3; ++id)
+    EXPECT_EQ(sensor_->inflight_capacity(), MXS_FLIGHT_WAYS);
+    for (std::uint16_t id = 1; id <= MXS_FLIGHT_WAYS + 1; ++id)
         egress(udp4(kHost4, kDns4, 40080, 53, dns::query(id, "full.test")));
     EXPECT_EQ(counter(MXS_C_INFLIGHT_FULL), 1u);
-    EXPECT_EQ(server(kDns4, MXS_ROLE_CLIENT, kUdp).queries, 3u);
+    EXPECT_EQ(server(kDns4, MXS_ROLE_CLIENT, kUdp).queries, MXS_FLIGHT_WAYS + 1u);
+    // The eight tracked are answered; the refused one's answer is unsolicited.
+    for (std::uint16_t id = 1; id <= MXS_FLIGHT_WAYS + 1; ++id)
+        ingress(udp4(kDns4, kHost4, 53, 40080, dns::response(id, "full.test")));
+    const auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], MXS_FLIGHT_WAYS);
+    EXPECT_EQ(c.unsolicited, 1u);
+}
+
+// Spoofed queries to this host whose sources differ only in the last byte of each half of an
+// IPv6 address (a hash chain (h ^ w) * M let such top-bit differences cancel whatever the
+// seed: 256 keys on one hash, their two buckets full after 16) spread like any others: 4,096
+// of them in the default table (6%) are all tracked.
+TEST_F(SensorFixture, CraftedSourcesDoNotCrowdBuckets) {
+    for (unsigned a = 0; a < 64; ++a)
+        for (unsigned b = 0; b < 64; ++b) {
+            const std::string src = fmt::format("fd00:0:0:{:x}::{:x}", a, b);
+            ingress(Packet()
+                        .eth()
+                        .ipv6(src, kHost6)
+                        .udp(40000, 53)
+                        .payload(dns::query(7, "crowd.test"))
+                        .build());
+        }
+    EXPECT_EQ(counter(MXS_C_INFLIGHT_SRV_FULL), 0u);
+    EXPECT_EQ(sensor_->sweep(monotonic_ns(), 60'000'000'000ull).remaining_server, 4096u);
+}
+
+// A table of many buckets takes most of its slots before the first refusal: 40,000 distinct
+// queries into 65,536 slots (61%) are all tracked, answered and paired, with nothing refused.
+TEST_F(SensorFixture, InflightTableHoldsMostOfItsSlots) {
+    constexpr unsigned kQueries = 40'000;
+    auto port = [](unsigned i) { return static_cast<std::uint16_t>(1024 + i / 4096); };
+    auto id = [](unsigned i) { return static_cast<std::uint16_t>(i % 4096); };
+    for (unsigned i = 0; i < kQueries; ++i)
+        egress(udp4(kHost4, kDns4, port(i), 53, dns::query(id(i), "load.test")));
+    EXPECT_EQ(counter(MXS_C_INFLIGHT_FULL), 0u);
+    EXPECT_EQ(sensor_->sweep(monotonic_ns(), 60'000'000'000ull).remaining_client, kQueries);
+    for (unsigned i = 0; i < kQueries; ++i)
+        ingress(udp4(kDns4, kHost4, 53, port(i), dns::response(id(i), "load.test")));
+    const auto c = server(kDns4, MXS_ROLE_CLIENT, kUdp);
+    EXPECT_EQ(c.queries, kQueries);
+    EXPECT_EQ(c.responses[MXS_RCODE_NOERROR], kQueries);
+    EXPECT_EQ(c.latency.count(), kQueries);
+    EXPECT_EQ(c.unsolicited, 0u);
+    EXPECT_EQ(sensor_->sweep(monotonic_ns(), 1).remaining, 0u);
 }
 
 TEST_F(SensorFixture, SweepCountsUnansweredOnceAndLateResponse) {

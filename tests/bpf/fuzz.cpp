@@ -1335,15 +1335,16 @@ template <class Key, class Visit> void for_each_key(int fd, Visit&& visit) {
     }
 }
 
-// A per-CPU map of all-u64 values, summed over CPUs.
-template <class Value> KeyMap<Value> read_percpu(int fd) {
+// Per server key of keys_fd, a value of all-u64 per-CPU parts summed over CPUs; read(k, buf)
+// fills buf with a server's per-CPU values (false: none).
+template <class Value, class Read> KeyMap<Value> sum_percpu(int keys_fd, Read read) {
     static_assert(sizeof(Value) % 8 == 0);
     const int ncpus = libbpf_num_possible_cpus();
     constexpr std::size_t n64 = sizeof(Value) / 8;
     std::vector<std::uint64_t> buf(n64 * static_cast<std::size_t>(ncpus));
     KeyMap<Value> out;
-    for_each_key<mxs_server_key>(fd, [&](const mxs_server_key& k) {
-        if (bpf_map_lookup_elem(fd, &k, buf.data()) != 0)
+    for_each_key<mxs_server_key>(keys_fd, [&](const mxs_server_key& k) {
+        if (!read(k, buf.data()))
             return;
         std::array<std::uint64_t, n64> sum{};
         for (int c = 0; c < ncpus; ++c)
@@ -1356,14 +1357,48 @@ template <class Value> KeyMap<Value> read_percpu(int fd) {
     return out;
 }
 
-template <class Value> KeyMap<Value> read_shared(int fd) {
+// Per server key of keys_fd, one shared value; read(k, v) fills it (false: none).
+template <class Value, class Read> KeyMap<Value> collect_shared(int keys_fd, Read read) {
     KeyMap<Value> out;
     auto v = std::make_unique<Value>();
-    for_each_key<mxs_server_key>(fd, [&](const mxs_server_key& k) {
-        if (bpf_map_lookup_elem(fd, &k, v.get()) == 0)
+    for_each_key<mxs_server_key>(keys_fd, [&](const mxs_server_key& k) {
+        if (read(k, v.get()))
             out[k] = *v;
     });
     return out;
+}
+
+// A per-CPU hash keyed by server, summed over CPUs.
+template <class Value> KeyMap<Value> read_percpu(int fd) {
+    return sum_percpu<Value>(fd, [fd](const mxs_server_key& k, void* buf) {
+        return bpf_map_lookup_elem(fd, &k, buf) == 0;
+    });
+}
+
+template <class Value> KeyMap<Value> read_shared(int fd) {
+    return collect_shared<Value>(
+        fd, [fd](const mxs_server_key& k, void* v) { return bpf_map_lookup_elem(fd, &k, v) == 0; });
+}
+
+// The value at a DNS server's slot of an array (mxs_dns_servers gives the slot): false without.
+inline bool at_slot(int servers_fd, int fd, const mxs_server_key& k, void* out) {
+    __u32 slot = 0;
+    return bpf_map_lookup_elem(servers_fd, &k, &slot) == 0 &&
+           bpf_map_lookup_elem(fd, &slot, out) == 0;
+}
+
+// A per-CPU array at each DNS server's slot, summed over CPUs, by server.
+template <class Value> KeyMap<Value> read_percpu_by_slot(int servers_fd, int fd) {
+    return sum_percpu<Value>(servers_fd, [=](const mxs_server_key& k, void* buf) {
+        return at_slot(servers_fd, fd, k, buf);
+    });
+}
+
+// A shared array at each DNS server's slot, by server.
+template <class Value> KeyMap<Value> read_shared_by_slot(int servers_fd, int fd) {
+    return collect_shared<Value>(servers_fd, [=](const mxs_server_key& k, void* v) {
+        return at_slot(servers_fd, fd, k, v);
+    });
 }
 
 template <class T, std::size_t N> std::uint64_t total(const T (&a)[N]) {
@@ -1638,70 +1673,101 @@ struct Round {
                              counters[MXS_C_SMTP_SYN_RETRANS], syns));
 
         // ---- DNS ----
+        const int servers_fd = maps.fd("mxs_dns_servers");
         const int stats_fd = maps.fd("mxs_dns_stats"), hist_fd = maps.fd("mxs_dns_hist");
-        const auto stats = read_percpu<mxs_dns_stats>(stats_fd);
-        const auto hists = read_shared<mxs_dns_hist>(hist_fd);
-        const std::uint64_t hist_entries = count_keys(hist_fd, sizeof(mxs_server_key));
-        const bool stats_full = counters[MXS_C_STATS_FULL] > 0;
+        const auto stats = read_percpu_by_slot<mxs_dns_stats>(servers_fd, stats_fd);
+        const auto hists = read_shared_by_slot<mxs_dns_hist>(servers_fd, hist_fd);
+        const std::uint64_t server_entries = count_keys(servers_fd, sizeof(mxs_server_key));
+        const bool stats_full =
+            counters[MXS_C_STATS_FULL] > 0 || counters[MXS_C_STATS_SRV_FULL] > 0;
         if (counters[MXS_C_STATS_INSERT_FAIL])
             fail(fmt::format("{} DNS per-server inserts failed with room in the map",
                              counters[MXS_C_STATS_INSERT_FAIL]));
-        if (stats_full && hist_entries < maps.max_entries("mxs_dns_hist"))
+        // One CPU runs the frames: no race wastes a slot. The client role is refused only
+        // when every slot is given; the server role also when it holds its half.
+        const std::uint64_t cap = maps.max_entries("mxs_dns_servers");
+        std::uint64_t server_role_entries = 0;
+        for (const auto& [k, st] : stats)
+            server_role_entries += k.role == MXS_ROLE_SERVER;
+        if (counters[MXS_C_STATS_FULL] && server_entries < cap)
             fail(fmt::format("stats_full counted {} times, but the per-server maps hold {} of "
                              "{} servers",
-                             counters[MXS_C_STATS_FULL], hist_entries,
-                             maps.max_entries("mxs_dns_hist")));
+                             counters[MXS_C_STATS_FULL], server_entries, cap));
+        if (counters[MXS_C_STATS_SRV_FULL] && server_entries < cap &&
+            server_role_entries < std::max<std::uint64_t>(1, cap / 2))
+            fail(fmt::format("stats_server_full counted {} times, but the server role holds {} "
+                             "of its {} slots ({} of {} in all)",
+                             counters[MXS_C_STATS_SRV_FULL], server_role_entries, cap / 2,
+                             server_entries, cap));
 
-        // In flight: each entry in its role's map, travelling the way that role's queries do.
+        // In flight: each query in its role's table, travelling the way that role's queries do.
         KeyMap<std::uint64_t> inflight;
         std::uint64_t inflight_total = 0;
-        std::array<std::uint64_t, 2> queries_by_role{};
+        std::array<std::uint64_t, 2> queries_by_role{}, inflight_by_role{}, ended_by_role{};
+        std::array<std::uint64_t, 2> spilled_by_role{};
         for (const auto& [k, st] : stats)
             queries_by_role[k.role & 1] += st.queries;
         for (const auto& [map_name, map_role] : {std::pair{"mxs_dns_flight", MXS_ROLE_CLIENT},
                                                  std::pair{"mxs_dns_flight_", MXS_ROLE_SERVER}}) {
-            const int fd = maps.fd(map_name);
             const std::uint8_t role = map_role;
-            for_each_key<mxs_dns_flow_key>(fd, [&](const mxs_dns_flow_key& fk) {
-                mxs_dns_inflight v{};
-                if (bpf_map_lookup_elem(fd, &fk, &v) != 0)
-                    return;
-                mxs_server_key sk{};
-                std::memcpy(sk.addr, fk.server, 16);
-                sk.port = fk.server_port;
-                sk.proto = fk.proto;
-                sk.role = static_cast<std::uint8_t>(role);
-                const std::uint8_t dir = role == MXS_ROLE_CLIENT ? MXS_DIR_EGRESS : MXS_DIR_INGRESS;
-                if (v.role != role || v.dir != dir ||
-                    (v.flags & ~(MXS_INFLIGHT_NOQ | MXS_INFLIGHT_RETRIED)) || v.ts_ns > now ||
-                    (fk.proto != kUdp && fk.proto != kTcp) || fk.server_port != 53)
-                    fail(fmt::format("in-flight entry for {} malformed: role {} dir {} flags {:#x}",
-                                     key_str(sk), v.role, v.dir, v.flags));
-                if (!stats.count(sk) && !stats_full)
-                    fail(fmt::format("query in flight to {} that has no counters", key_str(sk)));
-                // A UDP entry comes from a query frame sent the role's way (garbage and
-                // answers never make one).
-                std::array<std::uint8_t, 16> client{}, server{};
-                std::memcpy(client.data(), fk.client, 16);
-                std::memcpy(server.data(), fk.server, 16);
-                if (fk.proto == kUdp &&
-                    !queries_sent.count({client, server, fk.client_port, fk.server_port, fk.dns_id,
-                                         role == MXS_ROLE_CLIENT}))
-                    fail(fmt::format("query {:#x} from {} port {} in flight to {}, never sent",
-                                     fk.dns_id, addr_to_string(fk.client), fk.client_port,
-                                     key_str(sk)));
-                ++inflight[sk];
-                ++inflight_total;
-            });
+            for_each_inflight(
+                maps.fd(map_name), maps.max_entries(map_name),
+                [&](std::uint64_t tag, const mxs_dns_slot& v) {
+                    const mxs_dns_flow_key& fk = v.key;
+                    mxs_server_key sk{};
+                    std::memcpy(sk.addr, fk.server, 16);
+                    sk.port = fk.server_port;
+                    sk.proto = fk.proto;
+                    sk.role = role;
+                    const std::uint8_t dir =
+                        role == MXS_ROLE_CLIENT ? MXS_DIR_EGRESS : MXS_DIR_INGRESS;
+                    const std::uint64_t age = (now - tag) & MXS_TAG_TS_MASK;
+                    if (v.dir != dir || (v.flags & ~MXS_INFLIGHT_NOQ) ||
+                        age > MXS_TAG_TS_MASK / 2 || (fk.proto != kUdp && fk.proto != kTcp) ||
+                        fk.server_port != 53 || fk.pad)
+                        fail(fmt::format(
+                            "in-flight entry for {} malformed: dir {} flags {:#x} age {}",
+                            key_str(sk), v.dir, v.flags, age));
+                    const auto slot = dns_slot(maps, sk);
+                    if (!stats_full && (!slot || v.server_slot != *slot))
+                        fail(fmt::format("query in flight to {} keeps slot {}, the server has {}",
+                                         key_str(sk), v.server_slot,
+                                         slot ? std::to_string(*slot) : "none"));
+                    if (!stats.count(sk) && !stats_full)
+                        fail(
+                            fmt::format("query in flight to {} that has no counters", key_str(sk)));
+                    // A UDP entry comes from a query frame sent the role's way (garbage and
+                    // answers never make one).
+                    std::array<std::uint8_t, 16> client{}, server{};
+                    std::memcpy(client.data(), fk.client, 16);
+                    std::memcpy(server.data(), fk.server, 16);
+                    if (fk.proto == kUdp &&
+                        !queries_sent.count({client, server, fk.client_port, fk.server_port,
+                                             fk.dns_id, role == MXS_ROLE_CLIENT}))
+                        fail(fmt::format("query {:#x} from {} port {} in flight to {}, never sent",
+                                         fk.dns_id, addr_to_string(fk.client), fk.client_port,
+                                         key_str(sk)));
+                    ++inflight[sk];
+                    ++inflight_total;
+                    ++inflight_by_role[role];
+                    spilled_by_role[role] += (tag & MXS_TAG_SPILLED) != 0;
+                });
         }
-        for (const auto& [ctr, role, map] :
-             {std::tuple{MXS_C_INFLIGHT_FULL, MXS_ROLE_CLIENT, "mxs_dns_flight"},
-              std::tuple{MXS_C_INFLIGHT_SRV_FULL, MXS_ROLE_SERVER, "mxs_dns_flight_"}})
-            if (counters[ctr] && !stats_full && queries_by_role[role] < maps.max_entries(map))
-                fail(fmt::format("in-flight map of role {} full {} times after {} queries "
-                                 "({} entries)",
-                                 role, counters[ctr], queries_by_role[role],
-                                 maps.max_entries(map)));
+        // Each query in its second bucket is counted once in a spill count, and nothing else.
+        for (const auto& [map_name, role] : {std::pair{"mxs_dns_spill", MXS_ROLE_CLIENT},
+                                             std::pair{"mxs_dns_spill_s", MXS_ROLE_SERVER}}) {
+            std::uint64_t sum = 0;
+            const int fd = maps.fd(map_name);
+            for (__u32 i = 0; i < maps.max_entries(map_name); ++i) {
+                std::uint64_t v = 0;
+                if (bpf_map_lookup_elem(fd, &i, &v) == 0)
+                    sum += v;
+            }
+            if (sum != spilled_by_role[role])
+                fail(fmt::format("role {}: spill counts add up to {}, {} queries in flight live "
+                                 "in their second bucket",
+                                 role, sum, spilled_by_role[role]));
+        }
 
         // Every query counted is answered, unreachable, expired by a sweep or still in flight
         // (never more answers than queries), per server and role; samples are the answers
@@ -1714,6 +1780,7 @@ struct Round {
             const std::uint64_t slack =
                 counters[k.role == MXS_ROLE_CLIENT ? MXS_C_INFLIGHT_FULL : MXS_C_INFLIGHT_SRV_FULL];
             responses_total += resp;
+            ended_by_role[k.role & 1] += resp + st.unreachable + exp;
             const std::string ks = key_str(k);
             if (resp > st.queries)
                 fail(fmt::format("{}: {} responses to {} queries", ks, resp, st.queries));
@@ -1772,6 +1839,16 @@ struct Round {
             rep.dns_noq += st.matched_without_question;
             rep.dns_rcode_other += st.responses[MXS_RCODE_OTHER];
         }
+        // Per role, every query counted was tracked and ended (answered, unreachable, expired)
+        // or is still in flight, or was refused by its full buckets: exactly.
+        for (const auto& [ctr, role] : {std::pair{MXS_C_INFLIGHT_FULL, MXS_ROLE_CLIENT},
+                                        std::pair{MXS_C_INFLIGHT_SRV_FULL, MXS_ROLE_SERVER}})
+            if (!stats_full && queries_by_role[role] !=
+                                   ended_by_role[role] + inflight_by_role[role] + counters[ctr])
+                fail(fmt::format("role {}: {} queries, but {} ended + {} in flight + {} refused "
+                                 "by full buckets",
+                                 role, queries_by_role[role], ended_by_role[role],
+                                 inflight_by_role[role], counters[ctr]));
         for (const auto& [k, n] : dns_expired)
             if (!stats.count(k) && !stats_full)
                 fail(fmt::format("{}: {} queries expired that were never counted", key_str(k), n));
@@ -1973,6 +2050,25 @@ std::uint32_t MapFds::max_entries(const std::string& name) const {
     return it == maps_.end() ? 0 : it->second.max_entries;
 }
 
+std::optional<__u32> dns_slot(const MapFds& m, const mxs_server_key& k) {
+    __u32 slot = 0;
+    if (bpf_map_lookup_elem(m.fd("mxs_dns_servers"), &k, &slot) != 0)
+        return std::nullopt;
+    return slot;
+}
+
+void for_each_inflight(int fd, std::uint32_t buckets,
+                       const std::function<void(std::uint64_t tag, const mxs_dns_slot&)>& visit) {
+    auto b = std::make_unique<mxs_dns_bucket>();
+    for (__u32 i = 0; i < buckets; ++i) {
+        if (bpf_map_lookup_elem(fd, &i, b.get()) != 0)
+            continue;
+        for (std::size_t w = 0; w < MXS_FLIGHT_WAYS; ++w)
+            if ((b->tag[w] >> MXS_TAG_FP_SHIFT) & MXS_TAG_FP_MASK)
+                visit(b->tag[w], b->slot[w]);
+    }
+}
+
 std::uint64_t seed_from_env() {
     if (const char* s = std::getenv("MXS_FUZZ_SEED"))
         return std::strtoull(s, nullptr, 0);
@@ -1986,7 +2082,8 @@ Report run(const Sensor& s, const Options& opts) {
     const auto t0 = std::chrono::steady_clock::now();
     MapFds maps(s.xdp_prog_fd(), s.tc_prog_fd());
     for (const char* m : {"mxs_dns_stats", "mxs_dns_hist", "mxs_dns_flight", "mxs_dns_flight_",
-                          "mxs_smtp_stats", "mxs_smtp_hist", "mxs_smtp_flows"})
+                          "mxs_dns_spill", "mxs_dns_spill_s", "mxs_dns_servers", "mxs_smtp_stats",
+                          "mxs_smtp_hist", "mxs_smtp_flows"})
         if (maps.fd(m) < 0)
             rep.violations.push_back(fmt::format("map {} not found", m));
     if (!rep.ok())

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,14 @@ class MapFds {
     };
     std::map<std::string, Info> maps_;
 };
+
+// The statistics slot of DNS server k (mxs_dns_servers), or nullopt if it has none.
+std::optional<__u32> dns_slot(const MapFds& m, const mxs_server_key& k);
+
+// Visits every query in flight in one role's table (fd of mxs_dns_flight or
+// mxs_dns_flight_srv, `buckets` its max_entries): its published tag and its slot.
+void for_each_inflight(int fd, std::uint32_t buckets,
+                       const std::function<void(std::uint64_t tag, const mxs_dns_slot&)>& visit);
 
 struct Options {
     std::uint64_t seed = 0;

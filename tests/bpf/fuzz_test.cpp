@@ -72,7 +72,7 @@ TEST_F(FuzzTest, MillionFramesKeepEveryInvariant) {
         EXPECT_GT(r.counters[c], 0u) << counter_name(c);
 }
 
-// Small maps fill up: queries refused by a full in-flight map, flows by a full flow map,
+// Small maps fill up: queries refused by full in-flight buckets, flows by a full flow map,
 // servers by full per-server maps, LRU maps evicting. Full counters appear only when the map is
 // full, and every count that was taken still adds up.
 TEST_F(FuzzTest, SmallMapsFillAndStayAccounted) {
@@ -130,7 +130,7 @@ class PlantedFaultTest : public FuzzTest {
     }
     // A client-role server with counters (and its per-CPU values).
     static bool client_server(const MapFds& m, mxs_server_key& k) {
-        const int fd = m.fd("mxs_dns_stats");
+        const int fd = m.fd("mxs_dns_servers");
         mxs_server_key next{};
         const void* prev = nullptr;
         while (bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -160,18 +160,27 @@ TEST_F(PlantedFaultTest, UncountedQueryInFlightIsFound) {
     const Report r = run_with([](const MapFds& m) {
         mxs_server_key k{};
         ASSERT_TRUE(client_server(m, k));
-        mxs_dns_flow_key fk{};
-        std::memcpy(fk.server, k.addr, 16);
-        fk.client[0] = 0xfd;
-        fk.client_port = 1;
-        fk.server_port = k.port;
-        fk.dns_id = 0xfffe;
-        fk.proto = k.proto;
-        mxs_dns_inflight v{};
-        v.ts_ns = monotonic_ns();
-        v.role = MXS_ROLE_CLIENT;
+        const auto slot = dns_slot(m, k);
+        ASSERT_TRUE(slot);
+        mxs_dns_bucket b{};
+        const int fd = m.fd("mxs_dns_flight");
+        const __u32 i = 0;
+        ASSERT_EQ(bpf_map_lookup_elem(fd, &i, &b), 0);
+        std::size_t w = 0;
+        while (w < MXS_FLIGHT_WAYS && b.tag[w] != 0)
+            ++w;
+        ASSERT_LT(w, MXS_FLIGHT_WAYS);
+        mxs_dns_slot& v = b.slot[w];
+        std::memcpy(v.key.server, k.addr, 16);
+        v.key.client[0] = 0xfd;
+        v.key.client_port = 1;
+        v.key.server_port = k.port;
+        v.key.dns_id = 0xfffe;
+        v.key.proto = k.proto;
+        v.server_slot = static_cast<__u16>(*slot);
         v.dir = MXS_DIR_EGRESS;
-        ASSERT_EQ(bpf_map_update_elem(m.fd("mxs_dns_flight"), &fk, &v, BPF_NOEXIST), 0);
+        b.tag[w] = (std::uint64_t{1} << MXS_TAG_FP_SHIFT) | (monotonic_ns() & MXS_TAG_TS_MASK);
+        ASSERT_EQ(bpf_map_update_elem(fd, &i, &b, BPF_EXIST), 0);
     });
     EXPECT_TRUE(contains(r, "in flight")) << r.summary();
 }
@@ -181,14 +190,16 @@ TEST_F(PlantedFaultTest, MoreAnswersThanQueriesIsFound) {
     const Report r = run_with([](const MapFds& m) {
         mxs_server_key k{};
         ASSERT_TRUE(client_server(m, k));
+        const auto slot = dns_slot(m, k);
+        ASSERT_TRUE(slot);
         const int fd = m.fd("mxs_dns_stats");
         std::vector<mxs_dns_stats> v(static_cast<std::size_t>(libbpf_num_possible_cpus()));
-        ASSERT_EQ(bpf_map_lookup_elem(fd, &k, v.data()), 0);
+        ASSERT_EQ(bpf_map_lookup_elem(fd, &*slot, v.data()), 0);
         std::uint64_t queries = 0;
         for (const auto& c : v)
             queries += c.queries;
         v[0].responses[MXS_RCODE_SERVFAIL] += queries + 1;
-        ASSERT_EQ(bpf_map_update_elem(fd, &k, v.data(), BPF_EXIST), 0);
+        ASSERT_EQ(bpf_map_update_elem(fd, &*slot, v.data(), BPF_EXIST), 0);
     });
     EXPECT_TRUE(contains(r, "responses to")) << r.summary();
 }
@@ -226,17 +237,19 @@ TEST_F(PlantedFaultTest, LatencyLongerThanTheRoundIsFound) {
     const Report r = run_with([](const MapFds& m) {
         mxs_server_key k{};
         ASSERT_TRUE(client_server(m, k));
+        const auto slot = dns_slot(m, k);
+        ASSERT_TRUE(slot);
         const int fd = m.fd("mxs_dns_hist");
         auto h = std::make_unique<mxs_dns_hist>();
-        ASSERT_EQ(bpf_map_lookup_elem(fd, &k, h.get()), 0);
+        ASSERT_EQ(bpf_map_lookup_elem(fd, &*slot, h.get()), 0);
         h->hist[MXS_HIST_BUCKETS - 1] += 1; // 68.7 s and more
-        ASSERT_EQ(bpf_map_update_elem(fd, &k, h.get(), BPF_EXIST), 0);
+        ASSERT_EQ(bpf_map_update_elem(fd, &*slot, h.get(), BPF_EXIST), 0);
     });
     EXPECT_TRUE(contains(r, "longer than the round")) << r.summary();
 }
 
-// A full-map counter with room in the map.
-TEST_F(PlantedFaultTest, MapFullWithRoomIsFound) {
+// A query refused by full buckets that was tracked after all (a refusal counted wrongly).
+TEST_F(PlantedFaultTest, BucketsFullMiscountIsFound) {
     const Report r = run_with([](const MapFds& m) {
         const int fd = m.fd("mxs_counters");
         const __u32 key = MXS_C_INFLIGHT_FULL;
@@ -245,7 +258,7 @@ TEST_F(PlantedFaultTest, MapFullWithRoomIsFound) {
         v[0] += 1;
         ASSERT_EQ(bpf_map_update_elem(fd, &key, v.data(), BPF_EXIST), 0);
     });
-    EXPECT_TRUE(contains(r, "full 1 times")) << r.summary();
+    EXPECT_TRUE(contains(r, "refused by full buckets")) << r.summary();
 }
 
 } // namespace

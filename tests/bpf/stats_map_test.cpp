@@ -92,6 +92,57 @@ TEST_F(StatsMapTest, DnsMapFullCountsExactlyTheServersPastCapacity) {
     EXPECT_EQ(counter(MXS_C_STATS_INSERT_FAIL), 0u);
 }
 
+// Queries to many addresses of this host (a routed IPv6 prefix; server role) take at most half
+// the slots: the servers this host asks (client role) still get theirs.
+TEST_F(StatsMapTest, ServerRoleTakesAtMostHalfTheSlots) {
+    SensorConfig cfg;
+    cfg.stats_map_entries = 64;
+    load(cfg);
+    dns_burst(100, true);
+    EXPECT_EQ(servers(), 32u);
+    EXPECT_EQ(counter(MXS_C_STATS_SRV_FULL), 68u);
+    EXPECT_EQ(counter(MXS_C_STATS_FULL), 0u);
+    dns_burst(40, false);
+    EXPECT_EQ(servers(), 64u);
+    EXPECT_EQ(dns_queries(), 64u);
+    EXPECT_EQ(counter(MXS_C_STATS_FULL), 8u);
+    EXPECT_EQ(counter(MXS_C_STATS_INSERT_FAIL), 0u);
+}
+
+// A query whose server got no slot is not counted, and neither is its end: its answer, its
+// timeout, its ICMP unreachable. (Booking only the timeout made a server never seen answering
+// look 100% failed: a false DOWN.)
+TEST_F(StatsMapTest, QueryWithoutSlotCountsNothingAtItsEnd) {
+    SensorConfig cfg;
+    cfg.stats_map_entries = 2;
+    load(cfg);
+    const std::string host = "198.18.200.1";
+    auto query = [&](unsigned srv, std::uint16_t id) {
+        egress(ip(false, host, server_addr(srv, false))
+                   .udp(40002, 53)
+                   .payload(dns::query(id, "q.example.test"))
+                   .build());
+    };
+    query(0, 1);
+    query(1, 2);
+    query(2, 3); // no slot left
+    query(2, 4);
+    EXPECT_EQ(counter(MXS_C_STATS_FULL), 2u);
+    ingress(ip(false, server_addr(2, false), host)
+                .udp(53, 40002)
+                .payload(dns::response(3, "q.example.test"))
+                .build());
+    const auto r = sweep_all();
+    EXPECT_EQ(r.expired_total, 3u); // servers 0 and 1, and server 2's unanswered query
+    EXPECT_EQ(r.expired.size(), 2u);
+    const auto stats = sensor_->read_dns_stats();
+    EXPECT_EQ(stats.size(), 2u);
+    for (const auto& [k, c] : stats) {
+        EXPECT_EQ(c.queries, 1u);
+        EXPECT_EQ(responses(c), 0u);
+    }
+}
+
 TEST_F(StatsMapTest, DnsLatencyReachesTheSharedHistogram) {
     SensorConfig cfg;
     cfg.stats_map_entries = 4096;

@@ -254,7 +254,9 @@ void Agent::judge_window() {
 void Agent::sweep() {
     auto& sensor = datapath_->sensor();
     const auto timeout_ns = static_cast<std::uint64_t>(opts_.dns_timeout_s * 1e9);
-    auto r = sensor.sweep(monotonic_ns(), timeout_ns);
+    const std::uint64_t started = monotonic_ns();
+    auto r = sensor.sweep(started, timeout_ns);
+    const std::uint64_t dns_done = monotonic_ns();
     for (const auto& [key, n] : r.expired)
         dns_.add_swept(key, n);
     auto& s = snapshot_.sensor;
@@ -269,6 +271,8 @@ void Agent::sweep() {
     s.smtp_evicted_total += sr.evicted;
     s.smtp_flow_entries = sr.remaining;
     ++s.sweeps_total;
+    s.dns_sweep_seconds_total += static_cast<double>(dns_done - started) / 1e9;
+    s.sweep_seconds_total += static_cast<double>(monotonic_ns() - started) / 1e9;
     HookRunner::contain_strays(); // a hook that killed its supervisor: what it left
 }
 

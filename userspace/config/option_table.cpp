@@ -2,6 +2,7 @@
 // entry holds; option_use.cpp what it is used for).
 #include "config/option_table.h"
 
+#include "kernel/kernel_types.h"
 #include "views/http_limits.h"
 
 namespace mxs {
@@ -104,13 +105,14 @@ const OptionSpec kOptions[] = {
     {"smtp.idle_timeout", "--smtp-idle-timeout",
      "Seconds after which an idle SMTP connection is forgotten (evicted)",
      MXS_FIELD(smtp_idle_timeout_s), Apply::reload, seconds(0.001, 86400)},
-    {"maps.dns_stats", "--stats-map-size", "Per-server stats map entries",
-     MXS_FIELD(stats_map_entries), Apply::restart, entries()},
+    // A server's statistics slot is 16 bits wide in the in-flight table (MXS_NO_SERVER_SLOT).
+    {"maps.dns_stats", "--stats-map-size", "DNS servers with statistics",
+     MXS_FIELD(stats_map_entries), Apply::restart, whole(1, MXS_NO_SERVER_SLOT - 1, "entries")},
     {"maps.dns_inflight", "--inflight-map-size",
-     "In-flight queries map entries for this host's own queries (client role)",
+     "In-flight queries for this host's own queries (client role; rounded up to a multiple of 8)",
      MXS_FIELD(inflight_map_entries), Apply::restart, entries()},
     {"maps.dns_inflight_server", "--inflight-server-map-size",
-     "In-flight queries map entries for queries to this host (server role)",
+     "In-flight queries for queries to this host (server role; rounded up to a multiple of 8)",
      MXS_FIELD(inflight_server_map_entries), Apply::restart, entries()},
     {"maps.dns_late", "--late-map-size",
      "Swept (unanswered) queries remembered to recognise late answers (LRU)",

@@ -1,5 +1,6 @@
 #include "counters/histogram.h"
 
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -36,11 +37,19 @@ double bucket_upper_ns(std::uint32_t b) {
 
 std::vector<std::uint64_t> cumulative_counts(const FineHistogram& h,
                                              const std::vector<double>& bounds_s) {
+    // Each fine bucket's upper edge in seconds, computed once: a scrape asks this for every
+    // server and bound, and ldexp per bucket was a tenth of a scrape's time.
+    static const auto upper = [] {
+        std::array<double, MXS_HIST_BUCKETS> u{};
+        for (std::uint32_t b = 0; b < MXS_HIST_BUCKETS; ++b)
+            u[b] = bucket_upper_ns(b) / 1e9;
+        return u;
+    }();
     std::vector<std::uint64_t> out(bounds_s.size(), 0);
     std::uint64_t running = 0;
     std::size_t bi = 0;
     for (std::uint32_t b = 0; b < MXS_HIST_BUCKETS && bi < bounds_s.size(); ++b) {
-        const double upper_s = bucket_upper_ns(b) / 1e9;
+        const double upper_s = upper[b];
         while (bi < bounds_s.size() && upper_s > bounds_s[bi])
             out[bi++] = running;
         running += h.counts[b];

@@ -10,7 +10,8 @@ extern "C" {
 
 static_assert(sizeof(mxs_server_key) == 20);
 static_assert(sizeof(mxs_dns_flow_key) == 40);
-static_assert(sizeof(mxs_dns_inflight) == 24);
+static_assert(sizeof(mxs_dns_slot) == 56);
+static_assert(sizeof(mxs_dns_bucket) == 512); // 64 bytes a query in flight
 static_assert(sizeof(mxs_if_stats) == 16);
 static_assert(sizeof(mxs_smtp_flow_key) == 36);
 static_assert(sizeof(mxs_tcp_seq) == 20);

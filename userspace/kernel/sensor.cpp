@@ -2,6 +2,8 @@
 
 #include "mxsense_bpf.skel.h"
 
+#include <algorithm>
+#include <atomic>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <netinet/in.h>
+#include <random>
 
 namespace mxs {
 
@@ -111,16 +114,40 @@ std::uint64_t count_entries(const bpf_map* m) {
 
 } // namespace
 
+namespace {
+
+// Buckets of a table holding `entries` queries (8 a bucket, rounded up).
+std::uint32_t flight_buckets(std::uint32_t entries) {
+    return (entries + MXS_FLIGHT_WAYS - 1) / MXS_FLIGHT_WAYS;
+}
+
+} // namespace
+
 Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
+    if (cfg.stats_map_entries == 0 || cfg.stats_map_entries >= MXS_NO_SERVER_SLOT)
+        return Error{fmt::format("DNS statistics map entries must be from 1 to {}, not {}",
+                                 MXS_NO_SERVER_SLOT - 1, cfg.stats_map_entries)};
     mxsense_bpf* skel = mxsense_bpf__open();
     if (!skel)
         return Error{fmt::format("cannot open the BPF object: {}", std::strerror(errno))};
     for (std::size_t i = 0; i < MXS_MAX_PORTS; ++i)
         skel->rodata->mxs_dns_ports[i] = i < cfg.dns_ports.size() ? cfg.dns_ports[i] : 0;
+    bpf_map__set_max_entries(skel->maps.mxs_dns_servers, cfg.stats_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_stats, cfg.stats_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_hist, cfg.stats_map_entries);
-    bpf_map__set_max_entries(skel->maps.mxs_dns_flight, cfg.inflight_map_entries);
-    bpf_map__set_max_entries(skel->maps.mxs_dns_flight_srv, cfg.inflight_server_map_entries);
+    skel->rodata->mxs_dns_slot_cap = cfg.stats_map_entries;
+    // The server role (this host's own service, which may answer on many addresses) takes
+    // at most half: a flood of queries to new local addresses leaves the client role room.
+    skel->rodata->mxs_dns_slot_cap_srv = std::max<std::uint32_t>(1, cfg.stats_map_entries / 2);
+    skel->rodata->mxs_flight_buckets = flight_buckets(cfg.inflight_map_entries);
+    skel->rodata->mxs_flight_srv_buckets = flight_buckets(cfg.inflight_server_map_entries);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_flight, skel->rodata->mxs_flight_buckets);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_flight_srv, skel->rodata->mxs_flight_srv_buckets);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_spill, skel->rodata->mxs_flight_buckets);
+    bpf_map__set_max_entries(skel->maps.mxs_dns_spill_srv, skel->rodata->mxs_flight_srv_buckets);
+    // Unknown outside: no one can aim queries at chosen buckets.
+    std::random_device rd;
+    skel->rodata->mxs_flight_seed = (std::uint64_t{rd()} << 32 | rd()) | 1;
     bpf_map__set_max_entries(skel->maps.mxs_dns_swept, cfg.late_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_dns_swept_srv, cfg.late_map_entries);
     bpf_map__set_max_entries(skel->maps.mxs_tcp_next, cfg.tcp_stream_map_entries);
@@ -139,10 +166,27 @@ Result<std::unique_ptr<Sensor>> Sensor::load(const SensorConfig& cfg) {
         mxsense_bpf__destroy(skel);
         return Error{fmt::format("cannot load the BPF programs: {}", std::strerror(-err))};
     }
-    return std::unique_ptr<Sensor>(new Sensor(skel));
+    auto flight = MappedMap::map(skel->maps.mxs_dns_flight);
+    auto flight_srv = MappedMap::map(skel->maps.mxs_dns_flight_srv);
+    auto spill = MappedMap::map(skel->maps.mxs_dns_spill);
+    auto spill_srv = MappedMap::map(skel->maps.mxs_dns_spill_srv);
+    auto hist = MappedMap::map(skel->maps.mxs_dns_hist);
+    for (const auto* r : {&flight, &flight_srv, &spill, &spill_srv, &hist})
+        if (!*r) {
+            auto e = Error{r->error()};
+            mxsense_bpf__destroy(skel);
+            return e;
+        }
+    return std::unique_ptr<Sensor>(new Sensor(skel, std::move(*flight), std::move(*flight_srv),
+                                              std::move(*spill), std::move(*spill_srv),
+                                              std::move(*hist)));
 }
 
-Sensor::Sensor(mxsense_bpf* skel) : skel_(skel), ncpus_(libbpf_num_possible_cpus()) {}
+Sensor::Sensor(mxsense_bpf* skel, MappedMap flight, MappedMap flight_srv, MappedMap spill,
+               MappedMap spill_srv, MappedMap hist)
+    : skel_(skel), ncpus_(libbpf_num_possible_cpus()), flight_(std::move(flight)),
+      flight_srv_(std::move(flight_srv)), spill_(std::move(spill)),
+      spill_srv_(std::move(spill_srv)), hist_(std::move(hist)) {}
 
 Sensor::~Sensor() {
     mxsense_bpf__destroy(skel_);
@@ -159,15 +203,26 @@ std::uint32_t Sensor::stats_capacity() const {
     return bpf_map__max_entries(skel_->maps.mxs_dns_stats);
 }
 std::uint32_t Sensor::inflight_capacity() const {
-    return bpf_map__max_entries(skel_->maps.mxs_dns_flight);
+    return bpf_map__max_entries(skel_->maps.mxs_dns_flight) * MXS_FLIGHT_WAYS;
 }
 std::uint32_t Sensor::inflight_server_capacity() const {
-    return bpf_map__max_entries(skel_->maps.mxs_dns_flight_srv);
+    return bpf_map__max_entries(skel_->maps.mxs_dns_flight_srv) * MXS_FLIGHT_WAYS;
 }
 
 std::map<mxs_server_key, DnsCounters, ServerKeyLess> Sensor::read_dns_stats() const {
-    return read_per_server<mxs_dns_stats, mxs_dns_hist, DnsCounters>(
-        bpf_map__fd(skel_->maps.mxs_dns_stats), bpf_map__fd(skel_->maps.mxs_dns_hist), ncpus_);
+    std::map<mxs_server_key, DnsCounters, ServerKeyLess> out;
+    const int stats_fd = bpf_map__fd(skel_->maps.mxs_dns_stats);
+    std::vector<mxs_dns_stats> values(ncpus_);
+    for_each_entry<mxs_server_key, __u32>(
+        bpf_map__fd(skel_->maps.mxs_dns_servers), [&](const mxs_server_key& k, __u32 slot) {
+            if (slot >= hist_.entries() || bpf_map_lookup_elem(stats_fd, &slot, values.data()) != 0)
+                return;
+            auto& c = out[k];
+            for (const auto& v : values)
+                c.add(v);
+            c.add(*hist_.at<const mxs_dns_hist>(slot));
+        });
+    return out;
 }
 
 std::map<mxs_server_key, SmtpCounters, ServerKeyLess> Sensor::read_smtp_stats() const {
@@ -198,51 +253,97 @@ mxs_if_stats Sensor::read_ifstats(std::uint32_t ifindex) const {
     return out;
 }
 
+namespace {
+
+// A tag's query time as an age at now (ns, mod 2^47); 0 for a query stamped after now was read.
+std::uint64_t tag_age(std::uint64_t tag, std::uint64_t now) {
+    const std::uint64_t age = (now - tag) & MXS_TAG_TS_MASK;
+    return age > MXS_TAG_TS_MASK / 2 ? 0 : age;
+}
+
+bool tag_published(std::uint64_t tag) {
+    return ((tag >> MXS_TAG_FP_SHIFT) & MXS_TAG_FP_MASK) != 0;
+}
+
+} // namespace
+
 SweepResult Sensor::sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const {
     SweepResult r;
-    for (bpf_map* m : {skel_->maps.mxs_dns_flight, skel_->maps.mxs_dns_flight_srv}) {
-        const int fd = bpf_map__fd(m);
+    for (const auto role : {MXS_ROLE_CLIENT, MXS_ROLE_SERVER}) {
+        const MappedMap& table = role == MXS_ROLE_CLIENT ? flight_ : flight_srv_;
+        const MappedMap& spill = role == MXS_ROLE_CLIENT ? spill_ : spill_srv_;
         // Each role remembers its swept queries apart (a flood of one cannot evict the other's).
-        const int swept_fd =
-            bpf_map__fd(m == skel_->maps.mxs_dns_flight ? skel_->maps.mxs_dns_swept
-                                                        : skel_->maps.mxs_dns_swept_srv);
+        const int swept_fd = bpf_map__fd(role == MXS_ROLE_CLIENT ? skel_->maps.mxs_dns_swept
+                                                                 : skel_->maps.mxs_dns_swept_srv);
         std::uint64_t& remaining =
-            m == skel_->maps.mxs_dns_flight ? r.remaining_client : r.remaining_server;
-        std::vector<std::pair<mxs_dns_flow_key, mxs_dns_inflight>> old;
-        auto visit = [&](const mxs_dns_flow_key& k, const mxs_dns_inflight& v) {
-            if (now_ns > v.ts_ns && now_ns - v.ts_ns >= timeout_ns)
-                old.emplace_back(k, v);
-            else
-                ++remaining;
-        };
-        // Collect first, delete after: deleting while walking would restart the walk.
-        for_each_entry<mxs_dns_flow_key, mxs_dns_inflight>(fd, visit);
-        for (const auto& [k, v] : old) {
-            // Remembered first, so that an answer arriving between the two steps is
-            // late, not unsolicited; forgotten again when the response won.
-            // With the query's question, so that a late answer is checked against it as an
-            // answer in time is.
-            const mxs_dns_swept sw{.expired_ns = now_ns,
-                                   .qname_hash = v.qname_hash,
-                                   .qtype = v.qtype,
-                                   .qclass = v.qclass,
-                                   .role = v.role,
-                                   .dir = v.dir,
-                                   .flags = v.flags,
-                                   .pad = 0};
-            const bool remembered = bpf_map_update_elem(swept_fd, &k, &sw, BPF_ANY) == 0;
-            if (bpf_map_delete_elem(fd, &k) != 0) {
-                if (remembered)
-                    bpf_map_delete_elem(swept_fd, &k);
-                continue; // the response won
+            role == MXS_ROLE_CLIENT ? r.remaining_client : r.remaining_server;
+        for (std::size_t i = 0; i < table.entries(); ++i) {
+            auto* b = table.at<mxs_dns_bucket>(i);
+            for (std::size_t w = 0; w < MXS_FLIGHT_WAYS; ++w) {
+                std::uint64_t tag = __atomic_load_n(&b->tag[w], __ATOMIC_ACQUIRE);
+                if (!tag_published(tag))
+                    continue;
+                if (tag_age(tag, now_ns) < timeout_ns) {
+                    ++remaining;
+                    continue;
+                }
+                const mxs_dns_slot slot = b->slot[w];
+                // The copy belongs to the tag read only if the tag is still there (a RETRIED
+                // mark may have come meanwhile): else the slot was released and maybe reused.
+                // The fence keeps the copy's loads before the second look at the tag.
+                std::atomic_thread_fence(std::memory_order_acquire);
+                const std::uint64_t again = __atomic_load_n(&b->tag[w], __ATOMIC_RELAXED);
+                if ((again & ~MXS_TAG_RETRIED) != (tag & ~MXS_TAG_RETRIED))
+                    continue;
+                tag = again;
+                // Remembered first, so that an answer arriving between the two steps is
+                // late, not unsolicited; forgotten again when the response won. With the
+                // query's question, so that a late answer is checked against it as an
+                // answer in time is.
+                const mxs_dns_swept sw{
+                    .expired_ns = now_ns,
+                    .qname_hash = slot.qname_hash,
+                    .qtype = slot.qtype,
+                    .qclass = slot.qclass,
+                    .role = static_cast<__u8>(role),
+                    .dir = slot.dir,
+                    .flags = static_cast<__u8>((slot.flags & MXS_INFLIGHT_NOQ) |
+                                               (tag & MXS_TAG_RETRIED ? MXS_INFLIGHT_RETRIED : 0)),
+                    .pad = 0};
+                const bool remembered = bpf_map_update_elem(swept_fd, &slot.key, &sw, BPF_ANY) == 0;
+                // The datapath's own release: whoever turns the tag to 0 owns the query. A
+                // RETRIED mark set since is no new owner (it comes at most once).
+                __u64 expected = tag;
+                bool won = __atomic_compare_exchange_n(&b->tag[w], &expected, 0, false,
+                                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+                if (!won && expected == (tag | MXS_TAG_RETRIED))
+                    won = __atomic_compare_exchange_n(&b->tag[w], &expected, 0, false,
+                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+                if (!won) {
+                    if (remembered)
+                        bpf_map_delete_elem(swept_fd, &slot.key);
+                    continue; // the response won
+                }
+                // Released from its second bucket: it leaves its first bucket's spill count.
+                if (tag & MXS_TAG_SPILLED) {
+                    const std::uint64_t h =
+                        mxs_flow_hash(&slot.key, skel_->rodata->mxs_flight_seed);
+                    const auto first = mxs_bucket_index(
+                        static_cast<std::uint32_t>(h), static_cast<std::uint32_t>(table.entries()));
+                    __atomic_fetch_sub(spill.at<__u64>(first), 1, __ATOMIC_ACQ_REL);
+                }
+                ++r.expired_total;
+                // A query whose server had no statistics slot was not counted: nor is its
+                // timeout (its server is never seen failing what it was not asked).
+                if (slot.server_slot == MXS_NO_SERVER_SLOT)
+                    continue;
+                mxs_server_key sk{};
+                std::memcpy(sk.addr, slot.key.server, sizeof(sk.addr));
+                sk.port = slot.key.server_port;
+                sk.proto = slot.key.proto;
+                sk.role = static_cast<__u8>(role);
+                ++r.expired[sk];
             }
-            mxs_server_key sk{};
-            std::memcpy(sk.addr, k.server, sizeof(sk.addr));
-            sk.port = k.server_port;
-            sk.proto = k.proto;
-            sk.role = v.role;
-            ++r.expired[sk];
-            ++r.expired_total;
         }
     }
     r.remaining = r.remaining_client + r.remaining_server;
@@ -307,8 +408,7 @@ SmtpSweepResult Sensor::smtp_sweep_claim(const SmtpSweepCandidates& c) const {
 
 void Sensor::clear_maps() const {
     for (bpf_map* m :
-         {skel_->maps.mxs_dns_stats, skel_->maps.mxs_dns_hist, skel_->maps.mxs_dns_flight,
-          skel_->maps.mxs_dns_flight_srv, skel_->maps.mxs_dns_swept, skel_->maps.mxs_dns_swept_srv,
+         {skel_->maps.mxs_dns_servers, skel_->maps.mxs_dns_swept, skel_->maps.mxs_dns_swept_srv,
           skel_->maps.mxs_tcp_next, skel_->maps.mxs_tcp_hold, skel_->maps.mxs_dns_conns,
           skel_->maps.mxs_dns_conns_srv, skel_->maps.mxs_smtp_stats, skel_->maps.mxs_smtp_hist,
           skel_->maps.mxs_smtp_flows}) {
@@ -318,12 +418,16 @@ void Sensor::clear_maps() const {
             if (bpf_map_delete_elem(fd, key.data()) != 0)
                 break;
     }
-    for (bpf_map* m : {skel_->maps.mxs_counters, skel_->maps.mxs_ifstats}) {
+    for (bpf_map* m :
+         {skel_->maps.mxs_counters, skel_->maps.mxs_ifstats, skel_->maps.mxs_dns_stats}) {
         const int fd = bpf_map__fd(m);
-        const std::vector<std::uint8_t> zero(bpf_map__value_size(m) * ncpus_);
+        const std::vector<std::uint8_t> zero(((bpf_map__value_size(m) + 7) & ~7u) * ncpus_);
         for (std::uint32_t i = 0; i < bpf_map__max_entries(m); ++i)
             bpf_map_update_elem(fd, &i, zero.data(), BPF_ANY);
     }
+    for (const MappedMap* m : {&flight_, &flight_srv_, &spill_, &spill_srv_, &hist_})
+        std::memset(m->at<std::uint8_t>(0), 0, m->entries() * m->value_size());
+    skel_->bss->mxs_dns_slots_used = 0;
 }
 
 std::map<std::string, MapUsage> Sensor::map_usage() const {

@@ -5,6 +5,7 @@
 #include "counters/dns_model.h"
 #include "counters/smtp_model.h"
 #include "kernel/kernel_types.h"
+#include "kernel/mapped_map.h"
 #include "kernel/sensor_config.h"
 #include "kernel/sensor_snapshot.h"
 
@@ -38,7 +39,8 @@ struct SmtpSweepCandidates {
 };
 
 struct SweepResult {
-    std::map<mxs_server_key, std::uint64_t, ServerKeyLess> expired; // per server
+    // Per server; a query whose server had no statistics slot is in expired_total only.
+    std::map<mxs_server_key, std::uint64_t, ServerKeyLess> expired;
     std::uint64_t expired_total = 0;
     std::uint64_t remaining = 0;        // entries still in flight, both roles
     std::uint64_t remaining_client = 0; // of which this host's own queries
@@ -59,8 +61,9 @@ class Sensor {
     std::map<mxs_server_key, DnsCounters, ServerKeyLess> read_dns_stats() const;
     std::array<std::uint64_t, MXS_C_MAX> read_counters() const;
     mxs_if_stats read_ifstats(std::uint32_t ifindex) const;
-    // Removes queries older than timeout_ns from both roles' in-flight maps; a
-    // query counts as expired only if this delete won the race against the datapath's.
+    // Releases queries older than timeout_ns (ns) from both roles' in-flight tables, read
+    // through their mmap (no syscall per query); a query counts as expired only if this
+    // release (a compare-and-swap of its tag) won the race against the datapath's.
     SweepResult sweep(std::uint64_t now_ns, std::uint64_t timeout_ns) const;
     std::map<mxs_server_key, SmtpCounters, ServerKeyLess> read_smtp_stats() const;
     // Removes connections whose SYN went unanswered for connect_ns (timeouts)
@@ -92,9 +95,15 @@ class Sensor {
     std::map<std::string, std::uint64_t> map_memory() const;
 
   private:
-    explicit Sensor(mxsense_bpf* skel);
+    Sensor(mxsense_bpf* skel, MappedMap flight, MappedMap flight_srv, MappedMap spill,
+           MappedMap spill_srv, MappedMap hist);
     mxsense_bpf* skel_;
     int ncpus_;
+    MappedMap flight_;     // mxs_dns_flight: this host's queries (struct mxs_dns_bucket)
+    MappedMap flight_srv_; // mxs_dns_flight_srv: queries to this host
+    MappedMap spill_;      // mxs_dns_spill: per bucket of flight_, queries in their second
+    MappedMap spill_srv_;  // mxs_dns_spill_srv: the same for flight_srv_
+    MappedMap hist_;       // mxs_dns_hist: latency histograms by server slot
 };
 
 // CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns().

@@ -41,6 +41,8 @@ struct SensorSnapshot {
     std::uint64_t stats_capacity = 0;
     std::uint64_t expired_total = 0; // in-flight queries the sweeper removed
     std::uint64_t sweeps_total = 0;
+    double sweep_seconds_total = 0;     // wall time of the sweeps (DNS and SMTP), seconds
+    double dns_sweep_seconds_total = 0; // of which the DNS in-flight tables', seconds
     std::uint64_t smtp_flow_entries = 0;
     std::uint64_t smtp_flow_capacity = 0;
     std::uint64_t smtp_stats_entries = 0; // SMTP servers with statistics in the kernel

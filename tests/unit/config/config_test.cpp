@@ -128,7 +128,7 @@ TEST(Config, BadFilesNameFileLineAndField) {
         {"bad-port.yaml",
          "bad-port.yaml:2: smtp.ports[1]: expected a whole number from 1 to 65535, got '70000'"},
         {"bad-negative.yaml",
-         "bad-negative.yaml:2: maps.dns_stats: expected a whole number from 1 to 16777216 "
+         "bad-negative.yaml:2: maps.dns_stats: expected a whole number from 1 to 65534 "
          "entries, got '-1'"},
         {"bad-section.yaml", "bad-section.yaml:1: dns: expected a mapping"},
         {"bad-tls-port.yaml",

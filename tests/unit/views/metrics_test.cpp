@@ -65,23 +65,23 @@ TEST(Metrics, RendersPairingRetryDirectionAndMapCounters) {
     snap.sensor.counted_maps["dns_late_server"] = MapUsage{17, 18};
     const auto text = render_metrics(snap, MetricsOptions{{0.001}});
     const std::string l = "server=\"198.18.0.2\",role=\"server\",proto=\"tcp\"";
-    for (const std::string& line :
-         std::vector<std::string>{"mxsense_dns_responses_without_question_total{" + l + "} 3",
-                                  "mxsense_dns_retried_responses_total{" + l + "} 4",
-                                  "mxsense_sensor_map_insert_failures_total{map=\"dns_stats\"} 5",
-                                  "mxsense_sensor_map_insert_failures_total{map=\"smtp_stats\"} 6",
-                                  "mxsense_sensor_map_full_total{map=\"dns_inflight\"} 7",
-                                  "mxsense_sensor_map_full_total{map=\"dns_inflight_server\"} 8",
-                                  "mxsense_sensor_dns_same_direction_responses_total 9",
-                                  "mxsense_sensor_dns_edns_unread_total 10",
-                                  "mxsense_sensor_dns_tcp_held_starts_total 11",
-                                  "mxsense_sensor_dns_tcp_held_lost_total 12",
-                                  "mxsense_sensor_map_entries{map=\"dns_inflight_server\"} 13",
-                                  "mxsense_sensor_map_capacity{map=\"dns_inflight_server\"} 14",
-                                  "mxsense_sensor_map_entries{map=\"smtp_stats\"} 15",
-                                  "mxsense_sensor_map_capacity{map=\"smtp_stats\"} 16",
-                                  "mxsense_sensor_map_entries{map=\"dns_late_server\"} 17",
-                                  "mxsense_sensor_map_capacity{map=\"dns_late_server\"} 18"})
+    for (const std::string& line : std::vector<std::string>{
+             "mxsense_dns_responses_without_question_total{" + l + "} 3",
+             "mxsense_dns_retried_responses_total{" + l + "} 4",
+             "mxsense_sensor_map_insert_failures_total{map=\"dns_stats\"} 5",
+             "mxsense_sensor_map_insert_failures_total{map=\"smtp_stats\"} 6",
+             "mxsense_sensor_map_buckets_full_total{map=\"dns_inflight\"} 7",
+             "mxsense_sensor_map_buckets_full_total{map=\"dns_inflight_server\"} 8",
+             "mxsense_sensor_dns_same_direction_responses_total 9",
+             "mxsense_sensor_dns_edns_unread_total 10",
+             "mxsense_sensor_dns_tcp_held_starts_total 11",
+             "mxsense_sensor_dns_tcp_held_lost_total 12",
+             "mxsense_sensor_map_entries{map=\"dns_inflight_server\"} 13",
+             "mxsense_sensor_map_capacity{map=\"dns_inflight_server\"} 14",
+             "mxsense_sensor_map_entries{map=\"smtp_stats\"} 15",
+             "mxsense_sensor_map_capacity{map=\"smtp_stats\"} 16",
+             "mxsense_sensor_map_entries{map=\"dns_late_server\"} 17",
+             "mxsense_sensor_map_capacity{map=\"dns_late_server\"} 18"})
         EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n---\n" << text;
 }
 

@@ -595,14 +595,16 @@ def histogram_quantile(before, after, name, q, **labels):
 
 # ---- dnsperf -----------------------------------------------------------------
 
-def dnsperf(host, server, queries, mode="udp", qps=200, timeout_s=2, clients=1):
-    """Run dnsperf once through the query list; return its own statistics."""
+def dnsperf(host, server, queries, mode="udp", qps=200, timeout_s=2, clients=1, verbose=False):
+    """Run dnsperf once through the query list; return its own statistics. With `verbose`,
+    also each answered query's latency as dnsperf measured it (seconds, in "latencies")."""
     qfile = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
     qfile.write("".join(f"{name} {qtype}\n" for name, qtype in queries))
     qfile.close()
     try:
         r = host.run("dnsperf", "-s", server, "-d", qfile.name, "-n", "1", "-l", "60", "-m", mode,
-                     "-Q", str(qps), "-c", str(clients), "-t", str(timeout_s), timeout=120)
+                     "-Q", str(qps), "-c", str(clients), "-t", str(timeout_s),
+                     *(["-v"] if verbose else []), timeout=120)
     finally:
         os.unlink(qfile.name)
     out = r.stdout
@@ -616,4 +618,7 @@ def dnsperf(host, server, queries, mode="udp", qps=200, timeout_s=2, clients=1):
     if m:
         for code, n in re.findall(r"([A-Z]+) (\d+) \(", m.group(1)):
             stats["rcodes"][code] = int(n)
+    if verbose:  # "> NOERROR name type 0.020311": the response's line, its latency last
+        stats["latencies"] = [float(line.split()[-1]) for line in out.splitlines()
+                              if line.startswith("> ") and line.split()[-1][:1].isdigit()]
     return stats

@@ -4,6 +4,7 @@ Two agents run at once: one on the client's interface (role="client") and one on
 server's (role="server"). Every expected figure comes from dnsperf's own statistics,
 or from the delay injected on the link.
 """
+import statistics
 import unittest
 
 import lab as L
@@ -90,16 +91,24 @@ class DnsLab(unittest.TestCase):
         srv.run("iptables", "-A", *rule)
         try:
             c0, _ = self.scrape_both()
-            st = L.dnsperf(self.lab.client, SERVER, QUERIES[:120], qps=100)
+            st = L.dnsperf(self.lab.client, SERVER, QUERIES[:120], qps=100, verbose=True)
             c1, _ = self.scrape_both()
         finally:
             srv.run("iptables", "-D", *rule, check=False)
         self.assertEqual(st["completed"], 120, st)
         median = L.histogram_quantile(c0, c1, "mxsense_dns_response_duration_seconds", 0.5,
                                       server=SERVER, role="client", proto="udp")
-        print(f"\ninjected delay {delay_ms} ms: measured UDP median {median * 1000:.2f} ms")
+        # The independent figure: the client's own latencies. The sensor times each query
+        # between the client's interface hooks, a part of what dnsperf times, so its median
+        # lies between the injected delay and dnsperf's median (plus the 0.5 ms buckets'
+        # interpolation). A fixed bound above the delay failed on a loaded machine, where the
+        # delayer itself ran late: the wire then really was slower than 25 ms.
+        self.assertEqual(len(st["latencies"]), 120, st)
+        client = statistics.median(st["latencies"])
+        print(f"\ninjected delay {delay_ms} ms: measured UDP median {median * 1000:.2f} ms, "
+              f"dnsperf's {client * 1000:.2f} ms")
         self.assertGreaterEqual(median, delay_ms / 1000)
-        self.assertLessEqual(median, (delay_ms + 5) / 1000)
+        self.assertLessEqual(median, client + 0.0005)
 
     def test_dropped_queries_are_unanswered(self):
         srv = self.lab.server

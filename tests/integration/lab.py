@@ -465,19 +465,48 @@ meta_directory = /etc/postfix
         return False
 
     def start_capture(self, host, ifname, bpf_filter):
-        """tcpdump into a file; count() stops it and returns the number of packets."""
+        """tcpdump into a file; count() stops it and returns the number of packets,
+        handshakes() stops it and returns each TCP handshake's SYN to SYN-ACK time."""
         path = os.path.join(self.tmp, f"capture-{len(self.procs)}.pcap")
         p = self.start_tcpdump(host, ifname, path, bpf_filter)
         lab = self
 
         class Capture:
+            stopped = False
+
+            def stop(self):
+                if not self.stopped:
+                    until(lambda: lab.tcpdump_caught_up(p), 10,
+                          "tcpdump to write every packet its filter took in",
+                          detail=lambda: lab.log(p))
+                    lab.stop(p, signal.SIGINT)
+                    self.stopped = True
+
             def count(self):
-                until(lambda: lab.tcpdump_caught_up(p), 10,
-                      "tcpdump to write every packet its filter took in",
-                      detail=lambda: lab.log(p))
-                lab.stop(p, signal.SIGINT)
+                self.stop()
                 r = run("tcpdump", "-nn", "-r", path, check=False)
                 return len([line for line in r.stdout.splitlines() if line.strip()])
+
+            def handshakes(self):
+                """Seconds from each connection's first SYN to the first SYN-ACK answering
+                it, as the capture's timestamps have them, in SYN order."""
+                self.stop()
+                r = run("tcpdump", "-tt", "-nn", "-r", path, "tcp[tcpflags] & tcp-syn != 0",
+                        check=False)
+                syn, out = {}, []
+                for line in r.stdout.splitlines():
+                    m = re.match(r"(\d+\.\d+) IP6? (\S+) > (\S+): Flags \[(S\.?)\]", line)
+                    if not m:
+                        continue
+                    t, src, dst, flags = float(m.group(1)), m.group(2), m.group(3), m.group(4)
+                    if flags == "S":
+                        syn.setdefault((src, dst), [t, None])
+                    elif (dst, src) in syn and syn[(dst, src)][1] is None:
+                        syn[(dst, src)][1] = t
+                for t0, t1 in syn.values():
+                    if t1 is not None:
+                        out.append(t1 - t0)
+                return out
 
         return Capture()
 

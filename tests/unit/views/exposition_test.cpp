@@ -58,7 +58,7 @@ TEST(Exposition, EveryTypeLikeTheLibrary) {
     fs.push_back(g);
 
     MetricFamily u{"u", "Untyped.", MetricType::Untyped, {}};
-    auto ux = labelled({{"esc", "a\\b\"c\nd"}});
+    auto ux = labelled({{"esc", "a\\b\"c\nd"}, {"runs", "\n\n\"\\\\x"}, {"plain", "p"}});
     ux.untyped.value = 7;
     u.metric.push_back(ux);
     fs.push_back(u);
@@ -95,7 +95,9 @@ TEST(Exposition, RandomValuesLikeTheLibrary) {
     MetricFamily h{"rh", "Random histogram.", MetricType::Histogram, {}};
     for (int i = 0; i < 5000; ++i) {
         auto x = labelled({{"i", std::to_string(i)}});
-        x.gauge.value = mant(rng) * std::pow(10.0, exp10(rng));
+        // Every third a whole number, as counters are.
+        x.gauge.value = i % 3 ? mant(rng) * std::pow(10.0, exp10(rng))
+                              : std::trunc(mant(rng) * std::pow(10.0, exp10(rng) + 12));
         g.metric.push_back(x);
         auto y = labelled({{"i", std::to_string(i)}});
         y.histogram.sample_count = rng();

@@ -116,10 +116,12 @@ Result<ProcessStats> parse_proc_stat(std::string_view line, double clock_ticks_p
 }
 
 Result<ProcessStats> read_process_stats() {
-    std::ifstream in("/proc/self/stat");
     std::string line;
-    if (!in || !std::getline(in, line))
-        return Error{fmt::format("/proc/self/stat: cannot read it: {}", std::strerror(errno))};
+    {
+        std::ifstream in("/proc/self/stat"); // closed before the descriptors are counted
+        if (!in || !std::getline(in, line))
+            return Error{fmt::format("/proc/self/stat: cannot read it: {}", std::strerror(errno))};
+    }
     auto p = parse_proc_stat(line, static_cast<double>(sysconf(_SC_CLK_TCK)),
                              static_cast<double>(sysconf(_SC_PAGESIZE)));
     if (!p)

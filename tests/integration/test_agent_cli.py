@@ -2,6 +2,7 @@
 SIGTERM and SIGKILL leave nothing attached."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -222,26 +223,152 @@ class AgentLifecycle(unittest.TestCase):
                 return None
             return L.until(reacted, 5, "the agent reacted to SIGHUP")
 
+        def reload_figures(m):
+            return [L.value(m, f"mxsense_config_{n}") for n in (
+                "last_reload_successful", "reloads_total", "reload_failures_total")]
+
         write("one.test")
+        started = time.time()
         p = self.lab.start_agent_config(self.lab.client, path, 10067)
         try:
             m, names = targets()
             self.assertEqual(names, {"mx.one.test", "198.18.0.2"})
-            self.assertEqual(L.value(m, "mxsense_config_last_reload_successful"), 1)
+            self.assertEqual(reload_figures(m), [1, 0, 0])
+            # The configuration read at the start is the first "reload", as in Prometheus.
+            read_at = L.value(m, "mxsense_config_last_reload_success_timestamp_seconds")
+            self.assertTrue(started <= read_at <= time.time(), (started, read_at))
             write("two.test", extra="verdicts: {window: nope}\n")  # bad: kept the old one
             m, names = hup_and_wait(0)
-            self.assertEqual(L.value(m, "mxsense_config_last_reload_successful"), 0)
+            self.assertEqual(reload_figures(m), [0, 0, 1])
+            self.assertEqual(
+                L.value(m, "mxsense_config_last_reload_success_timestamp_seconds"), read_at)
             self.assertEqual(names, {"mx.one.test", "198.18.0.2"})
             write("two.test")
+            hup = time.time()
             m, names = hup_and_wait(0)
-            self.assertEqual(L.value(m, "mxsense_config_last_reload_successful"), 1)
-            self.assertEqual(L.value(m, "mxsense_config_reloads_total"), 1)
+            self.assertEqual(reload_figures(m), [1, 1, 1])
+            read_at = L.value(m, "mxsense_config_last_reload_success_timestamp_seconds")
+            self.assertTrue(hup <= read_at <= time.time(), (hup, read_at))
             self.assertEqual(names, {"mx.two.test", "198.18.0.2"})
         finally:
             self.assertEqual(self.lab.stop(p), 0)
         self.assertIn("reload failed, the running configuration stays", self.lab.log(p))
         # What a reload takes away is named (a file saved half-written may still parse).
         self.assertIn(f"reload: {path} removes domain one.test;", self.lab.log(p))
+
+    def test_exposition_passes_promtool_and_tells_the_truth(self):
+        """A running agent's /metrics: `promtool check metrics` finds nothing (a counter
+        without _total, a family without help would fail it); mxsense_build_info names this
+        tree's version and a commit of its repository, the libbpf the process mapped and the
+        kernel; process_* match what /proc shows of the agent's pid from outside; discovery
+        counts each domain's rounds by result against a real Knot: ok, nxdomain (a name its
+        zone does not have), refused (a zone it does not serve)."""
+        lab = self.lab
+        knot = lab.start_knot("$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n"
+                       "@ NS ns1\nns1 A 198.18.0.2\n@ MX 10 mx1\nmx1 A 198.18.0.10\n")
+        path = os.path.join(lab.tmp, "exposition.yaml")
+        with open(path, "w") as f:
+            f.write(f"interfaces: [{lab.client_if}]\nlisten: 127.0.0.1:10071\n"
+                    f"state_file: {lab.tmp}/state-exposition.json\n"
+                    # One probe round (at the start): fewer sockets coming and going between
+                    # the agent's count of its descriptors and this test's.
+                    f"dns_servers: [{lab.SERVER4}]\naudit: {{interval: 0}}\n"
+                    "probes: {interval: 3600}\n"
+                    "discovery: {min_refresh: 1, retry: 1}\ndomains:\n"
+                    "  - {name: example.test, mx: discover}\n"
+                    "  - {name: nosuch.example.test, mx: discover}\n"
+                    "  - {name: elsewhere.test, mx: discover}\n")
+        before = time.time()
+        p = lab.start_agent_config(lab.client, path, 10071)
+        try:
+            def scraped():
+                r = lab.client.run("curl", "-sf", "http://127.0.0.1:10071/metrics")
+                return r.stdout, L.parse_metrics(r.stdout)
+
+            def rounds(m, domain, result):
+                return L.value(m, "mxsense_discovery_lookups_total", domain=domain,
+                               result=result)
+
+            L.until(lambda: all(rounds(scraped()[1], d, r) >= 1 for d, r in (
+                ("example.test", "ok"), ("nosuch.example.test", "nxdomain"),
+                ("elsewhere.test", "refused"))), 20, "a discovery round of each domain")
+            body, m = scraped()
+            lint = subprocess.run(["promtool", "check", "metrics"], input=body,
+                                  capture_output=True, text=True, timeout=30)
+            self.assertEqual((lint.returncode, lint.stdout + lint.stderr), (0, ""))
+
+            # Every result of every domain from the first round on; none but the right one.
+            results = {"ok", "nxdomain", "servfail", "refused", "timeout", "unreachable", "error"}
+            for domain, result in (("example.test", "ok"), ("nosuch.example.test", "nxdomain"),
+                                   ("elsewhere.test", "refused")):
+                got = {dict(ls)["result"]: v for (n, ls), v in m.items()
+                       if n == "mxsense_discovery_lookups_total" and dict(ls)["domain"] == domain}
+                self.assertEqual(set(got), results, domain)
+                self.assertEqual({r for r, v in got.items() if v > 0}, {result}, (domain, got))
+
+            info = [dict(ls) for (n, ls), v in m.items() if n == "mxsense_build_info" and v == 1]
+            self.assertEqual(len(info), 1, info)
+            info = info[0]
+            root = os.path.join(os.path.dirname(__file__), "..", "..")
+            with open(os.path.join(root, "CMakeLists.txt")) as f:
+                version = re.search(r"project\(mxsense VERSION ([0-9.]+)", f.read()).group(1)
+            self.assertEqual(info["version"], version)
+            # A commit of this repository; "unknown" only where git could not say (no git, or
+            # a tree outside one: a package built from a tarball passes -DMXS_REVISION).
+            git = shutil.which("git")
+            if info["revision"] == "unknown":
+                self.assertFalse(git and subprocess.run(
+                    [git, "-C", root, "rev-parse", "HEAD"], capture_output=True).returncode == 0)
+            else:
+                commit = info["revision"].removesuffix("-dirty")
+                self.assertEqual(subprocess.run([git, "-C", root, "cat-file", "-e",
+                                                 f"{commit}^{{commit}}"]).returncode, 0, info)
+            with open(f"/proc/{p.pid}/maps") as f:
+                mapped = re.search(r"/libbpf\.so\.(\d+)\.(\d+)", f.read())
+            self.assertEqual(info["libbpf"], f"{mapped.group(1)}.{mapped.group(2)}")
+            self.assertEqual(info["kernel"], os.uname().release)
+
+            # process_*, against /proc/PID read from here right after the scrape.
+            fds = len(os.listdir(f"/proc/{p.pid}/fd"))
+            with open(f"/proc/{p.pid}/status") as f:
+                status = dict(line.split(":", 1) for line in f)
+            with open(f"/proc/{p.pid}/limits") as f:
+                limits = {line[:26].strip(): line[26:].split()[0] for line in f}
+            with open(f"/proc/{p.pid}/stat") as f:
+                ticks = f.read().rsplit(")", 1)[1].split()
+            cpu = (int(ticks[11]) + int(ticks[12])) / os.sysconf("SC_CLK_TCK")
+
+            def limit(name):
+                v = limits[name]
+                return 2.0 ** 64 - 1 if v == "unlimited" else float(v)
+
+            def kib(key):
+                return int(status[key].split()[0]) * 1024
+
+            got = {n: v for (n, ls), v in m.items() if n.startswith("process_")}
+            self.assertEqual(set(got), {
+                "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
+                "process_virtual_memory_bytes", "process_virtual_memory_max_bytes",
+                "process_resident_memory_bytes", "process_start_time_seconds"})
+            # The scrape's own connection was open while the agent counted.
+            self.assertLessEqual(abs(got["process_open_fds"] - fds), 2, (got, fds))
+            self.assertGreater(fds, 10)  # its BPF maps, programs and links alone
+            # (prometheus-cpp writes 16 significant digits: 2^64 - 1 ends ...955e+19)
+            for metric, name in (("process_max_fds", "Max open files"),
+                                 ("process_virtual_memory_max_bytes", "Max address space")):
+                self.assertAlmostEqual(got[metric], limit(name), delta=limit(name) * 1e-15)
+            self.assertLess(abs(got["process_virtual_memory_bytes"] - kib("VmSize")),
+                            0.05 * kib("VmSize"))
+            self.assertLess(abs(got["process_resident_memory_bytes"] - kib("VmRSS")),
+                            0.1 * kib("VmRSS"))
+            # Read from here after the scrape: as much or more, by less than a second.
+            self.assertTrue(0 <= cpu - got["process_cpu_seconds_total"] < 1, (cpu, got))
+            # Started by this test (whole seconds of boot time: one second either way).
+            self.assertTrue(before - 1 <= got["process_start_time_seconds"] <= time.time() + 1,
+                            (before, got["process_start_time_seconds"]))
+        finally:
+            self.assertEqual(lab.stop(p), 0)
+            lab.stop(knot)  # the other tests' 198.18.0.2 answers nothing
 
     def scrape_within(self, port, seconds=3):
         """The agent's metrics, or AssertionError when it does not answer within `seconds`

@@ -218,6 +218,12 @@ domains:
         m = L.scrape(lab.client, PORT)
         self.assertEqual(L.value(m, "mxsense_config_reloads_total"), 1)
         self.assertEqual(L.value(m, "mxsense_config_last_reload_successful"), 1)
+        # Without privileges, no longer dumpable: its own /proc/self/fd still lists (the
+        # kernel lets a process read its own), so process_open_fds stays (the scrape's own
+        # connection was open while it counted).
+        fds = len(os.listdir(f"/proc/{self.agent.pid}/fd"))
+        self.assertLessEqual(abs(L.value(m, "process_open_fds") - fds), 2, fds)
+        self.assertGreater(fds, 10)
         self.assertNothingHeld(self.hook_status("failover-mx3.example.org.status"),
                                "hook after reload")
         self.assertNothingHeld(read_status(self.agent.pid), "agent after reload")

@@ -553,8 +553,8 @@ hooks:
                           f"ns2.example.test. ({NS2})", log)
             # The switched DNS is read back: the agent must not take it as the operator's new
             # order (no failback to mx2, no second failover). A discovery round counts when it
-            # begins, so at two more than now one whole round began after the switch, and the
-            # next began a refresh interval (2 s: two verdict windows) after it.
+            # ends, so at two more than now the second began after the first ended, after the
+            # switch: one whole round read the switched records.
             lookups = lambda: L.value(m(), "mxsense_discovery_lookups_total")
             rounds = lookups()
             self.until("the agent read the switched MX records back",

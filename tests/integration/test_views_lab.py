@@ -21,6 +21,8 @@ ARTIFACTS = os.path.join(L.BUILD, "test-artifacts")
 MX1, MX2 = "198.18.0.10", "198.18.0.11"
 AGENT, PROM, AM = 10073, 19090, 19093
 TOKEN = "lab-token-0123456789abcdef"
+JOB = "mail-sensors"
+RUNBOOKS = "https://runbooks.example.net/mxsense/alerts"
 ZONE = f"""$ORIGIN example.test.
 $TTL 300
 @    SOA ns1 hostmaster 1 3600 600 86400 60
@@ -87,12 +89,16 @@ webhook: {{enabled: true, token_file: {t}/webhook.token, hook: switch}}
             with open(os.path.join(PROM_DIR, name)) as f, open(f"{t}/{name}", "w") as g:
                 g.write(scaled_rules(f.read(), quorum))
         with open(f"{t}/prometheus.yml", "w") as f:
-            f.write(f"""global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+            # The operator's own job name (the rules select none) and runbook base.
+            f.write(f"""global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+  external_labels: {{mxsense_runbook_base: "{RUNBOOKS}"}}
 rule_files: [{t}/mxsense.rules.yml, {t}/mxsense-quorum.rules.yml]
 alerting:
   alertmanagers: [{{static_configs: [{{targets: ["127.0.0.1:{AM}"]}}]}}]
 scrape_configs:
-  - job_name: mxsense
+  - job_name: {JOB}
     static_configs: [{{targets: ["127.0.0.1:{AGENT}"]}}]
 """)
         with open(f"{PROM_DIR}/alertmanager.example.yml") as f:
@@ -205,7 +211,7 @@ scrape_configs:
     def test_2_fault_alerts_fire_then_resolve(self):
         lab, t = self.lab, self.lab.tmp
         self.until("Prometheus has the agent's series",
-                   lambda: self.prom("query", query='up{job="mxsense"}')["result"])
+                   lambda: self.prom("query", query=f'up{{job="{JOB}"}}')["result"])
         lines_before = len(self.hook_lines())
         lab.server.run("iptables", "-A", *REJECT)
         refused = lab.start(lab.client, "dnsperf", "-s", lab.SERVER4, "-d", f"{t}/refused.txt",
@@ -217,6 +223,11 @@ scrape_configs:
                         ("MxsenseMxHostDownQuorum", "mx1.example.test")}
             self.until("the fault's alerts firing", lambda: expected <= self.firing())
             self.assertNotIn(("MxsenseMxHostRefusing", MX2), self.firing())
+            urls = {a["labels"]["alertname"]: a["annotations"]["runbook_url"]
+                    for a in self.prom("alerts")["alerts"]}
+            self.assertEqual(urls["MxsenseTargetDown"], f"{RUNBOOKS}#mxsensetargetdown")
+            self.assertEqual(urls["MxsenseMxHostDownQuorum"],
+                             f"{RUNBOOKS}#mxsensemxhostdownquorum")
             # Quorum alert → Alertmanager → webhook → the switch hook, once.
             self.until("the webhook ran the switch hook",
                        lambda: "domain_failover example.test mx1.example.test mx2.example.test"

@@ -44,6 +44,10 @@ Agent::Agent(AgentOptions opts, std::vector<std::string> args)
       hup_(io_, SIGHUP), sweep_timer_(io_), window_timer_(io_), probe_timer_(io_),
       dns_(opts_.max_labelled_servers), smtp_(opts_.max_labelled_servers) {
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
+    snapshot_.build = build_info();
+    // The configuration in force was read now (agent_options() before this): a reload's
+    // timestamp starts here, as Prometheus's own does.
+    snapshot_.config_last_reload_success_s = unix_now();
     hooks_.on_run = [this](const HookRun& run) {
         ++snapshot_.health.hook_runs[{run.hook, run.event, run.result}];
         auto& recent = snapshot_.health.recent_hook_runs;
@@ -303,6 +307,24 @@ void Agent::refresh() {
     datapath_->read_interfaces(s);
 }
 
+double Agent::unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// process_*: this process as /proc shows it now. Without /proc (not mounted) the families
+// are left out, said once.
+void Agent::read_process() {
+    auto p = read_process_stats();
+    if (p) {
+        snapshot_.process = *p;
+        return;
+    }
+    if (std::exchange(process_unreadable_logged_, true) == false)
+        spdlog::warn("metrics: process_* left out: {}", p.error());
+    snapshot_.process.reset();
+}
+
 HttpResponse Agent::handle(const HttpRequest& req) {
     const auto path = req.target.substr(0, req.target.find('?'));
     if (path == kWebhookPath)
@@ -311,6 +333,7 @@ HttpResponse Agent::handle(const HttpRequest& req) {
         return {405, "text/plain; charset=utf-8", "method not allowed\n", "GET, HEAD"};
     if (path == "/metrics") {
         refresh(); // fresh kernel totals; sweeps stay on the timer
+        read_process();
         return {200,
                 "text/plain; version=0.0.4; charset=utf-8",
                 render_metrics(snapshot_, metrics_opts_),

@@ -54,6 +54,7 @@ class Agent {
     void sweep();
     void refresh();
     HttpResponse handle(const HttpRequest& req);
+    void read_process();
     // agent_config.cpp: what a configuration sets up, at start and on every reload
     void setup_health();
     void start_discovery();
@@ -62,6 +63,8 @@ class Agent {
     void configure_audit();
     void reload();
     void apply_reload(Result<AgentOptions> c);
+    void reload_failed();
+    static double unix_now(); // seconds since the epoch, as the metrics carry time
     void wait_hup();
 
     AgentOptions opts_;
@@ -105,6 +108,7 @@ class Agent {
     DnsAggregator dns_;
     SmtpAggregator smtp_;
     Snapshot snapshot_;
+    bool process_unreadable_logged_ = false;
     MetricsOptions metrics_opts_;
 };
 

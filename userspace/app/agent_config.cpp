@@ -136,17 +136,16 @@ void Agent::start_discovery() {
                      [](const Domain& d) { return d.discover || d.authoritative; }))
         return;
     const auto resolvers = lookup_resolvers();
-    if (resolvers.empty()) {
+    if (resolvers.empty()) // the loops still run: each round fails, counted and retried
         spdlog::error("discovery: no resolver (set discovery.resolver or dns_servers); domains "
                       "to discover stay without MX hosts");
-        return;
-    }
-    spdlog::info("discovery: asking {} (in turn) for the MX and NS records of the configured "
-                 "domains",
-                 fmt::join(resolvers, ", "));
-    discovery_ = std::make_shared<Discovery>(
-        io_, opts_.discovery, resolvers, opts_.probes.timeout_s, opts_.dns_ports.front(),
-        &prober_.counts().discovery_lookups, &prober_.counts().discovery_failures);
+    else
+        spdlog::info("discovery: asking {} (in turn) for the MX and NS records of the configured "
+                     "domains",
+                     fmt::join(resolvers, ", "));
+    discovery_ =
+        std::make_shared<Discovery>(io_, opts_.discovery, resolvers, opts_.probes.timeout_s,
+                                    opts_.dns_ports.front(), &prober_.counts().discovery_lookups);
     discovery_->start(opts_.domains, [this](const std::string& name, const DiscoveredDomain& d) {
         discovered_[name] = d;
         apply_targets();
@@ -226,7 +225,7 @@ void Agent::reload() {
                 try {
                     apply_reload(std::move(c));
                 } catch (const std::exception& e) {
-                    snapshot_.config_reload_ok = false;
+                    reload_failed();
                     spdlog::error("reload: {}", e.what());
                 }
                 if (std::exchange(reload_again_, false))
@@ -237,7 +236,7 @@ void Agent::reload() {
         std::thread(std::move(read)).detach();
         reloading_ = true;
     } catch (const std::exception& e) { // no thread (EAGAIN): this SIGHUP is not acted on
-        snapshot_.config_reload_ok = false;
+        reload_failed();
         spdlog::error("reload: cannot start the thread that reads {}: {}", opts_.config_path,
                       e.what());
     }
@@ -245,7 +244,7 @@ void Agent::reload() {
 
 void Agent::apply_reload(Result<AgentOptions> c) {
     if (!c) {
-        snapshot_.config_reload_ok = false;
+        reload_failed();
         spdlog::error("reload failed, the running configuration stays: {}", c.error());
         return;
     }
@@ -284,8 +283,15 @@ void Agent::apply_reload(Result<AgentOptions> c) {
     setup_health();
     snapshot_.config_reload_ok = true;
     ++snapshot_.config_reloads;
+    snapshot_.config_last_reload_success_s = unix_now();
     spdlog::info("reloaded {}: {} domains, {} DNS servers, {} hooks", opts_.config_path,
                  opts_.domains.size(), snapshot_.health.targets.size(), opts_.hooks.size());
+}
+
+// mxsense_config_last_reload_successful 0, one more mxsense_config_reload_failures_total.
+void Agent::reload_failed() {
+    snapshot_.config_reload_ok = false;
+    ++snapshot_.config_reload_failures;
 }
 
 void Agent::wait_hup() {
@@ -295,7 +301,7 @@ void Agent::wait_hup() {
         try {
             reload();
         } catch (const std::exception& e) {
-            snapshot_.config_reload_ok = false;
+            reload_failed();
             spdlog::error("reload: {}", e.what());
         }
         wait_hup();

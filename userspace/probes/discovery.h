@@ -3,6 +3,17 @@
 // true` its NS RRset and their addresses; looked up again when the shortest TTL
 // runs out (clamped to [min_refresh, max_refresh]), retried after a failure
 // while the last good answer stays in use.
+//
+// Each round of a domain is counted by result (mxsense_discovery_lookups_total):
+//   ok           every question answered
+//   nxdomain     the domain does not exist (NXDOMAIN to its MX or NS question): what that
+//                says is used (no MX hosts), and it is asked again after discovery.retry
+//   servfail, refused   a resolver answered that rcode to one of the round's questions
+//   timeout      no answer within the probes' timeout
+//   unreachable  ICMP unreachable, or no server on the port (connection refused)
+//   error        anything else: another rcode, an answer that does not parse, no resolver
+// A failed round is the failure of the first resolver asked (the one that answered last);
+// the log line names every resolver's.
 #pragma once
 
 #include "config/options.h"
@@ -11,8 +22,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mxs {
@@ -41,13 +54,15 @@ class Discovery : public std::enable_shared_from_this<Discovery> {
   public:
     using OnChange = std::function<void(const std::string& domain, const DiscoveredDomain&)>;
 
-    // Lookups and failed lookups are added to *lookups and *failures (owned by the
-    // caller, which outlives the io_context's run).
+    // (domain, result) -> rounds: the counts, owned by the caller, which outlives the
+    // io_context's run; every result of a domain is there (at 0) once its loop starts.
+    using Counts = std::map<std::pair<std::string, std::string>, std::uint64_t>;
     // Resolvers are asked in turn: one that fails a lookup hands over to the
-    // next, and the one that answered is asked first from then on.
+    // next, and the one that answered is asked first from then on. None: every round fails
+    // (error).
     Discovery(boost::asio::io_context& io, DiscoveryOptions opts,
               std::vector<std::string> resolvers, double query_timeout_s, std::uint16_t dns_port,
-              std::uint64_t* lookups, std::uint64_t* failures);
+              Counts* lookups);
 
     // Starts one lookup loop per domain that asks for discovery.
     void start(const std::vector<Domain>& domains, OnChange on_change);
@@ -66,8 +81,7 @@ class Discovery : public std::enable_shared_from_this<Discovery> {
     OnChange on_change_;
     std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_;
     bool stopped_ = false;
-    std::uint64_t* lookups_;
-    std::uint64_t* failures_;
+    Counts* lookups_;
 };
 
 } // namespace mxs

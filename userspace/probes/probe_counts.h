@@ -11,13 +11,13 @@ namespace mxs {
 
 // What the probes did: runs by (kind, target, result), the last run's duration (seconds) by
 // (kind, target), rounds a target was skipped because passive traffic already judged it, and
-// discovery's lookups (Discovery counts them here).
+// discovery's lookups of each domain by result (Discovery counts them here: discovery.h).
 struct ProbeCounts {
     std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> runs;
     std::map<std::pair<std::string, std::string>, double> last_seconds;
     std::map<std::pair<std::string, std::string>, std::uint64_t> skipped;
-    std::uint64_t discovery_lookups = 0;
-    std::uint64_t discovery_failures = 0;
+    // (domain, result) -> discovery rounds
+    std::map<std::pair<std::string, std::string>, std::uint64_t> discovery_lookups;
 };
 
 } // namespace mxs

@@ -4,8 +4,6 @@
 #include "views/metrics_parts.h"
 
 #include <algorithm>
-#include <bpf/libbpf_version.h>
-#include <fmt/format.h>
 #include <prometheus/metric_family.h>
 #include <string_view>
 
@@ -130,11 +128,18 @@ std::vector<MetricFamily> metric_families(const Snapshot& snap, const MetricsOpt
     out.push_back(std::move(wreq.f));
     out.push_back(std::move(walerts.f));
     render_http(snap.http, out);
+    // As Prometheus and Alertmanager name their own (prometheus_config_last_reload_*).
     Family reload_ok("mxsense_config_last_reload_successful",
                      "0 when the last SIGHUP reload failed and the old configuration stayed.",
                      MetricType::Gauge);
     reload_ok.gauge({}, snap.config_reload_ok ? 1 : 0);
-    out.push_back(std::move(reload_ok.f));
+    Family reload_at("mxsense_config_last_reload_success_timestamp_seconds",
+                     "When the running configuration was read: the start, or the last reload "
+                     "applied.",
+                     MetricType::Gauge);
+    reload_at.gauge({}, snap.config_last_reload_success_s);
+    for (auto* f : {&reload_ok, &reload_at})
+        out.push_back(std::move(f->f));
     // Unlabelled counters, a family each, in the order the exposition has them.
     const auto& s = snap.sensor;
     const struct {
@@ -144,6 +149,10 @@ std::vector<MetricFamily> metric_families(const Snapshot& snap, const MetricsOpt
     } singles[] = {
         {"mxsense_config_reloads_total", "Successful configuration reloads.",
          static_cast<double>(snap.config_reloads)},
+        {"mxsense_config_reload_failures_total",
+         "Configuration reloads that failed: the file did not read or validate (or no thread "
+         "could read it); the previous configuration stays.",
+         static_cast<double>(snap.config_reload_failures)},
         {"mxsense_sensor_smtp_flow_evictions_total",
          "SMTP connections forgotten after the idle timeout.",
          static_cast<double>(s.smtp_evicted_total)},
@@ -196,12 +205,19 @@ std::vector<MetricFamily> metric_families(const Snapshot& snap, const MetricsOpt
                   "How each program is attached (1 for the mode in use).", MetricType::Gauge);
     for (const auto& a : s.attachments)
         attach.gauge({{"interface", a.interface}, {"hook", a.hook}, {"mode", a.mode}}, 1);
-    Family build("mxsense_build_info", "Build of this agent.", MetricType::Gauge);
-    build.gauge({{"version", MXS_VERSION},
-                 {"libbpf", fmt::format("{}.{}", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION)}},
+    Family build("mxsense_build_info",
+                 "The agent's version and git revision, the libbpf it loaded and the kernel "
+                 "release it runs on.",
+                 MetricType::Gauge);
+    build.gauge({{"version", snap.build.version},
+                 {"revision", snap.build.revision},
+                 {"libbpf", snap.build.libbpf},
+                 {"kernel", snap.build.kernel}},
                 1);
     for (auto* f : {&packets, &entries, &capacity, &attach, &build})
         out.push_back(std::move(f->f));
+    if (snap.process)
+        render_process(*snap.process, out);
     return out;
 }
 

@@ -171,11 +171,12 @@ void render_probes(const ProbeCounts& p, std::vector<MetricFamily>& out) {
     for (const auto& [k, n] : p.skipped)
         skipped.counter({{"kind", k.first}, {"target", k.second}}, static_cast<double>(n));
     Family lookups("mxsense_discovery_lookups_total",
-                   "MX/NS discovery lookups of the configured domains, by result.",
+                   "Discovery rounds of a domain (its MX or NS records and their hosts' "
+                   "A/AAAA), by result: ok, nxdomain, servfail, refused, timeout, unreachable, "
+                   "error.",
                    MetricType::Counter);
-    lookups.counter({{"result", "ok"}},
-                    static_cast<double>(p.discovery_lookups - p.discovery_failures));
-    lookups.counter({{"result", "failed"}}, static_cast<double>(p.discovery_failures));
+    for (const auto& [k, n] : p.discovery_lookups)
+        lookups.counter({{"domain", k.first}, {"result", k.second}}, static_cast<double>(n));
     for (auto* f : {&runs, &last, &skipped, &lookups})
         out.push_back(std::move(f->f));
 }

@@ -57,6 +57,9 @@ void render_probes(const ProbeCounts& p, std::vector<prometheus::MetricFamily>& 
 // mxsense_audit_*: each finding's status (0 ok, 1 warning, 2 critical, 3 unknown), when the
 // last audit completed and how long it took; nothing before the first run.
 void render_audit(const AuditSnapshot& a, std::vector<prometheus::MetricFamily>& out);
+// process_cpu_seconds_total (a counter) and the process_* gauges of the Prometheus client
+// libraries; process_open_fds only when it was read (process_metrics.cpp).
+void render_process(const ProcessStats& p, std::vector<prometheus::MetricFamily>& out);
 // The HTTP server's bounds: every label value from the start, so a rate() sees the first event.
 void render_http(const HttpStats& h, std::vector<prometheus::MetricFamily>& out);
 

@@ -7,14 +7,17 @@
 #include "counters/dns_model.h"
 #include "counters/smtp_model.h"
 #include "health/health.h"
+#include "kernel/build_info.h"
 #include "kernel/kernel_types.h"
 #include "kernel/sensor_snapshot.h"
 #include "probes/probe_counts.h"
 #include "views/http_limits.h"
+#include "views/process_metrics.h"
 
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -47,8 +50,14 @@ struct Snapshot {
     ProbeCounts probes;
     WebhookCounts webhook;
     HttpStats http;
-    bool config_reload_ok = true;
-    std::uint64_t config_reloads = 0;
+    bool config_reload_ok = true;             // the last reload (SIGHUP) applied its file
+    std::uint64_t config_reloads = 0;         // reloads applied
+    std::uint64_t config_reload_failures = 0; // reloads refused (the file) or not done (no thread)
+    // Unix time the running configuration was read (the start, then each applied reload);
+    // 0: never.
+    double config_last_reload_success_s = 0;
+    BuildInfo build;
+    std::optional<ProcessStats> process; // read at each scrape; nullopt: not read
     SensorSnapshot sensor;
     AuditSnapshot audit;
 };

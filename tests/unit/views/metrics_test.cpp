@@ -179,5 +179,30 @@ TEST(Metrics, AuditFindingsSerialsAndExpiry) {
         EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
 }
 
+// mxsense_build_info's four labels, the reload families, discovery by domain and result.
+TEST(Metrics, BuildInfoReloadsAndDiscoveryLookups) {
+    Snapshot snap;
+    snap.build = {"0.1.0", "b4ca52b-dirty", "1.1", "6.1.0-18-amd64"};
+    snap.config_reload_ok = false;
+    snap.config_reloads = 2;
+    snap.config_reload_failures = 3;
+    snap.config_last_reload_success_s = 1800000000.5;
+    snap.probes.discovery_lookups[{"example.test", "ok"}] = 4;
+    snap.probes.discovery_lookups[{"example.test", "timeout"}] = 1;
+    const auto text = render_metrics(snap, MetricsOptions{{0.001}});
+    for (const char* want :
+         {"mxsense_build_info{version=\"0.1.0\",revision=\"b4ca52b-dirty\",libbpf=\"1.1\","
+          "kernel=\"6.1.0-18-amd64\"} 1\n",
+          "mxsense_config_last_reload_successful 0\n",
+          "# TYPE mxsense_config_last_reload_success_timestamp_seconds gauge\n"
+          "mxsense_config_last_reload_success_timestamp_seconds 1800000000.5\n",
+          "mxsense_config_reloads_total 2\n",
+          "# TYPE mxsense_config_reload_failures_total counter\n"
+          "mxsense_config_reload_failures_total 3\n",
+          "mxsense_discovery_lookups_total{domain=\"example.test\",result=\"ok\"} 4\n",
+          "mxsense_discovery_lookups_total{domain=\"example.test\",result=\"timeout\"} 1\n"})
+        EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+}
+
 } // namespace
 } // namespace mxs

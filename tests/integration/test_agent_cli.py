@@ -50,11 +50,12 @@ class AgentCli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.strip(), warn + ": ok")
         self.assertEqual(r.stderr.splitlines(), [
-            warn + ": warning: domains.example.test: MX hosts mx1.example.test and "
-            "mx2.example.test share the address 198.18.0.10: they are judged alike, and a "
-            "failover between them cannot help",
-            warn + ": warning: probes.targets.198.18.0.54: not a judged DNS server (not in "
-            "dns_servers, and no domain is authoritative): the entry has no effect"])
+            warn + ":6: warning: domains[0].mx[1].addresses[0]: MX hosts mx1.example.test and "
+            "mx2.example.test of example.test share the address 198.18.0.10: they are judged "
+            "alike, and a failover between them cannot help",
+            warn + ":10: warning: probes.targets[0].address: 198.18.0.54: not a judged DNS "
+            "server (not in dns_servers, and no domain is authoritative): the entry has no "
+            "effect"])
         r = agent("check-config", os.path.join(cfg, "bad-domain-twice.yaml"))
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.strip(), os.path.join(cfg, "bad-domain-twice.yaml") +
@@ -147,7 +148,7 @@ class AgentLifecycle(unittest.TestCase):
         self.assertRegex(errors[0]["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
         r = agent("agent", "--log-format", "xml")
         self.assertEqual((r.returncode, r.stderr.strip()),
-                         (2, "mxsense agent: --log-format: 'xml': expected text or json"))
+                         (2, "mxsense agent: --log-format: 'xml': expected auto, text, journal or json"))
 
     def test_busy_port(self):
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10060)

@@ -67,13 +67,16 @@ int main(int argc, char** argv) {
         return cli.audit.run();
 
     if (cli.check->parsed()) {
-        auto c = mxs::load_config(cli.check_file);
+        mxs::Origins origins;
+        auto c = mxs::load_config(cli.check_file, &origins);
         if (!c) {
             std::cerr << c.error() << "\n";
             return 1;
         }
-        for (const auto& w : mxs::config_warnings(*c))
-            std::cerr << cli.check_file << ": warning: " << w << "\n";
+        // As compilers print them ("FILE:LINE: warning: ..."); the file is still ok.
+        for (const auto& w : mxs::config_warnings(*c, origins))
+            std::cerr << (w.where.empty() ? cli.check_file : w.where) << ": warning: " << w.message
+                      << "\n";
         std::cout << cli.check_file << ": ok\n";
         return 0;
     }

@@ -53,6 +53,8 @@ struct Cli {
 int main(int argc, char** argv) {
     // libcurl (the audit's MTA-STS fetch) is initialised once, before any thread starts.
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    // Until the agent reads its options: spdlog's own default logger would stamp local time.
+    mxs::setup_logging("info", "auto");
     mxs::AgentOptions o;
     Cli cli(o);
     try {

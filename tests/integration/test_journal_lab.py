@@ -145,13 +145,19 @@ hooks:
         expected = sorted("configuration: " + line.split(": warning: ", 1)[1]
                           for line in r.stderr.splitlines())
         self.assertEqual(len(expected), 2, r.stderr)
+        # check-config under the journal (a unit's ExecStartPre): its warnings at priority 4.
+        s, stream = self.journal.stream("mxsense-check")
+        p = self.lab.client.popen(L.MXSENSE, "check-config", cfg, stdout=s.fileno(),
+                                  stderr=s.fileno(), env=dict(os.environ, JOURNAL_STREAM=stream))
+        s.close()
+        self.assertEqual(p.wait(timeout=30), 0)
         self.assertEqual(self.run_agent("mxsense-a", "--config", cfg), 0)
         # An agent that cannot start: its error, at error priority.
         self.assertEqual(self.run_agent("mxsense-b", "--interface", "mxs-nosuch0", serve=False), 1)
 
         def written():
             return [e for e in self.journal.entries() if e.get("SYSLOG_IDENTIFIER") in
-                    ("mxsense-a", "mxsense-b")]
+                    ("mxsense-a", "mxsense-b", "mxsense-check")]
         L.until(lambda: any(e["SYSLOG_IDENTIFIER"] == "mxsense-b" and e["PRIORITY"] == "3"
                             for e in written()), 10, "the error in the journal",
                 detail=lambda: self.journal.journalctl())
@@ -164,12 +170,13 @@ hooks:
         # Info lines were written (attached, serving, stopped) at priority 6...
         self.assertTrue(any(m.startswith("attached to ") for m in by_priority.get("6", [])),
                         by_priority)
-        # ...and -p warning leaves them out: exactly the two warnings (priority 4) and the error
-        # (priority 3), nothing of journald's own, nothing else.
+        # ...and -p warning leaves them out: exactly the two warnings of the agent and of
+        # check-config (priority 4) and the error (priority 3), nothing of journald's own.
         shown = self.journal.entries("-p", "warning")
         self.assertEqual(
             sorted((e["SYSLOG_IDENTIFIER"], e["PRIORITY"], e["MESSAGE"]) for e in shown),
             sorted([("mxsense-a", "4", m) for m in expected] +
+                   [("mxsense-check", "4", line) for line in r.stderr.splitlines()] +
                    [("mxsense-b", "3", "unknown interface 'mxs-nosuch0'")]),
             self.journal.journalctl())
         print("\n$ journalctl -D DIR -p warning\n" + self.journal.journalctl("-p", "warning"))

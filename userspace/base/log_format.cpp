@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/details/log_msg.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace mxs {
 namespace {
@@ -175,6 +176,12 @@ bool fd_is_journal_stream(int fd, const char* journal_stream) {
         return false;
     return static_cast<unsigned long long>(st.st_dev) == dev &&
            static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+std::string stderr_journal_prefix(spdlog::level::level_enum level) {
+    if (!fd_is_journal_stream(STDERR_FILENO, std::getenv("JOURNAL_STREAM")))
+        return {};
+    return fmt::format("<{}>", syslog_priority(level));
 }
 
 std::optional<LogFormat> decide_log_format(std::string_view name, bool stderr_is_journal) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <spdlog/common.h>
 #include <spdlog/formatter.h>
+#include <string>
 #include <string_view>
 
 namespace mxs {
@@ -40,6 +41,12 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, bool jou
 /// compare with its stderr before it speaks the journal's protocol there, because the
 /// variable is inherited by children whose stderr may be elsewhere.
 bool fd_is_journal_stream(int fd, const char* journal_stream);
+
+/// "<N>" for `level` when stderr is the journal (fd_is_journal_stream() of fd 2 and
+/// $JOURNAL_STREAM), else "": for lines written to stderr without the logger (check-config's
+/// errors and warnings, the agent's refusal of its options), so that the journal files them
+/// under their priority too.
+std::string stderr_journal_prefix(spdlog::level::level_enum level);
 
 /// `--log-format` as given (auto | text | journal | json) to what is written: auto is journal
 /// when stderr is the journal, else text. nullopt for any other name.

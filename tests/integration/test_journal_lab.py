@@ -12,11 +12,9 @@ priority 6, level prefix on), and $JOURNAL_STREAM set to the socket's "DEVICE:IN
 import glob
 import json
 import os
-import re
-import signal
 import socket
 import subprocess
-import time
+import tempfile
 import unittest
 
 import lab as L
@@ -51,11 +49,12 @@ class Journald:
 
     def __init__(self, lab):
         self.lab = lab
-        self.sockets = os.path.join(lab.tmp, "journal-sockets")
-        self.logs = os.path.join(lab.tmp, "journal-logs")
+        top = tempfile.mkdtemp(prefix="journal-", dir=lab.tmp)
+        self.sockets = os.path.join(top, "sockets")
+        self.logs = os.path.join(top, "logs")
         os.makedirs(self.sockets)
         os.makedirs(self.logs)
-        log_path = os.path.join(lab.tmp, "journald.log")
+        log_path = os.path.join(top, "journald.log")
         with open(log_path, "w") as log:
             self.p = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "sh", "-ec", NAMESPACE_SCRIPT,
@@ -96,7 +95,11 @@ class JournalLab(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.lab = L.Lab.for_test_class(cls)
-        cls.journal = Journald(cls.lab)
+
+    def setUp(self):
+        # A journal for each test: what -p warning shows is this test's alone.
+        self.journal = Journald(self.lab)
+        self.addCleanup(self.lab.stop, self.journal.p)
 
     def config(self):
         """A valid configuration with warnings: MX hosts sharing an address, a hook whose

@@ -55,11 +55,16 @@ class Journald:
         os.makedirs(self.sockets)
         os.makedirs(self.logs)
         log_path = os.path.join(top, "journald.log")
+        # Nothing of a service manager this test may run under reaches journald: it would
+        # notify it (READY=1) or take its sockets (socket activation).
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_FDS",
+                            "LISTEN_PID", "LISTEN_FDNAMES", "JOURNAL_STREAM")}
         with open(log_path, "w") as log:
             self.p = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "sh", "-ec", NAMESPACE_SCRIPT,
                  "journald", self.sockets, self.logs],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         self.p.log_path = log_path
         lab.procs.append(self.p)
         L.until(lambda: os.path.exists(os.path.join(self.sockets, "stdout"))

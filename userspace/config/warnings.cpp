@@ -2,6 +2,7 @@
 // names what this host does not have now (an interface, a hook's program) but may have later
 // (configuration management writes the file before it installs the rest).
 #include "base/bounded_file.h"
+#include "base/privileges.h"
 #include "base/shown.h"
 #include "config/validate.h"
 
@@ -9,17 +10,39 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <grp.h>
 #include <map>
 #include <net/if.h>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace mxs {
 namespace {
 
+// Whether the file's mode lets `as` execute it (the permission bits alone, as exec(2) reads
+// them for a user without capabilities: the owner's, else the group's, else the others').
+bool executable_by(const struct stat& st, const RunAs& as) {
+    if (st.st_uid == as.uid)
+        return st.st_mode & S_IXUSR;
+    int n = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(n));
+    if (::getgrouplist(as.user.c_str(), as.gid, groups.data(), &n) < 0) {
+        groups.resize(static_cast<std::size_t>(n));
+        ::getgrouplist(as.user.c_str(), as.gid, groups.data(), &n);
+    }
+    groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+    groups.push_back(as.gid);
+    if (std::find(groups.begin(), groups.end(), st.st_gid) != groups.end())
+        return st.st_mode & S_IXGRP;
+    return st.st_mode & S_IXOTH;
+}
+
 // Why the program at `path` cannot be run now, or "" when it can: the system's reason
-// (strerror) when it cannot be found, not a regular file, or not executable for this process.
-std::string cannot_run(const std::string& path) {
+// (strerror) when it cannot be found, not a regular file, or not executable for this process;
+// with `as` (the agent's `user:`, who runs the hooks) its permission bits for that user.
+std::string cannot_run(const std::string& path, const std::optional<RunAs>& as) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0)
         return std::strerror(errno);
@@ -28,6 +51,9 @@ std::string cannot_run(const std::string& path) {
     // access() decides as exec(2) would for this process's user (root: some x bit set).
     if (::access(path.c_str(), X_OK) != 0)
         return std::strerror(errno);
+    if (as && as->uid != 0 && !executable_by(st, *as))
+        return fmt::format("not executable by user {} (mode {:04o}, owner {}:{})", shown(as->user),
+                           st.st_mode & 07777, st.st_uid, st.st_gid);
     return {};
 }
 
@@ -48,11 +74,15 @@ std::vector<ConfigWarning> config_warnings(const AgentOptions& o, const Origins&
                  fmt::format("{}: no such interface on this host now (the agent does not start "
                              "without it)",
                              shown(o.interfaces[i])));
+    std::optional<RunAs> as;
+    if (!o.user.empty())
+        if (auto r = resolve_run_as(o.user, o.group))
+            as = *r;
     for (std::size_t i = 0; i < o.hooks.size(); ++i) {
         const auto& h = o.hooks[i];
         if (h.argv.empty())
             continue; // validate() refuses it
-        if (auto why = cannot_run(h.argv[0]); !why.empty())
+        if (auto why = cannot_run(h.argv[0], as); !why.empty())
             warn(fmt::format("hooks[{}].argv[0]", i),
                  fmt::format("hook {}: cannot run {}: {} (each run fails until it can)",
                              shown(h.name), shown(h.argv[0]), why));

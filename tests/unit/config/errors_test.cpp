@@ -204,6 +204,26 @@ hooks:
     EXPECT_EQ(warnings_of(cfg).size(), 4u);
 }
 
+// Hooks run as the agent's `user:`: a program only its owner (root here) may run is a warning
+// naming that user, the mode and the owner; one the others may run is none.
+TEST_F(ConfigFiles, HookProgramsAreCheckedForTheAgentsUser) {
+    const auto mine = write("mine.sh", "#!/bin/sh\n", 0700);
+    const auto all = write("all.sh", "#!/bin/sh\n", 0755);
+    struct stat st {};
+    ASSERT_EQ(::stat(mine.c_str(), &st), 0);
+    const auto cfg = write("u.yaml", fmt::format("user: nobody\nhooks:\n"
+                                                 "  - {{name: mine, events: [target_down], argv: "
+                                                 "[{}]}}\n"
+                                                 "  - {{name: all, events: [target_down], argv: "
+                                                 "[{}]}}\n",
+                                                 mine, all));
+    EXPECT_EQ(warnings_of(cfg),
+              (std::vector<std::string>{fmt::format(
+                  "{}:3: hooks[0].argv[0]: hook 'mine': cannot run '{}': not executable by user "
+                  "'nobody' (mode 0700, owner {}:{}) (each run fails until it can)",
+                  cfg, mine, st.st_uid, st.st_gid)}));
+}
+
 // The shared-address and probe-target warnings name the key path where they were read.
 TEST(ConfigWarnings, NameTheKeyPathAndLine) {
     Origins at;

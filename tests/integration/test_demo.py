@@ -28,6 +28,19 @@ class Demo(unittest.TestCase):
         procs = L.run("ps", "-eo", "args").stdout
         self.assertNotIn(m.group(3), procs)
 
+    @staticmethod
+    def end(p):
+        """A demo still running after a failed check: Ctrl-C, so that it tears its lab down
+        (a SIGKILL would leave its namespaces, servers and agent behind); SIGKILL only if it
+        does not end."""
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+
     def test_the_whole_story(self):
         r = subprocess.run([DEMO, "--no-setup", "--pause", "0"], capture_output=True, text=True,
                            timeout=300)
@@ -58,8 +71,7 @@ class Demo(unittest.TestCase):
                     break
             out += p.communicate(timeout=60)[0]
         finally:
-            if p.poll() is None:
-                p.kill()
+            self.end(p)
         self.assertEqual(p.returncode, 130, out)
         self.assertIn("==> Interrupted.", out)
         self.assert_torn_down(out)
@@ -92,9 +104,7 @@ class Demo(unittest.TestCase):
             p.send_signal(signal.SIGINT)
             out += p.communicate(timeout=60)[0]
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
+            self.end(p)
         self.assertEqual(p.returncode, 0, out)
         self.assertIn("==> Done.", out)
         self.assert_torn_down(out)

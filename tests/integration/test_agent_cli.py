@@ -1,5 +1,6 @@
 """The agent's life cycle and its errors: one clear line and a non-zero exit, never a crash;
 SIGTERM and SIGKILL leave nothing attached."""
+import errno
 import json
 import os
 import re
@@ -51,11 +52,12 @@ class AgentCli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.strip(), warn + ": ok")
         self.assertEqual(r.stderr.splitlines(), [
-            warn + ": warning: domains.example.test: MX hosts mx1.example.test and "
-            "mx2.example.test share the address 198.18.0.10: they are judged alike, and a "
-            "failover between them cannot help",
-            warn + ": warning: probes.targets.198.18.0.54: not a judged DNS server (not in "
-            "dns_servers, and no domain is authoritative): the entry has no effect"])
+            warn + ":6: warning: domains[0].mx[1].addresses[0]: MX hosts mx1.example.test and "
+            "mx2.example.test of example.test share the address 198.18.0.10: they are judged "
+            "alike, and a failover between them cannot help",
+            warn + ":10: warning: probes.targets[0].address: 198.18.0.54: not a judged DNS "
+            "server (not in dns_servers, and no domain is authoritative): the entry has no "
+            "effect"])
         r = agent("check-config", os.path.join(cfg, "bad-domain-twice.yaml"))
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.strip(), os.path.join(cfg, "bad-domain-twice.yaml") +
@@ -64,6 +66,61 @@ class AgentCli(unittest.TestCase):
         r = agent("agent", "--config", os.path.join(cfg, "bad-type.yaml"))
         self.assertEqual(r.returncode, 1)
         self.assertIn("bad-type.yaml:2: dns.timeout: expected a number from 0.001 to 3600 seconds, got 'soon'", r.stderr)
+
+    def test_check_config_gives_the_systems_reason(self):
+        """Files the user cannot read, with the system's reason (strerror, here Python's
+        os.strerror), as user nobody (root reads whatever the mode): the configuration (0600),
+        the webhook's token file (0600) naming its key and line. A hook program that cannot be
+        run and an interface this host lacks are warnings with their key and line: the file is
+        still ok (exit 0)."""
+        d = tempfile.mkdtemp(prefix="cf-reason-")
+        nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+        try:
+            os.chmod(d, 0o755)
+
+            def write(name, text, mode):
+                path = os.path.join(d, name)
+                with open(path, "w") as f:
+                    f.write(text)
+                os.chmod(path, mode)
+                return path
+            denied = os.strerror(errno.EACCES)
+            secret = write("secret.yaml", "listen: 127.0.0.1:10053\n", 0o600)
+            r = agent("check-config", secret, prefix=nobody)
+            self.assertEqual((r.returncode, r.stderr.strip()),
+                             (1, f"{secret}: cannot read it: {denied}"))
+            token = write("token", "0123456789abcdef0123\n", 0o600)
+            webhook = write("webhook.yaml", "hooks:\n  - {name: h, events: [], argv: [/bin/true]}"
+                            f"\nwebhook:\n  enabled: true\n  token_file: {token}\n  hook: h\n",
+                            0o644)
+            r = agent("check-config", webhook, prefix=nobody)
+            self.assertEqual((r.returncode, r.stderr.strip()),
+                             (1, f"{webhook}:5: webhook.token_file: {token}: cannot read it: "
+                                 f"{denied}"))
+            self.assertEqual(agent("check-config", webhook).returncode, 0)  # root reads it
+            plain = write("plain-hook", "#!/bin/sh\n", 0o644)
+            later = write("later.yaml", f"""interfaces: [lo, mxs-nosuch0]
+hooks:
+  - name: plain
+    events: [target_down]
+    argv: [{plain}]
+  - name: missing
+    events: [target_down]
+    argv: [{d}/not-yet]
+""", 0o644)
+            for who in ((), nobody):
+                r = agent("check-config", later, prefix=who)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.strip(), later + ": ok")
+                self.assertEqual(r.stderr.splitlines(), [
+                    f"{later}:1: warning: interfaces[1]: 'mxs-nosuch0': no such interface on this "
+                    "host now (the agent does not start without it)",
+                    f"{later}:5: warning: hooks[0].argv[0]: hook 'plain': cannot run '{plain}': "
+                    f"{denied} (each run fails until it can)",
+                    f"{later}:8: warning: hooks[1].argv[0]: hook 'missing': cannot run "
+                    f"'{d}/not-yet': {os.strerror(errno.ENOENT)} (each run fails until it can)"])
+        finally:
+            shutil.rmtree(d)
 
     def test_check_config_refuses_what_is_no_regular_file(self):
         """A link to /dev/zero, a FIFO, a directory, a file over the 1 MiB limit: each fails
@@ -148,7 +205,7 @@ class AgentLifecycle(unittest.TestCase):
         self.assertRegex(errors[0]["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
         r = agent("agent", "--log-format", "xml")
         self.assertEqual((r.returncode, r.stderr.strip()),
-                         (2, "mxsense agent: --log-format: 'xml': expected text or json"))
+                         (2, "mxsense agent: --log-format: 'xml': expected auto, text, journal or json"))
 
     def test_busy_port(self):
         p = self.lab.start_agent(self.lab.client, self.lab.client_if, port=10060)

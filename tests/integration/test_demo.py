@@ -1,10 +1,13 @@
 """scripts/demo, as a newcomer runs it: the whole story prints and everything is torn down,
-also when interrupted with Ctrl-C in the middle."""
+also when interrupted with Ctrl-C in the middle; with --browse and --hold the status page is
+reachable from this host's loopback (only) until Ctrl-C."""
 import os
 import re
 import signal
+import socket
 import subprocess
 import unittest
+import urllib.request
 
 import lab as L
 
@@ -25,6 +28,19 @@ class Demo(unittest.TestCase):
         procs = L.run("ps", "-eo", "args").stdout
         self.assertNotIn(m.group(3), procs)
 
+    @staticmethod
+    def end(p):
+        """A demo still running after a failed check: Ctrl-C, so that it tears its lab down
+        (a SIGKILL would leave its namespaces, servers and agent behind); SIGKILL only if it
+        does not end."""
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+
     def test_the_whole_story(self):
         r = subprocess.run([DEMO, "--no-setup", "--pause", "0"], capture_output=True, text=True,
                            timeout=300)
@@ -39,6 +55,8 @@ class Demo(unittest.TestCase):
         self.assertIn("original MX order restored", out)
         self.assertIn("domain_failback attempt 1: success", out)
         self.assertIn("==> Done.", out)
+        self.assertRegex(out, r"the status page is in namespace \S+: ip netns exec \S+ curl "
+                              r"http://127\.0\.0\.1:10053/")
         self.assert_torn_down(out)
 
     def test_ctrl_c_tears_down(self):
@@ -53,11 +71,57 @@ class Demo(unittest.TestCase):
                     break
             out += p.communicate(timeout=60)[0]
         finally:
-            if p.poll() is None:
-                p.kill()
+            self.end(p)
         self.assertEqual(p.returncode, 130, out)
         self.assertIn("==> Interrupted.", out)
         self.assert_torn_down(out)
+
+    def test_browse_and_hold(self):
+        with socket.socket() as s:  # a port free on this host's loopback
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        p = subprocess.Popen([DEMO, "--no-setup", "--pause", "0", "--browse", str(port),
+                              "--hold"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+        out = ""
+        try:
+            for line in p.stdout:
+                out += line
+                if line.startswith("==> Holding"):
+                    break
+            self.assertIn(f"==> The status page: http://127.0.0.1:{port}/", out)
+            self.assertIn("==> Holding", out)
+            # The story is over and the page is still there, from the host, through the relay.
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+                page = r.read().decode()
+            self.assertIn("<title>mxsense status</title>", page)
+            self.assertIn("mx1.example.test", page)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                self.assertIn("mxsense_target_state{", r.read().decode())
+            # On loopback only.
+            listening = L.run("ss", "-Hltn", f"sport = :{port}").stdout.splitlines()
+            self.assertEqual([x.split()[3] for x in listening], [f"127.0.0.1:{port}"])
+            p.send_signal(signal.SIGINT)
+            out += p.communicate(timeout=60)[0]
+        finally:
+            self.end(p)
+        self.assertEqual(p.returncode, 0, out)
+        self.assertIn("==> Done.", out)
+        self.assert_torn_down(out)
+        with self.assertRaises(ConnectionRefusedError):  # the relay ended with the demo
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+    def test_busy_browse_port_is_refused_first(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            port = s.getsockname()[1]
+            r = subprocess.run([DEMO, "--no-setup", "--browse", str(port)], capture_output=True,
+                               text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(r.stderr.strip(), f"scripts/demo: --browse {port}: cannot listen on "
+                                           f"127.0.0.1:{port}: Address already in use")
+        self.assertEqual(r.stdout, "")  # nothing was started
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ constexpr const char* kResolvedConf = "/run/systemd/resolve/resolv.conf";
 // the hook runners of the hooks it keeps (by name: a run in progress, cooldown, retries).
 void Agent::setup_health() {
     for (const auto& w : config_warnings(opts_))
-        spdlog::warn("configuration: {}", w);
+        spdlog::warn("configuration: {}", w.text());
     own_addresses_ = host_addresses();
     lookup_resolvers_.clear();
     warned_probe_targets_.clear();

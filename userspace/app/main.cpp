@@ -2,6 +2,7 @@
 #include "app/agent.h"
 #include "app/audit_command.h"
 #include "app/logging.h"
+#include "base/log_format.h"
 #include "config/command_line.h"
 #include "config/config.h"
 #include "config/options.h"
@@ -53,6 +54,11 @@ struct Cli {
 int main(int argc, char** argv) {
     // libcurl (the audit's MTA-STS fetch) is initialised once, before any thread starts.
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    // Until the agent reads its options: spdlog's own default logger would stamp local time.
+    mxs::setup_logging("info", "auto");
+    // The priority prefix of lines written to stderr directly, under the journal ("" else).
+    const auto err = mxs::stderr_journal_prefix(spdlog::level::err);
+    const auto warn = mxs::stderr_journal_prefix(spdlog::level::warn);
     mxs::AgentOptions o;
     Cli cli(o);
     try {
@@ -67,13 +73,16 @@ int main(int argc, char** argv) {
         return cli.audit.run();
 
     if (cli.check->parsed()) {
-        auto c = mxs::load_config(cli.check_file);
+        mxs::Origins origins;
+        auto c = mxs::load_config(cli.check_file, &origins);
         if (!c) {
-            std::cerr << c.error() << "\n";
+            std::cerr << err << c.error() << "\n";
             return 1;
         }
-        for (const auto& w : mxs::config_warnings(*c))
-            std::cerr << cli.check_file << ": warning: " << w << "\n";
+        // As compilers print them ("FILE:LINE: warning: ..."); the file is still ok.
+        for (const auto& w : mxs::config_warnings(*c, origins))
+            std::cerr << warn << (w.where.empty() ? cli.check_file : w.where)
+                      << ": warning: " << w.message << "\n";
         std::cout << cli.check_file << ": ok\n";
         return 0;
     }
@@ -81,13 +90,13 @@ int main(int argc, char** argv) {
     if (cli.status->parsed()) {
         const auto addr = mxs::parse_listen(cli.status_agent);
         if (!addr) {
-            std::cerr << "mxsense status: --agent '" << cli.status_agent
+            std::cerr << err << "mxsense status: --agent '" << cli.status_agent
                       << "': expected ADDR:PORT or [V6ADDR]:PORT\n";
             return 2;
         }
         auto body = mxs::http_get(*addr, "/api/v1/status");
         if (!body) {
-            std::cerr << "mxsense status: " << body.error() << "\n";
+            std::cerr << err << "mxsense status: " << body.error() << "\n";
             return 1;
         }
         if (cli.status_json) {
@@ -96,7 +105,7 @@ int main(int argc, char** argv) {
         }
         const auto table = mxs::status_table(*body);
         if (!table) {
-            std::cerr << "mxsense status: " << table.error() << "\n";
+            std::cerr << err << "mxsense status: " << table.error() << "\n";
             return 1;
         }
         std::cout << *table;
@@ -115,12 +124,12 @@ int main(int argc, char** argv) {
         // A file refused on its own is 1 (as check-config); the whole, with the flags, 2.
         if (!cli.config.empty())
             if (auto f = mxs::load_config(cli.config); !f) {
-                std::cerr << "mxsense agent: " << f.error() << "\n";
+                std::cerr << err << "mxsense agent: " << f.error() << "\n";
                 return 1;
             }
         auto c = mxs::agent_options(args);
         if (!c) {
-            std::cerr << "mxsense agent: " << c.error() << "\n";
+            std::cerr << err << "mxsense agent: " << c.error() << "\n";
             return 2;
         }
         mxs::setup_logging(c->log_level, c->log_format);

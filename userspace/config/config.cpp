@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include "base/local_addr.h"
+#include "base/shown.h"
 #include "config/validate.h"
 #include "config/yaml_reader.h"
 
@@ -65,6 +66,29 @@ void canonicalize_addresses(AgentOptions& o) {
         canonical(o.discovery.resolver);
 }
 
+// yaml-cpp's error as "FILE:LINE:COLUMN: YAML syntax error: WHAT". A tab in the indentation
+// of that line (YAML 1.2.2 §6.1: indentation is spaces only) is named, for yaml-cpp reports it
+// as "illegal map value" or "end of map not found" as often as by name.
+std::string syntax_error(const std::string& name, const std::string& text,
+                         const YAML::Exception& e) {
+    if (e.mark.is_null())
+        return printable(fmt::format("{}: YAML error: {}", name, e.msg));
+    std::size_t start = 0;
+    for (int l = 0; l < e.mark.line && start != std::string::npos; ++l) {
+        start = text.find('\n', start);
+        if (start != std::string::npos)
+            ++start;
+    }
+    std::string hint;
+    if (start != std::string::npos) {
+        const auto indent = text.substr(start, text.find_first_not_of(" \t", start) - start);
+        if (indent.find('\t') != std::string::npos && e.msg.find("tab") == std::string::npos)
+            hint = " (a tab in the indentation: YAML indents with spaces)";
+    }
+    return printable(fmt::format("{}:{}:{}: YAML syntax error: {}{}", name, e.mark.line + 1,
+                                 e.mark.column + 1, e.msg, hint));
+}
+
 } // namespace
 
 Result<AgentOptions> parse_config(const std::string& text, const std::string& name,
@@ -73,13 +97,15 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
     Origins local(name);
     Origins& where = origins ? *origins : local;
     where = Origins(name);
-    yaml::Reader r(name, where);
+    yaml::Reader r(name, where, text);
     try {
         YAML::Node root;
         try {
             // One document: yaml-cpp's Load() would read the first and silently drop the rest
             // of a file that a stray "---" split (its hooks, its listen address…).
             auto docs = YAML::LoadAll(text);
+            if (docs.size() > 1 && !docs[0].IsMap())
+                r.fail(docs[0], "top level", "expected a mapping");
             if (docs.size() > 1)
                 return Error{fmt::format("{}:{}: a second YAML document (after \"---\"): the "
                                          "configuration is one document",
@@ -87,7 +113,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
             if (!docs.empty())
                 root = docs.front();
         } catch (const YAML::ParserException& e) {
-            return Error{fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg)};
+            return Error{syntax_error(name, text, e)};
         }
         if (root.IsNull())
             return o; // an empty file: every default
@@ -97,7 +123,7 @@ Result<AgentOptions> parse_config(const std::string& text, const std::string& na
     } catch (const yaml::ConfigError& e) {
         return Error{e.message};
     } catch (const YAML::Exception& e) {
-        return Error{fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg)};
+        return Error{syntax_error(name, text, e)};
     }
     canonicalize_addresses(o);
     if (auto v = validate(o, where); !v)

@@ -127,11 +127,13 @@ struct AgentOptions : SensorConfig {
     std::vector<double> latency_buckets_s = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                              0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
                                              1,      2.5,     5,      10};
-    std::string xdp_mode = "auto"; // auto | native | generic
-    std::string log_level = "info";
-    // text: "2026-11-30T03:00:00.000 info ..." lines; json: one object per line with "time" (UTC,
-    // RFC 3339), "level" and "message", for log shippers.
-    std::string log_format = "text";
+    std::string xdp_mode = "auto";  // auto | native | generic
+    std::string log_level = "info"; // debug | info | warn (warning) | error
+    // auto: journal when stderr is the journal, else text; text: "2026-11-30T03:00:00.000Z info
+    // ..." lines (UTC); journal: "<6>..." (sd-daemon priority, no time); json: one object per
+    // line with "time" (UTC, RFC 3339), "level" and "message", for log shippers
+    // (base/log_format.h).
+    std::string log_format = "auto";
     // Health verdicts (issue 4).
     std::vector<std::string> dns_servers; // empty: the nameservers of /etc/resolv.conf
     std::vector<Domain> domains;

@@ -19,9 +19,21 @@ namespace mxs {
 // each option came from; without it, errors name the YAML keys.
 Result<> validate(const AgentOptions& o, const Origins& origins = Origins());
 
-// What is allowed but likely a mistake, one line each (check-config prints them, the
-// agent logs them at start and reload): MX hosts of one domain sharing an address,
-// probes.targets entries that can be no target.
-std::vector<std::string> config_warnings(const AgentOptions& o);
+// A warning about a configuration that is valid: where it is ("FILE:LINE", "--flag", "FILE"
+// for a default, "" without a file; Origins::prefix()) and what ("KEY.PATH: reason", one line).
+struct ConfigWarning {
+    std::string where;
+    std::string message;
+    // "WHERE: MESSAGE", or the message alone without a where.
+    std::string text() const;
+};
+
+// What is allowed but likely a mistake, or not on this host now but possibly later, one each
+// (check-config prints them and still exits 0; the agent logs them at start and reload): an
+// interface this host does not have, a hook program that cannot be run (missing, not a
+// regular file, not executable: the system's reason), MX hosts of one domain sharing an
+// address, probes.targets entries that can be no target. `origins` gives each its line.
+std::vector<ConfigWarning> config_warnings(const AgentOptions& o,
+                                           const Origins& origins = Origins());
 
 } // namespace mxs

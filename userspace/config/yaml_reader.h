@@ -27,7 +27,9 @@ struct ConfigError {
 
 class Reader {
   public:
-    Reader(std::string name, Origins& origins) : name_(std::move(name)), origins_(origins) {}
+    // text: the document (for the check of quoted strings in unique_keys()).
+    Reader(std::string name, Origins& origins, std::string_view text = {})
+        : name_(std::move(name)), origins_(origins), text_(text) {}
 
     [[noreturn]] void fail(const YAML::Node& n, const std::string& field,
                            const std::string& what) const {
@@ -231,7 +233,9 @@ class Reader {
         --budget;
         if (depth > kMaxDepth)
             fail(n, where, fmt::format("nested deeper than {} levels", kMaxDepth));
-        if (n.IsSequence()) {
+        if (n.IsScalar()) {
+            quote_closed(n, where);
+        } else if (n.IsSequence()) {
             for (std::size_t i = 0; i < n.size(); ++i)
                 unique_keys(n[i], fmt::format("{}[{}]", where, i), budget, depth + 1);
         } else if (n.IsMap()) {
@@ -241,6 +245,7 @@ class Reader {
                     continue; // no key of ours is one; mapping() refuses it
                 const auto& key = kv.first.Scalar();
                 const auto field = where.empty() ? key : where + "." + key;
+                quote_closed(kv.first, field);
                 if (auto [it, fresh] = seen.emplace(key, kv.first.Mark()); !fresh)
                     fail(kv.first, field,
                          fmt::format("key given twice (first on line {})", it->second.line + 1));
@@ -258,11 +263,39 @@ class Reader {
     static constexpr std::size_t kMaxString = 4096;
 
   private:
+    // yaml-cpp (0.7) ends a quoted scalar whose closing quote is missing at the end of the
+    // document, silently: `state_file: "/x` followed by the rest of the file would be one
+    // string and every later key lost. A quoted scalar must have its closing quote in the text.
+    void quote_closed(const YAML::Node& n, const std::string& field) const {
+        const auto pos = n.Mark().pos;
+        if (n.Tag() == "?" || pos < 0 || static_cast<std::size_t>(pos) >= text_.size())
+            return;
+        const char q = text_[static_cast<std::size_t>(pos)];
+        if (q != '\'' && q != '"')
+            return; // a block scalar, or one with an explicit tag
+        for (auto i = static_cast<std::size_t>(pos) + 1; i < text_.size(); ++i) {
+            if (q == '"' && text_[i] == '\\') {
+                ++i; // an escape: \" is no end
+            } else if (text_[i] == q) {
+                if (q == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
+                    ++i; // '' is a quote inside '...'
+                    continue;
+                }
+                return;
+            }
+        }
+        fail(n, field.empty() ? "top level" : field,
+             fmt::format("a quoted string without its closing {} (it would run to the end of "
+                         "the file)",
+                         q));
+    }
+
     // The key of field's range: "hooks[1].timeout" is "hooks[].timeout".
     static std::string range_key(const std::string& field) { return option_key(field); }
 
     std::string name_;
     Origins& origins_;
+    std::string_view text_;
 };
 
 using Handler = std::function<void(const YAML::Node&, const std::string&)>;

@@ -346,6 +346,9 @@ HttpResponse Agent::handle(const HttpRequest& req) {
     const auto path = req.target.substr(0, req.target.find('?'));
     if (path == kWebhookPath && !webhook_http_)
         return webhook_.deliver(opts_.webhook, req, *health_, hooks_);
+    if (path == kWebhookPath) // served on webhook.listen only
+        return {
+            404, "text/plain; charset=utf-8", "not found (the webhook is on webhook.listen)\n", {}};
     if (req.method != "GET" && req.method != "HEAD")
         return {405, "text/plain; charset=utf-8", "method not allowed\n", "GET, HEAD"};
     if (path == "/metrics") {

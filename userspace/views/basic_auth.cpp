@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace mxs {
@@ -106,7 +107,11 @@ struct Verifier::State {
     bool open = true; // results are posted (closed by ~Verifier, before the loop goes)
 };
 
-Verifier::Verifier() : state_(std::make_shared<State>()) {
+Verifier::Verifier() : state_(std::make_shared<State>()) {}
+
+// The thread starts with the first verification, not with the Verifier: the agent drops its
+// capabilities while it is the only thread (base/privileges.h), after the Verifier is made.
+void Verifier::start_thread() {
     std::thread([s = state_] {
         while (true) {
             State::Job job;
@@ -150,8 +155,12 @@ void Verifier::close() {
 bool Verifier::submit(std::function<bool()> work, boost::asio::any_io_executor ex,
                       std::function<void(bool)> done) {
     std::lock_guard lock(state_->m);
-    if (state_->jobs.size() + state_->running >= kMaxPending)
+    if (!state_->open || state_->jobs.size() + state_->running >= kMaxPending)
         return false;
+    if (!started_) {
+        start_thread(); // may throw std::system_error (no thread): BasicAuth says busy
+        started_ = true;
+    }
     state_->jobs.push_back({std::move(work), std::move(ex), std::move(done)});
     state_->cv.notify_one();
     return true;
@@ -212,7 +221,13 @@ void BasicAuth::check(std::string_view authorization, boost::asio::any_io_execut
         }
         done(ok ? Verdict::ok : Verdict::invalid);
     };
-    if (!verifier_->submit(std::move(work), std::move(ex), std::move(finish)))
+    bool queued = false;
+    try {
+        queued = verifier_->submit(std::move(work), std::move(ex), std::move(finish));
+    } catch (const std::system_error&) { // no thread could be started (EAGAIN): as if busy
+        queued = false;
+    }
+    if (!queued)
         done(Verdict::busy);
 }
 

@@ -57,7 +57,10 @@ class Verifier {
     struct State;
 
   private:
+    void start_thread();
+
     std::shared_ptr<State> state_;
+    bool started_ = false; // under state_->m
 };
 
 class BasicAuth : public std::enable_shared_from_this<BasicAuth> {

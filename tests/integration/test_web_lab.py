@@ -297,6 +297,46 @@ http: {{header_timeout: {HEADER_TIMEOUT}}}
         self.assertLess(cpu, 1.5, "more than one verification at a time")
         self.assertLess(statistics.median(latencies), 1.0)
 
+    def test_client_certificates(self):
+        """client_auth_type RequireAndVerifyClientCert (applied by a reload): a client with a
+        certificate of client_ca_file's CA gets through, one without a certificate or with a
+        certificate of another CA fails the handshake."""
+        t = self.lab.tmp
+        for name in ("ca", "other-ca"):
+            L.run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", f"/CN={name}",
+                  "-keyout", f"{t}/{name}.key", "-out", f"{t}/{name}.pem")
+            L.run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-subj", f"/CN=client-of-{name}", "-keyout", f"{t}/{name}-client.key",
+                  "-out", f"{t}/{name}-client.csr")
+            L.run("openssl", "x509", "-req", "-in", f"{t}/{name}-client.csr", "-CA",
+                  f"{t}/{name}.pem", "-CAkey", f"{t}/{name}.key", "-CAcreateserial", "-days", "2",
+                  "-out", f"{t}/{name}-client.pem")
+        with open(self.web) as f:
+            good = f.read()
+        log = lambda: self.lab.log(self.agent)  # noqa: E731
+        before = self.metrics()
+        try:
+            with open(self.web, "w") as f:
+                f.write(good.replace("basic_auth_users:", "  client_auth_type: "
+                                     "RequireAndVerifyClientCert\n  client_ca_file: "
+                                     f"{t}/ca.pem\nbasic_auth_users:"))
+            os.kill(self.agent.pid, signal.SIGHUP)
+            mine = ("--cert", f"{t}/ca-client.pem", "--key", f"{t}/ca-client.key")
+            L.until(lambda: self.curl("/metrics", "--fail-with-body")[0] == 0, 10,
+                    "a client without a certificate to be refused", detail=log)
+            self.assertEqual(self.curl("/metrics", *mine)[0], 200)
+            self.assertEqual(self.curl("/metrics", "--cert", f"{t}/other-ca-client.pem", "--key",
+                                       f"{t}/other-ca-client.key")[0], 0)
+        finally:
+            with open(self.web, "w") as f:
+                f.write(good)
+            os.kill(self.agent.pid, signal.SIGHUP)
+            L.until(lambda: self.curl("/metrics")[0] == 200, 10, "the first file back")
+        after = self.metrics()
+        self.assertGreaterEqual(L.delta(before, after, "mxsense_http_tls_failures_total",
+                                        reason="handshake"), 2)
+
     def test_reload_keeps_the_old_file_when_the_new_one_is_bad(self):
         log = lambda: self.lab.log(self.agent)  # noqa: E731
         with open(self.web) as f:

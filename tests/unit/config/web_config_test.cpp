@@ -1,6 +1,7 @@
 // The web configuration file (exporter-toolkit format): what it reads, every refusal with its
 // line and key, and the files it names (tests/config/web: a certificate and keys made by
 // `openssl req`/`openssl pkey`, see tests/config/web/README).
+#include "config/command_line.h"
 #include "config/config.h"
 #include "config/web_config.h"
 
@@ -267,6 +268,33 @@ TEST_F(WebFiles, TheAgentConfigurationLoadsIt) {
               agent + ":2: web_config_file: " + web +
                   ":2: basic_auth_users.alice: not a bcrypt hash ($2y$, $2b$ or $2a$, two digits "
                   "of cost, then 53 characters); make one with: htpasswd -nBC 10 USER");
+}
+
+// --web-config-file over the file's web_config_file, its errors naming the flag.
+TEST_F(WebFiles, TheFlagLoadsItOverTheFile) {
+    const auto web = write("web.yml", "basic_auth_users:\n  alice: '" + kAlice + "'\n");
+    auto o = agent_options({"--web-config-file", web});
+    ASSERT_TRUE(o) << o.error();
+    EXPECT_EQ(o->web.file, web);
+    const auto none = (dir_ / "none.yml").string();
+    EXPECT_EQ(agent_options({"--web-config-file", none}).error(),
+              "--web-config-file: " + none + ": cannot read it: No such file or directory");
+}
+
+TEST(WebhookListen, RefusedWithoutTheWebhookMalformedOrOnListen) {
+    const std::pair<std::string, std::string> cases[] = {
+        {"webhook: {listen: '127.0.0.1:10054'}\n",
+         "agent.yaml:1: webhook.listen: without webhook.enabled: nothing to serve there"},
+        {"webhook: {enabled: true,\n  listen: nowhere}\n",
+         "agent.yaml:2: webhook.listen: 'nowhere': expected ADDR:PORT or [V6ADDR]:PORT"},
+        {"listen: '127.0.0.1:10053'\nwebhook:\n  enabled: true\n  listen: '127.0.0.1:10053'\n",
+         "agent.yaml:4: webhook.listen: '127.0.0.1:10053': the same as listen; leave "
+         "webhook.listen out to serve the webhook there"},
+    };
+    for (const auto& [text, want] : cases) {
+        auto c = parse_config(text, "agent.yaml");
+        EXPECT_EQ(c ? "(accepted)" : c.error(), want) << text;
+    }
 }
 
 TEST(WebConfig, WarnsOfCostlyOrUnevenHashesAndAuthWithoutTls) {

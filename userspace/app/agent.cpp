@@ -59,6 +59,7 @@ Agent::Agent(AgentOptions opts, std::vector<std::string> args)
 }
 
 Agent::~Agent() {
+    verifier_->close(); // a verification still running posts nothing to io_ from now on
     // A reload thread still reading (a hung network file system) posts nothing from now on.
     std::lock_guard lock(reload_gate_->m);
     reload_gate_->open = false;
@@ -92,6 +93,17 @@ bool Agent::setup() {
         return false;
     }
     http_ = std::move(*http);
+    if (!opts_.webhook.listen.empty()) {
+        auto w = HttpServer::bind(
+            io_, *parse_listen(opts_.webhook.listen),
+            [this](const HttpRequest& r) { return handle_webhook(r); }, opts_.http);
+        if (!w) {
+            spdlog::error("webhook.listen: {}", w.error());
+            return false;
+        }
+        webhook_http_ = std::move(*w);
+    }
+    apply_web();
 
     setup_health();
 
@@ -178,11 +190,22 @@ int Agent::run() {
         hup_.cancel();
         hooks_.stop(); // SIGTERM to a hook still running, SIGKILL after kHookStopGraceS
         http_->stop();
+        if (webhook_http_)
+            webhook_http_->stop();
         io_.stop();
     });
     http_->start();
-    const auto ep = http_->local_endpoint();
-    spdlog::info("serving metrics on http://{}:{}/metrics", ep.address().to_string(), ep.port());
+    const auto url = [](const HttpServer& s) {
+        const auto ep = s.local_endpoint();
+        const auto a = ep.address().to_string();
+        return fmt::format("{}://{}:{}", s.tls() ? "https" : "http",
+                           ep.address().is_v6() ? "[" + a + "]" : a, ep.port());
+    };
+    spdlog::info("serving metrics on {}/metrics", url(*http_));
+    if (webhook_http_) {
+        webhook_http_->start();
+        spdlog::info("serving the Alertmanager webhook on {}{}", url(*webhook_http_), kWebhookPath);
+    }
     every(sweep_timer_, &opts_.sweep_interval_s, &Agent::sweep, "sweep");
     every(window_timer_, &opts_.verdicts.window_s, &Agent::judge_window, "verdict window");
     probe_round(); // the first round at once: no target has shown passive traffic yet
@@ -284,6 +307,22 @@ void Agent::sweep() {
 // scrape asks, not on every sweep.
 void Agent::refresh() {
     snapshot_.http = http_->stats();
+    if (webhook_http_) { // both listeners' counts in one set of series
+        const auto w = webhook_http_->stats();
+        auto& h = snapshot_.http;
+        h.connections += w.connections;
+        h.max_connections += w.max_connections;
+        using Counts = std::map<std::string, std::uint64_t>;
+        const std::pair<Counts*, const Counts*> both[] = {{&h.rejected, &w.rejected},
+                                                          {&h.timed_out, &w.timed_out},
+                                                          {&h.bad_requests, &w.bad_requests},
+                                                          {&h.tls_failed, &w.tls_failed},
+                                                          {&h.unauthorized, &w.unauthorized}};
+        for (const auto& [to, from] : both)
+            for (const auto& [k, n] : *from)
+                (*to)[k] += n;
+        h.auth_busy += w.auth_busy;
+    }
     snapshot_.probes = prober_.counts();
     snapshot_.webhook = webhook_.counts();
     snapshot_.audit = audit_.snapshot();
@@ -327,8 +366,11 @@ void Agent::read_process() {
 
 HttpResponse Agent::handle(const HttpRequest& req) {
     const auto path = req.target.substr(0, req.target.find('?'));
-    if (path == kWebhookPath)
+    if (path == kWebhookPath && !webhook_http_)
         return webhook_.deliver(opts_.webhook, req, *health_, hooks_);
+    if (path == kWebhookPath) // served on webhook.listen only
+        return {
+            404, "text/plain; charset=utf-8", "not found (the webhook is on webhook.listen)\n", {}};
     if (req.method != "GET" && req.method != "HEAD")
         return {405, "text/plain; charset=utf-8", "method not allowed\n", "GET, HEAD"};
     if (path == "/metrics") {
@@ -348,6 +390,43 @@ HttpResponse Agent::handle(const HttpRequest& req) {
         return {200, "text/html; charset=utf-8", status_html(snapshot_, 5), {}};
     }
     return {404, "text/plain; charset=utf-8", "not found\n", {}};
+}
+
+// webhook.listen's listener serves the webhook and nothing else: the metrics and status stay
+// on `listen` (which may be loopback only, or behind basic auth).
+HttpResponse Agent::handle_webhook(const HttpRequest& req) {
+    if (req.target.substr(0, req.target.find('?')) == kWebhookPath)
+        return webhook_.deliver(opts_.webhook, req, *health_, hooks_);
+    return {404,
+            "text/plain; charset=utf-8",
+            "not found (this listener serves the webhook only)\n",
+            {}};
+}
+
+// TLS on both listeners; basic auth on `listen` for everything but the webhook, which keeps
+// its bearer token (Alertmanager's http_config sends one Authorization header: a bearer token
+// or basic credentials, not both). The webhook's own listener has no basic auth.
+void Agent::apply_web() {
+    const auto& w = opts_.web;
+    std::shared_ptr<BasicAuth> auth;
+    if (!w.users.empty())
+        auth = std::make_shared<BasicAuth>(w.users, verifier_);
+    http_->secure(w.tls_context, auth, kWebhookPath);
+    if (webhook_http_)
+        webhook_http_->secure(w.tls_context, nullptr);
+    for (const auto& warning : web_config_warnings(w))
+        spdlog::warn("web configuration: {}", warning);
+    if (w.file.empty())
+        spdlog::info("web configuration: none (plain HTTP, no authentication)");
+    else
+        spdlog::info("web configuration {}: {}, {}", w.file,
+                     w.tls ? fmt::format("TLS ({} to {}{})", w.tls->min_version, w.tls->max_version,
+                                         w.tls->client_auth_type == "NoClientCert"
+                                             ? ""
+                                             : ", client certificates: " + w.tls->client_auth_type)
+                           : std::string("no TLS"),
+                     w.users.empty() ? std::string("no basic auth")
+                                     : fmt::format("basic auth for {} user(s)", w.users.size()));
 }
 
 } // namespace mxs

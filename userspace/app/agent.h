@@ -16,6 +16,7 @@
 #include "kernel/datapath.h"
 #include "probes/discovery.h"
 #include "probes/prober.h"
+#include "views/basic_auth.h"
 #include "views/http_server.h"
 #include "views/metrics.h"
 #include "views/snapshot.h"
@@ -55,6 +56,9 @@ class Agent {
     void refresh();
     HttpResponse handle(const HttpRequest& req);
     void read_process();
+    HttpResponse handle_webhook(const HttpRequest& req); // webhook.listen's listener
+    // The web configuration (opts_.web) on the listeners: at start and on every reload.
+    void apply_web();
     // agent_config.cpp: what a configuration sets up, at start and on every reload
     void setup_health();
     void start_discovery();
@@ -103,7 +107,9 @@ class Agent {
     Prober prober_{io_};
     AuditRunner audit_{io_};   // the periodic audit; its blocking thread joined before io_ goes
     WindowDelta window_delta_; // the counters' totals at the last window
+    std::shared_ptr<Verifier> verifier_ = std::make_shared<Verifier>(); // basic auth's thread
     std::unique_ptr<HttpServer> http_;
+    std::unique_ptr<HttpServer> webhook_http_; // webhook.listen's, when set
     std::unique_ptr<Datapath> datapath_;
     DnsAggregator dns_;
     SmtpAggregator smtp_;

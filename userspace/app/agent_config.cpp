@@ -279,6 +279,11 @@ void Agent::apply_reload(Result<AgentOptions> c) {
         if (s.apply == Apply::reload)
             copy_option(s, opts_, *c);      // timers read their intervals anew
     opts_.webhook.token = c->webhook.token; // read from webhook.token_file
+    if (!opts_.web.file.empty() && c->web.file.empty())
+        spdlog::warn("reload: no web_config_file any more: plain HTTP without authentication "
+                     "from now on");
+    opts_.web = c->web; // read from web_config_file: certificate, key, users
+    apply_web();
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
     setup_health();
     snapshot_.config_reload_ok = true;

@@ -2,6 +2,7 @@
 #include "app/agent.h"
 #include "app/audit_command.h"
 #include "app/logging.h"
+#include "base/bounded_file.h"
 #include "base/log_format.h"
 #include "config/command_line.h"
 #include "config/config.h"
@@ -28,6 +29,9 @@ struct Cli {
     CLI::App* status;
     std::string status_agent = mxs::kDefaultListen;
     bool status_json = false;
+    std::string status_ca_file;
+    std::string status_user;
+    std::string status_password_file;
     mxs::AuditCommand audit;
 
     explicit Cli(mxs::AgentOptions& o) {
@@ -44,8 +48,22 @@ struct Cli {
         check = app.add_subcommand("check-config", "Check a configuration file and exit");
         check->add_option("file", check_file, "YAML configuration file")->required();
         status = app.add_subcommand("status", "Print the agent's targets, states and domains");
-        status->add_option("-a,--agent", status_agent, "The agent's listen address ADDR:PORT")
+        status
+            ->add_option("-a,--agent", status_agent,
+                         "The agent: its listen address ADDR:PORT, or https://HOST:PORT when its "
+                         "web configuration has TLS")
             ->capture_default_str();
+        status
+            ->add_option("--ca-file", status_ca_file,
+                         "CA certificates (PEM) the agent's certificate is verified against "
+                         "(default: the system's store)")
+            ->check(CLI::ExistingFile);
+        status->add_option("--user", status_user, "Basic auth user (the web configuration's)");
+        status
+            ->add_option("--password-file", status_password_file,
+                         "File whose first line is --user's password (never on the command line)")
+            ->needs(status->get_option("--user"));
+        status->get_option("--user")->needs(status->get_option("--password-file"));
         status->add_flag("--json", status_json, "Print the JSON document as served");
         audit.add_to(app);
     }
@@ -83,18 +101,29 @@ int main(int argc, char** argv) {
         for (const auto& w : mxs::config_warnings(*c, origins))
             std::cerr << warn << (w.where.empty() ? cli.check_file : w.where)
                       << ": warning: " << w.message << "\n";
+        for (const auto& w : mxs::web_config_warnings(c->web))
+            std::cerr << warn << "warning: " << w << "\n";
         std::cout << cli.check_file << ": ok\n";
         return 0;
     }
 
     if (cli.status->parsed()) {
-        const auto addr = mxs::parse_listen(cli.status_agent);
-        if (!addr) {
-            std::cerr << err << "mxsense status: --agent '" << cli.status_agent
-                      << "': expected ADDR:PORT or [V6ADDR]:PORT\n";
+        mxs::HttpClientOptions ho{cli.status_agent, cli.status_ca_file, cli.status_user, {}};
+        if (auto url = mxs::agent_url(ho.agent); !url) {
+            std::cerr << err << "mxsense status: " << url.error() << "\n";
             return 2;
         }
-        auto body = mxs::http_get(*addr, "/api/v1/status");
+        if (!cli.status_password_file.empty()) {
+            auto p = mxs::read_bounded_file(cli.status_password_file, mxs::kTokenFileLimit);
+            if (!p) {
+                std::cerr << "mxsense status: --password-file: " << p.error() << "\n";
+                return 2;
+            }
+            ho.password = p->substr(0, p->find('\n'));
+            if (!ho.password.empty() && ho.password.back() == '\r')
+                ho.password.pop_back();
+        }
+        auto body = mxs::http_get(ho, "/api/v1/status");
         if (!body) {
             std::cerr << err << "mxsense status: " << body.error() << "\n";
             return 1;

@@ -130,11 +130,17 @@ Result<AgentOptions> agent_options(const std::vector<std::string>& args) {
     } catch (const CLI::ParseError& e) {
         return Error{printable(e.what())};
     }
+    bool web_flag = false;
     for (const auto& [opt, spec] : flags)
-        if (opt->count() > 0)
+        if (opt->count() > 0) {
             origins.flag(spec->key, spec->long_flag());
+            web_flag = web_flag || std::string_view(spec->key) == "web_config_file";
+        }
     if (auto v = validate(o, origins); !v)
         return Error{v.error()};
+    if (web_flag) // the file's web_config_file, if any, was loaded by load_config()
+        if (auto w = load_web_options(o, origins); !w)
+            return Error{w.error()};
     return o;
 }
 

@@ -152,6 +152,9 @@ Result<AgentOptions> load_config(const std::string& path, Origins* origins) {
                                      at.where("webhook.token_file"), o->webhook.token_file)};
         o->webhook.token = token;
     }
+    if (o)
+        if (auto w = load_web_options(*o, at); !w)
+            return Error{w.error()};
     if (o && !o->audit.ca_file.empty()) {
         // Checked here as `mxsense audit --ca-file` checks it: a file that holds no certificate
         // would make every MX certificate and the MTA-STS policy fail to verify, a fault of
@@ -164,6 +167,17 @@ Result<AgentOptions> load_config(const std::string& path, Origins* origins) {
                                      o->audit.ca_file)};
     }
     return o;
+}
+
+Result<> load_web_options(AgentOptions& o, const Origins& at) {
+    o.web = WebConfig{};
+    if (o.web_config_file.empty())
+        return {};
+    auto w = load_web_config(o.web_config_file);
+    if (!w)
+        return Error{fmt::format("{}: {}", at.where("web_config_file"), w.error())};
+    o.web = std::move(*w);
+    return {};
 }
 
 } // namespace mxs

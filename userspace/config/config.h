@@ -19,4 +19,9 @@ Result<AgentOptions> load_config(const std::string& path, Origins* origins = nul
 Result<AgentOptions> parse_config(const std::string& text, const std::string& name,
                                   Origins* origins = nullptr);
 
+// o.web from o.web_config_file (load_web_config()), or empty without one; errors start with
+// where the option was given (`at`). load_config() and agent_options() call it: the file's
+// certificate, key and users are read with the rest, at start and on every reload.
+Result<> load_web_options(AgentOptions& o, const Origins& at);
+
 } // namespace mxs

@@ -48,6 +48,10 @@ const OptionSpec kOptions[] = {
      Apply::restart},
     {"listen", "-l,--listen", "Metrics address ADDR:PORT or [V6]:PORT", MXS_FIELD(listen),
      Apply::restart},
+    {"web_config_file", "--web-config-file",
+     "Web configuration file (Prometheus exporter-toolkit format): TLS and basic auth for the "
+     "metrics, status page and API; read again on reload",
+     MXS_FIELD(web_config_file)},
     {"xdp_mode",
      "--xdp-mode",
      "auto (native, else generic), native or generic",
@@ -262,6 +266,10 @@ const OptionSpec kOptions[] = {
     {"webhook.token_file", "", "File holding the bearer token (16 characters at least)",
      MXS_FIELD(webhook.token_file)},
     {"webhook.hook", "", "Hook a firing or resolved alert runs", MXS_FIELD(webhook.hook)},
+    {"webhook.listen", "",
+     "ADDR:PORT of the webhook's own listener (empty: served on listen; README \"Web "
+     "configuration\")",
+     MXS_FIELD(webhook.listen), Apply::restart},
     // The periodic audit (README "Mail-domain audit").
     {"audit.interval", "", "Seconds between audits of the configured domains (0: none)",
      MXS_FIELD(audit.interval_s), Apply::reload, seconds(0, 604800)},

@@ -7,6 +7,7 @@
 
 #include "actions/hook_spec.h"
 #include "audit/audit_policy.h"
+#include "config/web_config.h"
 #include "health/thresholds.h"
 #include "kernel/sensor_config.h"
 #include "views/http_limits.h"
@@ -100,6 +101,9 @@ struct WebhookOptions {
     std::string token_file;
     std::string hook; // the name of the hook a firing/resolved alert runs
     std::string token;
+    // ADDR:PORT of a listener of its own, which serves the webhook alone (and `listen` then
+    // does not); empty: the webhook is served on `listen`.
+    std::string listen;
 };
 
 // The periodic mail-domain audit of the configured domains (README "Mail-domain audit").
@@ -144,6 +148,10 @@ struct AgentOptions : SensorConfig {
     WebhookOptions webhook;
     AuditAgentOptions audit;
     HttpLimits http; // connections and requests of the HTTP server (README "HTTP limits")
+    // The web configuration file (TLS, basic auth; README "Web configuration"), and what it
+    // held when the options were read (load_web_options()); empty: plain HTTP, no auth.
+    std::string web_config_file;
+    WebConfig web;
     // Which domains are failed over (and their preference order), kept across
     // restarts and reloads so a switched zone is still switched back; empty: none.
     std::string state_file = "/var/lib/mxsense/state.json";

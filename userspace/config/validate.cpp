@@ -398,6 +398,18 @@ class Checker {
                                fmt::format("hook {}: unknown event {}", shown(h.name),
                                            shown(h.events[j])));
         }
+        if (!o_.webhook.listen.empty()) {
+            if (!o_.webhook.enabled)
+                return bad("webhook.listen", "without webhook.enabled: nothing to serve there");
+            if (!parse_listen(o_.webhook.listen))
+                return bad("webhook.listen", fmt::format("{}: expected ADDR:PORT or [V6ADDR]:PORT",
+                                                         shown(o_.webhook.listen)));
+            if (o_.webhook.listen == o_.listen)
+                return bad("webhook.listen",
+                           fmt::format("{}: the same as {}; leave webhook.listen out to serve the "
+                                       "webhook there",
+                                       shown(o_.webhook.listen), name("listen")));
+        }
         if (o_.webhook.enabled) {
             if (o_.webhook.token_file.empty())
                 return bad("webhook.enabled", "needs webhook.token_file");

@@ -52,6 +52,15 @@ struct HttpStats {
     // unsupported (501: a transfer coding other than chunked; 417: an expectation other than
     // 100-continue).
     std::map<std::string, std::uint64_t> bad_requests;
+    // TLS connections that ended before a request: plain_http (no ClientHello: answered 400 in
+    // plain text), handshake (the handshake failed: no common version or suite, a client
+    // certificate refused, garbage). A handshake past its deadline is timed_out["handshake"].
+    std::map<std::string, std::uint64_t> tls_failed;
+    // Requests answered 401 by basic auth: missing (no Basic credentials), invalid (an
+    // unknown user or a wrong password: not told apart).
+    std::map<std::string, std::uint64_t> unauthorized;
+    // Requests answered 503 because BasicAuth's verification queue was full.
+    std::uint64_t auth_busy = 0;
 };
 
 } // namespace mxs

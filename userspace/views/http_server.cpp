@@ -23,9 +23,9 @@ namespace {
 // one whose request has been arriving longest, else the one whose answer has been stalled
 // longest (kStalledAnswer). An answer in progress for less than that is never cut: the new
 // connection is refused instead.
-Session* victim(const std::list<Session*>& sessions) {
-    Session* reading = nullptr;
-    Session* stalled = nullptr;
+SessionBase* victim(const std::list<SessionBase*>& sessions) {
+    SessionBase* reading = nullptr;
+    SessionBase* stalled = nullptr;
     const auto stalled_since = std::chrono::steady_clock::now() - kStalledAnswer;
     for (auto* s : sessions) {
         const Phase p = s->phase();
@@ -172,7 +172,7 @@ void HttpServer::admit(tcp::socket socket) {
         // Refusing the new connection instead would let idle connections (which cost the
         // attacker nothing) lock every scrape out until their deadline; closing the oldest
         // idle one keeps a scrape's connection, the newest, alive long enough to be answered.
-        Session* old = victim(s.sessions);
+        SessionBase* old = victim(s.sessions);
         const auto now = std::chrono::steady_clock::now();
         if (!limit_logged_ || now - *limit_logged_ >= std::chrono::minutes(1)) {
             limit_logged_ = now;
@@ -196,7 +196,23 @@ void HttpServer::admit(tcp::socket socket) {
             return;
         }
     }
-    std::make_shared<Session>(std::move(socket), shared_)->start();
+    if (s.tls)
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), shared_,
+                                                                        s.tls)
+            ->start();
+    else
+        std::make_shared<Session<beast::tcp_stream>>(std::move(socket), shared_)->start();
+}
+
+void HttpServer::secure(std::shared_ptr<boost::asio::ssl::context> tls,
+                        std::shared_ptr<BasicAuth> auth, std::string auth_exempt) {
+    shared_->tls = std::move(tls);
+    shared_->auth = std::move(auth);
+    shared_->auth_exempt = std::move(auth_exempt);
+}
+
+bool HttpServer::tls() const {
+    return shared_->tls != nullptr;
 }
 
 } // namespace mxs

@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
@@ -19,6 +20,8 @@
 #include <string>
 
 namespace mxs {
+
+class BasicAuth;
 
 class HttpServer {
   public:
@@ -34,6 +37,13 @@ class HttpServer {
     // minus kDescriptorReserve leaves less: the server never takes the descriptors probes
     // and hooks need (a probe that cannot open its socket would be booked as a failure).
     void start();
+    // The web configuration (README "Web configuration"): TLS with `tls` (nullptr: plain
+    // HTTP), basic auth with `auth` (nullptr: none) for every path but auth_exempt. Applies to
+    // connections accepted from now on (a reload); open ones keep what they began with, except
+    // that every request is checked against the auth in force.
+    void secure(std::shared_ptr<boost::asio::ssl::context> tls, std::shared_ptr<BasicAuth> auth,
+                std::string auth_exempt = {});
+    bool tls() const;
     // Stops accepting and closes every connection.
     void stop();
     boost::asio::ip::tcp::endpoint local_endpoint() const;

@@ -2,11 +2,14 @@
 // deadlines and bounds, the request parser, and the shared state of the server. Internal.
 #pragma once
 
+#include "views/basic_auth.h"
 #include "views/http_server.h"
 
 #include <array>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <list>
 #include <memory>
@@ -21,7 +24,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
-class Session;
+class SessionBase;
 
 inline std::chrono::steady_clock::duration seconds(double s) {
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -99,42 +102,88 @@ struct HttpServer::Shared {
     Handler handler;
     HttpStats stats;
     // Open connections, least recently changed phase first.
-    std::list<http_session::Session*> sessions;
+    std::list<http_session::SessionBase*> sessions;
+    // The web configuration in force (secure()); a connection keeps the context it began with.
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    std::shared_ptr<BasicAuth> auth;
+    std::string auth_exempt; // a path basic auth does not apply to (the webhook: its token)
 };
 
 namespace http_session {
 
-class Session : public std::enable_shared_from_this<Session> {
+// A TLS record of type handshake (RFC 8446 §5.1): how a ClientHello starts. Anything else on
+// a TLS port is answered in plain text, as an HTTP client reads it, and closed.
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
+inline constexpr const char* kPlainOnTls =
+    "HTTP/1.1 400 Bad Request\r\nServer: mxsense\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Connection: close\r\nContent-Length: 48\r\n\r\nthis port speaks TLS: use https:// to reach "
+    "it\r\n";
+
+// What the server's connection list and eviction see of a connection, whatever its stream.
+class SessionBase {
   public:
-    Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared)
-        : stream_(std::move(socket)), shared_(std::move(shared)),
-          accepted_(std::chrono::steady_clock::now()),
-          buffer_(shared_->limits.max_header_bytes + kReadSlack) {
-        shared_->sessions.push_back(this);
-        pos_ = std::prev(shared_->sessions.end());
-    }
-    ~Session() { unlist(); }
-    Session(const Session&) = delete;
-    Session& operator=(const Session&) = delete;
-
-    void start() { wait_request(); }
-
+    virtual ~SessionBase() = default;
     Phase phase() const { return phase_; }
     /// Since when the connection has been answering without a pause: the start of the
     /// answer to the first request of a pipelined run (meaningful in Phase::Busy).
     std::chrono::steady_clock::time_point answering_since() const { return answering_since_; }
-
     // Closes the connection now (to make room, or at stop()); its pending operation ends
     // with an error and the last reference goes with it.
-    void close() {
+    virtual void close() = 0;
+
+  protected:
+    Phase phase_ = Phase::Idle;
+    std::chrono::steady_clock::time_point answering_since_;
+};
+
+// One connection over Stream: beast::tcp_stream (plain HTTP) or
+// beast::ssl_stream<beast::tcp_stream> (TLS, handshake first, within the header deadline).
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  public:
+    Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared) requires(!kTls)
+        : stream_(std::move(socket)), shared_(std::move(shared)),
+          accepted_(std::chrono::steady_clock::now()),
+          buffer_(shared_->limits.max_header_bytes + kReadSlack) {
+        list();
+    }
+    Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared,
+            std::shared_ptr<boost::asio::ssl::context> tls) requires(kTls)
+        : tls_(std::move(tls)), stream_(std::move(socket), *tls_), shared_(std::move(shared)),
+          accepted_(std::chrono::steady_clock::now()),
+          buffer_(shared_->limits.max_header_bytes + kReadSlack) {
+        list();
+    }
+    ~Session() override { unlist(); }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    void start() {
+        if constexpr (kTls)
+            handshake();
+        else
+            wait_request();
+    }
+
+    void close() override {
         unlist();
         beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        stream_.close();
+        lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+        lowest().close();
     }
 
   private:
+    using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
     const HttpLimits& limits() const { return shared_->limits; }
+
+    void list() {
+        shared_->sessions.push_back(this);
+        pos_ = std::prev(shared_->sessions.end());
+    }
 
     void unlist() {
         if (listed_) {
@@ -149,6 +198,58 @@ class Session : public std::enable_shared_from_this<Session> {
             shared_->sessions.splice(shared_->sessions.end(), shared_->sessions, pos_);
     }
 
+    // TLS: the ClientHello's first bytes, then the handshake with them; all of it within the
+    // first request's header deadline (header_timeout from the accept), so a client that
+    // opens connections and never completes a handshake (slowloris on TLS) is closed there.
+    void handshake() {
+        set_phase(Phase::Header);
+        lowest().expires_at(accepted_ + seconds(limits().header_timeout_s));
+        lowest().async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
+                                                            beast::error_code ec, std::size_t n) {
+            if (ec)
+                return self->handshake_failed(ec);
+            self->buffer_.commit(n);
+            const auto* first = static_cast<const unsigned char*>(self->buffer_.data().data());
+            if (*first != kTlsHandshakeRecord)
+                return self->refuse_plain();
+            self->stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                                          self->buffer_.data(),
+                                          [self](beast::error_code e, std::size_t used) {
+                                              self->buffer_.consume(used);
+                                              if (e)
+                                                  return self->handshake_failed(e);
+                                              self->buffer_.consume(self->buffer_.size());
+                                              self->wait_request();
+                                          });
+        });
+    }
+
+    void handshake_failed(const beast::error_code& ec) {
+        if (ec == beast::error::timeout) {
+            ++shared_->stats.timed_out["handshake"];
+            return;
+        }
+        if (ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset ||
+            ec == boost::asio::error::operation_aborted)
+            return; // the client went away (or we closed it)
+        ++shared_->stats.tls_failed["handshake"];
+        spdlog::debug("http: TLS handshake failed: {}", ec.message());
+        close();
+    }
+
+    // Plain HTTP (or anything but TLS) on the TLS port: one plain-text answer, then closed.
+    void refuse_plain() {
+        ++shared_->stats.tls_failed["plain_http"];
+        set_phase(Phase::Busy);
+        lowest().expires_after(seconds(limits().body_timeout_s));
+        boost::asio::async_write(lowest(), boost::asio::buffer(std::string_view(kPlainOnTls)),
+                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                     if (ec)
+                                         return;
+                                     self->linger();
+                                 });
+    }
+
     // The first request's header must be complete header_timeout after the accept; a
     // kept-alive connection may then wait idle_timeout for the next request's first byte.
     void wait_request() {
@@ -156,9 +257,9 @@ class Session : public std::enable_shared_from_this<Session> {
         if (buffer_.size() > 0) // pipelined: the next request is here already
             return read_header();
         if (first_)
-            stream_.expires_at(accepted_ + seconds(limits().header_timeout_s));
+            lowest().expires_at(accepted_ + seconds(limits().header_timeout_s));
         else
-            stream_.expires_after(seconds(limits().idle_timeout_s));
+            lowest().expires_after(seconds(limits().idle_timeout_s));
         stream_.async_read_some(buffer_.prepare(4096),
                                 [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                     if (ec)
@@ -174,7 +275,7 @@ class Session : public std::enable_shared_from_this<Session> {
         parser_->header_limit(limits().max_header_bytes);
         parser_->body_limit(limits().max_body_bytes);
         if (!first_) // the first request's deadline runs from the accept
-            stream_.expires_after(seconds(limits().header_timeout_s));
+            lowest().expires_after(seconds(limits().header_timeout_s));
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                     if (ec)
@@ -220,7 +321,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void continue_body() {
         set_phase(Phase::Body);
-        stream_.expires_after(seconds(limits().body_timeout_s));
+        lowest().expires_after(seconds(limits().body_timeout_s));
         auto res = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
         http::async_write(stream_, *res,
                           [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -234,7 +335,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (parser_->is_done())
             return respond();
         set_phase(Phase::Body);
-        stream_.expires_after(seconds(limits().body_timeout_s));
+        lowest().expires_after(seconds(limits().body_timeout_s));
         http::async_read(stream_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              if (ec)
@@ -280,7 +381,7 @@ class Session : public std::enable_shared_from_this<Session> {
         res->keep_alive(false);
         res->body() = why + "\n";
         res->prepare_payload();
-        stream_.expires_after(seconds(limits().body_timeout_s));
+        lowest().expires_after(seconds(limits().body_timeout_s));
         http::async_write(stream_, *res,
                           [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                               if (ec)
@@ -292,41 +393,80 @@ class Session : public std::enable_shared_from_this<Session> {
     void linger() {
         set_phase(Phase::Closing);
         beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-        stream_.expires_after(kLingerTime);
+        lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+        lowest().expires_after(kLingerTime);
         drain();
     }
 
+    // Bytes as they come (TLS records unread on a TLS connection), dropped.
     void drain() {
-        stream_.async_read_some(boost::asio::buffer(drain_),
-                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                    self->drained_ += n;
-                                    if (!ec && self->drained_ < kLingerBytes)
-                                        self->drain();
-                                });
+        lowest().async_read_some(boost::asio::buffer(drain_),
+                                 [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                     self->drained_ += n;
+                                     if (!ec && self->drained_ < kLingerBytes)
+                                         self->drain();
+                                 });
     }
 
+    // The request read: basic auth first where the web configuration asks for it (off the
+    // loop: BasicAuth), then the handler's answer.
     void respond() {
         set_phase(Phase::Busy);
         if (!pipelined_)
             answering_since_ = std::chrono::steady_clock::now();
-        auto req = parser_->release();
-        const bool head = req.method() == http::verb::head;
+        auto req = std::make_shared<http::request<http::string_body>>(parser_->release());
+        auto target = origin_form(req->target());
+        auto auth = shared_->auth;
+        if (!auth || target.substr(0, target.find('?')) == shared_->auth_exempt)
+            return answer(*req, std::move(target));
+        const auto authorization = (*req)[http::field::authorization];
+        auth->check(std::string_view(authorization.data(), authorization.size()),
+                    lowest().get_executor(),
+                    [self = shared_from_this(), req, target](BasicAuth::Verdict v) mutable {
+                        if (v == BasicAuth::Verdict::ok)
+                            return self->answer(*req, std::move(target));
+                        self->unauthorized(*req, v);
+                    });
+    }
+
+    // 401 with the challenge (RFC 7617 §2), or 503 while too many verifications wait.
+    void unauthorized(const http::request<http::string_body>& req, BasicAuth::Verdict v) {
+        auto& s = shared_->stats;
+        HttpResponse r{401, "text/plain; charset=utf-8", "unauthorized\n", {}};
+        if (v == BasicAuth::Verdict::busy) {
+            ++s.auth_busy;
+            r = {503, "text/plain; charset=utf-8", "busy verifying passwords; retry\n", {}};
+        } else {
+            ++s.unauthorized[v == BasicAuth::Verdict::missing ? "missing" : "invalid"];
+        }
+        write(req, std::move(r));
+    }
+
+    void answer(http::request<http::string_body>& req, std::string target) {
         HttpResponse r;
         try {
-            r = shared_->handler(
-                HttpRequest{std::string(req.method_string()), origin_form(req.target()),
-                            std::string(req[http::field::authorization]), std::move(req.body())});
+            r = shared_->handler(HttpRequest{std::string(req.method_string()), std::move(target),
+                                             std::string(req[http::field::authorization]),
+                                             std::move(req.body())});
         } catch (const std::exception& e) {
             spdlog::error("http handler for {}: {}", std::string(req.target()), e.what());
             r = {500, "text/plain; charset=utf-8", "internal error\n", {}};
         }
+        write(req, std::move(r));
+    }
+
+    void write(const http::request<http::string_body>& req, HttpResponse r) {
+        const bool head = req.method() == http::verb::head;
         auto res = std::make_shared<http::response<http::string_body>>(
             static_cast<http::status>(r.status), req.version());
         res->set(http::field::server, "mxsense");
         res->set(http::field::content_type, r.content_type);
         if (!r.allow.empty())
             res->set(http::field::allow, r.allow);
+        if (r.status == 401)
+            res->set(http::field::www_authenticate, R"(Basic realm="mxsense", charset="UTF-8")");
+        if (r.status == 503)
+            res->set(http::field::retry_after, "1");
         res->keep_alive(req.keep_alive());
         const auto length = r.body.size();
         res->body() = std::move(r.body);
@@ -335,7 +475,7 @@ class Session : public std::enable_shared_from_this<Session> {
             res->body().clear();
             res->content_length(length);
         }
-        stream_.expires_after(seconds(limits().body_timeout_s));
+        lowest().expires_after(seconds(limits().body_timeout_s));
         http::async_write(stream_, *res,
                           [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                               if (ec)
@@ -345,16 +485,30 @@ class Session : public std::enable_shared_from_this<Session> {
                                   self->pipelined_ = self->buffer_.size() > 0;
                                   return self->wait_request();
                               }
-                              self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+                              self->end();
                           });
     }
 
-    beast::tcp_stream stream_;
+    // The last answer sent (Connection: close): TLS's close_notify (RFC 8446 §6.1), then FIN.
+    void end() {
+        set_phase(Phase::Closing);
+        if constexpr (kTls) {
+            lowest().expires_after(kLingerTime);
+            stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+                beast::error_code ec;
+                self->lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+            });
+        } else {
+            beast::error_code ec;
+            lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+        }
+    }
+
+    std::shared_ptr<boost::asio::ssl::context> tls_; // outlives stream_ (TLS only)
+    Stream stream_;
     std::shared_ptr<HttpServer::Shared> shared_;
-    std::list<Session*>::iterator pos_;
+    std::list<SessionBase*>::iterator pos_;
     bool listed_ = true;
-    Phase phase_ = Phase::Idle;
-    std::chrono::steady_clock::time_point answering_since_;
     bool pipelined_ = false; // the next request was here when the last answer was sent
     bool first_ = true;      // no request answered yet
     std::chrono::steady_clock::time_point accepted_;

@@ -203,9 +203,9 @@ void render_http(const HttpStats& h, std::vector<MetricFamily>& out) {
         rejected.counter({{"reason", r}}, counted(h.rejected, r));
     Family timed_out("mxsense_http_connections_timed_out_total",
                      "HTTP connections closed at a deadline, by phase (idle keep-alive, header, "
-                     "body, send).",
+                     "body, send, TLS handshake).",
                      MetricType::Counter);
-    for (const char* p : {"idle", "header", "body", "send"})
+    for (const char* p : {"idle", "header", "body", "send", "handshake"})
         timed_out.counter({{"phase", p}}, counted(h.timed_out, p));
     Family bad("mxsense_http_bad_requests_total",
                "HTTP requests answered by the server itself and closed: malformed (400), "
@@ -214,7 +214,23 @@ void render_http(const HttpStats& h, std::vector<MetricFamily>& out) {
                MetricType::Counter);
     for (const char* r : {"malformed", "header_too_large", "body_too_large", "unsupported"})
         bad.counter({{"reason", r}}, counted(h.bad_requests, r));
-    for (auto* f : {&conns, &limit, &rejected, &timed_out, &bad})
+    Family unauthorized("mxsense_http_unauthorized_requests_total",
+                        "HTTP requests answered 401 by basic auth (web configuration): missing "
+                        "(no Basic credentials), invalid (unknown user or wrong password).",
+                        MetricType::Counter);
+    for (const char* r : {"missing", "invalid"})
+        unauthorized.counter({{"reason", r}}, counted(h.unauthorized, r));
+    Family busy("mxsense_http_auth_overloaded_total",
+                "HTTP requests answered 503 because too many password verifications waited.",
+                MetricType::Counter);
+    busy.counter({}, static_cast<double>(h.auth_busy));
+    Family tls("mxsense_http_tls_failures_total",
+               "TLS connections closed before a request: plain_http (no TLS handshake: "
+               "answered 400 in plain text), handshake (the handshake failed).",
+               MetricType::Counter);
+    for (const char* r : {"plain_http", "handshake"})
+        tls.counter({{"reason", r}}, counted(h.tls_failed, r));
+    for (auto* f : {&conns, &limit, &rejected, &timed_out, &bad, &unauthorized, &busy, &tls})
         out.push_back(std::move(f->f));
 }
 

@@ -376,6 +376,9 @@ def base_root(packages):
     sh("mmdebstrap", "--mode=root", "--variant=minbase",
        "--include=" + ",".join(sorted(set(packages))), "bookworm", path, timeout=1800)
     open(stamp, "w").close()
+    for old in glob.glob(os.path.join(ROOTS, "bookworm-*")):  # roots of other package lists
+        if old != path:
+            shutil.rmtree(old, ignore_errors=True)
     print(f"\n[throwaway root {path} made in {time.monotonic() - t0:.0f} s]", file=sys.stderr)
     return path
 
@@ -404,6 +407,8 @@ class Booted:
                  f"workdir={t}/work {mnt}; exec systemd-nspawn --quiet --register=no "
                  f"--keep-unit --directory={mnt} --network-namespace-path=/run/netns/{ns} "
                  f"--resolv-conf=off --timezone=off --capability=CAP_BPF,CAP_PERFMON "
+                 # nspawn's own seccomp filter refuses bpf() and perf_event_open() else
+                 f"--system-call-filter='bpf perf_event_open' "
                  f"--console=pipe --boot")
         with open(self.console, "w") as log:
             self.proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private",

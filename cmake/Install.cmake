@@ -67,9 +67,10 @@ if(NOT MXS_MANPAGES STREQUAL "OFF")
     set(_mxs_man_pages)
     foreach(page mxsense mx-switchover)
       set(_src ${CMAKE_SOURCE_DIR}/docs/man/${page}.8.md)
-      set(_out ${CMAKE_BINARY_DIR}/man/${page}.8)
+      # build/man/man8/: a MANPATH entry (packaging.systemd_unit lets man find them there)
+      set(_out ${CMAKE_BINARY_DIR}/man/man8/${page}.8)
       add_custom_command(OUTPUT ${_out}
-        COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+        COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man/man8
         COMMAND ${PANDOC} --standalone --from markdown --to man ${_src} --output ${_out}
         DEPENDS ${_src} COMMENT "Man page ${page}(8)")
       list(APPEND _mxs_man_pages ${_out})

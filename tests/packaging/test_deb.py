@@ -341,9 +341,9 @@ class Package(unittest.TestCase):
 
         def helped(*args):
             return sh(binary, *args, "--help").stdout
-        # Subcommands: the indented names under "SUBCOMMANDS:" of mxsense --help.
+        # Subcommands: the indented names under "Subcommands:" of mxsense --help.
         top = helped()
-        subs = re.findall(r"(?m)^  ([a-z][a-z-]+)\s", top.split("SUBCOMMANDS:")[1])
+        subs = re.findall(r"(?m)^  ([a-z][a-z-]+)\s", top.split("Subcommands:")[1])
         self.assertIn("agent", subs)
         self.assertEqual(self.complete(""), sorted(subs))
         self.assertEqual(self.complete("check"), ["check-config"])
@@ -351,8 +351,24 @@ class Package(unittest.TestCase):
             flags = sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", helped(sub))))
             self.assertIn("--help", flags, sub)
             self.assertEqual(self.complete(sub, "--"), flags, sub)
-        self.assertEqual(self.complete("agent", "--xdp-mode", ""), ["auto", "generic", "native"])
-        self.assertEqual(self.complete("agent", "--log-format", ""), ["json", "text"])
+        checks = re.search(r"--check .*\): (.*)$", helped("audit"), re.M).group(1).split(", ")
+        self.assertEqual(self.complete("audit", "--check", ""), sorted(checks))
+        # The fixed values offered are the ones the configuration reader takes (check-config of
+        # the option's key), and it refuses others (the check can fail).
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "c.yaml")
+
+            def takes(key, value):
+                with open(path, "w") as f:
+                    f.write(f"{key}: {value}\n")
+                return sh(binary, "check-config", path, check=False).returncode == 0
+            for flag, key in (("--xdp-mode", "xdp_mode"), ("--log-level", "log_level"),
+                              ("--log-format", "log_format")):
+                offered = self.complete("agent", flag, "")
+                self.assertGreaterEqual(len(offered), 2, flag)
+                for v in offered:
+                    self.assertTrue(takes(key, v), f"{flag} offers {v}, which {key} refuses")
+                self.assertFalse(takes(key, "bogus"), key)
 
     def test_lintian_clean(self):
         r = sh("lintian", "--display-info", "--fail-on", "error,warning,info", self.changes,

@@ -15,9 +15,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("MXSENSE_BUILD", os.path.join(ROOT, "build"))
 MXSENSE = os.path.join(BUILD, "mxsense")
 SHIPPED = os.path.join(ROOT, "packaging", "mxsense.yaml")
-# A commented setting: '#' then the key (no space), or '#' then two or more spaces (a
-# continuation line of a setting). Prose is '# ' and a word.
-SETTING = re.compile(r"^#(?=\S|\s\s)")
+# A commented setting: '#' and its key (no space between), then its continuation lines: '#' and
+# two or more spaces. Prose is '# ' and a word (and may be indented as well).
+SETTING = re.compile(r"^#[a-z_]+:")
+CONTINUED = re.compile(r"^#  ")
 
 
 def check_config(path):
@@ -27,8 +28,15 @@ def check_config(path):
 
 
 def uncommented(text):
-    return "".join(SETTING.sub("", line, count=1) if not line.startswith("#!") else line
-                   for line in text.splitlines(keepends=True))
+    out, in_setting = [], False
+    for line in text.splitlines(keepends=True):
+        if SETTING.match(line) or (in_setting and CONTINUED.match(line)):
+            out.append(line[1:])
+            in_setting = True
+        else:
+            out.append(line)
+            in_setting = False
+    return "".join(out)
 
 
 class ShippedConfig(unittest.TestCase):

@@ -50,7 +50,8 @@ install(CODE "
   if(EXISTS \"\${_dest}/mxsense.yaml\")
     message(STATUS \"Kept: \${_dest}/mxsense.yaml (the default is in ${CMAKE_INSTALL_FULL_DOCDIR}/examples)\")
   else()
-    file(INSTALL \"${CMAKE_SOURCE_DIR}/packaging/mxsense.yaml\" DESTINATION \"\${_dest}\"
+    # file(INSTALL) puts DESTDIR before the absolute destination itself.
+    file(INSTALL \"${CMAKE_SOURCE_DIR}/packaging/mxsense.yaml\" DESTINATION \"${_mxs_conf_dir}\"
          FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
   endif()")
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/mxsense.yaml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)

@@ -25,6 +25,7 @@
 Needs root, dpkg-dev, debhelper, pandoc, lintian, mmdebstrap, systemd-container, iproute2
 (scripts/setup's test set). Everything it starts or makes is removed in every outcome.
 """
+import atexit
 import glob
 import gzip
 import hashlib
@@ -49,6 +50,24 @@ NS, PEER_NS = f"mxdeb{TAG}", f"mxdeb{TAG}p"
 IF, PEER_IF = f"mxdeb{TAG}a", f"mxdeb{TAG}b"
 ADDR, PEER = "198.18.0.1", "198.18.0.2"
 PORT = 10053  # the shipped configuration's listen port (the default)
+
+
+
+def _terminated(signum, frame):
+    # ctest's timeout or a kill: unwind (unittest lets KeyboardInterrupt through without its
+    # cleanups, so what the test makes is also undone at exit: cleanup() below), as
+    # tests/integration/lab.py does.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def cleanup(case, fn):
+    """fn (idempotent) after the class, and at exit should the run be interrupted."""
+    case.addClassCleanup(fn)
+    atexit.register(fn)
+
+
+if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _terminated)
 
 # Packages a build or the tests need, which the package must never depend on.
 BUILD_ONLY = re.compile(r"(-dev$|^(gcc|g\+\+|cpp|clang|llvm|cmake|ninja-build|make|pkgconf|"
@@ -200,7 +219,7 @@ class Package(unittest.TestCase):
         b = Built.get()
         cls.version, cls.deb, cls.dbgsym, cls.changes = b.version, b.deb, b.dbgsym, b.changes
         cls.tmp = tempfile.mkdtemp(prefix="mxsense-deb-")
-        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
+        cleanup(cls, lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
         cls.x = os.path.join(cls.tmp, "x")
         sh("dpkg-deb", "-x", cls.deb, cls.x)
         sh("dpkg-deb", "-e", cls.deb, os.path.join(cls.tmp, "control"))
@@ -541,14 +560,14 @@ class InstalledUnderSystemd(unittest.TestCase):
         # systemd to boot; the package's dependencies, so that dpkg -i installs offline
         # (the container's network is the test's namespace).
         cls.base = base_root(["systemd", *deps])
-        cls.addClassCleanup(netns_down)
+        cleanup(cls, netns_down)
         netns_up()
         cls.box = Booted(cls.base, NS, {
             "/root/" + os.path.basename(cls.deb): open(cls.deb, "rb").read(),
             # The judged DNS servers' default: the peer, inside the test's namespaces.
             "/etc/resolv.conf": f"nameserver {PEER}\n",
         })
-        cls.addClassCleanup(cls.box.close)
+        cleanup(cls, cls.box.close)
         t0 = time.monotonic()
         state = cls.box.boot()
         print(f"\n[container booted ({state}) in {time.monotonic() - t0:.1f} s]",

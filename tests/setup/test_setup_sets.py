@@ -72,10 +72,19 @@ class SetSelection(unittest.TestCase):
         for p in ("bind9", "knot", "postfix", "prometheus", "prometheus-alertmanager"):
             self.assertIn(p, pkgs)
 
+    def test_test_set_includes_the_package_set(self):
+        """The suite builds the Debian package (packaging.deb): the test set brings what that
+        needs, and the package set alone is only that (no server)."""
+        pkgs, package = set(listed("test")), listed("package")
+        for p in ("debhelper", "dpkg-dev", "pandoc", "lintian", "mmdebstrap", "systemd-container"):
+            self.assertIn(p, package)
+        self.assertLessEqual(set(package), pkgs)
+        self.assertFalse(SERVERS & set(package))
+
     def test_default_is_build_and_run_and_all_is_every_set(self):
         self.assertEqual(listed(), listed("build", "run"))
         union = []
-        for s in ("build", "run", "test", "bench"):
+        for s in ("build", "run", "test", "package", "bench"):
             union += [p for p in listed(s) if p not in union]
         self.assertEqual(listed("all"), union)
 

@@ -106,7 +106,7 @@ TEST(Config, GoodFileSetsEveryKey) {
     EXPECT_EQ(h.name, "switchover");
     EXPECT_EQ(h.events, (std::vector<std::string>{"domain_failover", "domain_failback"}));
     EXPECT_EQ(h.argv,
-              (std::vector<std::string>{"/usr/local/bin/mx-switchover", "--zone", "example.test"}));
+              (std::vector<std::string>{"/usr/sbin/mx-switchover", "--zone", "example.test"}));
     EXPECT_DOUBLE_EQ(h.timeout_s, 20);
     EXPECT_DOUBLE_EQ(h.cooldown_s, 30);
     EXPECT_EQ(h.retries, 1u);

@@ -201,6 +201,17 @@ hooks:
                          ("error", "unknown interface 'mxs-nosuch1'"))
         self.assertRegex(doc["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
+    def test_command_line_errors_at_error_priority(self):
+        """A usage error (CLI11's message) under the journal: priority 3 like any error."""
+        self.assertEqual(self.run_agent("mxsense-usage", "--no-such-flag", serve=False), 2)
+        L.until(lambda: self.mine("mxsense-usage", "-p", "err"), 10, "the usage error",
+                detail=lambda: self.journal.journalctl())
+        lines = self.mine("mxsense-usage")
+        self.assertTrue(lines, self.journal.journalctl())
+        self.assertIn("--no-such-flag", " ".join(e["MESSAGE"] for e in lines))
+        # Every line it wrote (the error, "Run with --help ..."), at error priority.
+        self.assertEqual({e["PRIORITY"] for e in lines}, {"3"}, lines)
+
     def test_inherited_journal_stream_is_not_the_journal(self):
         """$JOURNAL_STREAM inherited while stderr is elsewhere (a pipe): text lines, UTC, no
         prefix (systemd.exec(5): compare with fstat of the fd first)."""

@@ -290,16 +290,18 @@ void HookRunner::finished(int status, bool timed_out) {
     }
     pidfd_.reset();
     run.output = output_;
-    // The hook's own words (its last kOutputKeep bytes) go to the agent's log, a line each.
+    // The hook's own words (its last kOutputKeep bytes) go to the agent's log, a line each; a
+    // failed run (and what it said) is a warning, a successful one information.
+    const auto level = run.result == "success" ? spdlog::level::info : spdlog::level::warn;
     for (std::size_t at = 0; at < output_.size();) {
         const auto nl = output_.find('\n', at);
         const auto end = nl == std::string::npos ? output_.size() : nl;
         if (end > at)
-            spdlog::info("hook {}: | {}", spec_.name, output_.substr(at, end - at));
+            spdlog::log(level, "hook {}: | {}", spec_.name, output_.substr(at, end - at));
         at = end + 1;
     }
-    spdlog::info("hook {}: {} attempt {}: {} (exit {})", spec_.name, ev_.event, attempt_,
-                 run.result, run.exit_status);
+    spdlog::log(level, "hook {}: {} attempt {}: {} (exit {})", spec_.name, ev_.event, attempt_,
+                run.result, run.exit_status);
     if (on_run)
         on_run(run);
     if (run.result != "success" && attempt_ <= spec_.retries && !stopping_ && !retiring_) {

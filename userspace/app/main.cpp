@@ -15,6 +15,8 @@
 #include <curl/curl.h>
 #include <iostream>
 #include <spdlog/spdlog.h>
+#include <sstream>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -84,7 +86,14 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         // --help and --version exit 0, usage errors 2; audit's 3 (UNKNOWN: 2 is CRITICAL).
         const bool audit = argc > 1 && std::string_view(argv[1]) == "audit";
-        return cli.app.exit(e) == 0 ? 0 : audit ? 3 : 2;
+        // CLI11's error lines get the journal's error priority like every other error (the
+        // help and version text, on stdout, none).
+        std::ostringstream message;
+        const int code = cli.app.exit(e, std::cout, message);
+        std::istringstream lines(message.str());
+        for (std::string line; std::getline(lines, line);)
+            std::cerr << err << line << "\n";
+        return code == 0 ? 0 : audit ? 3 : 2;
     }
 
     if (cli.audit.cmd->parsed())

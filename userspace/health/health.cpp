@@ -232,8 +232,12 @@ void HealthMonitor::window(const Window& w) {
         ts.last_change_unix = static_cast<std::int64_t>(std::time(nullptr));
         new_transitions_.push_back(
             {ts.last_change_unix, ts.name, ts.kind, ts.last_from, ts.last_to, ts.reason});
-        spdlog::info("target {} ({}): {} -> {}: {}", ts.name, ts.kind, state_name(t->from),
-                     state_name(t->to), ts.reason);
+        // Into DOWN or DEGRADED is what an operator acts on (journalctl -p warning shows it);
+        // recoveries and UNKNOWN (no evidence) are information.
+        const bool worse = t->to == TargetState::Down || t->to == TargetState::Degraded;
+        spdlog::log(worse ? spdlog::level::warn : spdlog::level::info,
+                    "target {} ({}): {} -> {}: {}", ts.name, ts.kind, state_name(t->from),
+                    state_name(t->to), ts.reason);
         if (on_event && t->from != TargetState::Unknown &&
             (t->to == TargetState::Down ||
              (t->from == TargetState::Down && t->to == TargetState::Healthy)))

@@ -6,6 +6,12 @@
 #include "window_evidence.h"
 
 #include <gtest/gtest.h>
+#include <map>
+#include <set>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sstream>
+#include <string>
 
 namespace mxs {
 namespace {
@@ -100,6 +106,39 @@ TEST(Health, FailoverOnceThenFailbackAfterTheHold) {
                              "target_up:mx1.example.test", "domain_failback:mx1.example.test"}));
     EXPECT_EQ(r.events[3].from, "mx2.example.test");
     EXPECT_EQ(r.events[3].to, "mx1.example.test");
+}
+
+// A transition into DOWN or DEGRADED is a warning (journalctl -p warning shows it), every
+// other one (a recovery, UNKNOWN) information: "LEVEL target NAME (KIND): FROM -> TO: ...".
+TEST(Health, TransitionsIntoDownOrDegradedAreWarnings) {
+    auto log = std::make_shared<std::ostringstream>();
+    const auto old_logger = spdlog::default_logger();
+    auto logger = std::make_shared<spdlog::logger>(
+        "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log));
+    logger->set_pattern("%l %v");
+    spdlog::set_default_logger(logger);
+    Scenario r(options());
+    r.windows(3, good(), good());
+    r.windows(6, dead(), good());
+    r.windows(3, good(), slow());
+    r.windows(6, good(), good());
+    spdlog::set_default_logger(old_logger);
+    std::map<std::string, std::set<std::string>> levels; // "FROM -> TO" -> levels
+    std::istringstream lines(log->str());
+    for (std::string line; std::getline(lines, line);) {
+        const auto at = line.find(" target ");
+        const auto colon = line.find("): ");
+        if (at == std::string::npos || colon == std::string::npos)
+            continue;
+        const auto change = line.substr(colon + 3, line.find(": ", colon + 3) - colon - 3);
+        levels[change].insert(line.substr(0, at));
+    }
+    using Levels = std::set<std::string>;
+    EXPECT_EQ(levels["UNKNOWN -> HEALTHY"], Levels{"info"}) << log->str();
+    EXPECT_EQ(levels["HEALTHY -> DOWN"], Levels{"warning"}) << log->str();
+    EXPECT_EQ(levels["DOWN -> HEALTHY"], Levels{"info"}) << log->str();
+    EXPECT_EQ(levels["HEALTHY -> DEGRADED"], Levels{"warning"}) << log->str();
+    EXPECT_EQ(levels["DEGRADED -> HEALTHY"], Levels{"info"}) << log->str();
 }
 
 TEST(Health, ARefusedSwitchIsTriedAgain) {

@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <set>
 #include <signal.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -321,6 +323,31 @@ TEST(HookRunner, FailuresRetryWithBackoff) {
         EXPECT_EQ(runs[i].attempt, i + 1);
     }
     EXPECT_GE(took, std::chrono::milliseconds(300)); // 0.1 s, then 0.2 s
+}
+
+// A failed run and what it said are warnings (journalctl -p warning shows them); a
+// successful run and its output information.
+TEST(HookRunner, AFailedRunIsLoggedAsAWarning) {
+    auto log = std::make_shared<std::ostringstream>();
+    const auto old_logger = spdlog::default_logger();
+    auto logger = std::make_shared<spdlog::logger>(
+        "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log));
+    logger->set_pattern("%l %v");
+    spdlog::set_default_logger(logger);
+    run_hook({"bad", {"/bin/sh", "-c", "echo no zone; exit 4"}, 5, 0, 0, 0}, event());
+    run_hook({"good", {"/bin/sh", "-c", "echo promoted"}, 5, 0, 0, 0}, event());
+    spdlog::set_default_logger(old_logger);
+    std::vector<std::string> lines;
+    std::istringstream in(log->str());
+    for (std::string l; std::getline(in, l);)
+        if (l.find(" hook ") != std::string::npos)
+            lines.push_back(l);
+    EXPECT_EQ(lines, (std::vector<std::string>{
+                         "warning hook bad: | no zone",
+                         "warning hook bad: domain_failover attempt 1: failure (exit 4)",
+                         "info hook good: | promoted",
+                         "info hook good: domain_failover attempt 1: success (exit 0)"}))
+        << log->str();
 }
 
 TEST(HookRunner, MissingProgramIsAFailureNotACrash) {

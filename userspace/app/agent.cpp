@@ -403,18 +403,28 @@ HttpResponse Agent::handle_webhook(const HttpRequest& req) {
             {}};
 }
 
+std::vector<WebListener> Agent::web_listeners() const {
+    std::vector<WebListener> l{{"listen", opts_.listen, true}};
+    if (webhook_http_)
+        l.push_back({"webhook.listen", opts_.webhook.listen, false});
+    return l;
+}
+
 // TLS on both listeners; basic auth on `listen` for everything but the webhook, which keeps
 // its bearer token (Alertmanager's http_config sends one Authorization header: a bearer token
 // or basic credentials, not both). The webhook's own listener has no basic auth.
 void Agent::apply_web() {
     const auto& w = opts_.web;
     std::shared_ptr<BasicAuth> auth;
-    if (!w.users.empty())
-        auth = std::make_shared<BasicAuth>(w.users, verifier_);
+    if (!w.users.empty()) // the pairs remembered for users whose hash is the same stay
+        auth = std::make_shared<BasicAuth>(w.users, verifier_, auth_.get());
+    auth_ = auth;
     http_->secure(w.tls_context, auth, kWebhookPath);
     if (webhook_http_)
         webhook_http_->secure(w.tls_context, nullptr);
     for (const auto& warning : web_config_warnings(w))
+        spdlog::warn("web configuration: {}", warning);
+    for (const auto& warning : exposure_warnings(web_listeners(), w))
         spdlog::warn("web configuration: {}", warning);
     if (w.file.empty())
         spdlog::info("web configuration: none (plain HTTP, no authentication)");

@@ -57,6 +57,8 @@ class Agent {
     HttpResponse handle(const HttpRequest& req);
     void read_process();
     HttpResponse handle_webhook(const HttpRequest& req); // webhook.listen's listener
+    // The listeners the web configuration applies to, as configured (exposure_warnings()).
+    std::vector<WebListener> web_listeners() const;
     // The web configuration (opts_.web) on the listeners: at start and on every reload.
     void apply_web();
     // agent_config.cpp: what a configuration sets up, at start and on every reload
@@ -109,6 +111,8 @@ class Agent {
     WindowDelta window_delta_; // the counters' totals at the last window
     std::shared_ptr<Verifier> verifier_ = std::make_shared<Verifier>(); // basic auth's thread
     std::unique_ptr<HttpServer> http_;
+    // The basic auth in force (null: none): a reload's new one keeps its remembered pairs.
+    std::shared_ptr<BasicAuth> auth_;
     std::unique_ptr<HttpServer> webhook_http_; // webhook.listen's, when set
     std::unique_ptr<Datapath> datapath_;
     DnsAggregator dns_;

@@ -248,6 +248,22 @@ void Agent::apply_reload(Result<AgentOptions> c) {
         spdlog::error("reload failed, the running configuration stays: {}", c.error());
         return;
     }
+    // A reload that takes TLS or basic auth away from a listener reachable beyond this host
+    // is refused: a half-saved or emptied web configuration file must not expose the agent
+    // (review finding). Serving it unprotected on purpose takes a restart.
+    std::vector<std::string> exposed, local;
+    for (const auto& loss : protections_removed(web_listeners(), opts_.web, c->web))
+        (loss.exposed ? exposed : local).push_back(loss.what);
+    if (!exposed.empty()) {
+        reload_failed();
+        spdlog::error("reload refused, the running configuration stays: it removes {}, reachable "
+                      "beyond this host; restore web_config_file (or restart the agent to serve "
+                      "it so)",
+                      fmt::join(exposed, ", "));
+        return;
+    }
+    if (!local.empty())
+        spdlog::warn("reload: removes {} (loopback only)", fmt::join(local, ", "));
     // What the sensor was loaded and attached with, the port bound and the account privileges
     // were dropped to need a restart: a reload re-attaches nothing and has no capability to.
     std::vector<std::string> restart;
@@ -279,10 +295,7 @@ void Agent::apply_reload(Result<AgentOptions> c) {
         if (s.apply == Apply::reload)
             copy_option(s, opts_, *c);      // timers read their intervals anew
     opts_.webhook.token = c->webhook.token; // read from webhook.token_file
-    if (!opts_.web.file.empty() && c->web.file.empty())
-        spdlog::warn("reload: no web_config_file any more: plain HTTP without authentication "
-                     "from now on");
-    opts_.web = c->web; // read from web_config_file: certificate, key, users
+    opts_.web = c->web;                     // read from web_config_file: certificate, key, users
     apply_web();
     metrics_opts_.latency_buckets_s = opts_.latency_buckets_s;
     setup_health();

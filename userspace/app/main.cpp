@@ -112,6 +112,11 @@ int main(int argc, char** argv) {
                       << ": warning: " << w.message << "\n";
         for (const auto& w : mxs::web_config_warnings(c->web))
             std::cerr << warn << "warning: " << w << "\n";
+        std::vector<mxs::WebListener> listeners{{"listen", c->listen, true}};
+        if (!c->webhook.listen.empty())
+            listeners.push_back({"webhook.listen", c->webhook.listen, false});
+        for (const auto& w : mxs::exposure_warnings(listeners, c->web))
+            std::cerr << warn << "warning: " << w << "\n";
         std::cout << cli.check_file << ": ok\n";
         return 0;
     }
@@ -121,6 +126,20 @@ int main(int argc, char** argv) {
         if (auto url = mxs::agent_url(ho.agent); !url) {
             std::cerr << err << "mxsense status: " << url.error() << "\n";
             return 2;
+        }
+        if (!ho.user.empty()) { // before the password is read: it goes nowhere unsafe
+            const auto route = mxs::credentials_route(*mxs::agent_url(ho.agent));
+            if (route == mxs::CredentialsRoute::refused) {
+                std::cerr << err << "mxsense status: --user over plain http:// to "
+                          << *mxs::agent_url(ho.agent)
+                          << " would send the password in plain text to another host; use "
+                             "https:// (the agent's web configuration with TLS)\n";
+                return 2;
+            }
+            if (route == mxs::CredentialsRoute::loopback)
+                std::cerr << warn
+                          << "mxsense status: warning: --user over plain http:// (this "
+                             "host only: loopback)\n";
         }
         if (!cli.status_password_file.empty()) {
             auto p = mxs::read_bounded_file(cli.status_password_file, mxs::kTokenFileLimit);

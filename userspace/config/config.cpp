@@ -5,6 +5,7 @@
 #include "config/validate.h"
 #include "config/yaml_reader.h"
 
+#include <filesystem>
 #include <type_traits>
 #include <variant>
 
@@ -139,6 +140,12 @@ Result<AgentOptions> load_config(const std::string& path, Origins* origins) {
     if (!text)
         return Error{text.error()};
     auto o = parse_config(*text, path, &at);
+    // A relative web_config_file is the config file's neighbour, as the paths inside the web
+    // configuration are its own file's (under systemd the cwd is /); --web-config-file stays
+    // relative to the cwd, as command-line paths are.
+    if (o && !o->web_config_file.empty() && std::filesystem::path(o->web_config_file).is_relative())
+        o->web_config_file =
+            (std::filesystem::path(path).parent_path() / o->web_config_file).string();
     if (o && o->webhook.enabled) {
         // The secret stays out of the configuration file (which is often world-readable).
         auto t = read_bounded_file(o->webhook.token_file, kTokenFileLimit);

@@ -8,6 +8,7 @@
 #include "kernel/kernel_types.h"
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -409,6 +410,13 @@ class Checker {
                            fmt::format("{}: the same as {}; leave webhook.listen out to serve the "
                                        "webhook there",
                                        shown(o_.webhook.listen), name("listen")));
+            if (auto main = parse_listen(o_.listen);
+                main && listeners_overlap(*main, *parse_listen(o_.webhook.listen)))
+                return bad("webhook.listen",
+                           fmt::format("{}: the same port as {} {} on an overlapping address (a "
+                                       "wildcard covers every address of its family): both "
+                                       "cannot be bound; use another port",
+                                       shown(o_.webhook.listen), name("listen"), shown(o_.listen)));
         }
         if (o_.webhook.enabled) {
             if (o_.webhook.token_file.empty())
@@ -425,6 +433,23 @@ class Checker {
 };
 
 } // namespace
+
+bool listeners_overlap(const ListenAddress& a, const ListenAddress& b) {
+    if (a.port != b.port)
+        return false;
+    boost::system::error_code ea, eb;
+    const auto x = boost::asio::ip::make_address(a.host, ea);
+    const auto y = boost::asio::ip::make_address(b.host, eb);
+    if (ea || eb)
+        return false;
+    const auto any6 = [](const boost::asio::ip::address& i) {
+        return i.is_v6() && i.is_unspecified();
+    };
+    const auto any4 = [](const boost::asio::ip::address& i) {
+        return i.is_v4() && i.is_unspecified();
+    };
+    return x == y || any6(x) || any6(y) || (any4(x) && y.is_v4()) || (any4(y) && x.is_v4());
+}
 
 Result<> validate(const AgentOptions& o, const Origins& origins) {
     return Checker(o, origins).run();

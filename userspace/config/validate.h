@@ -4,6 +4,7 @@
 // the webhook names). Errors name the option as the operator gave it (Origins).
 #pragma once
 
+#include "base/addr.h"
 #include "base/result.h"
 #include "config/dns_names.h"
 #include "config/options.h"
@@ -18,6 +19,11 @@ namespace mxs {
 // Fine when the options are usable, else one line naming what is wrong. `origins` says where
 // each option came from; without it, errors name the YAML keys.
 Result<> validate(const AgentOptions& o, const Origins& origins = Origins());
+
+// Whether two listeners cannot both be bound (Linux, IPV6_V6ONLY off as the agent binds): the
+// same port, and the same address, or either a wildcard covering the other: "::" covers every
+// address (a dual-stack socket), "0.0.0.0" every IPv4 one. Addresses that do not parse: false.
+bool listeners_overlap(const ListenAddress& a, const ListenAddress& b);
 
 // A warning about a configuration that is valid: where it is ("FILE:LINE", "--flag", "FILE"
 // for a default, "" without a file; Origins::prefix()) and what ("KEY.PATH: reason", one line).

@@ -1,13 +1,17 @@
 #include "config/web_config.h"
 
+#include "base/addr.h"
 #include "base/bounded_file.h"
 #include "base/shown.h"
 #include "config/yaml_reader.h"
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <cctype>
 #include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -334,6 +338,49 @@ std::vector<std::string> web_config_warnings(const WebConfig& w) {
         out.push_back(fmt::format("{}: basic_auth_users without tls_server_config: passwords "
                                   "cross the network readable by anyone on the path",
                                   w.file));
+    return out;
+}
+
+bool loopback_only(const std::string& listen) {
+    const auto a = parse_listen(listen);
+    if (!a)
+        return false;
+    boost::system::error_code ec;
+    const auto ip = boost::asio::ip::make_address(a->host, ec);
+    return !ec && ip.is_loopback();
+}
+
+std::vector<std::string> exposure_warnings(const std::vector<WebListener>& listeners,
+                                           const WebConfig& w) {
+    std::vector<std::string> out;
+    for (const auto& l : listeners) {
+        if (loopback_only(l.address))
+            continue;
+        std::vector<std::string> without;
+        if (!w.tls)
+            without.emplace_back("TLS");
+        if (l.basic_auth && w.users.empty())
+            without.emplace_back("authentication");
+        if (!without.empty())
+            out.push_back(fmt::format(
+                "{} {} is reachable beyond this host and serves {} without {}{}", l.option,
+                l.address, l.basic_auth ? "the metrics, status page and API" : "the webhook",
+                fmt::join(without, " and "),
+                w.file.empty() ? " (no web_config_file; README \"Web configuration\")" : ""));
+    }
+    return out;
+}
+
+std::vector<WebLoss> protections_removed(const std::vector<WebListener>& listeners,
+                                         const WebConfig& before, const WebConfig& after) {
+    std::vector<WebLoss> out;
+    for (const auto& l : listeners) {
+        const bool exposed = !loopback_only(l.address);
+        if (before.tls && !after.tls)
+            out.push_back({fmt::format("TLS from {} {}", l.option, l.address), exposed});
+        if (l.basic_auth && !before.users.empty() && after.users.empty())
+            out.push_back({fmt::format("basic auth from {} {}", l.option, l.address), exposed});
+    }
     return out;
 }
 

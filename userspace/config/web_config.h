@@ -65,4 +65,30 @@ Result<WebConfig> load_web_config(const std::string& path);
 // unknown user's timing is that of the highest cost).
 std::vector<std::string> web_config_warnings(const WebConfig& w);
 
+// One of the agent's listeners as the checks below see it.
+struct WebListener {
+    std::string option;     // "listen" or "webhook.listen"
+    std::string address;    // as configured: "ADDR:PORT" or "[V6ADDR]:PORT"
+    bool basic_auth = true; // basic auth applies (webhook.listen: its bearer token instead)
+};
+
+// Whether a listen address ("ADDR:PORT") reaches this host only: 127.0.0.0/8 or ::1. A
+// wildcard or any other address (or one that does not parse) is exposed.
+bool loopback_only(const std::string& listen);
+
+// One line per listener bound beyond loopback that w serves without TLS or without basic auth
+// (where it applies): the agent logs them at start and on every reload, check-config prints
+// them.
+std::vector<std::string> exposure_warnings(const std::vector<WebListener>& listeners,
+                                           const WebConfig& w);
+
+// What going from `before` to `after` removes from a listener ("TLS from listen 0.0.0.0:10053",
+// "basic auth from listen ..."), and whether that listener is bound beyond loopback.
+struct WebLoss {
+    std::string what;
+    bool exposed = false;
+};
+std::vector<WebLoss> protections_removed(const std::vector<WebListener>& listeners,
+                                         const WebConfig& before, const WebConfig& after);
+
 } // namespace mxs

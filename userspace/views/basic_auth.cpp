@@ -2,12 +2,14 @@
 
 #include "config/web_config.h"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
 #include <cctype>
 #include <condition_variable>
 #include <crypt.h>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -92,10 +94,22 @@ bool bcrypt_verify(const std::string& password, const std::string& hash) {
            same_length;
 }
 
+std::string auth_peer(const boost::asio::ip::address& address) {
+    if (address.is_v4())
+        return address.to_string();
+    const auto v6 = address.to_v6();
+    if (v6.is_v4_mapped())
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+    auto bytes = v6.to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
 // ---- Verifier ----------------------------------------------------------------------------
 
 struct Verifier::State {
     struct Job {
+        std::string peer;
         std::function<bool()> work;
         boost::asio::any_io_executor ex;
         std::function<void(bool)> done;
@@ -104,6 +118,7 @@ struct Verifier::State {
     std::condition_variable cv;
     std::deque<Job> jobs;
     std::size_t running = 0;
+    std::map<std::string, std::size_t> per_peer; // jobs waiting or running, by peer
     bool open = true; // results are posted (closed by ~Verifier, before the loop goes)
 };
 
@@ -132,6 +147,8 @@ void Verifier::start_thread() {
             }
             std::lock_guard lock(s->m);
             --s->running;
+            if (auto p = s->per_peer.find(job.peer); p != s->per_peer.end() && --p->second == 0)
+                s->per_peer.erase(p);
             if (s->open) // post() never runs the handler here: the lock is not taken again
                 boost::asio::post(job.ex, [done = std::move(job.done), ok] { done(ok); });
             // `job` (what it holds may be the last BasicAuth, whose Verifier's close() locks)
@@ -149,26 +166,32 @@ void Verifier::close() {
     std::lock_guard lock(state_->m);
     state_->open = false;
     dropped.swap(state_->jobs);
+    state_->per_peer.clear();
     state_->cv.notify_all();
 }
 
-bool Verifier::submit(std::function<bool()> work, boost::asio::any_io_executor ex,
-                      std::function<void(bool)> done) {
+bool Verifier::submit(const std::string& peer, std::function<bool()> work,
+                      boost::asio::any_io_executor ex, std::function<void(bool)> done) {
     std::lock_guard lock(state_->m);
     if (!state_->open || state_->jobs.size() + state_->running >= kMaxPending)
+        return false;
+    if (auto p = state_->per_peer.find(peer);
+        p != state_->per_peer.end() && p->second >= kMaxPerPeer)
         return false;
     if (!started_) {
         start_thread(); // may throw std::system_error (no thread): BasicAuth says busy
         started_ = true;
     }
-    state_->jobs.push_back({std::move(work), std::move(ex), std::move(done)});
+    ++state_->per_peer[peer];
+    state_->jobs.push_back({peer, std::move(work), std::move(ex), std::move(done)});
     state_->cv.notify_one();
     return true;
 }
 
 // ---- BasicAuth ---------------------------------------------------------------------------
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users, std::shared_ptr<Verifier> verifier)
+BasicAuth::BasicAuth(std::map<std::string, std::string> users, std::shared_ptr<Verifier> verifier,
+                     const BasicAuth* previous)
     : users_(std::move(users)), verifier_(std::move(verifier)) {
     unsigned cost = 4;
     for (const auto& [u, h] : users_)
@@ -177,6 +200,17 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users, std::shared_ptr<V
     if (!crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt.data(), static_cast<int>(salt.size())))
         throw std::runtime_error("crypt_gensalt_rn: no bcrypt salt");
     dummy_ = salt.data();
+    if (previous) { // the same key, so the MACs kept still match
+        key_ = previous->key_;
+        for (const auto& [mac, user] : previous->cache_) {
+            const auto now = users_.find(user);
+            const auto then = previous->users_.find(user);
+            if (now != users_.end() && then != previous->users_.end() &&
+                now->second == then->second)
+                cache_.emplace(mac, user);
+        }
+        return;
+    }
     key_.resize(32);
     if (RAND_bytes(reinterpret_cast<unsigned char*>(key_.data()), static_cast<int>(key_.size())) !=
         1)
@@ -195,11 +229,15 @@ std::string BasicAuth::mac(const std::string& user, const std::string& password)
     return {reinterpret_cast<const char*>(md.data()), len};
 }
 
-void BasicAuth::check(std::string_view authorization, boost::asio::any_io_executor ex,
-                      std::function<void(Verdict)> done) {
+void BasicAuth::check(std::string_view authorization, const std::string& peer,
+                      boost::asio::any_io_executor ex, std::function<void(Verdict)> done) {
     auto creds = parse_basic(authorization);
     if (!creds)
         return done(Verdict::missing);
+    if (creds->second.size() > kBcryptMaxPassword) { // no hash can match it whole
+        OPENSSL_cleanse(creds->second.data(), creds->second.size());
+        return done(Verdict::invalid);
+    }
     auto key = mac(creds->first, creds->second);
     if (cache_.count(key))
         return done(Verdict::ok);
@@ -212,18 +250,18 @@ void BasicAuth::check(std::string_view authorization, boost::asio::any_io_execut
         OPENSSL_cleanse(password.data(), password.size());
         return ok;
     };
-    auto finish = [self = shared_from_this(), key = std::move(key),
+    auto finish = [self = shared_from_this(), key = std::move(key), name = creds->first,
                    done](bool ok) mutable { // on the agent's loop
         if (ok) {
             if (self->cache_.size() >= kCacheEntries)
                 self->cache_.clear();
-            self->cache_.insert(std::move(key));
+            self->cache_.emplace(std::move(key), std::move(name));
         }
         done(ok ? Verdict::ok : Verdict::invalid);
     };
     bool queued = false;
     try {
-        queued = verifier_->submit(std::move(work), std::move(ex), std::move(finish));
+        queued = verifier_->submit(peer, std::move(work), std::move(ex), std::move(finish));
     } catch (const std::system_error&) { // no thread could be started (EAGAIN): as if busy
         queued = false;
     }

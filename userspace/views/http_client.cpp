@@ -1,7 +1,10 @@
 #include "views/http_client.h"
 
 #include "base/addr.h"
+#include "base/shown.h"
 
+#include <boost/asio/ip/address.hpp>
+#include <cctype>
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <memory>
@@ -47,10 +50,33 @@ Result<std::string> agent_url(const std::string& agent) {
                              agent)};
 }
 
+CredentialsRoute credentials_route(const std::string& base_url) {
+    if (base_url.starts_with("https://"))
+        return CredentialsRoute::tls;
+    constexpr std::string_view http = "http://";
+    if (!base_url.starts_with(http))
+        return CredentialsRoute::refused;
+    std::string host = base_url.substr(http.size());
+    host = host.substr(0, host.find('/'));
+    if (host.starts_with('[')) // [V6]:PORT
+        host = host.substr(1, host.find(']') - 1);
+    else
+        host = host.substr(0, host.rfind(':'));
+    if (host == "localhost")
+        return CredentialsRoute::loopback;
+    boost::system::error_code ec;
+    const auto a = boost::asio::ip::make_address(host, ec);
+    return !ec && a.is_loopback() ? CredentialsRoute::loopback : CredentialsRoute::refused;
+}
+
 Result<std::string> http_get(const HttpClientOptions& o, const std::string& target) {
     auto base = agent_url(o.agent);
     if (!base)
         return Error{base.error()};
+    if (!o.user.empty() && credentials_route(*base) == CredentialsRoute::refused)
+        return Error{fmt::format("{}: --user's password would go in plain text to another host; "
+                                 "use https:// (the agent's web configuration with TLS)",
+                                 *base)};
     const auto url = *base + target;
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
     if (!curl)
@@ -82,12 +108,21 @@ Result<std::string> http_get(const HttpClientOptions& o, const std::string& targ
     }
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 401)
+    if (status == 401 && o.user.empty())
         return Error{fmt::format("{}: HTTP 401: the agent asks for basic auth; give --user and "
-                                 "--password-file (a wrong user or password is answered so too)",
+                                 "--password-file",
                                  url)};
-    if (status != 200)
-        return Error{fmt::format("{}: HTTP {}", url, status)};
+    if (status == 401)
+        return Error{fmt::format("{}: HTTP 401: the agent refused the credentials of user {} (a "
+                                 "wrong user or password)",
+                                 url, shown(o.user))};
+    if (status != 200) {
+        std::string text = sink.body;
+        while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+            text.pop_back();
+        return Error{
+            fmt::format("{}: HTTP {}{}", url, status, text.empty() ? "" : ": " + shown(text, 200))};
+    }
     return std::move(sink.body);
 }
 

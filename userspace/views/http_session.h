@@ -181,6 +181,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const HttpLimits& limits() const { return shared_->limits; }
 
     void list() {
+        boost::system::error_code ec;
+        const auto remote = lowest().socket().remote_endpoint(ec);
+        peer_ = ec ? std::string("?") : auth_peer(remote.address());
         shared_->sessions.push_back(this);
         pos_ = std::prev(shared_->sessions.end());
     }
@@ -415,12 +418,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         if (!pipelined_)
             answering_since_ = std::chrono::steady_clock::now();
         auto req = std::make_shared<http::request<http::string_body>>(parser_->release());
+        // Two Authorization fields (a list is not allowed for it, RFC 9110 §5.3): which one
+        // counts would differ between this server and a proxy in front of it.
+        if (req->count(http::field::authorization) > 1) {
+            ++shared_->stats.bad_requests["malformed"];
+            return reject(http::status::bad_request, "more than one Authorization field");
+        }
         auto target = origin_form(req->target());
         auto auth = shared_->auth;
         if (!auth || target.substr(0, target.find('?')) == shared_->auth_exempt)
             return answer(*req, std::move(target));
         const auto authorization = (*req)[http::field::authorization];
-        auth->check(std::string_view(authorization.data(), authorization.size()),
+        auth->check(std::string_view(authorization.data(), authorization.size()), peer_,
                     lowest().get_executor(),
                     [self = shared_from_this(), req, target](BasicAuth::Verdict v) mutable {
                         if (v == BasicAuth::Verdict::ok)
@@ -516,6 +525,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     std::optional<RequestParser> parser_;
     std::array<char, 4096> drain_{};
     std::size_t drained_ = 0;
+    std::string peer_; // auth_peer() of the client: its share of the verifications
 };
 
 } // namespace http_session

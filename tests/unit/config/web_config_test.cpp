@@ -3,13 +3,17 @@
 // `openssl req`/`openssl pkey`, see tests/config/web/README).
 #include "config/command_line.h"
 #include "config/config.h"
+#include "config/validate.h"
 #include "config/web_config.h"
 
+#include <arpa/inet.h>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace mxs {
@@ -270,6 +274,29 @@ TEST_F(WebFiles, TheAgentConfigurationLoadsIt) {
                   "of cost, then 53 characters); make one with: htpasswd -nBC 10 USER");
 }
 
+// A relative web_config_file is read from the agent's configuration file's directory (as the
+// paths inside it are from its own), whatever the current directory; --web-config-file from
+// the current directory, as command-line paths are.
+TEST_F(WebFiles, ARelativeFileIsTheConfigFilesNeighbour) {
+    write("web.yml", "basic_auth_users:\n  alice: '" + kAlice + "'\n");
+    const auto agent = write("agent.yaml", "state_file: ''\nweb_config_file: web.yml\n");
+    const auto cwd = std::filesystem::current_path();
+    std::filesystem::current_path("/");
+    auto c = load_config(agent);
+    std::filesystem::current_path(cwd);
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->web.file, (dir_ / "web.yml").string());
+    EXPECT_EQ(c->web.users.at("alice"), kAlice);
+    std::filesystem::current_path(dir_);
+    auto flag = agent_options({"--web-config-file", "web.yml"});
+    std::filesystem::current_path("/");
+    auto none = agent_options({"--web-config-file", "web.yml"});
+    std::filesystem::current_path(cwd);
+    ASSERT_TRUE(flag) << flag.error();
+    EXPECT_EQ(flag->web.file, "web.yml");
+    EXPECT_FALSE(none);
+}
+
 // --web-config-file over the file's web_config_file, its errors naming the flag.
 TEST_F(WebFiles, TheFlagLoadsItOverTheFile) {
     const auto web = write("web.yml", "basic_auth_users:\n  alice: '" + kAlice + "'\n");
@@ -290,11 +317,114 @@ TEST(WebhookListen, RefusedWithoutTheWebhookMalformedOrOnListen) {
         {"listen: '127.0.0.1:10053'\nwebhook:\n  enabled: true\n  listen: '127.0.0.1:10053'\n",
          "agent.yaml:4: webhook.listen: '127.0.0.1:10053': the same as listen; leave "
          "webhook.listen out to serve the webhook there"},
+        {"listen: '0.0.0.0:10097'\nwebhook:\n  enabled: true\n  listen: '127.0.0.1:10097'\n",
+         "agent.yaml:4: webhook.listen: '127.0.0.1:10097': the same port as listen "
+         "'0.0.0.0:10097' on an overlapping address (a wildcard covers every address of its "
+         "family): both cannot be bound; use another port"},
     };
     for (const auto& [text, want] : cases) {
         auto c = parse_config(text, "agent.yaml");
         EXPECT_EQ(c ? "(accepted)" : c.error(), want) << text;
     }
+}
+
+// listeners_overlap() against the kernel: two sockets bound as the agent binds them
+// (SO_REUSEADDR, IPV6_V6ONLY left as the system has it), the first listening; the second's
+// bind fails exactly when the pair overlaps.
+TEST(WebhookListen, OverlapIsWhatTheKernelRefuses) {
+    auto open_bound = [](const std::string& host, std::uint16_t port) -> int {
+        sockaddr_storage ss{};
+        socklen_t len = 0;
+        const bool v6 = host.find(':') != std::string::npos;
+        if (v6) {
+            auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+            a->sin6_family = AF_INET6;
+            a->sin6_port = htons(port);
+            inet_pton(AF_INET6, host.c_str(), &a->sin6_addr);
+            len = sizeof *a;
+        } else {
+            auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+            a->sin_family = AF_INET;
+            a->sin_port = htons(port);
+            inet_pton(AF_INET, host.c_str(), &a->sin_addr);
+            len = sizeof *a;
+        }
+        const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 1) != 0) {
+            close(fd);
+            return -1;
+        }
+        return fd;
+    };
+    auto port_of = [](int fd) {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+        return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    };
+    const std::pair<std::string, std::string> pairs[] = {
+        {"0.0.0.0", "127.0.0.1"},   {"127.0.0.1", "0.0.0.0"},
+        {"127.0.0.1", "127.0.0.1"}, {"127.0.0.1", "127.0.0.2"},
+        {"::", "127.0.0.1"},        {"127.0.0.1", "::"},
+        {"0.0.0.0", "::1"},         {"::", "::1"},
+        {"::1", "127.0.0.1"},       {"::", "0.0.0.0"}};
+    for (const auto& [a, b] : pairs) {
+        const int first = open_bound(a, 0);
+        ASSERT_GE(first, 0) << a;
+        const auto port = port_of(first);
+        const int second = open_bound(b, port);
+        const bool kernel_refused = second < 0;
+        if (second >= 0)
+            close(second);
+        close(first);
+        EXPECT_EQ(listeners_overlap({a, port}, {b, port}), kernel_refused) << a << " " << b;
+        EXPECT_FALSE(listeners_overlap({a, port}, {b, static_cast<std::uint16_t>(port + 1)}));
+    }
+}
+
+// Listeners beyond loopback without TLS or auth are warned of; a reload that removes either
+// says so, and whether the listener is exposed.
+TEST(WebConfig, WarnsOfExposedListenersAndRemovedProtections) {
+    WebConfig none;
+    WebConfig full;
+    full.file = "web.yml";
+    full.tls = WebTls{};
+    full.users = {{"alice", kAlice}};
+    WebConfig tls_only = full;
+    tls_only.users.clear();
+    const std::vector<WebListener> exposed{{"listen", "0.0.0.0:10053", true},
+                                           {"webhook.listen", "[::1]:10054", false}};
+    EXPECT_TRUE(loopback_only("127.0.0.2:1"));
+    EXPECT_TRUE(loopback_only("[::1]:1"));
+    EXPECT_FALSE(loopback_only("0.0.0.0:1"));
+    EXPECT_FALSE(loopback_only("[::]:1"));
+    EXPECT_FALSE(loopback_only("198.18.0.1:1"));
+    EXPECT_TRUE(exposure_warnings(exposed, full).empty());
+    EXPECT_TRUE(exposure_warnings({{"listen", "127.0.0.1:10053", true}}, none).empty());
+    auto w = exposure_warnings(exposed, none);
+    ASSERT_EQ(w.size(), 1u); // the webhook's listener is on loopback
+    EXPECT_EQ(w[0], "listen 0.0.0.0:10053 is reachable beyond this host and serves the metrics, "
+                    "status page and API without TLS and authentication (no web_config_file; "
+                    "README \"Web configuration\")");
+    w = exposure_warnings({{"webhook.listen", "198.18.0.1:10054", false}}, tls_only);
+    EXPECT_TRUE(w.empty()); // its bearer token, not basic auth
+    w = exposure_warnings(exposed, tls_only);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_EQ(w[0], "listen 0.0.0.0:10053 is reachable beyond this host and serves the metrics, "
+                    "status page and API without authentication");
+    auto lost = protections_removed(exposed, full, tls_only);
+    ASSERT_EQ(lost.size(), 1u);
+    EXPECT_EQ(lost[0].what, "basic auth from listen 0.0.0.0:10053");
+    EXPECT_TRUE(lost[0].exposed);
+    lost = protections_removed(exposed, full, none);
+    ASSERT_EQ(lost.size(), 3u);
+    EXPECT_EQ(lost[0].what, "TLS from listen 0.0.0.0:10053");
+    EXPECT_EQ(lost[2].what, "TLS from webhook.listen [::1]:10054");
+    EXPECT_FALSE(lost[2].exposed);
+    EXPECT_TRUE(protections_removed(exposed, none, full).empty());
 }
 
 TEST(WebConfig, WarnsOfCostlyOrUnevenHashesAndAuthWithoutTls) {

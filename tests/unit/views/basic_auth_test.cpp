@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <gtest/gtest.h>
 #include <memory>
+#include <openssl/evp.h>
 #include <random>
 #include <string>
 #include <vector>
@@ -94,9 +95,10 @@ struct Checker {
     Checker(const Checker&) = delete;
     Checker& operator=(const Checker&) = delete;
     // The verdict's arrival: at once (synchronously) or only once the loop runs.
-    bool check_now(const std::string& authorization) {
+    bool check_now(const std::string& authorization, const std::string& peer = "192.0.2.1") {
         const auto before = got.size();
-        auth->check(authorization, io.get_executor(), [this](Verdict v) { got.push_back(v); });
+        auth->check(authorization, peer, io.get_executor(),
+                    [this](Verdict v) { got.push_back(v); });
         return got.size() > before;
     }
     Verdict run_until(std::size_t n) {
@@ -138,14 +140,90 @@ TEST(BasicAuth, BoundsTheVerificationsWaiting) {
     EXPECT_EQ(c.run_until(1), Verdict::ok);
     std::size_t at_once = 0;
     const std::size_t burst = Verifier::kMaxPending + 8;
-    for (std::size_t i = 0; i < burst; ++i)
-        at_once += c.check_now("Basic Y2Fyb2w6eQ=="); // carol:y
+    for (std::size_t i = 0; i < burst; ++i) // from as many addresses: no share is exceeded
+        at_once += c.check_now("Basic Y2Fyb2w6eQ==", "198.51.100." + std::to_string(i));
     EXPECT_GE(at_once, 8u);
     EXPECT_LE(at_once, 9u); // one may have finished meanwhile: no more
     for (std::size_t i = 1; i <= at_once; ++i)
         EXPECT_EQ(c.got[i], Verdict::busy);
     EXPECT_TRUE(c.check_now("Basic Y2Fyb2w6eA=="));
     EXPECT_EQ(c.got.back(), Verdict::ok);
+}
+
+// One address's burst of wrong passwords takes Verifier::kMaxPerPeer places; another address's
+// correct password is still queued (not refused) and verified (review finding 1: a flood from
+// one address after a reload had kept every scrape out).
+TEST(BasicAuth, SharesTheQueueBetweenAddresses) {
+    Checker c({{"carol", kCarol}}); // cost 12: the burst is still waiting when the last comes
+    std::size_t at_once = 0;
+    for (int i = 0; i < 10; ++i)
+        at_once += c.check_now("Basic Y2Fyb2w6eQ==", "203.0.113.7"); // carol:y
+    EXPECT_GE(at_once, 10 - Verifier::kMaxPerPeer - 1); // one may have finished meanwhile
+    EXPECT_LE(at_once, 10 - Verifier::kMaxPerPeer);
+    for (std::size_t i = 0; i < at_once; ++i)
+        EXPECT_EQ(c.got[i], Verdict::busy);
+    // The same /64 is the same client; another /64 is another.
+    EXPECT_TRUE(c.check_now("Basic Y2Fyb2w6eQ==",
+                            auth_peer(boost::asio::ip::make_address("::ffff:203.0.113.7"))));
+    EXPECT_EQ(c.got.back(), Verdict::busy);
+    EXPECT_EQ(auth_peer(boost::asio::ip::make_address("2001:db8:1:2:aaaa::1")),
+              auth_peer(boost::asio::ip::make_address("2001:db8:1:2:bbbb::9")));
+    EXPECT_NE(auth_peer(boost::asio::ip::make_address("2001:db8:1:2::1")),
+              auth_peer(boost::asio::ip::make_address("2001:db8:1:3::1")));
+    const auto n = c.got.size();
+    EXPECT_FALSE(c.check_now("Basic Y2Fyb2w6eA==", "203.0.113.8")); // carol:x, another address
+    EXPECT_EQ(c.run_until(n + 1 + (10 - at_once)), Verdict::ok);    // after the burst's queued
+}
+
+// A reload's BasicAuth keeps the pairs remembered for users whose hash is the same, and only
+// those: alice (same hash) is answered at once, bob (re-hashed) and a removed user are verified.
+TEST(BasicAuth, KeepsRememberedPairsAcrossAReloadForUnchangedHashes) {
+    Checker c({{"alice", kAlice}, {"bob", kBob}});
+    EXPECT_FALSE(c.check_now(kAliceBasic));
+    EXPECT_EQ(c.run_until(1), Verdict::ok);
+    EXPECT_FALSE(c.check_now(kBobBasic));
+    EXPECT_EQ(c.run_until(2), Verdict::ok);
+    // bob's new hash: `htpasswd -nbB bob 'pa:ss wörd'` again (another salt).
+    const std::string kBob2 = "$2y$05$KUPaGJIelyYC3rZgcdjs.e9TZwlZjwkxhcChS9GJzS6zXqz7aQftC";
+    c.auth = std::make_shared<BasicAuth>(
+        std::map<std::string, std::string>{{"alice", kAlice}, {"bob", kBob2}}, c.verifier,
+        c.auth.get());
+    EXPECT_TRUE(c.check_now(kAliceBasic));
+    EXPECT_EQ(c.got.back(), Verdict::ok);
+    EXPECT_FALSE(c.check_now(kBobBasic)); // verified anew against the new hash
+    EXPECT_EQ(c.run_until(4), Verdict::ok);
+    c.auth = std::make_shared<BasicAuth>(std::map<std::string, std::string>{{"bob", kBob}},
+                                         c.verifier, c.auth.get());
+    EXPECT_FALSE(c.check_now(kAliceBasic)); // alice removed: forgotten, and unknown now
+    EXPECT_EQ(c.run_until(5), Verdict::invalid);
+}
+
+std::string basic(const std::string& user, const std::string& password) {
+    const std::string text = user + ":" + password;
+    std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return "Basic " + out;
+}
+
+// bcrypt reads 72 bytes of a password (htpasswd's hash of 72 'y' matches it with anything
+// after); BasicAuth refuses a longer password at once, so none is cut silently.
+TEST(BasicAuth, RefusesPasswordsLongerThanBcryptReads) {
+    const std::string password(kBcryptMaxPassword, 'y');
+    std::unique_ptr<FILE, decltype(&pclose)> p(
+        popen(("htpasswd -nbBC 4 user '" + password + "' 2>&1").c_str(), "r"), pclose);
+    ASSERT_TRUE(p);
+    char line[256] = "";
+    ASSERT_TRUE(fgets(line, sizeof line, p.get())) << "htpasswd (apache2-utils) did not run";
+    const auto hash = std::string(line).substr(5, 60);
+    ASSERT_TRUE(bcrypt_verify(password + "JUNK", hash)); // what bcrypt itself does
+    Checker c({{"user", hash}});
+    EXPECT_TRUE(c.check_now(basic("user", password + "JUNK")));
+    EXPECT_EQ(c.got.back(), Verdict::invalid);
+    EXPECT_FALSE(c.check_now(basic("user", password)));
+    EXPECT_EQ(c.run_until(2), Verdict::ok);
 }
 
 } // namespace

@@ -3,6 +3,8 @@
 Hosts get addresses from 198.18.0.0/15 and fd00::/8 only; nothing leaves the namespaces.
 """
 import atexit
+import contextlib
+import ctypes
 import json
 import os
 import re
@@ -651,3 +653,29 @@ def dnsperf(host, server, queries, mode="udp", qps=200, timeout_s=2, clients=1, 
         stats["latencies"] = [float(line.split()[-1]) for line in out.splitlines()
                               if line.startswith("> ") and line.split()[-1][:1].isdigit()]
     return stats
+
+
+# ---- threads in a namespace, process CPU ---------------------------------------
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@contextlib.contextmanager
+def netns(name):
+    """This thread in network namespace `name`; sockets made inside stay in it."""
+    with open("/proc/self/ns/net") as home, open(f"/run/netns/{name}") as ns:
+        if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns {name}")
+        try:
+            yield
+        finally:
+            if _libc.setns(home.fileno(), CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back")
+
+
+def cpu_seconds(pid):
+    """utime + stime of pid (all its threads), in seconds (/proc/PID/stat fields 14, 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

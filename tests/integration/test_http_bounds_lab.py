@@ -18,8 +18,6 @@ statuses, the server's FIN or a reset, times, the agent's CPU from /proc/PID/sta
 MXSENSE_HTTP_LEGACY_CONFIG=1 leaves the `http:` section out of the agent's configuration, so
 the suite runs against a build that does not know it (main's) and shows how that fails.
 """
-import contextlib
-import ctypes
 import os
 import select
 import socket
@@ -34,30 +32,6 @@ NOFILE = 128  # the agent's descriptor limit
 FLOOD = 200  # idle connections: more than NOFILE
 HEADER_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT = 5, 3, 4  # distinct: each close names its deadline
 LEGACY = os.environ.get("MXSENSE_HTTP_LEGACY_CONFIG") == "1"
-CLONE_NEWNET = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-@contextlib.contextmanager
-def netns(name):
-    """This thread in network namespace `name`; sockets made inside stay in it."""
-    with open("/proc/self/ns/net") as home, open(f"/run/netns/{name}") as ns:
-        if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns {name}")
-        try:
-            yield
-        finally:
-            if _libc.setns(home.fileno(), CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-
-
-def cpu_seconds(pid):
-    """utime + stime of pid, in seconds (/proc/PID/stat fields 14 and 15)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def closed_by_peer(s):
     """Whether the server closed s (FIN or reset); reads and drops what is there."""
     try:
@@ -106,7 +80,7 @@ webhook: {{enabled: true, token_file: {t}/token, hook: switch}}
             assert f.read().strip() == "mxsense"  # prlimit and ip netns exec exec'd it
 
     def connect(self, timeout=5):
-        with netns(self.lab.client.name):
+        with L.netns(self.lab.client.name):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(timeout)
         s.connect(("127.0.0.1", PORT))
@@ -159,9 +133,9 @@ webhook: {{enabled: true, token_file: {t}/token, hook: switch}}
             for _ in range(FLOOD):
                 flood.append(self.connect())
             start = time.monotonic()
-            cpu0 = cpu_seconds(pid)
+            cpu0 = L.cpu_seconds(pid)
             time.sleep(2)  # the measurement: what the agent does while the flood is held
-            cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - start)
+            cpu = (L.cpu_seconds(pid) - cpu0) / (time.monotonic() - start)
             scrapes = [self.get("/metrics")[0] for _ in range(5)]
             status, text = self.get("/metrics")
             held = time.monotonic() - start
@@ -200,7 +174,7 @@ webhook: {{enabled: true, token_file: {t}/token, hook: switch}}
         hogs = []
         try:
             for _ in range(limit):
-                with netns(self.lab.client.name):
+                with L.netns(self.lab.client.name):
                     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
                 s.settimeout(5)

@@ -6,8 +6,8 @@ a user whose bcrypt hash `htpasswd` (Apache's apache2-utils: an implementation o
 agent's libxcrypt) made; clients are curl, promtool, `mxsense status` and Python sockets made in
 that namespace.
 """
-import contextlib
-import ctypes
+import base64
+import http.client
 import json
 import os
 import re
@@ -30,38 +30,53 @@ PASSWORD = secrets.token_urlsafe(12)
 TOKEN = "web-lab-token-0123456789"
 HEADER_TIMEOUT = 3
 ATTACKERS = 24  # more than the 16 verifications the agent lets wait
-CLONE_NEWNET = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-@contextlib.contextmanager
-def netns(name):
-    """This thread in network namespace `name`; sockets made inside stay in it."""
-    with open("/proc/self/ns/net") as home, open(f"/run/netns/{name}") as ns:
-        if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns {name}")
-        try:
-            yield
-        finally:
-            if _libc.setns(home.fileno(), CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-
-
-def cpu_seconds(pid):
-    """utime + stime of pid (all its threads), in seconds (/proc/PID/stat fields 14, 15)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def base64_of(text):
-    import base64
     return base64.b64encode(text.encode()).decode()
 
 
 def htpasswd(user, password, cost=10):
     return L.run("htpasswd", "-nbBC", str(cost), user, password).stdout.strip().split(":", 1)[1]
 
+
+
+class Guessers:
+    """`count` keep-alive TLS clients in the lab client's namespace (from `source`, if given),
+    each asking /metrics with a new wrong password for USER until stop(); `answers` counts
+    their responses by status."""
+
+    def __init__(self, lab, cafile, count, source=None):
+        self.lab, self.source, self.answers = lab, source, {}
+        self.ctx = ssl.create_default_context(cafile=cafile)
+        self.halt, self.lock = threading.Event(), threading.Lock()
+        self.threads = [threading.Thread(target=self.guess, args=(i,)) for i in range(count)]
+
+    def guess(self, i):
+        with L.netns(self.lab.client.name):
+            c = http.client.HTTPSConnection(
+                "127.0.0.1", PORT, context=self.ctx, timeout=10,
+                source_address=(self.source, 0) if self.source else None)
+            c.connect()
+        n = 0
+        while not self.halt.is_set():
+            cred = base64_of(f"{USER}:guess-{i}-{n}")
+            c.request("GET", "/metrics", headers={"Authorization": f"Basic {cred}"})
+            r = c.getresponse()
+            r.read()
+            with self.lock:
+                self.answers[r.status] = self.answers.get(r.status, 0) + 1
+            n += 1
+        c.close()
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        self.halt.set()
+        for t in self.threads:
+            t.join()
 
 class WebLab(unittest.TestCase):
     @classmethod
@@ -241,7 +256,7 @@ http: {{header_timeout: {HEADER_TIMEOUT}}}
         """Connections that send nothing, or half a ClientHello, are closed HEADER_TIMEOUT after
         the accept (counted as handshake timeouts); scrapes go on meanwhile."""
         before = self.metrics()
-        with netns(self.lab.client.name):
+        with L.netns(self.lab.client.name):
             socks = [socket.create_connection(("127.0.0.1", PORT), timeout=10) for _ in range(6)]
         start = time.monotonic()
         for s in socks[3:]:
@@ -274,37 +289,14 @@ http: {{header_timeout: {HEADER_TIMEOUT}}}
         the agent's CPU stays near one core (one verification at a time), the surplus is
         answered 503 at once, and scrapes with the right password (remembered) are answered
         fast throughout."""
-        ctx = ssl.create_default_context(cafile=self.cert)
-        stop = threading.Event()
-        answers = {}
-        lock = threading.Lock()
-
-        def attacker(i):
-            import base64
-            import http.client
-            with netns(self.lab.client.name):
-                c = http.client.HTTPSConnection("127.0.0.1", PORT, context=ctx, timeout=10)
-                c.connect()
-            n = 0
-            while not stop.is_set():
-                cred = base64.b64encode(f"{USER}:guess-{i}-{n}".encode()).decode()
-                c.request("GET", "/metrics", headers={"Authorization": f"Basic {cred}"})
-                r = c.getresponse()
-                r.read()
-                with lock:
-                    answers[r.status] = answers.get(r.status, 0) + 1
-                n += 1
-            c.close()
-
-        threads = [threading.Thread(target=attacker, args=(i,)) for i in range(ATTACKERS)]
+        flood = Guessers(self.lab, self.cert, ATTACKERS)
         pid = self.agent.pid
         # Remembered before the flood (the attackers share the scrapes' address, 127.0.0.1).
         L.until(lambda: self.curl("/metrics")[0] == 200, 10, "a scrape with the password")
-        for t in threads:
-            t.start()
+        flood.start()
         try:
             time.sleep(1)
-            cpu0, t0 = cpu_seconds(pid), time.monotonic()
+            cpu0, t0 = L.cpu_seconds(pid), time.monotonic()
             latencies = []
             for _ in range(10):
                 s = time.monotonic()
@@ -312,11 +304,10 @@ http: {{header_timeout: {HEADER_TIMEOUT}}}
                 latencies.append(time.monotonic() - s)
                 self.assertEqual(status, 200, text)
                 time.sleep(0.3)
-            cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+            cpu = (L.cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
         finally:
-            stop.set()
-            for t in threads:
-                t.join()
+            flood.stop()
+        answers = flood.answers
         print(f"\n{ATTACKERS} clients guessing passwords: {answers}; agent CPU {cpu:.2f} cores; good "
               f"scrapes (curl, new TLS connection each) median {statistics.median(latencies):.3f} "
               f"s, max {max(latencies):.3f} s")
@@ -341,37 +332,14 @@ http: {{header_timeout: {HEADER_TIMEOUT}}}
         remembered), 20 kept-alive TLS clients on 127.0.0.1 send wrong passwords for 6 s while
         curl scrapes with the right one from 127.0.0.2 every 0.5 s. Each address has its share
         of the verification queue, so the scrapes are answered (they were 503, 0 of 13)."""
-        import base64
-        import http.client
         with open(self.web) as f:
             good = f.read()
         self.write_web({USER: htpasswd(USER, PASSWORD)})  # the same password, another salt
-        ctx = ssl.create_default_context(cafile=self.cert)
-        stop = threading.Event()
-        answers, lock = {}, threading.Lock()
-
-        def attacker(i):
-            with netns(self.lab.client.name):
-                c = http.client.HTTPSConnection("127.0.0.1", PORT, context=ctx, timeout=10,
-                                                source_address=("127.0.0.1", 0))
-                c.connect()
-            n = 0
-            while not stop.is_set():
-                cred = base64.b64encode(f"{USER}:guess-{i}-{n}".encode()).decode()
-                c.request("GET", "/metrics", headers={"Authorization": f"Basic {cred}"})
-                r = c.getresponse()
-                r.read()
-                with lock:
-                    answers[r.status] = answers.get(r.status, 0) + 1
-                n += 1
-            c.close()
-
-        threads = [threading.Thread(target=attacker, args=(i,)) for i in range(20)]
+        flood = Guessers(self.lab, self.cert, 20, source="127.0.0.1")
         try:
             self.reload_and_wait()
             self.assertIn("reloaded ", self.lab.log(self.agent))
-            for t in threads:
-                t.start()
+            flood.start()
             time.sleep(0.5)
             good_scrapes = []
             end = time.monotonic() + 6
@@ -379,13 +347,12 @@ http: {{header_timeout: {HEADER_TIMEOUT}}}
                 good_scrapes.append(self.curl("/metrics", source="127.0.0.2")[0])
                 time.sleep(0.5)
         finally:
-            stop.set()
-            for t in threads:
-                t.join()
+            flood.stop()
             with open(self.web, "w") as f:
                 f.write(good)
             self.reload_and_wait()
             L.until(lambda: self.curl("/metrics")[0] == 200, 10, "the first file back")
+        answers = flood.answers
         print(f"\nflood from 127.0.0.1 after a reload: {answers}; scrapes from 127.0.0.2: "
               f"{good_scrapes}")
         self.assertGreater(answers.get(503, 0), 0, "the flood never filled its share")

@@ -1,6 +1,7 @@
 // The hook runner with real processes: environment, process-group timeout, a setsid'ed
 // grandchild or daemon contained in its run, stop (SIGTERM, then SIGKILL), reload updates
 // and retirement, shell metacharacters, inherited descriptors, busy and cooldown, retries.
+#include "../log_capture.h"
 #include "actions/hook_runner.h"
 
 #include <cerrno>
@@ -12,7 +13,6 @@
 #include <gtest/gtest.h>
 #include <set>
 #include <signal.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sstream>
 #include <thread>
@@ -328,17 +328,15 @@ TEST(HookRunner, FailuresRetryWithBackoff) {
 // A failed run and what it said are warnings (journalctl -p warning shows them); a
 // successful run and its output information.
 TEST(HookRunner, AFailedRunIsLoggedAsAWarning) {
-    auto log = std::make_shared<std::ostringstream>();
-    const auto old_logger = spdlog::default_logger();
-    auto logger = std::make_shared<spdlog::logger>(
-        "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log));
-    logger->set_pattern("%l %v");
-    spdlog::set_default_logger(logger);
-    run_hook({"bad", {"/bin/sh", "-c", "echo no zone; exit 4"}, 5, 0, 0, 0}, event());
-    run_hook({"good", {"/bin/sh", "-c", "echo promoted"}, 5, 0, 0, 0}, event());
-    spdlog::set_default_logger(old_logger);
+    std::string log;
+    {
+        const LogCapture capture;
+        run_hook({"bad", {"/bin/sh", "-c", "echo no zone; exit 4"}, 5, 0, 0, 0}, event());
+        run_hook({"good", {"/bin/sh", "-c", "echo promoted"}, 5, 0, 0, 0}, event());
+        log = capture.text();
+    }
     std::vector<std::string> lines;
-    std::istringstream in(log->str());
+    std::istringstream in(log);
     for (std::string l; std::getline(in, l);)
         if (l.find(" hook ") != std::string::npos)
             lines.push_back(l);
@@ -347,7 +345,7 @@ TEST(HookRunner, AFailedRunIsLoggedAsAWarning) {
                          "warning hook bad: domain_failover attempt 1: failure (exit 4)",
                          "info hook good: | promoted",
                          "info hook good: domain_failover attempt 1: success (exit 0)"}))
-        << log->str();
+        << log;
 }
 
 TEST(HookRunner, MissingProgramIsAFailureNotACrash) {

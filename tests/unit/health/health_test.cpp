@@ -1,6 +1,7 @@
 // Targets and domains over scripted windows: failover once, failback after the
 // hold, no action on UNKNOWN, none when every target is DOWN, none to an
 // unhealthy backup.
+#include "../log_capture.h"
 #include "health/health.h"
 #include "kernel/kernel_types.h"
 #include "window_evidence.h"
@@ -8,7 +9,6 @@
 #include <gtest/gtest.h>
 #include <map>
 #include <set>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sstream>
 #include <string>
@@ -111,20 +111,18 @@ TEST(Health, FailoverOnceThenFailbackAfterTheHold) {
 // A transition into DOWN or DEGRADED is a warning (journalctl -p warning shows it), every
 // other one (a recovery, UNKNOWN) information: "LEVEL target NAME (KIND): FROM -> TO: ...".
 TEST(Health, TransitionsIntoDownOrDegradedAreWarnings) {
-    auto log = std::make_shared<std::ostringstream>();
-    const auto old_logger = spdlog::default_logger();
-    auto logger = std::make_shared<spdlog::logger>(
-        "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log));
-    logger->set_pattern("%l %v");
-    spdlog::set_default_logger(logger);
-    Scenario r(options());
-    r.windows(3, good(), good());
-    r.windows(6, dead(), good());
-    r.windows(3, good(), slow());
-    r.windows(6, good(), good());
-    spdlog::set_default_logger(old_logger);
+    std::string log;
+    {
+        const LogCapture capture;
+        Scenario r(options());
+        r.windows(3, good(), good());
+        r.windows(6, dead(), good());
+        r.windows(3, good(), slow());
+        r.windows(6, good(), good());
+        log = capture.text();
+    }
     std::map<std::string, std::set<std::string>> levels; // "FROM -> TO" -> levels
-    std::istringstream lines(log->str());
+    std::istringstream lines(log);
     for (std::string line; std::getline(lines, line);) {
         const auto at = line.find(" target ");
         const auto colon = line.find("): ");
@@ -134,11 +132,11 @@ TEST(Health, TransitionsIntoDownOrDegradedAreWarnings) {
         levels[change].insert(line.substr(0, at));
     }
     using Levels = std::set<std::string>;
-    EXPECT_EQ(levels["UNKNOWN -> HEALTHY"], Levels{"info"}) << log->str();
-    EXPECT_EQ(levels["HEALTHY -> DOWN"], Levels{"warning"}) << log->str();
-    EXPECT_EQ(levels["DOWN -> HEALTHY"], Levels{"info"}) << log->str();
-    EXPECT_EQ(levels["HEALTHY -> DEGRADED"], Levels{"warning"}) << log->str();
-    EXPECT_EQ(levels["DEGRADED -> HEALTHY"], Levels{"info"}) << log->str();
+    EXPECT_EQ(levels["UNKNOWN -> HEALTHY"], Levels{"info"}) << log;
+    EXPECT_EQ(levels["HEALTHY -> DOWN"], Levels{"warning"}) << log;
+    EXPECT_EQ(levels["DOWN -> HEALTHY"], Levels{"info"}) << log;
+    EXPECT_EQ(levels["HEALTHY -> DEGRADED"], Levels{"warning"}) << log;
+    EXPECT_EQ(levels["DEGRADED -> HEALTHY"], Levels{"info"}) << log;
 }
 
 TEST(Health, ARefusedSwitchIsTriedAgain) {

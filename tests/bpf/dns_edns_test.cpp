@@ -4,6 +4,7 @@
 #include "dns_exchange.h"
 
 namespace mxs::test {
+namespace dns_edns_test {
 namespace {
 
 void put16(Bytes& b, std::uint16_t v) {
@@ -175,4 +176,5 @@ TEST_F(EdnsTest, UnreachableOptIsCounted) {
 }
 
 } // namespace
+} // namespace dns_edns_test
 } // namespace mxs::test

@@ -5,6 +5,7 @@
 #include "dns_exchange.h"
 
 namespace mxs::test {
+namespace dns_ip6_ext_test {
 namespace {
 
 constexpr std::uint8_t kHop = 0, kRouting = 43, kFragment = 44, kAH = 51, kDstOpts = 60;
@@ -62,4 +63,5 @@ TEST_F(Ip6ExtTest, ZeroToSixHeadersParseSevenAreTooMany) {
 }
 
 } // namespace
+} // namespace dns_ip6_ext_test
 } // namespace mxs::test

@@ -4,6 +4,7 @@
 #include "dns_exchange.h"
 
 namespace mxs::test {
+namespace dns_late_unreach_test {
 namespace {
 
 class LateTest : public ExchangeTest {
@@ -326,4 +327,5 @@ TEST_F(UnreachTest, TcpQueryIsNotEndedByUnreachable) {
 }
 
 } // namespace
+} // namespace dns_late_unreach_test
 } // namespace mxs::test

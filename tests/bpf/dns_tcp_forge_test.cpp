@@ -6,6 +6,7 @@
 #include "dns_exchange.h"
 
 namespace mxs::test {
+namespace dns_tcp_forge_test {
 namespace {
 
 // The bound for a segment's start past the receive point: the largest window without scaling
@@ -154,4 +155,5 @@ TEST_F(DnsTcpForgeTest, SynOnALiveConnectionWaitsForItsSynAck) {
 }
 
 } // namespace
+} // namespace dns_tcp_forge_test
 } // namespace mxs::test

@@ -197,11 +197,9 @@ void HttpServer::admit(tcp::socket socket) {
         }
     }
     if (s.tls)
-        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), shared_,
-                                                                        s.tls)
-            ->start();
+        start_tls(std::move(socket), shared_, s.tls);
     else
-        std::make_shared<Session<beast::tcp_stream>>(std::move(socket), shared_)->start();
+        start_plain(std::move(socket), shared_);
 }
 
 void HttpServer::secure(std::shared_ptr<boost::asio::ssl::context> tls,

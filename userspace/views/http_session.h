@@ -1,4 +1,5 @@
-// One connection of the agent's HTTP server (http_server.cpp alone includes this): its phase,
+// One connection of the agent's HTTP server (http_server.cpp and the two http_session_*.cpp
+// files include this): its phase,
 // deadlines and bounds, the request parser, and the shared state of the server. Internal.
 #pragma once
 
@@ -527,6 +528,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     std::size_t drained_ = 0;
     std::string peer_; // auth_peer() of the client: its share of the verifications
 };
+
+// A connection over plain HTTP, started (listed in shared->sessions, reading its first
+// request). Defined in http_session_plain.cpp: each stream's Session is compiled in a file of
+// its own, so the two Beast instantiations (the TLS one most of the views' compile time) build
+// side by side instead of in one long translation unit.
+void start_plain(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared);
+/// A connection over TLS with context tls, started (handshake first). http_session_tls.cpp.
+void start_tls(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared,
+               std::shared_ptr<boost::asio::ssl::context> tls);
 
 } // namespace http_session
 } // namespace mxs

@@ -18,6 +18,7 @@
 #include <vector>
 
 namespace mxs {
+namespace errors_test {
 namespace {
 
 std::string error_of(const std::string& text) {
@@ -244,4 +245,5 @@ TEST(ConfigWarnings, NameTheKeyPathAndLine) {
 }
 
 } // namespace
+} // namespace errors_test
 } // namespace mxs

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 namespace mxs {
+namespace web_config_test {
 namespace {
 
 const std::string kWeb = std::string(MXS_TEST_CONFIG_DIR) + "/web";
@@ -439,4 +440,5 @@ TEST(WebConfig, WarnsOfCostlyOrUnevenHashesAndAuthWithoutTls) {
 }
 
 } // namespace
+} // namespace web_config_test
 } // namespace mxs

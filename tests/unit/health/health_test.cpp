@@ -14,6 +14,7 @@
 #include <string>
 
 namespace mxs {
+namespace health_test {
 namespace {
 
 using test::ev;
@@ -232,9 +233,11 @@ TEST(Health, DnsServersAreTargets) {
 }
 
 } // namespace
+} // namespace health_test
 } // namespace mxs
 
 namespace mxs {
+namespace health_test {
 namespace {
 
 TEST(Health, NewTargetsKeepTheStateOfTheSameNames) {
@@ -287,11 +290,13 @@ TEST(Health, ADomainWithoutMxHostsYetHasNoEffectiveMx) {
 }
 
 } // namespace
+} // namespace health_test
 } // namespace mxs
 
 #include "probes/discovery.h"
 
 namespace mxs {
+namespace health_test {
 namespace {
 
 TEST(Discovery, KeepOrderWhileFailedOver) {
@@ -308,9 +313,11 @@ TEST(Discovery, KeepOrderWhileFailedOver) {
 }
 
 } // namespace
+} // namespace health_test
 } // namespace mxs
 
 namespace mxs {
+namespace health_test {
 namespace {
 
 // A DEGRADED primary still receives mail (senders move on only when a
@@ -428,9 +435,11 @@ TEST(Health, FailoverEventsCarryThePrimarysReason) {
 }
 
 } // namespace
+} // namespace health_test
 } // namespace mxs
 
 namespace mxs {
+namespace health_test {
 namespace {
 
 // A TCP probe's outcome that lands just after a window's end leaves that window
@@ -492,9 +501,11 @@ TEST(Health, AReloadKeepsStatesAndAppliesThePolicyFromTheNextWindow) {
 }
 
 } // namespace
+} // namespace health_test
 } // namespace mxs
 
 namespace mxs {
+namespace health_test {
 namespace {
 
 // The webhook's failover (an alert from other vantage points) goes where the monitor says: the
@@ -519,4 +530,5 @@ TEST(Health, FailoverBackupIsTheFirstHealthyBackup) {
 }
 
 } // namespace
+} // namespace health_test
 } // namespace mxs

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 namespace mxs {
+namespace local_target_test {
 namespace {
 
 const std::string Self = "198.18.0.1", B = "198.18.0.11", R = "198.18.0.53";
@@ -225,4 +226,5 @@ probes:
 }
 
 } // namespace
+} // namespace local_target_test
 } // namespace mxs

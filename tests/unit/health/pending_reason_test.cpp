@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 namespace mxs {
+namespace pending_reason_test {
 namespace {
 
 const std::string R = "198.18.0.53";
@@ -75,4 +76,5 @@ TEST(PendingReason, AHeldChangeSaysSo) {
 }
 
 } // namespace
+} // namespace pending_reason_test
 } // namespace mxs

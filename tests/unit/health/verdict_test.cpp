@@ -8,6 +8,7 @@
 #include <vector>
 
 namespace mxs {
+namespace verdict_test {
 namespace {
 
 using test::ev;
@@ -240,4 +241,5 @@ TEST(Judge, TransportsCombine) {
 }
 
 } // namespace
+} // namespace verdict_test
 } // namespace mxs
